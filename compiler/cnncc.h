@@ -1,0 +1,222 @@
+/* cnncc.h - the data types that flow between the stages of cnncc:
+ * source text -> tokens (lexer.l) -> AST (parser.y) -> network IR with
+ * static shapes (sema.c, shape.c) -> summary / code generators.
+ *
+ * The front end is a library: cnn_unit_compile() takes a source buffer and
+ * returns the IR or diagnostics; it has no global state and never exits. */
+#ifndef CNNCC_H
+#define CNNCC_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- memory: one arena per compilation, freed at once ---- */
+
+typedef struct CnnArenaChunk CnnArenaChunk;
+typedef struct {
+  CnnArenaChunk *head;
+  jmp_buf *oom; /* where to go when malloc fails */
+} CnnArena;
+
+void *cnn_alloc(CnnArena *a, size_t size); /* zeroed */
+char *cnn_strdup(CnnArena *a, const char *s);
+char *cnn_strndup(CnnArena *a, const char *s, size_t n);
+char *cnn_vformat(CnnArena *a, const char *fmt, va_list ap);
+char *cnn_format(CnnArena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void cnn_arena_free(CnnArena *a);
+
+/* ---- source locations and diagnostics ---- */
+
+typedef struct {
+  int first_line, first_column, last_line, last_column; /* 1-based */
+} CnnLoc;
+
+typedef struct CnnDiag {
+  CnnLoc loc;
+  const char *message;
+  const char *hint; /* optional, printed as "note: ..." under the caret */
+  struct CnnDiag *next;
+} CnnDiag;
+
+typedef struct {
+  CnnArena *arena;
+  const char *filename;
+  const char *src;
+  size_t len;
+  CnnDiag *first, *last;
+  int nerrors;
+} CnnDiags;
+
+#define CNN_MAX_ERRORS 20 /* further errors are counted, not stored */
+
+void cnn_error(CnnDiags *d, CnnLoc loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Attach a hint to the most recent error. */
+void cnn_hint(CnnDiags *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void cnn_diags_print(FILE *out, const CnnDiags *d, bool color);
+
+/* ---- AST (parser.y builds it, sema.c evaluates it) ---- */
+
+typedef enum {
+  AST_INT, AST_FLOAT, AST_BOOL, AST_SYMBOL, /* same, valid, causal */
+  AST_NAME, AST_CALL, AST_ATTR, AST_BINARY, AST_UNARY, AST_TUPLE, AST_LIST,
+} CnnExprKind;
+
+typedef struct CnnExpr CnnExpr;
+typedef struct CnnArg {
+  const char *keyword; /* NULL for positional */
+  CnnExpr *value;
+  CnnLoc loc;
+  struct CnnArg *next;
+} CnnArg;
+
+struct CnnExpr {
+  CnnExprKind kind;
+  CnnLoc loc;
+  int64_t ival;       /* AST_INT, AST_BOOL */
+  double fval;        /* AST_FLOAT */
+  const char *name;   /* AST_NAME, AST_CALL (callee), AST_ATTR, AST_SYMBOL */
+  int op;             /* AST_BINARY, AST_UNARY: token code */
+  CnnExpr *lhs, *rhs; /* AST_BINARY; AST_UNARY and AST_ATTR use lhs */
+  CnnArg *args;       /* AST_CALL, AST_TUPLE, AST_LIST */
+};
+
+typedef enum {
+  STMT_NETWORK, STMT_INPUT, STMT_ASSIGN, STMT_OUTPUT, STMT_LOSS, STMT_RETURN,
+  STMT_BLOCK, STMT_FOR, STMT_IF, STMT_TRAIN,
+} CnnStmtKind;
+
+typedef struct CnnParam {
+  const char *name;
+  CnnExpr *default_value; /* NULL: required */
+  CnnLoc loc;
+  struct CnnParam *next;
+} CnnParam;
+
+typedef struct CnnStmt CnnStmt;
+struct CnnStmt {
+  CnnStmtKind kind;
+  CnnLoc loc;
+  const char *name;   /* NETWORK, INPUT, ASSIGN, BLOCK */
+  CnnExpr *value;     /* INPUT (shape list), ASSIGN, OUTPUT, LOSS, RETURN,
+                         FOR (iterable), IF (condition) */
+  CnnParam *params;   /* BLOCK; FOR and ASSIGN: names to unpack, last first */
+  CnnStmt *body;      /* BLOCK, FOR, IF (then) */
+  CnnStmt *orelse;    /* IF */
+  CnnArg *settings;   /* TRAIN: key = value */
+  CnnStmt *next;
+};
+
+/* ---- network IR: a DAG of layers in topological order, shapes fixed ---- */
+
+typedef enum {
+  OP_INPUT,
+  OP_CONV1D, OP_CONV2D, OP_CONV_TRANSPOSE2D,
+  OP_MAXPOOL1D, OP_MAXPOOL2D, OP_AVGPOOL1D, OP_AVGPOOL2D, OP_GLOBAL_AVGPOOL,
+  OP_DENSE, OP_FLATTEN,
+  OP_RELU, OP_LEAKY_RELU, OP_SIGMOID, OP_TANH,
+  OP_BATCHNORM, OP_DROPOUT,
+  OP_ADD, OP_MUL, OP_CONCAT,
+  OP_SOFTMAX,
+  OP_COUNT
+} CnnOp;
+
+/* Per-sample shape: [features], [channels, length] or [channels, h, w]. */
+typedef struct {
+  int rank;
+  int dim[3];
+} CnnShape;
+
+#define CNN_MAX_INPUTS 64
+
+/* Spatial attributes are stored as (height, width); a 1-d operator has
+ * height 1, so one convolution kernel serves conv1d and conv2d. */
+typedef struct {
+  int id;
+  CnnOp op;
+  const char *name; /* unique C identifier, e.g. "conv1", "block2_relu" */
+  const char *var;  /* the user's variable name, if the result was assigned */
+  CnnLoc loc;
+  int ninputs;
+  int inputs[CNN_MAX_INPUTS];
+  CnnShape shape; /* output shape */
+
+  int out_channels; /* conv: output channels; dense: output features */
+  int kernel[2], stride[2], dilation[2];
+  int pad_lo[2], pad_hi[2]; /* zero padding before/after, per axis */
+  int output_padding[2];    /* conv_transpose2d */
+  bool bias;
+  double eps, momentum;  /* batchnorm */
+  double p;              /* dropout */
+  double negative_slope; /* leaky_relu */
+
+  int64_t nparams; /* learnable parameters (PyTorch's parameters()) */
+  int64_t flops;   /* forward FLOPs per sample; a multiply-add is 2 */
+} CnnNode;
+
+typedef enum { LOSS_NONE, LOSS_SOFTMAX_CROSS_ENTROPY, LOSS_MSE } CnnLossKind;
+
+typedef struct {
+  double lr, beta1, beta2, eps, weight_decay;
+  int batch, epochs;
+  uint64_t seed;
+} CnnTrainConfig;
+
+typedef struct {
+  const char *name; /* C identifier */
+  CnnNode *nodes;   /* nodes[0] is the input; inputs precede their users */
+  int nnodes;
+  int output;       /* node id of the inference output */
+  int loss_input;   /* node id the loss reads (the logits); -1 without loss */
+  CnnLossKind loss;
+  CnnLoc loss_loc;
+  CnnTrainConfig train;
+  int64_t nparams, flops, activation_bytes; /* per sample, fp32 */
+} CnnNet;
+
+/* A learnable tensor or buffer of a node, in PyTorch's layout and order. */
+typedef struct {
+  const char *name; /* "weight", "bias", "running_mean", "running_var" */
+  int rank;
+  int dim[4];
+  int64_t count;
+  bool learnable;
+} CnnTensorSpec;
+
+/* Fills out[] (at most 4) and returns how many tensors the node owns. */
+int cnn_node_tensors(const CnnNet *net, const CnnNode *node, CnnTensorSpec out[4]);
+const char *cnn_op_name(CnnOp op);
+int64_t cnn_shape_size(CnnShape s);
+/* Channels, height, width of a shape; missing axes are 1. */
+void cnn_shape_chw(CnnShape s, int *c, int *h, int *w);
+/* "[6, 28, 28]" into buf */
+const char *cnn_shape_str(CnnShape s, char *buf, size_t size);
+
+/* ---- the front end as a library ---- */
+
+typedef struct CnnUnit CnnUnit;
+CnnUnit *cnn_unit_new(const char *filename, const char *src, size_t len);
+/* Parse, expand blocks, infer and check shapes. NULL on any error. */
+const CnnNet *cnn_unit_compile(CnnUnit *u);
+const CnnDiags *cnn_unit_diags(const CnnUnit *u);
+CnnArena *cnn_unit_arena(CnnUnit *u);
+void cnn_unit_free(CnnUnit *u);
+
+/* Stage entry points (internal to the front end). */
+CnnStmt *cnn_parse(CnnArena *a, CnnDiags *d, const char *src, size_t len);
+const CnnNet *cnn_sema(CnnArena *a, CnnDiags *d, CnnStmt *program,
+                       const char *default_name);
+/* Shape inference of one node from its inputs; reports errors at node->loc
+ * and returns false when the node is invalid. */
+bool cnn_infer_shape(CnnDiags *d, const CnnNet *net, CnnNode *node);
+
+/* ---- outputs ---- */
+void cnn_print_summary(FILE *out, const CnnNet *net);
+
+#endif

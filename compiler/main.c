@@ -1,0 +1,109 @@
+/* main.c - the cnncc command line. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cnncc.h"
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "Usage: cnncc [OPTION]... FILE.cnn\n"
+          "Compile a convolutional network described in FILE.cnn.\n"
+          "\n"
+          "  -c, --check          check the program (syntax, names, shapes) and exit\n"
+          "  -s, --summary        print each layer's output shape, parameters, FLOPs\n"
+          "                       and activation memory, then totals\n"
+          "  -h, --help           display this help and exit\n"
+          "  -V, --version        output version information and exit\n"
+          "\n"
+          "FILE may be '-' for standard input.\n"
+          "Exit status: 0 success, 1 errors in FILE, 2 bad command line or unreadable FILE.\n"
+          "Report bugs and read the manual in docs/ of the cnncc sources.\n");
+}
+
+/* Reads a whole file (or stdin for "-"); NULL with errno set on failure. */
+static char *read_file(const char *path, size_t *len) {
+  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+  if (!f) return NULL;
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    n += fread(buf + n, 1, cap - n, f);
+    if (n < cap) break;
+    char *bigger = cap < ((size_t)1 << 31) ? realloc(buf, cap * 2) : NULL;
+    if (!bigger) {
+      free(buf);
+      buf = NULL;
+      errno = EFBIG;
+      break;
+    }
+    buf = bigger;
+    cap *= 2;
+  }
+  int err = ferror(f) ? errno : 0;
+  if (f != stdin) fclose(f);
+  if (err && buf) {
+    free(buf);
+    buf = NULL;
+    errno = err;
+  }
+  *len = n;
+  return buf;
+}
+
+int main(int argc, char **argv) {
+  static const struct option options[] = {
+      {"check", no_argument, NULL, 'c'},  {"summary", no_argument, NULL, 's'},
+      {"help", no_argument, NULL, 'h'},   {"version", no_argument, NULL, 'V'},
+      {NULL, 0, NULL, 0},
+  };
+  bool summary = false;
+  int opt;
+  while ((opt = getopt_long(argc, argv, "cshV", options, NULL)) != -1) {
+    switch (opt) {
+    case 'c': break;
+    case 's': summary = true; break;
+    case 'h': usage(stdout); return 0;
+    case 'V':
+      printf("cnncc %s\nCopyright (C) 2026 the cnncc authors.\n"
+             "This is free software: you are free to change and redistribute it.\n", PACKAGE_VERSION);
+      return 0;
+    default:
+      fprintf(stderr, "Try 'cnncc --help' for more information.\n");
+      return 2;
+    }
+  }
+  if (optind != argc - 1) {
+    fprintf(stderr, "cnncc: %s\nTry 'cnncc --help' for more information.\n",
+            optind == argc ? "no input file" : "more than one input file");
+    return 2;
+  }
+  const char *path = argv[optind];
+  size_t len;
+  char *src = read_file(path, &len);
+  if (!src) {
+    fprintf(stderr, "cnncc: cannot read '%s': %s\n", path, strerror(errno));
+    return 2;
+  }
+  CnnUnit *unit = cnn_unit_new(strcmp(path, "-") ? path : "<stdin>", src, len);
+  if (!unit) {
+    fprintf(stderr, "cnncc: out of memory\n");
+    free(src);
+    return 1;
+  }
+  const CnnNet *net = cnn_unit_compile(unit);
+  int status = 0;
+  if (!net) {
+    bool color = isatty(fileno(stderr)) && !getenv("NO_COLOR");
+    cnn_diags_print(stderr, cnn_unit_diags(unit), color);
+    status = 1;
+  } else if (summary) {
+    cnn_print_summary(stdout, net);
+  }
+  cnn_unit_free(unit);
+  free(src);
+  return status;
+}
