@@ -13,6 +13,7 @@ enum {
   MAX_STEPS = 1000000,  /* statements executed: bounds exponential expansion */
   MAX_DEPTH = 64,       /* nested block calls */
   MAX_LIST = 100000,    /* elements of a list value */
+  MAX_NESTING = 2000,   /* nested expressions and statements: bounds the C stack */
 };
 
 typedef enum { V_POISON, V_INT, V_FLOAT, V_BOOL, V_SYMBOL, V_TUPLE, V_LIST, V_TENSOR } ValueKind;
@@ -45,7 +46,8 @@ typedef struct {
   CnnNet *net;
   int cap;
   CnnStmt *blocks; /* top-level block definitions, chained through a copy */
-  int depth;
+  int depth;   /* block calls */
+  int nesting; /* recursion of eval/exec */
   long steps;
   bool stopped; /* a limit was hit: stop evaluating */
   bool output_set, loss_set, name_set, train_set;
@@ -166,7 +168,7 @@ static void consider(const char *name, const char *candidate, const char **best,
 }
 
 static const char *kind_name(ValueKind k) {
-  static const char *const names[] = {"an invalid value", "an integer", "a number", "a boolean",
+  static const char *const names[] = {"an invalid value", "an integer", "a float", "a boolean",
                                       "a padding mode", "a tuple", "a list", "a tensor"};
   return names[k];
 }
@@ -921,8 +923,7 @@ static Value eval_sequence(Sema *S, Scope *sc, CnnExpr *e) {
   return v;
 }
 
-static Value eval(Sema *S, Scope *sc, CnnExpr *e) {
-  if (S->stopped) return poison;
+static Value eval_expr(Sema *S, Scope *sc, CnnExpr *e) {
   switch (e->kind) {
   case AST_INT: return (Value){.kind = V_INT, .i = e->ival};
   case AST_FLOAT: return (Value){.kind = V_FLOAT, .f = e->fval};
@@ -958,6 +959,18 @@ static Value eval(Sema *S, Scope *sc, CnnExpr *e) {
   case AST_TUPLE: case AST_LIST: return eval_sequence(S, sc, e);
   }
   return poison;
+}
+
+static Value eval(Sema *S, Scope *sc, CnnExpr *e) {
+  if (S->stopped) return poison;
+  if (S->nesting >= MAX_NESTING) {
+    stop(S, e->loc, "expressions nest more than 2000 deep");
+    return poison;
+  }
+  S->nesting++;
+  Value v = eval_expr(S, sc, e);
+  S->nesting--;
+  return v;
 }
 
 /* ---- statements ---- */
@@ -1123,6 +1136,7 @@ static bool unpack(Sema *S, Scope *sc, CnnStmt *s, Value item) {
   if ((item.kind != V_TUPLE && item.kind != V_LIST) || item.n != n) {
     cnn_error(S->diags, s->value->loc, "cannot unpack %s%s into %d names", kind_name(item.kind),
               item.kind == V_TUPLE || item.kind == V_LIST ? cnn_format(S->arena, " of %d", item.n) : "", n);
+    for (CnnParam *p = s->params; p; p = p->next) bind(S, sc, p->name, poison);
     return false;
   }
   int i = n;
@@ -1134,7 +1148,17 @@ static bool unpack(Sema *S, Scope *sc, CnnStmt *s, Value item) {
 }
 
 /* Runs statements; returns true when a `return` was executed (*ret set). */
+static bool exec_list(Sema *S, Scope *sc, CnnStmt *s, Value *ret, bool top);
+
 static bool exec_stmts(Sema *S, Scope *sc, CnnStmt *s, Value *ret, bool top) {
+  if (s && S->nesting >= MAX_NESTING) return stop(S, s->loc, "statements nest more than 2000 deep");
+  S->nesting++;
+  bool returned = exec_list(S, sc, s, ret, top);
+  S->nesting--;
+  return returned;
+}
+
+static bool exec_list(Sema *S, Scope *sc, CnnStmt *s, Value *ret, bool top) {
   for (; s; s = s->next) {
     if (!step(S, s->loc)) return false;
     if (!top && top_only(s->kind)) {
