@@ -4,7 +4,7 @@
 . "$top_srcdir/tests/tap.sh"
 cd "$top_srcdir/tests/diag" || exit 1
 set -- *.cnn
-plan $(($# * 2))
+plan $(($# * 2 + 1))
 for f in "$@"; do
   name=${f%.cnn}
   out=$(NO_COLOR=1 "$CNNCC" --check "$f" 2>&1)
@@ -15,3 +15,8 @@ for f in "$@"; do
     printf '%s\n' "$out" | diff "$name.expected" - | diag
   fi
 done
+if "$top_srcdir/docs/make-diagnostics.sh" | cmp -s - "$top_srcdir/docs/diagnostics.md"; then
+  ok "docs/diagnostics.md is up to date"
+else
+  not_ok "docs/diagnostics.md is up to date (run docs/make-diagnostics.sh > docs/diagnostics.md)"
+fi

@@ -1,5 +1,5 @@
 # tests/: front-end tests (TAP). Other parts append their own below.
-EXTRA_DIST += tests/tap.sh tests/tap.h tests/diag
+EXTRA_DIST += tests/tap.sh tests/tap.h tests/diag docs/make-diagnostics.sh docs/diagnostics.md docs/language.md README.md
 TESTS += tests/examples.sh tests/diagnostics.sh
 dist_check_SCRIPTS = tests/examples.sh tests/diagnostics.sh
 
