@@ -219,4 +219,12 @@ bool cnn_infer_shape(CnnDiags *d, const CnnNet *net, CnnNode *node);
 /* ---- outputs ---- */
 void cnn_print_summary(FILE *out, const CnnNet *net);
 
+/* ---- PyTorch mirror (emit_torch.c) ---- */
+/* A Python module with a torch.nn.Module equivalent to net (docs/pytorch.md);
+ * source names the .cnn file in the header comment (NULL: not named).
+ * Returns 0, or -1 on a write error. */
+int cnn_emit_pytorch(FILE *out, const CnnNet *net);
+int cnn_emit_pytorch_source(FILE *out, const CnnNet *net, const char *source);
+/* ---- end PyTorch mirror ---- */
+
 #endif

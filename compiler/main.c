@@ -16,6 +16,9 @@ static void usage(FILE *out) {
           "  -c, --check          check the program (syntax, names, shapes) and exit\n"
           "  -s, --summary        print each layer's output shape, parameters, FLOPs\n"
           "                       and activation memory, then totals\n"
+          "      --emit=pytorch   write a PyTorch module mirroring the network\n"
+          "                       (docs/pytorch.md) to FILE.py or -o's file\n"
+          "  -o FILE              write the output to FILE ('-' for standard output)\n"
           "  -h, --help           display this help and exit\n"
           "  -V, --version        output version information and exit\n"
           "\n"
@@ -54,19 +57,55 @@ static char *read_file(const char *path, size_t *len) {
   return buf;
 }
 
+/* --emit=pytorch: to -o FILE, or FILE.py next to FILE.cnn (stdout for '-'). */
+static int emit_pytorch(const CnnNet *net, const char *path, const char *output) {
+  char *made = NULL;
+  if (!output) {
+    size_t n = strlen(path);
+    if (!strcmp(path, "-")) output = "-";
+    else if ((made = malloc(n + 4))) {
+      memcpy(made, path, n + 1);
+      if (n > 4 && !strcmp(made + n - 4, ".cnn")) made[n - 4] = '\0';
+      strcat(made, ".py");
+      output = made;
+    } else {
+      fprintf(stderr, "cnncc: out of memory\n");
+      return 1;
+    }
+  }
+  FILE *f = strcmp(output, "-") ? fopen(output, "w") : stdout;
+  int status = 0;
+  if (!f) {
+    fprintf(stderr, "cnncc: cannot write '%s': %s\n", output, strerror(errno));
+    status = 2;
+  } else {
+    int err = cnn_emit_pytorch_source(f, net, strcmp(path, "-") ? path : "<stdin>");
+    if ((f == stdout ? fflush(f) : fclose(f)) || err) {
+      fprintf(stderr, "cnncc: cannot write '%s': %s\n", output, strerror(errno));
+      status = 2;
+    }
+  }
+  free(made);
+  return status;
+}
+
 int main(int argc, char **argv) {
   static const struct option options[] = {
       {"check", no_argument, NULL, 'c'},  {"summary", no_argument, NULL, 's'},
       {"help", no_argument, NULL, 'h'},   {"version", no_argument, NULL, 'V'},
+      {"emit", required_argument, NULL, 'E'}, {"output", required_argument, NULL, 'o'},
       {NULL, 0, NULL, 0},
   };
   bool summary = false;
+  const char *emit = NULL, *output = NULL;
   int opt;
-  while ((opt = getopt_long(argc, argv, "cshV", options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, "cshVo:", options, NULL)) != -1) {
     switch (opt) {
     case 'c': break;
     case 's': summary = true; break;
     case 'h': usage(stdout); return 0;
+    case 'E': emit = optarg; break;
+    case 'o': output = optarg; break;
     case 'V':
       printf("cnncc %s\nCopyright (C) 2026 the cnncc authors.\n"
              "This is free software: you are free to change and redistribute it.\n", PACKAGE_VERSION);
@@ -82,6 +121,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *path = argv[optind];
+  if (emit && strcmp(emit, "pytorch")) {
+    fprintf(stderr, "cnncc: unknown --emit '%s' (expected pytorch)\n", emit);
+    return 2;
+  }
   size_t len;
   char *src = read_file(path, &len);
   if (!src) {
@@ -103,6 +146,7 @@ int main(int argc, char **argv) {
   } else if (summary) {
     cnn_print_summary(stdout, net);
   }
+  if (net && emit && !strcmp(emit, "pytorch")) status = emit_pytorch(net, path, output);
   cnn_unit_free(unit);
   free(src);
   return status;

@@ -9,5 +9,6 @@ check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 # diag TEXT: a diagnostic line for a failing test
 diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 : "${top_srcdir:=.}" "${top_builddir:=.}"
+top_srcdir=$(cd "$top_srcdir" && pwd) top_builddir=$(cd "$top_builddir" && pwd)
 CNNCC=${CNNCC:-$top_builddir/cnncc}
 case $CNNCC in /*) ;; *) CNNCC=$PWD/$CNNCC ;; esac
