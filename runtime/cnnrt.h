@@ -1,0 +1,224 @@
+/* cnnrt.h - libcnnrt, the runtime of the programs that cnncc generates.
+ *
+ * A generated program describes its network with an RtNet (shapes, the
+ * parameter block and the per-network functions) and calls
+ *
+ *     int main(int argc, char **argv) { return rt_main(argc, argv, &net); }
+ *
+ * rt_main() is the trainer command line (train, eval, predict, bench; see
+ * docs/runtime.md) and does everything that is not network-specific: data
+ * loading, shuffling and batching, Adam, checkpoints, progress and metrics.
+ * The parts are public too, for tests and for other drivers.
+ *
+ * Conventions: tensors are float32, channels first, batch outermost.
+ * Functions that can fail return 0 on success and -1 on failure with a
+ * message in err[errlen] naming the file and saying what was expected and
+ * what was found. Nothing here exits, and only rt_main() prints. */
+#ifndef CNNRT_H
+#define CNNRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RT_MAX_RANK 3 /* per-sample tensors are [C], [C,L] or [C,H,W] */
+
+/* ---- the network description that generated code fills in ---- */
+
+typedef enum { RT_LOSS_SOFTMAX_CROSS_ENTROPY = 1, RT_LOSS_MSE = 2 } RtLoss;
+
+/* Adam hyperparameters, as in torch.optim.Adam. */
+typedef struct {
+  double lr, beta1, beta2, eps, weight_decay;
+} RtAdam;
+
+/* Training defaults of a network; command-line flags override them. */
+typedef struct {
+  double lr, beta1, beta2, eps, weight_decay;
+  int batch, epochs;
+  uint64_t seed;
+} RtDefaults;
+
+typedef struct {
+  const char *name;                  /* network name, e.g. "lenet" */
+  int in_rank, in_dim[RT_MAX_RANK];  /* per-sample input shape */
+  int out_rank, out_dim[RT_MAX_RANK];/* per-sample output shape (logits) */
+  /* Both losses use class labels: the classes run along output dim 0 and
+   * there is one label per remaining position (one per sample for [C]).
+   * For RT_LOSS_MSE the runtime also passes one-hot targets (out_size floats
+   * per sample) built from those labels. */
+  RtLoss loss;
+  size_t nparams;
+  float *params;   /* learnable parameters, one contiguous block */
+  float *grads;    /* nparams gradients, written by backward() */
+  size_t nbuffers;
+  float *buffers;  /* non-learnable state kept in checkpoints (BN stats) */
+  uint64_t arch_hash; /* hash of the architecture; checkpoints must match */
+  RtDefaults defaults;
+
+  /* Allocate activations once for up to max_batch samples; 0 on success. */
+  int (*setup)(int max_batch);
+  /* PyTorch-default initialization of params and buffers. */
+  void (*init)(uint64_t seed);
+  /* Forward pass on n <= max_batch samples x. labels (and for MSE targets)
+   * are NULL when predicting; otherwise returns the mean loss and stores the
+   * number of correctly classified positions in *correct. training=1 uses
+   * batch statistics and dropout masks derived from dropout_seed. */
+  float (*forward)(const float *x, const int32_t *labels,
+                   const float *targets, int n, int training,
+                   uint64_t dropout_seed, long *correct);
+  /* Overwrite grads with the gradient of the last forward's mean loss. */
+  void (*backward)(int n);
+  /* Logits of the last forward: n * out_size floats. */
+  const float *(*output)(void);
+} RtNet;
+
+/* The trainer command line; returns the process exit status: 0 success,
+ * 1 failure (bad data, checkpoint, NaN loss), 2 usage error,
+ * 130/143 interrupted by SIGINT/SIGTERM. */
+int rt_main(int argc, char **argv, const RtNet *net);
+
+/* Number of elements of a shape. */
+size_t rt_shape_size(int rank, const int *dim);
+
+/* ---- random numbers: xoshiro256** seeded through splitmix64 ----
+ * Inline so that generated code can draw per element cheaply. */
+
+typedef struct {
+  uint64_t s[4];
+} RtRng;
+
+static inline uint64_t rt_splitmix64(uint64_t *state)
+{
+  uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+static inline uint64_t rt_rotl64(uint64_t x, int k)
+{
+  return (x << k) | (x >> (64 - k));
+}
+
+static inline void rt_rng_seed(RtRng *r, uint64_t seed)
+{
+  for (int i = 0; i < 4; i++)
+    r->s[i] = rt_splitmix64(&seed);
+}
+
+static inline uint64_t rt_rng_next_u64(RtRng *r)
+{
+  uint64_t *s = r->s;
+  uint64_t result = rt_rotl64(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rt_rotl64(s[3], 45);
+  return result;
+}
+
+/* Uniform double in [0, 1) with 53 random bits. */
+static inline double rt_rng_uniform(RtRng *r)
+{
+  return (double)(rt_rng_next_u64(r) >> 11) * 0x1.0p-53;
+}
+
+/* Uniform double in [a, b). */
+static inline double rt_rng_uniform_range(RtRng *r, double a, double b)
+{
+  return a + (b - a) * rt_rng_uniform(r);
+}
+
+/* Unbiased integer in [0, n), n > 0. */
+uint64_t rt_rng_below(RtRng *r, uint64_t n);
+
+/* Stateless hash of (seed, a, b): derives independent seeds, e.g. one per
+ * epoch or per step, so that a resumed run draws the same numbers. */
+static inline uint64_t rt_hash64(uint64_t seed, uint64_t a, uint64_t b)
+{
+  uint64_t h = rt_splitmix64(&seed) ^ a;
+  h = rt_splitmix64(&h) ^ b;
+  return rt_splitmix64(&h);
+}
+
+/* The seeds rt_main uses: the sample order of an epoch and the dropout
+ * seed of optimizer step t (1-based) depend only on the run's seed. */
+#define RT_SALT_SHUFFLE UINT64_C(0x53485546464c4521)
+#define RT_SALT_DROPOUT UINT64_C(0x44524f504f555421)
+
+/* Fill order[0..n) with the sample permutation of epoch `epoch`. */
+void rt_epoch_order(long *order, long n, uint64_t seed, long epoch);
+
+static inline uint64_t rt_dropout_seed(uint64_t seed, long t)
+{
+  return rt_hash64(seed, (uint64_t)t, RT_SALT_DROPOUT);
+}
+
+/* ---- data sets ----
+ * rt_dataset_load(dir, "train" or "test") reads, from dir, either IDX files
+ * with MNIST names (train-images-idx3-ubyte, train-labels-idx1-ubyte,
+ * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or .gz) or
+ * CIFAR-10 binaries (data_batch_1.bin..data_batch_5.bin, test_batch.bin).
+ * IDX images [n,H,W] give samples [1,H,W]; [n,L] gives [1,L]; [n,C,H,W]
+ * gives [C,H,W]. Labels are [n] (one class per sample) or [n,...] (one per
+ * position, e.g. per pixel). Only unsigned-byte IDX data is accepted. */
+
+typedef struct {
+  long n;                           /* number of samples */
+  int rank, dim[RT_MAX_RANK];       /* per-sample image shape */
+  size_t sample_size;               /* pixels per sample */
+  int label_rank, label_dim[RT_MAX_RANK]; /* rank 0: one label per sample */
+  size_t label_size;                /* labels per sample */
+  uint8_t *pixels;                  /* n * sample_size, 0..255 */
+  uint8_t *labels;                  /* n * label_size; NULL: images only */
+  char *image_path, *label_path;    /* where they came from, for messages */
+} RtDataset;
+
+int rt_dataset_load(const char *dir, const char *split, RtDataset *ds,
+                    char *err, size_t errlen);
+/* An IDX images file alone (labels stay NULL), e.g. for predict. */
+int rt_images_load(const char *path, RtDataset *ds, char *err, size_t errlen);
+/* Check sample shape, label shape and label range against the network.
+ * Leading 1s are ignored, so [28,28] images fit a [1,28,28] input, and a
+ * [C] input takes any sample of C values (flattened). */
+int rt_dataset_check(const RtDataset *ds, const RtNet *net, char *err,
+                     size_t errlen);
+/* Gather samples order[first..first+n) (first..first+n if order is NULL)
+ * as floats in [0,1] into x, and their labels into labels (may be NULL). */
+void rt_dataset_batch(const RtDataset *ds, const long *order, long first,
+                      int n, float *x, int32_t *labels);
+void rt_dataset_free(RtDataset *ds);
+
+/* ---- Adam, exactly torch.optim.Adam (PyTorch 1.13, amsgrad=False) ----
+ * One step with t the 1-based step count; m and v start at zero. The four
+ * arrays must not overlap. */
+void rt_adam_step(float *p, const float *g, float *m, float *v, size_t n,
+                  const RtAdam *cfg, long t);
+
+/* ---- checkpoints (format: docs/checkpoint-format.md) ---- */
+
+typedef struct {
+  uint64_t seed;     /* the run's seed: data order and dropout follow it */
+  long epoch;        /* epoch in progress, 0-based */
+  long epoch_step;   /* steps done in that epoch (0 at an epoch boundary) */
+  long t;            /* Adam steps done in total */
+  int batch;         /* batch size; the data order depends on it */
+  double loss_sum;   /* this epoch so far: sum of mean loss * batch size */
+  long correct;      /* this epoch so far: correctly classified positions */
+  long seen;         /* this epoch so far: samples */
+} RtTrainState;
+
+/* Save net->params, net->buffers, the Adam moments m and v (nparams each)
+ * and st atomically: path.tmp is written, synced and renamed over path, so
+ * a failure leaves an existing checkpoint intact. */
+int rt_checkpoint_save(const char *path, const RtNet *net,
+                       const RtTrainState *st, const float *m, const float *v,
+                       char *err, size_t errlen);
+/* Load into net->params and net->buffers, and into st, m, v unless NULL.
+ * Nothing is written unless the whole file checks out. */
+int rt_checkpoint_load(const char *path, const RtNet *net, RtTrainState *st,
+                       float *m, float *v, char *err, size_t errlen);
+
+#endif
