@@ -227,4 +227,63 @@ int cnn_emit_pytorch(FILE *out, const CnnNet *net);
 int cnn_emit_pytorch_source(FILE *out, const CnnNet *net, const char *source);
 /* ---- end PyTorch mirror ---- */
 
+
+/* ---- code generation (printer.c, emit_c.c, build.c) ---- */
+
+/* An indenting printer: cnn_pr() prints lines and indents by braces. */
+typedef struct {
+  FILE *out;
+  int indent;
+  bool failed;    /* out of memory while formatting */
+  bool continued; /* the last line ended with a backslash */
+  bool mute;      /* print nothing while set */
+} CnnPrinter;
+void cnn_printer_init(CnnPrinter *P, FILE *out);
+void cnn_pr(CnnPrinter *P, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cnn_vpr(CnnPrinter *P, const char *fmt, va_list ap);
+
+typedef enum { CNN_DTYPE_FLOAT, CNN_DTYPE_DOUBLE } CnnDtype;
+/* Kernels per target; "generic" is portable C, "native" the same C compiled
+ * with -march=native. A target-specific kernel plugs in per layer kind. */
+typedef enum { CNN_TARGET_GENERIC, CNN_TARGET_NATIVE } CnnTarget;
+
+typedef struct {
+  CnnDtype dtype;
+  CnnTarget target;
+  const char *source_file; /* the .cnn file, for the header comment */
+  const char *header_name; /* what the .c includes, e.g. "lenet.h" */
+} CnnEmitOptions;
+
+/* Canonical text of the architecture (docs/generated-code.md) and its
+ * 64-bit FNV-1a hash, which checkpoints carry. */
+char *cnn_arch_text(CnnArena *a, const CnnNet *net);
+uint64_t cnn_arch_hash(const CnnNet *net);
+/* Write the training code: one C file and its header. Returns 0, or -1 with
+ * a message on stderr (e.g. a network without a loss). */
+int cnn_emit_c(FILE *c, FILE *h, const CnnNet *net, const CnnEmitOptions *opt);
+/* `cnncc -o FILE`: FILE.c writes FILE.c and FILE.h; any other FILE is
+ * generated in a temporary directory and compiled with libcnnrt into the
+ * program FILE. Returns the exit status (0, or 1 with a message). */
+int cnn_write_output(const CnnNet *net, const char *out_path, const CnnEmitOptions *opt);
+
+/* ---- standalone inference code (emit_infer.c, docs/inference.md) ---- */
+typedef struct {
+  const char *weights;     /* the checkpoint (required) */
+  const char *source_file; /* the .cnn file, for the header comment */
+  bool header;             /* also write FILE.h next to FILE.c */
+  bool static_arena;       /* scratch memory as a static array: not reentrant */
+  bool no_softmax;         /* no <net>_softmax() for probabilities */
+} CnnInferOptions;
+/* `cnncc --emit=inference`: reads the checkpoint with rt_checkpoint_load and
+ * writes out_path (NULL: NAME_infer.c next to src_path; "-": stdout).
+ * Returns the exit status (0; 1 with a message; 2 for a usage error). */
+int cnn_emit_inference_file(const CnnNet *net, const char *src_path, const char *out_path,
+                            const CnnInferOptions *opt);
+/* The generator: params and buffers are the checkpoint's blocks, crc its
+ * CRC-32 for the header comment. Returns 0, or -1 with a message. */
+int cnn_emit_inference(FILE *c, FILE *h, const char *c_name, const char *h_name, const CnnNet *net,
+                       const float *params, const float *buffers, uint32_t crc,
+                       const CnnInferOptions *opt);
+/* ---- end standalone inference code ---- */
+
 #endif

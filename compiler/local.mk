@@ -13,3 +13,14 @@ bin_PROGRAMS += cnncc
 cnncc_SOURCES = compiler/main.c
 cnncc_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/compiler -I$(top_builddir)/compiler
 cnncc_LDADD = compiler/libcnnfront.a
+# code generation (emit_c.c, printer.c) and driving the C compiler (build.c)
+cnncc_SOURCES += compiler/printer.c compiler/emit_c.c compiler/build.c
+cnncc_CPPFLAGS = $(AM_CPPFLAGS) -DCNNCC_INCLUDEDIR='"$(includedir)"' -DCNNCC_LIBDIR='"$(libdir)"' \
+	-DCNNCC_ABS_SRCDIR='"$(abs_top_srcdir)"'
+dist_doc_DATA += docs/generated-code.md
+# standalone inference code (emit_infer.c, docs/inference.md); it reads
+# checkpoints with libcnnrt's rt_checkpoint_load.
+cnncc_SOURCES += compiler/emit_infer.c
+cnncc_CFLAGS += -I$(top_srcdir)/runtime
+cnncc_LDADD += runtime/libcnnrt.a
+dist_doc_DATA += docs/inference.md

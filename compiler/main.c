@@ -16,9 +16,25 @@ static void usage(FILE *out) {
           "  -c, --check          check the program (syntax, names, shapes) and exit\n"
           "  -s, --summary        print each layer's output shape, parameters, FLOPs\n"
           "                       and activation memory, then totals\n"
+          "      --emit=train     (the default) with -o FILE.c: write the training code\n"
+          "                       FILE.c and FILE.h; with -o FILE: also compile it (with\n"
+          "                       CNNCC_CC) and link it with libcnnrt into the trainer FILE\n"
+          "      --dtype=TYPE     float (default) or double; double code has no main\n"
+          "                       and is meant for gradient checks\n"
+          "      --target=TARGET  generic (default: portable C, -O3) or native\n"
+          "                       (also -march=native when compiling a program)\n"
           "      --emit=pytorch   write a PyTorch module mirroring the network\n"
-          "                       (docs/pytorch.md) to FILE.py or -o's file\n"
-          "  -o FILE              write the output to FILE ('-' for standard output)\n"
+          "                       (docs/pytorch.md) to -o's file ('-': standard\n"
+          "                       output), by default FILE.py next to FILE.cnn\n"
+          "      --emit=inference write standalone inference C (docs/inference.md) with\n"
+          "                       the weights of --weights CKPT compiled in, to -o's file\n"
+          "                       (default NAME_infer.c next to FILE.cnn)\n"
+          "      --weights CKPT   the checkpoint for --emit=inference\n"
+          "      --header         --emit=inference: also write FILE.h next to FILE.c\n"
+          "      --static-arena   --emit=inference: a static scratch arena instead of\n"
+          "                       the caller's memory (the code is then not reentrant)\n"
+          "      --no-softmax     --emit=inference: no NAME_softmax() for probabilities\n"
+          "  -o FILE              where the output goes (see --emit)\n"
           "  -h, --help           display this help and exit\n"
           "  -V, --version        output version information and exit\n"
           "\n"
@@ -77,12 +93,12 @@ static int emit_pytorch(const CnnNet *net, const char *path, const char *output)
   int status = 0;
   if (!f) {
     fprintf(stderr, "cnncc: cannot write '%s': %s\n", output, strerror(errno));
-    status = 2;
+    status = 1;
   } else {
     int err = cnn_emit_pytorch_source(f, net, strcmp(path, "-") ? path : "<stdin>");
     if ((f == stdout ? fflush(f) : fclose(f)) || err) {
       fprintf(stderr, "cnncc: cannot write '%s': %s\n", output, strerror(errno));
-      status = 2;
+      status = 1;
     }
   }
   free(made);
@@ -94,10 +110,15 @@ int main(int argc, char **argv) {
       {"check", no_argument, NULL, 'c'},  {"summary", no_argument, NULL, 's'},
       {"help", no_argument, NULL, 'h'},   {"version", no_argument, NULL, 'V'},
       {"emit", required_argument, NULL, 'E'}, {"output", required_argument, NULL, 'o'},
+      {"dtype", required_argument, NULL, 'D'}, {"target", required_argument, NULL, 'T'},
+      {"weights", required_argument, NULL, 'W'}, {"header", no_argument, NULL, 'H'},
+      {"static-arena", no_argument, NULL, 'A'}, {"no-softmax", no_argument, NULL, 'S'},
       {NULL, 0, NULL, 0},
   };
   bool summary = false;
   const char *emit = NULL, *output = NULL;
+  CnnEmitOptions gen = {.dtype = CNN_DTYPE_FLOAT, .target = CNN_TARGET_GENERIC};
+  CnnInferOptions infer = {0}; /* --emit=inference */
   int opt;
   while ((opt = getopt_long(argc, argv, "cshVo:", options, NULL)) != -1) {
     switch (opt) {
@@ -106,6 +127,26 @@ int main(int argc, char **argv) {
     case 'h': usage(stdout); return 0;
     case 'E': emit = optarg; break;
     case 'o': output = optarg; break;
+    case 'W': infer.weights = optarg; break;
+    case 'H': infer.header = true; break;
+    case 'A': infer.static_arena = true; break;
+    case 'S': infer.no_softmax = true; break;
+    case 'D':
+      if (!strcmp(optarg, "float")) gen.dtype = CNN_DTYPE_FLOAT;
+      else if (!strcmp(optarg, "double")) gen.dtype = CNN_DTYPE_DOUBLE;
+      else {
+        fprintf(stderr, "cnncc: unknown --dtype '%s' (expected float or double)\n", optarg);
+        return 2;
+      }
+      break;
+    case 'T':
+      if (!strcmp(optarg, "generic")) gen.target = CNN_TARGET_GENERIC;
+      else if (!strcmp(optarg, "native")) gen.target = CNN_TARGET_NATIVE;
+      else {
+        fprintf(stderr, "cnncc: unknown --target '%s' (expected generic or native)\n", optarg);
+        return 2;
+      }
+      break;
     case 'V':
       printf("cnncc %s\nCopyright (C) 2026 the cnncc authors.\n"
              "This is free software: you are free to change and redistribute it.\n", PACKAGE_VERSION);
@@ -121,8 +162,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *path = argv[optind];
-  if (emit && strcmp(emit, "pytorch")) {
-    fprintf(stderr, "cnncc: unknown --emit '%s' (expected pytorch)\n", emit);
+  if (emit && strcmp(emit, "pytorch") && strcmp(emit, "train") && strcmp(emit, "inference")) {
+    fprintf(stderr, "cnncc: unknown --emit '%s' (expected train, pytorch or inference)\n", emit);
     return 2;
   }
   size_t len;
@@ -143,10 +184,16 @@ int main(int argc, char **argv) {
     bool color = isatty(fileno(stderr)) && !getenv("NO_COLOR");
     cnn_diags_print(stderr, cnn_unit_diags(unit), color);
     status = 1;
-  } else if (summary) {
-    cnn_print_summary(stdout, net);
+  } else {
+    if (summary) cnn_print_summary(stdout, net);
+    if (output && (!emit || !strcmp(emit, "train"))) {
+      gen.source_file = path;
+      status = cnn_write_output(net, output, &gen);
+    }
   }
   if (net && emit && !strcmp(emit, "pytorch")) status = emit_pytorch(net, path, output);
+  if (net && emit && !strcmp(emit, "inference"))
+    status = cnn_emit_inference_file(net, path, output, &infer);
   cnn_unit_free(unit);
   free(src);
   return status;

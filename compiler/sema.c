@@ -1083,7 +1083,7 @@ static void exec_train(Sema *S, Scope *sc, CnnStmt *s) {
   S->train_set = true;
   CnnTrainConfig *t = &S->net->train;
   for (CnnStmt *st = s->body; st; st = st->next) {
-    if (st->kind != STMT_ASSIGN) {
+    if (st->kind != STMT_ASSIGN || !st->name) {
       cnn_error(S->diags, st->loc, "the train section holds settings: optimizer, batch, epochs, seed");
       continue;
     }

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -189,6 +190,10 @@ static int read_whole(FILE *f, const char *path, uint64_t size, uint8_t **data,
                    path, (unsigned)h->version, VERSION);
   if (h->name_len > MAX_NAME || h->nparams > MAX_COUNT || h->nbuffers > MAX_COUNT)
     return rt_fail(err, errlen, "checkpoint '%s' is corrupted (impossible sizes in the header)", path);
+  /* resume divides by the batch and indexes the data order with these */
+  if (h->batch < 1 || h->batch > INT_MAX || h->epoch > INT_MAX || h->epoch_step > MAX_COUNT ||
+      h->t > MAX_COUNT || h->correct > MAX_COUNT || h->seen > MAX_COUNT)
+    return rt_fail(err, errlen, "checkpoint '%s' is corrupted (impossible training state in the header)", path);
   uint64_t want = HEADER_SIZE + h->name_len + 4 * (3 * h->nparams + h->nbuffers) + 4;
   if (size != want)
     return rt_fail(err, errlen, "checkpoint '%s' is %s (%llu bytes, expected %llu)", path,

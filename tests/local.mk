@@ -12,3 +12,27 @@ tests_robustness_SOURCES = tests/robustness.c tests/tap.h
 tests_robustness_CFLAGS = $(tests_shapes_CFLAGS)
 tests_robustness_LDADD = compiler/libcnnfront.a
 dist_check_SCRIPTS += tests/robustness.sh
+
+# PyTorch mirror (cnncc --emit=pytorch) and parity of the generated C with it.
+TESTS += tests/torch-mirror.sh
+dist_check_SCRIPTS += tests/torch-mirror.sh
+EXTRA_DIST += tests/torch-mirror.py tests/torch-ops1d.cnn tests/torch-ops2d.cnn docs/pytorch.md
+TESTS += tests/parity.sh
+dist_check_SCRIPTS += tests/parity.sh
+EXTRA_DIST += tests/parity.c tests/parity.py
+
+# Training code generation (cnncc -o): gradient checks against finite
+# differences (double precision) and the generated code and API.
+TESTS += tests/gradcheck-ops.sh tests/gradcheck-examples.sh tests/codegen.sh
+dist_check_SCRIPTS += tests/gradcheck-ops.sh tests/gradcheck-examples.sh tests/codegen.sh
+EXTRA_DIST += tests/gradcheck.c tests/gradcheck-common.sh tests/codegen-api.c \
+	tests/ops/activations.cnn tests/ops/batchnorm.cnn tests/ops/bn1d.cnn tests/ops/ce2d.cnn \
+	tests/ops/conv1d.cnn tests/ops/conv2d.cnn tests/ops/convt.cnn tests/ops/merge.cnn \
+	tests/ops/mse.cnn tests/ops/pool.cnn
+
+# Standalone inference code (cnncc --emit=inference, docs/inference.md):
+# outputs against the training code's, strict C99, no C library symbols.
+TESTS += tests/infer.sh
+dist_check_SCRIPTS += tests/infer.sh
+EXTRA_DIST += tests/infer-ref.c tests/infer-run.c tests/infer-edge.cnn examples/classify.c \
+	bench/infer-latency.sh bench/infer-time.c bench/infer-torch.py

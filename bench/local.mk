@@ -1,0 +1,17 @@
+# bench/: the training benchmark, `make bench` (docs/performance.md). Not part
+# of `make check`: it takes minutes and its figures depend on the machine.
+EXTRA_DIST += bench/train.sh bench/torch_train.py bench/synth_data.py \
+	bench/peak.c docs/performance.md
+CLEANFILES += bench/peak
+
+# The FMA peak probe, built for this machine with the generated-code compiler.
+bench/peak: bench/peak.c
+	@$(MKDIR_P) bench
+	$(CNNCC_CC) -O3 -march=native -pthread -o $@ $(srcdir)/bench/peak.c
+
+.PHONY: bench
+bench: cnncc$(EXEEXT) runtime/libcnnrt.a bench/peak
+	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
+	CNNCC='$(top_builddir)/cnncc$(EXEEXT)' CNNCC_PYTHON='$(CNNCC_PYTHON)' \
+	CNNCC_CC='$(CNNCC_CC)' PEAK=bench/peak \
+	$(SHELL) $(top_srcdir)/bench/train.sh

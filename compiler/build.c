@@ -1,0 +1,190 @@
+/* build.c - `cnncc -o FILE`: write the generated C, and for a program also
+ * compile it with the generated-code compiler (CNNCC_CC, clang by default;
+ * the environment variable CNNCC_CC overrides it) and link it with libcnnrt.
+ *
+ * libcnnrt is looked for first in the build tree, next to the cnncc
+ * executable itself (<dir>/runtime/libcnnrt.a, with cnnrt.h there or in the
+ * source tree), then where `make install` put it (CNNCC_INCLUDEDIR,
+ * CNNCC_LIBDIR). */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cnncc.h"
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+static bool exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static const char *base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+/* Writes path.c's generated code and its header; removes both on failure. */
+static int write_pair(const CnnNet *net, const char *c_path, const char *h_path,
+                      const CnnEmitOptions *opt) {
+  FILE *c = fopen(c_path, "w");
+  if (!c) {
+    fprintf(stderr, "cnncc: cannot write '%s': %s\n", c_path, strerror(errno));
+    return 1;
+  }
+  FILE *h = fopen(h_path, "w");
+  if (!h) {
+    fprintf(stderr, "cnncc: cannot write '%s': %s\n", h_path, strerror(errno));
+    fclose(c);
+    remove(c_path);
+    return 1;
+  }
+  CnnEmitOptions o = *opt;
+  o.header_name = base_name(h_path);
+  int rc = cnn_emit_c(c, h, net, &o);
+  int e1 = fclose(c), e2 = fclose(h);
+  if (rc == 0 && (e1 || e2)) {
+    fprintf(stderr, "cnncc: cannot write '%s': %s\n", e1 ? c_path : h_path, strerror(errno));
+    rc = -1;
+  }
+  if (rc) {
+    remove(c_path);
+    remove(h_path);
+    return 1;
+  }
+  return 0;
+}
+
+/* Where cnnrt.h and libcnnrt.a are; false with a message if nowhere. */
+static bool find_runtime(char *inc, char *lib, size_t size) {
+  char exe[PATH_MAX], path[PATH_MAX + 64];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = '\0';
+    snprintf(path, sizeof path, "%s/runtime/libcnnrt.a", exe);
+    if (exists(path)) { /* running from the build tree */
+      if (snprintf(lib, size, "%s/runtime", exe) >= (int)size) return false;
+      snprintf(path, sizeof path, "%s/runtime/cnnrt.h", exe);
+      if (exists(path)) return snprintf(inc, size, "%s/runtime", exe) < (int)size;
+      return snprintf(inc, size, "%s/runtime", CNNCC_ABS_SRCDIR) < (int)size;
+    }
+  }
+  snprintf(path, sizeof path, "%s/libcnnrt.a", CNNCC_LIBDIR);
+  char hdr[PATH_MAX + 64];
+  snprintf(hdr, sizeof hdr, "%s/cnnrt.h", CNNCC_INCLUDEDIR);
+  if (exists(path) && exists(hdr)) {
+    snprintf(inc, size, "%s", CNNCC_INCLUDEDIR);
+    snprintf(lib, size, "%s", CNNCC_LIBDIR);
+    return true;
+  }
+  fprintf(stderr, "cnncc: cannot find the runtime library libcnnrt.a (looked next to cnncc in\n"
+                  "runtime/ and in %s); build it with 'make' or install cnncc\n", CNNCC_LIBDIR);
+  return false;
+}
+
+/* Runs argv; returns its exit status, or -1 with a message. */
+static int run(char **argv) {
+  pid_t pid = fork();
+  if (pid < 0) {
+    fprintf(stderr, "cnncc: cannot start %s: %s\n", argv[0], strerror(errno));
+    return -1;
+  }
+  if (pid == 0) {
+    execvp(argv[0], argv);
+    fprintf(stderr, "cnncc: cannot run the C compiler '%s': %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) {
+      fprintf(stderr, "cnncc: waiting for %s: %s\n", argv[0], strerror(errno));
+      return -1;
+    }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  fprintf(stderr, "cnncc: the C compiler '%s' was killed by signal %d\n", argv[0],
+          WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  return -1;
+}
+
+static int build_program(const CnnNet *net, const char *out_path, const CnnEmitOptions *opt) {
+  char inc[PATH_MAX], lib[PATH_MAX];
+  if (!find_runtime(inc, lib, sizeof inc)) return 1;
+  const char *tmp = getenv("TMPDIR");
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s/cnncc-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(dir)) {
+    fprintf(stderr, "cnncc: cannot create a temporary directory in %s: %s\n",
+            tmp && *tmp ? tmp : "/tmp", strerror(errno));
+    return 1;
+  }
+  char c_path[PATH_MAX + 64], h_path[PATH_MAX + 64];
+  snprintf(c_path, sizeof c_path, "%s/%s.c", dir, net->name);
+  snprintf(h_path, sizeof h_path, "%s/%s.h", dir, net->name);
+  int status = write_pair(net, c_path, h_path, opt);
+  if (status == 0) {
+    const char *cc = getenv("CNNCC_CC");
+    if (!cc || !*cc) cc = CNNCC_CC;
+    char inc_flag[PATH_MAX + 8], lib_flag[PATH_MAX + 8];
+    snprintf(inc_flag, sizeof inc_flag, "-I%s", inc);
+    snprintf(lib_flag, sizeof lib_flag, "-L%s", lib);
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = (char *)cc;
+    argv[argc++] = "-std=c99";
+    argv[argc++] = "-O3";
+    if (opt->target == CNN_TARGET_NATIVE) argv[argc++] = "-march=native";
+    argv[argc++] = inc_flag;
+    argv[argc++] = "-o";
+    argv[argc++] = (char *)out_path;
+    argv[argc++] = c_path;
+    argv[argc++] = lib_flag;
+    argv[argc++] = "-lcnnrt";
+    argv[argc++] = "-lz";
+    argv[argc++] = "-lm";
+    argv[argc] = NULL;
+    if (getenv("CNNCC_VERBOSE")) {
+      for (int i = 0; i < argc; i++) fprintf(stderr, "%s%s", i ? " " : "", argv[i]);
+      fputc('\n', stderr);
+    }
+    int rc = run(argv);
+    if (rc != 0) {
+      if (rc > 0 && rc != 127)
+        fprintf(stderr, "cnncc: the C compiler '%s' failed (exit status %d) on the code generated "
+                        "for '%s'\n", cc, rc, net->name);
+      status = 1;
+    }
+  }
+  remove(c_path);
+  remove(h_path);
+  rmdir(dir);
+  return status;
+}
+
+int cnn_write_output(const CnnNet *net, const char *out_path, const CnnEmitOptions *opt) {
+  if (!ends_with(out_path, ".c")) return build_program(net, out_path, opt);
+  size_t n = strlen(out_path);
+  char *h_path = malloc(n + 1);
+  if (!h_path) {
+    fprintf(stderr, "cnncc: out of memory\n");
+    return 1;
+  }
+  memcpy(h_path, out_path, n + 1);
+  h_path[n - 1] = 'h';
+  int status = write_pair(net, out_path, h_path, opt);
+  free(h_path);
+  return status;
+}

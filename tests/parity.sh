@@ -1,0 +1,82 @@
+#!/bin/sh
+# Parity of the C that cnncc generates with the PyTorch mirror
+# (cnncc --emit=pytorch), for every example and tests/torch-ops*.cnn:
+# tests/parity.c drives the generated C (init, one batch, forward, backward,
+# Adam steps) and writes what it computed; tests/parity.py loads the same
+# parameters into the mirror, does the same in PyTorch and compares.
+# docs/pytorch.md explains the checks and the tolerance.
+. "$top_srcdir/tests/tap.sh"
+PYTHON=${CNNCC_PYTHON-/usr/bin/python3}
+if [ -z "$PYTHON" ] || ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
+  echo "1..0 # SKIP no python with torch"
+  exit 0
+fi
+CC=${CNNCC_CC:-cc}
+CHECKS=8 # per network, from tests/parity.py; plus one for building
+SEED=${PARITY_SEED:-7}
+# network batch: a batch of 2 for the big ones keeps the test short
+networks="examples/lenet 4 examples/mlp 4 examples/vgg 4 examples/resnet 4
+examples/vgg-cifar 2 examples/wavenet 2 examples/unet 2
+tests/torch-ops2d 4 tests/torch-ops1d 4"
+# tests/parity.sh NAME...: only those networks (e.g. lenet torch-ops1d)
+if [ $# -gt 0 ]; then
+  only=" $* " selected=
+  for w in $networks; do
+    case $w in */*) case $only in *" ${w##*/} "*) keep=1 ;; *) keep= ;; esac ;; esac
+    [ -n "$keep" ] && selected="$selected $w"
+  done
+  networks=$selected
+fi
+set -- $networks
+plan $(($# / 2 * (CHECKS + 1)))
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/parity.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+# the generated code may need libcnnrt (Adam, random numbers)
+rtlib=
+for d in "$top_builddir/runtime" "$top_builddir"; do
+  [ -f "$d/libcnnrt.a" ] && rtlib="$d/libcnnrt.a" && break
+done
+# one thread everywhere: sums in a fixed order, results that do not vary
+OMP_NUM_THREADS=1
+export OMP_NUM_THREADS
+
+while [ $# -gt 0 ]; do
+  src=$1 batch=$2
+  shift 2
+  name=$(basename "$src")
+  d=$tmp/$name
+  mkdir -p "$d"
+  log=$d/log
+  if "$CNNCC" --emit=pytorch "$top_srcdir/$src.cnn" -o "$d/mirror.py" >"$log" 2>&1 &&
+     "$CNNCC" "$top_srcdir/$src.cnn" -o "$d/$name.c" >>"$log" 2>&1 &&
+     defines=$("$PYTHON" "$top_srcdir/tests/parity.py" --defines "$d/mirror.py" 2>>"$log") &&
+     # shellcheck disable=SC2086
+     $CC -std=c11 -O2 -DCNNCC_NO_MAIN $defines -DHEADER="\"$name.h\"" \
+       -I"$d" -I"$top_srcdir/runtime" -o "$d/parity" \
+       "$top_srcdir/tests/parity.c" "$d/$name.c" $rtlib -lm >>"$log" 2>&1 &&
+     "$d/parity" "$d" "$batch" "$SEED" >>"$log" 2>&1; then
+    ok "$name: generated C builds and runs (batch $batch)"
+    "$PYTHON" "$top_srcdir/tests/parity.py" "$d/mirror.py" "$d" "$batch" >"$d/results" 2>&1
+    before=$tap_n
+    while IFS= read -r line; do
+      case $line in
+        "ok|"*) ok "$name: ${line#ok|}" ;;
+        "not ok|"*) not_ok "$name: ${line#not ok|}" ;;
+        "#"*) printf '%s\n' "$line" ;;
+        *) diag "$line" ;;
+      esac
+    done <"$d/results"
+    while [ $((tap_n - before)) -lt $CHECKS ]; do
+      not_ok "$name: check $((tap_n - before + 1)) did not run (tests/parity.py stopped)"
+    done
+  else
+    not_ok "$name: generated C builds and runs (batch $batch)"
+    diag "$(tail -n 30 "$log")"
+    i=0
+    while [ $i -lt $CHECKS ]; do
+      not_ok "$name: skipped, no C results"
+      i=$((i + 1))
+    done
+  fi
+done
+exit 0
