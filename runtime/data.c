@@ -125,10 +125,11 @@ static int idx_header(gzFile f, const char *path, Idx *idx, char *err,
     uint32_t d = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
     if (d == 0)
       return rt_fail(err, errlen, "%s: IDX dimension %d is 0: no data", path, i);
-    if (d > INT_MAX || idx->count > MAX_BYTES / d)
-      return rt_fail(err, errlen, "%s: absurd IDX header: dimension %d is %lu (%s)",
-                     path, i, (unsigned long)d,
-                     d > INT_MAX ? "more than 2^31-1" : "data would exceed 2^40 bytes");
+    if (d > INT_MAX)
+      return rt_fail(err, errlen, "%s: absurd IDX header: dimension %d is %lu (more than 2^31-1)",
+                     path, i, (unsigned long)d);
+    if (idx->count > MAX_BYTES / d)
+      return rt_fail(err, errlen, "%s: absurd IDX header: the data would exceed 2^40 bytes", path);
     idx->dim[i] = (int)d;
     idx->count *= d;
   }

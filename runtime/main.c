@@ -429,17 +429,21 @@ typedef struct {
   double train_loss, train_acc, test_loss, test_acc, images_per_s, seconds;
 } EpochStats;
 
-static void report_epoch(Run *r, long epoch, long epochs, const EpochStats *e)
+/* Prints the epoch's line and appends it to --metrics; 1 when the metrics
+ * file cannot be written (e.g. a full disk), which must not pass silently. */
+static int report_epoch(Run *r, const Args *a, long epoch, long epochs, const EpochStats *e)
 {
   fprintf(stderr, "epoch %ld/%ld: train_loss %.4f train_acc %.4f test_loss %.4f test_acc %.4f (%.1f s, %.0f img/s)\n",
           epoch + 1, epochs, e->train_loss, e->train_acc, e->test_loss,
           e->test_acc, e->seconds, e->images_per_s);
   if (!r->metrics)
-    return;
+    return 0;
   fprintf(r->metrics, "{\"epoch\":%ld,\"train_loss\":%.6g,\"train_acc\":%.6g,\"test_loss\":%.6g,\"test_acc\":%.6g,\"images_per_s\":%.6g,\"seconds\":%.6g}\n",
           epoch + 1, e->train_loss, e->train_acc, e->test_loss, e->test_acc,
           e->images_per_s, e->seconds);
-  fflush(r->metrics);
+  if (fflush(r->metrics) || ferror(r->metrics))
+    return error(r->c, 1, "cannot write metrics '%s': %s", a->metrics, strerror(errno));
+  return 0;
 }
 
 /* One epoch's training steps, from st->epoch_step on. */
@@ -459,8 +463,8 @@ static int train_epoch(Run *r, const Args *a, RtTrainState *st,
                          rt_dropout_seed(st->seed, st->t + 1), &correct);
     if (!isfinite(loss)) {
       rt_progress_clear(progress);
-      return error(r->c, 1, "loss is %f at epoch %ld, step %ld (optimizer step %ld); stopping%s",
-                   (double)loss, st->epoch + 1, st->epoch_step + 1, st->t + 1,
+      return error(r->c, 1, "loss is %s at epoch %ld, step %ld (optimizer step %ld); stopping%s",
+                   isnan(loss) ? "nan" : loss > 0 ? "inf" : "-inf", st->epoch + 1, st->epoch_step + 1, st->t + 1,
                    a->save ? "; the last checkpoint is kept" : "");
     }
     net->backward(nb);
@@ -505,7 +509,8 @@ static int train_loop(Run *r, const Args *a, RtTrainState *st, double *test_acc)
     e.seconds = rt_now() - start;
     *test_acc = e.test_acc;
     rt_progress_clear(&progress);
-    report_epoch(r, st->epoch, a->epochs, &e);
+    if (report_epoch(r, a, st->epoch, a->epochs, &e))
+      return 1;
     *st = (RtTrainState){st->seed, st->epoch + 1, 0, st->t, st->batch, 0, 0, 0};
     if (a->save && save(r, a->save, st))
       return 1;
