@@ -8,17 +8,18 @@
 # from the source tree, after `make` (or set CNNCC, top_builddir). For each
 # network: the training code makes a checkpoint at initialization
 # (tests/infer-ref.c), cnncc --emit=inference compiles it in, and
-# bench/infer-time.c (CC, default cc, with CFLAGS, default -O2 -march=native)
+# bench/infer-time.c (CC, default cc, with CFLAGS, default -O3 -march=native)
 # times one call of NET_predict; bench/infer-torch.py times the PyTorch
 # mirror (cnncc --emit=pytorch) with PYTHON (default CNNCC_PYTHON, else
-# /usr/bin/python3). INFER_SECONDS (default 2) is the measuring time of each.
-# Prints a table in microseconds per sample; docs/inference.md has one.
+# /usr/bin/python3). Both time every call for INFER_SECONDS (default 2) after
+# a warm-up. Prints a table: the fastest and the median call in microseconds
+# and PyTorch's time over ours for each; docs/inference.md has one.
 set -e
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 CNNCC=${CNNCC:-$top_builddir/cnncc}
 CC=${CC:-cc}
-CFLAGS=${CFLAGS:--O2 -march=native}
+CFLAGS=${CFLAGS:--O3 -march=native}
 PYTHON=${PYTHON:-${CNNCC_PYTHON:-/usr/bin/python3}}
 SECONDS_EACH=${INFER_SECONDS:-2}
 rtlib=$top_builddir/runtime/libcnnrt.a
@@ -31,7 +32,8 @@ OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 export OMP_NUM_THREADS MKL_NUM_THREADS
 echo "# $(uname -m), $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //'), $($CC --version | head -n 1), $CFLAGS"
 [ -n "$torch" ] && echo "# PyTorch $("$PYTHON" -c 'import torch; print(torch.__version__)'), 1 thread, eval(), no_grad()"
-printf '%-12s %12s %12s %9s\n' network cnncc_us pytorch_us speedup
+printf '%-10s %11s %11s %8s %11s %11s %8s\n' network cnncc_min torch_min speedup \
+  cnncc_med torch_med speedup
 for name in "$@"; do
   src=$top_srcdir/examples/$name.cnn
   [ -f "$src" ] || src=$name
@@ -46,12 +48,16 @@ for name in "$@"; do
   "$CNNCC" --emit=inference --weights "$d/ckpt" "$src" -o "$d/infer.c"
   # shellcheck disable=SC2086
   $CC $CFLAGS -DINFER='"infer.c"' -I"$d" -o "$d/time" "$top_srcdir/bench/infer-time.c" -lm
-  ours=$("$d/time" "$SECONDS_EACH" | awk '{print $2}')
-  theirs=- speedup=-
+  set -- $("$d/time" "$SECONDS_EACH")
+  ours=$2 ours_med=$3
+  theirs=- theirs_med=- speedup=- speedup_med=-
   if [ -n "$torch" ]; then
     "$CNNCC" --emit=pytorch "$src" -o "$d/mirror.py"
-    theirs=$("$PYTHON" "$top_srcdir/bench/infer-torch.py" "$d/mirror.py" "$SECONDS_EACH" | awk '{print $2}')
+    set -- $("$PYTHON" "$top_srcdir/bench/infer-torch.py" "$d/mirror.py" "$SECONDS_EACH")
+    theirs=$2 theirs_med=$3
     speedup=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.1fx", b / a }')
+    speedup_med=$(awk -v a="$ours_med" -v b="$theirs_med" 'BEGIN { printf "%.1fx", b / a }')
   fi
-  printf '%-12s %12s %12s %9s\n' "$name" "$ours" "$theirs" "$speedup"
+  printf '%-10s %11s %11s %8s %11s %11s %8s\n' "$name" "$ours" "$theirs" "$speedup" \
+    "$ours_med" "$theirs_med" "$speedup_med"
 done

@@ -7,9 +7,9 @@ bench/infer-latency.sh to put next to the code of cnncc --emit=inference.
 MODULE.py is the network's PyTorch mirror (cnncc --emit=pytorch). The
 model is put in evaluation mode and called under torch.no_grad() with one
 thread on one random sample (uniform in [0, 1)), as bench/infer-time.c
-does: warm up for a tenth of the time, then five rounds of SECONDS / 5
-(default 2 s in all). Prints "NAME MICROSECONDS": the mean time per call of
-the fastest round of model.predict(x), the network's output."""
+does: for a tenth of the time to warm up, then for SECONDS (default 2),
+timing every call of model.predict(x) (the network's output). Prints
+"NAME MIN MEDIAN": the fastest and the median call in microseconds."""
 import importlib.util
 import os
 import sys
@@ -37,17 +37,17 @@ def main():
         start = time.perf_counter()
         while time.perf_counter() - start < seconds / 10:
             model.predict(x)
-        best = float("inf")
-        for _ in range(5):
-            calls, start = 0, time.perf_counter()
-            while True:
-                model.predict(x)
-                calls += 1
-                t = time.perf_counter() - start
-                if t >= seconds / 5:
-                    break
-            best = min(best, t / calls)
-    print("%s %.2f" % (mod.NAME, best * 1e6))
+        times = []
+        start = time.perf_counter()
+        while True:
+            t0 = time.perf_counter()
+            model.predict(x)
+            t1 = time.perf_counter()
+            times.append(t1 - t0)
+            if t1 - start >= seconds:
+                break
+    times.sort()
+    print("%s %.2f %.2f" % (mod.NAME, times[0] * 1e6, times[len(times) // 2] * 1e6))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,12 @@
  * compile it with the generated-code compiler (CNNCC_CC, clang by default;
  * the environment variable CNNCC_CC overrides it) and link it with libcnnrt.
  *
+ * The target chooses the instruction set the program is compiled for
+ * (-march=native, -mavx2 -mfma, -mavx512f ...; the generated file picks its
+ * micro-kernel from what the compiler targets). The program uses OpenMP
+ * threads when the compiler links an -fopenmp program (probed once per
+ * build; CNNCC_OPENMP=0 in the environment turns it off).
+ *
  * libcnnrt is looked for first in the build tree, next to the cnncc
  * executable itself (<dir>/runtime/libcnnrt.a, with cnnrt.h there or in the
  * source tree), then where `make install` put it (CNNCC_INCLUDEDIR,
@@ -96,14 +102,18 @@ static bool find_runtime(char *inc, char *lib, size_t size) {
   return false;
 }
 
-/* Runs argv; returns its exit status, or -1 with a message. */
-static int run(char **argv) {
+/* Runs argv; returns its exit status, or -1 with a message (unless quiet:
+ * then its output and messages go to /dev/null). */
+static int run_quiet(char **argv, bool quiet) {
   pid_t pid = fork();
   if (pid < 0) {
     fprintf(stderr, "cnncc: cannot start %s: %s\n", argv[0], strerror(errno));
     return -1;
   }
   if (pid == 0) {
+    if (quiet) {
+      if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(127);
+    }
     execvp(argv[0], argv);
     fprintf(stderr, "cnncc: cannot run the C compiler '%s': %s\n", argv[0], strerror(errno));
     _exit(127);
@@ -115,9 +125,56 @@ static int run(char **argv) {
       return -1;
     }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
-  fprintf(stderr, "cnncc: the C compiler '%s' was killed by signal %d\n", argv[0],
-          WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  if (!quiet)
+    fprintf(stderr, "cnncc: the C compiler '%s' was killed by signal %d\n", argv[0],
+            WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   return -1;
+}
+
+static int run(char **argv) { return run_quiet(argv, false); }
+
+/* Does cc compile and link an OpenMP program (-fopenmp)? The probe is a
+ * file in dir. CNNCC_OPENMP=0 (or "no") says no without asking. */
+static bool have_openmp(const char *cc, const char *dir) {
+  const char *env = getenv("CNNCC_OPENMP");
+  if (env && (!strcmp(env, "0") || !strcmp(env, "no"))) return false;
+  char src[PATH_MAX + 64], exe[PATH_MAX + 64];
+  snprintf(src, sizeof src, "%s/openmp-probe.c", dir);
+  snprintf(exe, sizeof exe, "%s/openmp-probe", dir);
+  FILE *f = fopen(src, "w");
+  if (!f) return false;
+  fputs("#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n", f);
+  if (fclose(f)) {
+    remove(src);
+    return false;
+  }
+  char *argv[] = {(char *)cc, "-fopenmp", "-o", exe, src, NULL};
+  bool ok = run_quiet(argv, true) == 0;
+  remove(src);
+  remove(exe);
+  return ok;
+}
+
+/* The compiler flags of a target. */
+static int target_flags(CnnTarget t, char **argv) {
+  int n = 0;
+  switch (t) {
+  case CNN_TARGET_GENERIC: break;
+  case CNN_TARGET_NATIVE: argv[n++] = "-march=native"; break;
+  case CNN_TARGET_AVX2:
+    argv[n++] = "-mavx2";
+    argv[n++] = "-mfma";
+    break;
+  case CNN_TARGET_AVX512:
+    argv[n++] = "-mavx512f";
+    argv[n++] = "-mavx512vl";
+    argv[n++] = "-mavx512dq";
+    argv[n++] = "-mavx512bw";
+    argv[n++] = "-mavx2";
+    argv[n++] = "-mfma";
+    break;
+  }
+  return n;
 }
 
 static int build_program(const CnnNet *net, const char *out_path, const CnnEmitOptions *opt) {
@@ -146,7 +203,8 @@ static int build_program(const CnnNet *net, const char *out_path, const CnnEmitO
     argv[argc++] = (char *)cc;
     argv[argc++] = "-std=c99";
     argv[argc++] = "-O3";
-    if (opt->target == CNN_TARGET_NATIVE) argv[argc++] = "-march=native";
+    argc += target_flags(opt->target, argv + argc);
+    if (have_openmp(cc, dir)) argv[argc++] = "-fopenmp";
     argv[argc++] = inc_flag;
     argv[argc++] = "-o";
     argv[argc++] = (char *)out_path;

@@ -243,9 +243,12 @@ void cnn_pr(CnnPrinter *P, const char *fmt, ...) __attribute__((format(printf, 2
 void cnn_vpr(CnnPrinter *P, const char *fmt, va_list ap);
 
 typedef enum { CNN_DTYPE_FLOAT, CNN_DTYPE_DOUBLE } CnnDtype;
-/* Kernels per target; "generic" is portable C, "native" the same C compiled
- * with -march=native. A target-specific kernel plugs in per layer kind. */
-typedef enum { CNN_TARGET_GENERIC, CNN_TARGET_NATIVE } CnnTarget;
+/* What a program is compiled for (build.c's flags): "generic" portable C
+ * (-O3), "native" the build machine (-march=native), "avx2" (-mavx2 -mfma),
+ * "avx512" (-mavx512f -mavx512vl ...). The C file is the same for all: it
+ * picks its SIMD micro-kernel by the preprocessor. A target-specific kernel
+ * may plug in per layer kind (emit_c.c's kernels[]). */
+typedef enum { CNN_TARGET_GENERIC, CNN_TARGET_NATIVE, CNN_TARGET_AVX2, CNN_TARGET_AVX512 } CnnTarget;
 
 typedef struct {
   CnnDtype dtype;

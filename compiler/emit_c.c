@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "cnncc.h"
+#include "kernels.h"
 
 #define pr cnn_pr
 
@@ -43,8 +44,21 @@ typedef struct {
   int ntensors;
   const char **fwd, **bwd; /* the call of each layer's functions */
   bool *fwd_training, *fwd_seed; /* the call uses `training`, `dropout_seed` */
-  bool need_dot, need_sum, need_gemm; /* helpers the layers use */
-  int64_t scratch_col, scratch_t, scratch_w; /* scratch sizes the layers need */
+  bool need_sum, need_gemm, need_implicit, need_windows, need_lanes, need_pool2; /* helpers the layers use */
+  /* scratch sizes (values) the layers need: per part of the batch, shared,
+   * and shared with a part that grows with the batch (per sample + fixed) */
+  int64_t sc_col, sc_b, sc_a, sc_dcol, sc_dw, sc_w;
+  int64_t sa_per, sa_fix, sb_per;
+  int *prof, nprof; /* the row of each node in the layer profile (-1: none), rows */
+  /* fusions: relu_into[i] is the relu whose forward pass node i's layer does
+   * too, writing the relu's output (a batchnorm also does its backward pass),
+   * -1 if none; fused[r] marks such a relu. */
+  int *relu_into;
+  bool *fused;
+  /* assign[i][k]: node i's backward pass writes (=) the gradient of its
+   * input k instead of adding to it (+=): it is the first in backward order
+   * to write that buffer, so no buffer needs zeroing. */
+  bool (*assign)[CNN_MAX_INPUTS];
 } Emit;
 
 /* ---- small helpers ---- */
@@ -93,6 +107,14 @@ static const char *din_arg(Emit *E, const CnnNode *n, int i) {
   return E->ng[id] ? grad(E, id) : fmt(E, "want_dx ? %s : NULL", grad(E, id));
 }
 
+/* "=" if node n's backward pass writes input k's gradient, "+=" if it adds */
+static const char *acc_op(Emit *E, const CnnNode *n, int k) { return E->assign[n->id][k] ? "=" : "+="; }
+
+/* The buffer a layer's forward pass writes: its own, or its fused relu's. */
+static const char *out_act(Emit *E, const CnnNode *n) {
+  return act(E, E->relu_into[n->id] >= 0 ? E->relu_into[n->id] : n->id);
+}
+
 /* "oy * 2 + ky * 3 - 1", leaving out zero terms and unit factors. */
 static const char *lin(Emit *E, const char *v0, int c0, const char *v1, int c1, int k) {
   char buf[128];
@@ -107,47 +129,6 @@ static const char *lin(Emit *E, const char *v0, int c0, const char *v1, int c1, 
   }
   if (k || !o) o += (size_t)snprintf(buf + o, sizeof buf - o, o ? (k < 0 ? " - %d" : " + %d") : "%d", o ? abs(k) : k);
   return fmt(E, "%s", buf);
-}
-
-/* The o in [0, nout) with 0 <= o*s - p + k*d < nin form [lo, hi). */
-static void tap_range(int k, int s, int p, int d, int nin, int nout, int *lo, int *hi) {
-  *lo = *hi = 0;
-  bool any = false;
-  for (int o = 0; o < nout; o++) {
-    int64_t i = (int64_t)o * s - p + (int64_t)k * d;
-    if (i < 0 || i >= nin) continue;
-    if (!any) *lo = o;
-    any = true;
-    *hi = o + 1;
-  }
-}
-
-/* Loop bounds over the output positions `var` for each tap of one axis.
- * When every tap covers the whole axis the bounds are 0 and nout; otherwise
- * a table per tap is emitted, e.g. static const int oy_lo[3] = {1, 0, 0}. */
-typedef struct {
-  const char *lo, *hi; /* expressions, using the tap variable */
-} Range;
-
-static Range tap_bounds(Emit *E, const char *var, const char *tap, int K, int s, int p, int d,
-                        int nin, int nout) {
-  int *lo = cnn_alloc(E->A, sizeof(int) * (size_t)K), *hi = cnn_alloc(E->A, sizeof(int) * (size_t)K);
-  bool full = true;
-  for (int k = 0; k < K; k++) {
-    tap_range(k, s, p, d, nin, nout, &lo[k], &hi[k]);
-    if (lo[k] != 0 || hi[k] != nout) full = false;
-  }
-  if (full) return (Range){"0", fmt(E, "%d", nout)};
-  if (K == 1) return (Range){fmt(E, "%d", lo[0]), fmt(E, "%d", hi[0])};
-  size_t cap = (size_t)K * 12 + 1, ln = 0, hn = 0;
-  char *lbuf = cnn_alloc(E->A, cap), *hbuf = cnn_alloc(E->A, cap);
-  for (int k = 0; k < K; k++) {
-    ln += (size_t)snprintf(lbuf + ln, cap - ln, "%s%d", k ? ", " : "", lo[k]);
-    hn += (size_t)snprintf(hbuf + hn, cap - hn, "%s%d", k ? ", " : "", hi[k]);
-  }
-  pr(E->P, "static const int %s_lo[%d] = {%s};", var, K, lbuf);
-  pr(E->P, "static const int %s_hi[%d] = {%s};", var, K, hbuf);
-  return (Range){fmt(E, "%s_lo[%s]", var, tap), fmt(E, "%s_hi[%s]", var, tap)};
 }
 
 /* ---- analysis ---- */
@@ -283,7 +264,7 @@ static Geo geometry(Emit *E, const CnnNode *n) {
   return g;
 }
 
-/* ---- kernels: convolutions as matrix products (portable C) ----
+/* ---- kernels: convolutions and dense layers as matrix products ----
  *
  * A convolution gathers, for every output position p, the input values
  * under the kernel: with col[k][p] = x[ic][iy][ix] for k = (ic, ky, kx) (0
@@ -291,165 +272,270 @@ static Geo geometry(Emit *E, const CnnNode *n) {
  * its gradients are products too: d weight = dy * col^T and d col =
  * weight^T * dy, which "col2im" adds back to the input pixels. A transposed
  * convolution is the same with the roles of input and output exchanged.
- * The products run in gemm(), whose register blocks the compiler
- * vectorizes; the window loops of im2col and col2im have constant bounds,
- * with the range of positions each kernel tap reaches precomputed. */
+ * The products run in the file's gemm() (kernels_gemm.c) on packed
+ * operands: the window copies write col straight into gemm's panels. The
+ * work over the batch goes in PARTS fixed parts, in parallel; the weight
+ * gradient of each part is summed into part[p].dw and the parts are added
+ * in order (add_parts), so the result does not depend on the threads. */
 
-/* The big side of a window: channels c, h x w pixels; the small side: oh x
- * ow positions; col has c * kh * kw rows of oh * ow values. For a
- * convolution the big side is the input, for a transposed one the output. */
+/* The image side of a window: channels c, h x w pixels; the position side:
+ * oh x ow positions; col has c * kh * kw rows of oh * ow values. For a
+ * convolution the image is the input, for a transposed one the output.
+ * 1-d layers are 2-d ones of height 1. */
 typedef struct {
   int c, h, w, oh, ow;
-  int kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
-  bool one_d;
+  int kh, kw, sh, sw, dh, dw, pt, pl;
 } Window;
 
-static Window conv_window(const Geo *g) {
-  return (Window){g->ic, g->ih, g->iw, g->oh, g->ow, g->kh, g->kw, g->sh, g->sw,
-                  g->dh, g->dw, g->pt, g->pl, g->pb, g->pr, g->one_d};
+static Window make_window(int c, int h, int w, int oh, int ow, const Geo *g) {
+  Window win = {c, h, w, oh, ow, g->kh, g->kw, g->sh, g->sw, g->dh, g->dw, g->pt, g->pl};
+  if (g->one_d) win.kh = win.sh = win.dh = 1, win.pt = 0;
+  return win;
 }
 
-static Window convt_window(const Geo *g) {
-  return (Window){g->oc, g->oh, g->ow, g->ih, g->iw, g->kh, g->kw, g->sh, g->sw,
-                  g->dh, g->dw, g->pt, g->pl, g->pb, g->pr, g->one_d};
-}
+static Window conv_window(const Geo *g) { return make_window(g->ic, g->ih, g->iw, g->oh, g->ow, g); }
+static Window convt_window(const Geo *g) { return make_window(g->oc, g->oh, g->ow, g->ih, g->iw, g); }
 
-/* A 1x1 window with stride 1 and no padding: col is the big side itself. */
-static bool window_trivial(const Window *w) {
-  return w->kh == 1 && w->kw == 1 && w->sh == 1 && w->sw == 1 && !w->pt && !w->pl && !w->pb &&
-         !w->pr && w->oh == w->h && w->ow == w->w;
+/* A 1x1 window with stride 1 and no padding: col is the image itself. */
+static bool window_trivial(const Window *w, const Geo *g) {
+  return w->kh == 1 && w->kw == 1 && w->sh == 1 && w->sw == 1 && !g->pt && !g->pl && !g->pb &&
+         !g->pr && w->oh == w->h && w->ow == w->w;
 }
 
 static int64_t window_rows(const Window *w) { return (int64_t)w->c * w->kh * w->kw; }
 static int64_t window_cols(const Window *w) { return (int64_t)w->oh * w->ow; }
 
-/* im2col (gather: col = pixels) or col2im (scatter: pixels += col). */
-static void emit_window_copy(Emit *E, const CnnNode *n, const Window *w, bool gather) {
-  CnnPrinter *P = E->P;
-  int hw = w->h * w->w, p = w->oh * w->ow;
-  Range ry = {0}, rx;
-  const char *k = w->one_d ? lin(E, "ch", w->kw, "kx", 1, 0)
-                           : fmt(E, "(%s) * %d + kx", lin(E, "ch", w->kh, "ky", 1, 0), w->kw);
-  const char *row = w->one_d ? lin(E, "kx", w->dw, NULL, 0, -w->pl)
-                             : fmt(E, "(%s) * %d + %s", lin(E, "oy", w->sh, "ky", w->dh, -w->pt),
-                                   w->w, lin(E, "kx", w->dw, NULL, 0, -w->pl));
-  if (gather) {
-    pr(P, "/* col[%s][%s] = x[ch][%s][%s], 0 in the padding */", k, w->one_d ? "ox" : fmt(E, "oy * %d + ox", w->ow),
-       w->one_d ? "0" : lin(E, "oy", w->sh, "ky", w->dh, -w->pt), lin(E, "ox", w->sw, "kx", w->dw, -w->pl));
-    pr(P, "static void %s_im2col(real *restrict col, const real *restrict x) {", n->name);
-  } else {
-    pr(P, "/* x[ch][%s][%s] += col[%s][%s]: the adjoint of %s_im2col */",
-       w->one_d ? "0" : lin(E, "oy", w->sh, "ky", w->dh, -w->pt), lin(E, "ox", w->sw, "kx", w->dw, -w->pl),
-       k, w->one_d ? "ox" : fmt(E, "oy * %d + ox", w->ow), n->name);
-    pr(P, "static void %s_col2im(real *restrict x, const real *restrict col) {", n->name);
-  }
-  if (!w->one_d) ry = tap_bounds(E, "oy", "ky", w->kh, w->sh, w->pt, w->dh, w->h, w->oh);
-  rx = tap_bounds(E, "ox", "kx", w->kw, w->sw, w->pl, w->dw, w->w, w->ow);
-  bool full = !strcmp(rx.lo, "0") && !strcmp(rx.hi, fmt(E, "%d", w->ow)) &&
-              (w->one_d || (!strcmp(ry.lo, "0") && !strcmp(ry.hi, fmt(E, "%d", w->oh))));
-  pr(P, "for (int ch = 0; ch < %d; ch++) {", w->c);
-  pr(P, "%sreal *xc = x + ch * %d;", gather ? "const " : "", hw);
-  if (!w->one_d) pr(P, "for (int ky = 0; ky < %d; ky++) {", w->kh);
-  pr(P, "for (int kx = 0; kx < %d; kx++) {", w->kw);
-  pr(P, "%sreal *c = col + (%s) * %d;", gather ? "" : "const ", k, p);
-  if (gather && !full) pr(P, "memset(c, 0, %d * sizeof *c);", p);
-  if (!w->one_d) {
-    pr(P, "for (int oy = %s; oy < %s; oy++) {", ry.lo, ry.hi);
-    pr(P, "const int row = %s;", row);
-    pr(P, "%sreal *cr = c + oy * %d;", gather ? "" : "const ", w->ow);
-  } else {
-    pr(P, "const int row = %s;", row);
-    pr(P, "%sreal *cr = c;", gather ? "" : "const ");
-  }
-  if (gather)
-    pr(P, "for (int ox = %s; ox < %s; ox++) cr[ox] = xc[%s];", rx.lo, rx.hi, lin(E, "row", 1, "ox", w->sw, 0));
-  else
-    pr(P, "for (int ox = %s; ox < %s; ox++) xc[%s] += cr[ox];", rx.lo, rx.hi, lin(E, "row", 1, "ox", w->sw, 0));
-  if (!w->one_d) pr(P, "}");
-  pr(P, "}");
-  if (!w->one_d) pr(P, "}");
-  pr(P, "}\n}");
-  nl(P);
-}
-
 static void need_scratch(int64_t *have, int64_t want) {
   if (*have < want) *have = want;
 }
+/* bounds of m rounded up to slivers or panels, for any MR, NR the file picks */
+static int64_t pad_mr(int64_t m) { return m + CNN_MAX_MR - 1; }
+static int64_t pad_nr(int64_t n) { return n + CNN_MAX_NR - 1; }
 
-static void conv_forward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
-  CnnPrinter *P = E->P;
-  Window w = conv_window(g);
-  bool trivial = window_trivial(&w);
-  int64_t K = window_rows(&w), pos = window_cols(&w);
-  E->need_gemm = true;
-  if (!trivial) {
-    emit_window_copy(E, n, &w, true);
-    need_scratch(&E->scratch_col, K * pos);
-  }
-  pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
-  pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "const real *x = in + (size_t)b * %d;", g->ic * g->ih * g->iw);
-  pr(P, "real *y = out + (size_t)b * %" PRId64 ";", g->oc * pos);
-  if (trivial) pr(P, "const real *col = x; /* a 1x1 window: the input is its own col */");
-  else {
-    pr(P, "real *col = scratch.col;");
-    pr(P, "%s_im2col(col, x);", n->name);
-  }
-  if (n->bias) {
-    pr(P, "for (int oc = 0; oc < %d; oc++)", g->oc);
-    pr(P, "  for (int p = 0; p < %" PRId64 "; p++) y[oc * %" PRId64 " + p] = bias[oc];", pos, pos);
-  }
-  pr(P, "/* y[oc][p] %s= sum over k of weight[oc][k] * col[k][p] */", n->bias ? "+" : "");
-  pr(P, "gemm(%d, %" PRId64 ", %" PRId64 ", weight, %" PRId64 ", 1, col, y, %d);", g->oc, pos, K, K,
-     n->bias ? 1 : 0);
-  pr(P, "}\n}");
+static void emit_window(Emit *E, const CnnNode *n, const Window *w) {
+  E->need_windows = true;
+  pr(E->P, "static const Window %s_window = {.c = %d, .h = %d, .w = %d, .oh = %d, .ow = %d,", n->name,
+     w->c, w->h, w->w, w->oh, w->ow);
+  pr(E->P, "    .kh = %d, .kw = %d, .sh = %d, .sw = %d, .dh = %d, .dw = %d, .pt = %d, .pl = %d};", w->kh,
+     w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl);
+  nl(E->P);
 }
 
-static void conv_backward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
+/* The loop over the parts of the batch, each part's samples in order. */
+static void parts_begin(Emit *E) {
+  pr(E->P, "PARALLEL_PARTS_IF(n > 1)");
+  pr(E->P, "for (int p = 0; p < PARTS; p++) {");
+  pr(E->P, "for (int b = PART_BEGIN(n, p); b < PART_BEGIN(n, p + 1); b++) {");
+}
+
+/* Stride-1 convolutions run as implicit products (kernels_gemm.c): the
+ * window matrix is read in place from the padded image. Their input
+ * gradient correlates dy, padded by the kernel's extent less the padding,
+ * with the flipped kernel, which needs that padding to be >= 0. */
+static bool conv_implicit_ok(const Geo *g) {
+  int ekh = (g->one_d ? 0 : (g->kh - 1) * g->dh), ekw = (g->kw - 1) * g->dw;
+  bool rows = g->one_d || (g->sh == 1 && g->pt <= ekh && g->pb <= ekh);
+  return rows && g->sw == 1 && g->pl <= ekw && g->pr <= ekw;
+}
+
+typedef struct {
+  int c, h, w, oh, ow, kh, kw, dh, dw, pt, pl, hp, wp;
+} Implicit;
+
+/* the forward pass's image: the input padded */
+static Implicit implicit_image(const Geo *g) {
+  Implicit m = {g->ic, g->ih, g->iw, g->oh, g->ow, g->kh, g->kw, g->dh, g->dw, g->pt, g->pl, 0, 0};
+  if (g->one_d) m.kh = m.dh = 1, m.pt = 0;
+  m.hp = g->one_d ? 1 : g->ih + g->pt + g->pb;
+  m.wp = g->iw + g->pl + g->pr;
+  return m;
+}
+
+/* the input gradient's image: dy padded by the kernel extent less the padding */
+static Implicit implicit_dy(const Geo *g) {
+  Implicit m = implicit_image(g);
+  int ekh = (m.kh - 1) * m.dh, ekw = (m.kw - 1) * m.dw;
+  m.c = g->oc, m.h = g->oh, m.w = g->ow, m.oh = g->ih, m.ow = g->iw;
+  m.pt = g->one_d ? 0 : ekh - g->pt;
+  m.pl = ekw - g->pl;
+  m.hp = g->one_d ? 1 : g->oh + 2 * ekh - g->pt - g->pb;
+  m.wp = g->ow + 2 * ekw - g->pl - g->pr;
+  return m;
+}
+
+static int64_t implicit_q(const Implicit *m) { return (int64_t)(m->oh - 1) * m->wp + m->ow; }
+static int64_t implicit_padded(const Implicit *m) { return (int64_t)m->c * m->hp * m->wp + CNN_MAX_NR; }
+
+static void emit_implicit(Emit *E, const char *name, const char *what, const Implicit *m) {
+  E->need_implicit = true;
+  pr(E->P, "static const Implicit %s = {.c = %d, .h = %d, .w = %d, .oh = %d, .ow = %d, /* %s */", name,
+     m->c, m->h, m->w, m->oh, m->ow, what);
+  pr(E->P, "    .kh = %d, .kw = %d, .dh = %d, .dw = %d, .pt = %d, .pl = %d, .hp = %d, .wp = %d};", m->kh,
+     m->kw, m->dh, m->dw, m->pt, m->pl, m->hp, m->wp);
+  pr(E->P, "static int %s_off[%d];", name, m->c * m->kh * m->kw);
+}
+
+static void conv_forward_implicit(Emit *E, const CnnNode *n, const Geo *g) {
   CnnPrinter *P = E->P;
-  Window w = conv_window(g);
-  bool trivial = window_trivial(&w);
-  int64_t K = window_rows(&w), pos = window_cols(&w);
+  Implicit m = implicit_image(g);
+  int64_t K = (int64_t)m.c * m.kh * m.kw, pos = (int64_t)g->oh * g->ow;
+  const char *img = fmt(E, "%s_image", n->name);
+  E->need_gemm = true;
+  emit_implicit(E, img, "the input, padded", &m);
+  nl(P);
+  need_scratch(&E->sc_w, pad_mr(g->oc) * K);
+  need_scratch(&E->sc_col, implicit_padded(&m));
+  pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
+  pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
+  pr(P, "pack_a(%d, %" PRId64 ", weight, %" PRId64 ", 1, shared.w); /* weight [%d][%" PRId64 "] */", g->oc,
+     K, K, g->oc, K);
+  pr(P, "offsets(&%s, %s_off);", img, img);
+  parts_begin(E);
+  pr(P, "pad_image(&%s, part[p].col, in + (size_t)b * %d);", img, g->ic * g->ih * g->iw);
+  bool relu = E->relu_into[n->id] >= 0;
+  pr(P, "/* y[oc][p] = %s%ssum over k of weight[oc][k] * col[k][p]%s */", relu ? "relu(" : "",
+     n->bias ? "bias[oc] + " : "", relu ? fmt(E, "), the output of %s", E->net->nodes[E->relu_into[n->id]].name) : "");
+  pr(P, "conv_implicit(%d, shared.w, &%s, %s_off, part[p].col, out + (size_t)b * %" PRId64 ", %" PRId64
+        ", %s, 0, %d);",
+     g->oc, img, img, g->oc * pos, pos, n->bias ? "bias" : "NULL", relu ? 1 : 0);
+  pr(P, "}\n}\n}");
+}
+
+static void conv_backward_implicit(Emit *E, const CnnNode *n, const Geo *g) {
+  CnnPrinter *P = E->P;
+  Implicit m = implicit_image(g), d = implicit_dy(g);
+  int64_t K = (int64_t)m.c * m.kh * m.kw, Kd = (int64_t)d.c * d.kh * d.kw, pos = (int64_t)g->oh * g->ow;
   int in_size = g->ic * g->ih * g->iw;
-  if (!trivial) emit_window_copy(E, n, &w, false);
-  need_scratch(&E->scratch_t, pos * g->oc);
-  need_scratch(&E->scratch_w, K * g->oc);
+  const char *img = fmt(E, "%s_image", n->name), *dyi = fmt(E, "%s_dy", n->name);
+  emit_implicit(E, dyi, "dy, padded, for the input gradient", &d);
+  nl(P);
+  need_scratch(&E->sc_col, implicit_padded(&m));
+  /* few output channels: the weight gradient along the positions (kernels_gemm.c) */
+  int64_t narrow = (g->oc + 15) / 16 * 16, wide = (g->oc + 31) / 32 * 32; /* AVX-512 panels */
+  bool dot = g->oc * K <= 16384 && 10 * g->oc < 7 * (100 * wide >= 115 * narrow ? narrow : wide);
+  need_scratch(&E->sc_b, pad_nr(g->oc) * implicit_q(&m));
+  need_scratch(&E->sc_b, g->oc * (implicit_q(&m) + CNN_MAX_NR));
+  need_scratch(&E->sc_dw, K * g->oc * (dot ? 16 : 1)); /* dot: a register of lanes per weight */
+  need_scratch(&E->sc_dcol, implicit_padded(&d));
+  need_scratch(&E->sc_w, pad_mr(g->ic) * Kd);
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
   pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
   pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "const real *x = in + (size_t)b * %d;", in_size);
+  pr(P, "offsets(&%s, %s_off);", img, img);
+  pr(P, "if (din) {");
+  pr(P, "pack_flipped(%d, %d, %d, %d, weight, shared.w);", g->oc, m.c, m.kh, m.kw);
+  pr(P, "offsets(&%s, %s_off);", dyi, dyi);
+  pr(P, "}");
+  parts_begin(E);
   pr(P, "const real *dy = dout + (size_t)b * %" PRId64 ";", g->oc * pos);
+  pr(P, "pad_image(&%s, part[p].col, in + (size_t)b * %d);", img, in_size);
+  if (dot) {
+    pr(P, "/* weight gradient of the part, along the positions: dw[oc][k] += sum over p of dy[oc][p] * col[k][p] */");
+    pr(P, "conv_wgrad_dot(%d, dy, &%s, %s_off, part[p].col, part[p].b, part[p].dw, b > PART_BEGIN(n, p));",
+       g->oc, img, img);
+  } else {
+    pr(P, "/* weight gradient of the part, transposed: dw[k][oc] += sum over p of col[k][p] * dy[oc][p] */");
+    pr(P, "pack_dy(%d, dy, &%s, part[p].b);", g->oc, img);
+    pr(P, "conv_implicit_wgrad(%d, part[p].b, &%s, %s_off, part[p].col, part[p].dw, b > PART_BEGIN(n, p));",
+       g->oc, img, img);
+  }
+  pr(P, "if (!din) continue;");
+  pr(P, "/* input gradient: dx %s dy (padded) correlated with the flipped kernel */", acc_op(E, n, 0));
+  pr(P, "pad_image(&%s, part[p].dcol, dy);", dyi);
+  pr(P, "conv_implicit(%d, shared.w, &%s, %s_off, part[p].dcol, din + (size_t)b * %d, %d, NULL, %d, 0);", m.c,
+     dyi, dyi, in_size, g->ih * g->iw, E->assign[n->id][0] ? 0 : 1);
+  pr(P, "}\n}");
+  pr(P, "%s(dweight, %d, %" PRId64 ", n);", dot ? "add_parts_dot" : "add_parts_t", g->oc, K);
   if (n->bias) {
     E->need_sum = true;
-    pr(P, "for (int oc = 0; oc < %d; oc++) dbias[oc] += sum(dy + oc * %" PRId64 ", %" PRId64 ");", g->oc,
-       pos, pos);
-  }
-  if (trivial) pr(P, "const real *col = x;");
-  else {
-    pr(P, "real *col = scratch.col;");
-    pr(P, "%s_im2col(col, x);", n->name);
-  }
-  pr(P, "/* weight gradient: dweight[oc][k] += sum over p of dy[oc][p] * col[k][p];");
-  pr(P, " * computed as (col * dy^T)[k][oc] into scratch.w, summed over the batch */");
-  pr(P, "transpose(scratch.t, dy, %d, %" PRId64 ");", g->oc, pos);
-  pr(P, "gemm(%" PRId64 ", %d, %" PRId64 ", col, %" PRId64 ", 1, scratch.t, scratch.w, b > 0);", K, g->oc,
-     pos, pos);
-  pr(P, "if (!din) continue;");
-  pr(P, "/* input gradient: dcol[k][p] = sum over oc of weight[oc][k] * dy[oc][p], added to the pixels */");
-  if (trivial) {
-    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, weight, 1, %" PRId64 ", dy, din + (size_t)b * %d, 1);", K,
-       pos, g->oc, K, in_size);
-  } else {
-    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, weight, 1, %" PRId64 ", dy, scratch.col, 0);", K, pos, g->oc,
-       K);
-    pr(P, "%s_col2im(din + (size_t)b * %d, scratch.col);", n->name, in_size);
+    pr(P, "bias_grad(dbias, dout, %d, %" PRId64 ", n);", g->oc, pos);
   }
   pr(P, "}");
-  pr(P, "for (int oc = 0; oc < %d; oc++)", g->oc);
-  pr(P, "  for (int k = 0; k < %" PRId64 "; k++) dweight[oc * %" PRId64 " + k] += scratch.w[k * %d + oc];",
-     K, K, g->oc);
+}
+
+static void conv_forward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
+  if (conv_implicit_ok(g)) {
+    conv_forward_implicit(E, n, g);
+    return;
+  }
+  CnnPrinter *P = E->P;
+  Window w = conv_window(g);
+  bool trivial = window_trivial(&w, g);
+  int64_t K = window_rows(&w), pos = window_cols(&w);
+  E->need_gemm = true;
+  if (!trivial) emit_window(E, n, &w);
+  need_scratch(&E->sc_w, pad_mr(g->oc) * K);
+  need_scratch(&E->sc_col, pad_nr(pos) * K);
+  pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
+  pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
+  pr(P, "pack_a(%d, %" PRId64 ", weight, %" PRId64 ", 1, shared.w); /* weight [%d][%" PRId64 "] */", g->oc,
+     K, K, g->oc, K);
+  parts_begin(E);
+  pr(P, "const real *x = in + (size_t)b * %d;", g->ic * g->ih * g->iw);
+  if (trivial)
+    pr(P, "pack_b(%d, %" PRId64 ", x, %" PRId64 ", 1, part[p].col); /* a 1x1 window: col is x */", g->ic,
+       pos, pos);
+  else
+    pr(P, "im2col_panels(&%s_window, part[p].col, x);", n->name);
+  pr(P, "/* y[oc][p] = %ssum over k of weight[oc][k] * col[k][p] */", n->bias ? "bias[oc] + " : "");
+  pr(P, "gemm(%d, %" PRId64 ", %" PRId64 ", shared.w, part[p].col, out + (size_t)b * %" PRId64 ", %" PRId64
+        ", %s, 0);",
+     g->oc, pos, K, g->oc * pos, pos, n->bias ? "bias" : "NULL");
+  pr(P, "}\n}\n}");
+}
+
+static void conv_backward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
+  if (conv_implicit_ok(g)) {
+    conv_backward_implicit(E, n, g);
+    return;
+  }
+  CnnPrinter *P = E->P;
+  Window w = conv_window(g);
+  bool trivial = window_trivial(&w, g);
+  int64_t K = window_rows(&w), pos = window_cols(&w), out = g->oc * pos;
+  int in_size = g->ic * g->ih * g->iw;
+  need_scratch(&E->sc_w, pad_mr(K) * g->oc);
+  need_scratch(&E->sc_a, pad_mr(g->oc) * pos);
+  need_scratch(&E->sc_col, pad_nr(K) * pos);
+  need_scratch(&E->sc_dw, g->oc * K);
+  need_scratch(&E->sc_b, pad_nr(pos) * g->oc);
+  if (!trivial) need_scratch(&E->sc_dcol, K * pos);
+  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
+  pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
+  pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
+  pr(P, "if (din) pack_a(%" PRId64 ", %d, weight, 1, %" PRId64 ", shared.w); /* weight^T [%" PRId64 "][%d] */",
+     K, g->oc, K, K, g->oc);
+  parts_begin(E);
+  pr(P, "const real *x = in + (size_t)b * %d, *dy = dout + (size_t)b * %" PRId64 ";", in_size, out);
+  pr(P, "/* weight gradient of the part: dw[oc][k] += sum over p of dy[oc][p] * col[k][p] */");
+  pr(P, "pack_a(%d, %" PRId64 ", dy, %" PRId64 ", 1, part[p].a);", g->oc, pos, pos);
+  if (trivial)
+    pr(P, "pack_b(%" PRId64 ", %d, x, 1, %" PRId64 ", part[p].col); /* col^T: x^T */", pos, g->ic, pos);
+  else
+    pr(P, "im2row_panels(&%s_window, part[p].col, x);", n->name);
+  pr(P, "gemm(%d, %" PRId64 ", %" PRId64 ", part[p].a, part[p].col, part[p].dw, %" PRId64
+        ", NULL, b > PART_BEGIN(n, p));",
+     g->oc, K, pos, K);
+  pr(P, "if (!din) continue;");
+  bool assign = E->assign[n->id][0];
+  pr(P, "/* input gradient: dcol[k][p] = sum over oc of weight[oc][k] * dy[oc][p]%s */",
+     trivial ? (assign ? ", which is dx" : ", added to dx") : assign ? ", summed into the pixels" : ", added to the pixels");
+  pr(P, "pack_b(%d, %" PRId64 ", dy, %" PRId64 ", 1, part[p].b);", g->oc, pos, pos);
+  if (trivial) {
+    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, shared.w, part[p].b, din + (size_t)b * %d, %" PRId64 ", NULL, %d);",
+       K, pos, g->oc, in_size, pos, assign ? 0 : 1);
+  } else {
+    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, shared.w, part[p].b, part[p].dcol, %" PRId64 ", NULL, 0);", K,
+       pos, g->oc, pos);
+    if (assign) pr(P, "memset(din + (size_t)b * %d, 0, %d * sizeof *din);", in_size, in_size);
+    pr(P, "col2im(&%s_window, din + (size_t)b * %d, part[p].dcol);", n->name, in_size);
+  }
+  pr(P, "}\n}");
+  pr(P, "add_parts(dweight, %" PRId64 ", n);", g->oc * K);
+  if (n->bias) {
+    E->need_sum = true;
+    pr(P, "bias_grad(dbias, dout, %d, %" PRId64 ", n);", g->oc, pos);
+  }
   pr(P, "}");
 }
 
@@ -459,107 +545,132 @@ static void conv_backward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
 static void convt_forward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
   CnnPrinter *P = E->P;
   Window w = convt_window(g);
-  bool trivial = window_trivial(&w);
+  bool trivial = window_trivial(&w, g);
   int64_t K = window_rows(&w), pos = window_cols(&w), out = (int64_t)g->oc * g->oh * g->ow;
   E->need_gemm = true;
-  if (!trivial) {
-    emit_window_copy(E, n, &w, false);
-    need_scratch(&E->scratch_col, K * pos);
-  }
+  if (!trivial) emit_window(E, n, &w);
+  need_scratch(&E->sc_w, pad_mr(K) * g->ic);
+  need_scratch(&E->sc_b, pad_nr(pos) * g->ic);
+  if (!trivial) need_scratch(&E->sc_dcol, K * pos);
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
   pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
-  pr(P, "for (int b = 0; b < n; b++) {");
+  pr(P, "pack_a(%" PRId64 ", %d, weight, 1, %" PRId64 ", shared.w); /* weight^T [%" PRId64 "][%d] */", K,
+     g->ic, K, K, g->ic);
+  parts_begin(E);
   pr(P, "const real *x = in + (size_t)b * %" PRId64 ";", g->ic * pos);
   pr(P, "real *y = out + (size_t)b * %" PRId64 ";", out);
   pr(P, "for (int oc = 0; oc < %d; oc++)", g->oc);
-  pr(P, "  for (int p = 0; p < %d; p++) y[oc * %d + p] = %s;", g->oh * g->ow, g->oh * g->ow,
+  pr(P, "  for (int q = 0; q < %d; q++) y[oc * %d + q] = %s;", g->oh * g->ow, g->oh * g->ow,
      n->bias ? "bias[oc]" : "0");
   pr(P, "/* col[kt][p] = sum over ic of weight[ic][kt] * x[ic][p] */");
+  pr(P, "pack_b(%d, %" PRId64 ", x, %" PRId64 ", 1, part[p].b);", g->ic, pos, pos);
   if (trivial) {
-    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, weight, 1, %" PRId64 ", x, y, 1);", K, pos, g->ic, K);
+    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, shared.w, part[p].b, y, %" PRId64 ", NULL, 1);", K, pos, g->ic,
+       pos);
   } else {
-    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, weight, 1, %" PRId64 ", x, scratch.col, 0);", K, pos, g->ic, K);
-    pr(P, "%s_col2im(y, scratch.col);", n->name);
+    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, shared.w, part[p].b, part[p].dcol, %" PRId64 ", NULL, 0);", K,
+       pos, g->ic, pos);
+    pr(P, "col2im(&%s_window, y, part[p].dcol);", n->name);
   }
-  pr(P, "}\n}");
+  pr(P, "}\n}\n}");
 }
 
 static void convt_backward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
   CnnPrinter *P = E->P;
   Window w = convt_window(g);
-  bool trivial = window_trivial(&w);
+  bool trivial = window_trivial(&w, g);
   int64_t K = window_rows(&w), pos = window_cols(&w), out = (int64_t)g->oc * g->oh * g->ow;
-  if (!trivial) emit_window_copy(E, n, &w, true);
-  need_scratch(&E->scratch_t, pos * g->ic);
-  need_scratch(&E->scratch_w, K * g->ic);
+  need_scratch(&E->sc_w, pad_mr(g->ic) * K);
+  need_scratch(&E->sc_a, pad_mr(g->ic) * pos);
+  need_scratch(&E->sc_col, pad_nr(K) * pos);
+  need_scratch(&E->sc_dw, g->ic * K);
+  need_scratch(&E->sc_b, pad_nr(pos) * K);
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
   pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
   pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "const real *x = in + (size_t)b * %" PRId64 ";", g->ic * pos);
-  pr(P, "const real *dy = dout + (size_t)b * %" PRId64 ";", out);
+  pr(P, "if (din) pack_a(%d, %" PRId64 ", weight, %" PRId64 ", 1, shared.w); /* weight [%d][%" PRId64 "] */",
+     g->ic, K, K, g->ic, K);
+  parts_begin(E);
+  pr(P, "const real *x = in + (size_t)b * %" PRId64 ", *dy = dout + (size_t)b * %" PRId64 ";", g->ic * pos,
+     out);
+  pr(P, "/* weight gradient of the part: dw[ic][kt] += sum over p of x[ic][p] * dcol[kt][p], dcol = im2col(dy) */");
+  pr(P, "pack_a(%d, %" PRId64 ", x, %" PRId64 ", 1, part[p].a);", g->ic, pos, pos);
+  if (trivial)
+    pr(P, "pack_b(%" PRId64 ", %" PRId64 ", dy, 1, %" PRId64 ", part[p].col);", pos, K, pos);
+  else
+    pr(P, "im2row_panels(&%s_window, part[p].col, dy);", n->name);
+  pr(P, "gemm(%d, %" PRId64 ", %" PRId64 ", part[p].a, part[p].col, part[p].dw, %" PRId64
+        ", NULL, b > PART_BEGIN(n, p));",
+     g->ic, K, pos, K);
+  pr(P, "if (!din) continue;");
+  pr(P, "/* input gradient: dx[ic][p] %s sum over kt of weight[ic][kt] * dcol[kt][p] */", acc_op(E, n, 0));
+  if (trivial)
+    pr(P, "pack_b(%" PRId64 ", %" PRId64 ", dy, %" PRId64 ", 1, part[p].b);", K, pos, pos);
+  else
+    pr(P, "im2col_panels(&%s_window, part[p].b, dy);", n->name);
+  pr(P, "gemm(%d, %" PRId64 ", %" PRId64 ", shared.w, part[p].b, din + (size_t)b * %" PRId64 ", %" PRId64
+        ", NULL, %d);",
+     g->ic, pos, K, g->ic * pos, pos, E->assign[n->id][0] ? 0 : 1);
+  pr(P, "}\n}");
+  pr(P, "add_parts(dweight, %" PRId64 ", n);", g->ic * K);
   if (n->bias) {
     E->need_sum = true;
-    pr(P, "for (int oc = 0; oc < %d; oc++) dbias[oc] += sum(dy + oc * %d, %d);", g->oc, g->oh * g->ow,
-       g->oh * g->ow);
+    pr(P, "bias_grad(dbias, dout, %d, %d, n);", g->oc, g->oh * g->ow);
   }
-  if (trivial) pr(P, "const real *dcol = dy;");
-  else {
-    pr(P, "real *dcol = scratch.col;");
-    pr(P, "%s_im2col(dcol, dy);", n->name);
-  }
-  pr(P, "/* weight gradient: dweight[ic][kt] += sum over p of x[ic][p] * dcol[kt][p];");
-  pr(P, " * computed as (dcol * x^T)[kt][ic] into scratch.w, summed over the batch */");
-  pr(P, "transpose(scratch.t, x, %d, %" PRId64 ");", g->ic, pos);
-  pr(P, "gemm(%" PRId64 ", %d, %" PRId64 ", dcol, %" PRId64 ", 1, scratch.t, scratch.w, b > 0);", K, g->ic,
-     pos, pos);
-  pr(P, "/* input gradient: dx[ic][p] += sum over kt of weight[ic][kt] * dcol[kt][p] */");
-  pr(P, "if (din) gemm(%d, %" PRId64 ", %" PRId64 ", weight, %" PRId64 ", 1, dcol, din + (size_t)b * %" PRId64
-        ", 1);",
-     g->ic, pos, K, K, g->ic * pos);
-  pr(P, "}");
-  pr(P, "for (int ic = 0; ic < %d; ic++)", g->ic);
-  pr(P, "  for (int k = 0; k < %" PRId64 "; k++) dweight[ic * %" PRId64 " + k] += scratch.w[k * %d + ic];",
-     K, K, g->ic);
   pr(P, "}");
 }
 
-/* dense: y = W x + b with W [out, in]; the weight row stays in cache while
- * the batch streams past it. */
-static void dense_forward_generic(Emit *E, const CnnNode *n, int in, int out) {
+/* dense: y = x W^T + b with W [out, in], as one product over the batch,
+ * its columns shared between threads. */
+static void dense_forward_gemm(Emit *E, const CnnNode *n, int in, int out) {
   CnnPrinter *P = E->P;
+  E->need_gemm = true;
+  need_scratch(&E->sc_w, pad_nr(out) * in);
+  need_scratch(&E->sa_per, in);
+  need_scratch(&E->sa_fix, (CNN_MAX_MR - 1) * (int64_t)in);
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
   pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
-  pr(P, "for (int o = 0; o < %d; o++) {", out);
-  pr(P, "const real *w = weight + (size_t)o * %d;", in);
-  pr(P, "for (int b = 0; b < n; b++)");
-  E->need_dot = true;
-  pr(P, "  out[(size_t)b * %d + o] = %sdot(w, in + (size_t)b * %d, %d);", out,
-     n->bias ? "bias[o] + " : "", in, in);
-  pr(P, "}\n}");
+  pr(P, "/* y[b][o] = %ssum over i of x[b][i] * weight[o][i] */", n->bias ? "bias[o] + " : "");
+  pr(P, "pack_a(n, %d, in, %d, 1, shared.a);", in, in);
+  pr(P, "pack_b(%d, %d, weight, 1, %d, shared.w); /* weight^T */", in, out, in);
+  if (n->bias) {
+    pr(P, "for (int b = 0; b < n; b++) memcpy(out + (size_t)b * %d, bias, %d * sizeof *out);", out, out);
+  }
+  pr(P, "gemm_parallel(n, %d, %d, shared.a, shared.w, out, %d, NULL, %d);", out, in, out, n->bias ? 1 : 0);
+  pr(P, "}");
 }
 
-static void dense_backward_generic(Emit *E, const CnnNode *n, int in, int out) {
+static void dense_backward_gemm(Emit *E, const CnnNode *n, int in, int out) {
   CnnPrinter *P = E->P;
+  need_scratch(&E->sc_w, pad_nr(in) * out);
+  need_scratch(&E->sa_per, pad_mr(out));
+  need_scratch(&E->sa_per, out);
+  need_scratch(&E->sa_fix, (CNN_MAX_MR - 1) * (int64_t)out);
+  need_scratch(&E->sb_per, pad_nr(in));
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
   pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
   pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
-  pr(P, "for (int o = 0; o < %d; o++) {", out);
-  pr(P, "const real *w = weight + (size_t)o * %d;", in);
-  pr(P, "real *dw = dweight + (size_t)o * %d;", in);
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "const real g = dout[(size_t)b * %d + o];", out);
-  pr(P, "const real *x = in + (size_t)b * %d;", in);
-  if (n->bias) pr(P, "dbias[o] += g;");
-  pr(P, "for (int i = 0; i < %d; i++) dw[i] += g * x[i];", in);
-  pr(P, "if (din) {");
-  pr(P, "real *dx = din + (size_t)b * %d;", in);
-  pr(P, "for (int i = 0; i < %d; i++) dx[i] += g * w[i];", in);
-  pr(P, "}\n}\n}\n}");
+  pr(P, "/* weight gradient: dweight[o][i] += sum over the batch of dy[b][o] * x[b][i] */");
+  pr(P, "pack_a(%d, n, dout, 1, %d, shared.a); /* dy^T */", out, out);
+  pr(P, "pack_b(n, %d, in, %d, 1, shared.b);", in, in);
+  pr(P, "gemm_parallel(%d, %d, n, shared.a, shared.b, dweight, %d, NULL, 1);", out, in, in);
+  if (n->bias) {
+    E->need_sum = true;
+    pr(P, "bias_grad(dbias, dout, %d, 1, n);", out);
+  }
+  pr(P, "if (!din) return;");
+  pr(P, "/* input gradient: dx[b][i] %s sum over o of dy[b][o] * weight[o][i] */", acc_op(E, n, 0));
+  pr(P, "pack_a(n, %d, dout, %d, 1, shared.a);", out, out);
+  pr(P, "pack_b(%d, %d, weight, %d, 1, shared.w);", out, in, in);
+  pr(P, "gemm_parallel(n, %d, %d, shared.a, shared.w, din, %d, NULL, %d);", in, out, in,
+     E->assign[n->id][0] ? 0 : 1);
+  pr(P, "}");
 }
 
 /* The target seam: a target supplies these kernels; NULL entries fall back
- * to the portable ones. */
+ * to the GEMM ones. All targets share them now: the generated file picks its
+ * micro-kernel (AVX-512, AVX2+FMA or portable C) by the preprocessor, and the
+ * target chooses the compiler flags (build.c). */
 typedef struct {
   const char *name;
   void (*conv_forward)(Emit *, const CnnNode *, const Geo *);
@@ -572,8 +683,10 @@ typedef struct {
 
 static const Kernels kernels[] = {
     [CNN_TARGET_GENERIC] = {"generic", conv_forward_gemm, conv_backward_gemm, convt_forward_gemm,
-                            convt_backward_gemm, dense_forward_generic, dense_backward_generic},
+                            convt_backward_gemm, dense_forward_gemm, dense_backward_gemm},
     [CNN_TARGET_NATIVE] = {"native", NULL, NULL, NULL, NULL, NULL, NULL},
+    [CNN_TARGET_AVX2] = {"avx2", NULL, NULL, NULL, NULL, NULL, NULL},
+    [CNN_TARGET_AVX512] = {"avx512", NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 #define KERNEL(E, k) \
@@ -599,6 +712,65 @@ static const char *window_text(Emit *E, const CnnNode *n) {
              n->pad_lo[0], n->pad_hi[0], n->pad_lo[1], n->pad_hi[1]);
 }
 
+/* Layers whose backward pass does their fused relu's too. */
+static bool merges_relu_backward(const CnnNode *n) { return n->op == OP_BATCHNORM || n->op == OP_ADD; }
+
+/* Does node i have a backward call of its own? */
+static bool has_backward(Emit *E, int i) {
+  const CnnNode *n = &E->net->nodes[i];
+  if (!E->live_train[i] || n->op == OP_INPUT || n->op == OP_FLATTEN) return false;
+  /* a relu fused into a batchnorm or an add runs in its backward pass */
+  return !(E->fused[i] && merges_relu_backward(input_node(E, n, 0)));
+}
+
+/* Fusions and the assignment of gradients (after analyse()). A relu whose
+ * input is a batchnorm, an add, or a stride-1 convolution (implicit), used by
+ * nothing else, runs inside that layer: the layer writes the relu's output,
+ * and its own output is not kept. A batchnorm or an add does the relu's
+ * backward pass too (it reads the relu's gradient and output); a convolution
+ * leaves it to the relu, whose backward pass needs only the relu's output. */
+static void analyse_fusion(Emit *E) {
+  const CnnNet *net = E->net;
+  int nn = net->nnodes;
+  E->relu_into = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
+  E->fused = cnn_alloc(E->A, (size_t)nn);
+  E->assign = cnn_alloc(E->A, sizeof *E->assign * (size_t)nn);
+  int *uses = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
+  for (int i = 0; i < nn; i++) {
+    E->relu_into[i] = -1;
+    if (!E->live_train[i] && !E->live_pred[i]) continue;
+    for (int k = 0; k < net->nodes[i].ninputs; k++) uses[net->nodes[i].inputs[k]]++;
+  }
+  for (int r = 0; r < nn; r++) {
+    const CnnNode *n = &net->nodes[r];
+    if (n->op != OP_RELU || (!E->live_train[r] && !E->live_pred[r])) continue;
+    int b = n->inputs[0];
+    const CnnNode *in = &net->nodes[b];
+    bool conv = in->op == OP_CONV2D || in->op == OP_CONV1D;
+    if (conv) {
+      Geo g = geometry(E, in);
+      conv = conv_implicit_ok(&g);
+    }
+    if (!merges_relu_backward(in) && !conv) continue;
+    if (uses[b] != 1 || b == net->loss_input || b == net->output || E->root[b] != b) continue;
+    E->relu_into[b] = r;
+    E->fused[r] = true;
+  }
+  /* the first writer of each gradient buffer in backward order assigns; the
+   * loss writes the loss input's gradient before all layers */
+  bool *written = cnn_alloc(E->A, (size_t)nn);
+  written[E->root[net->loss_input]] = true;
+  for (int i = nn - 1; i > 0; i--) {
+    if (!has_backward(E, i)) continue;
+    const CnnNode *n = &net->nodes[i];
+    for (int k = 0; k < n->ninputs; k++) {
+      int r = E->root[n->inputs[k]];
+      E->assign[i][k] = !written[r];
+      written[r] = true;
+    }
+  }
+}
+
 static void emit_conv(Emit *E, const CnnNode *n) {
   Geo g = geometry(E, n);
   bool t = n->op == OP_CONV_TRANSPOSE2D;
@@ -615,7 +787,7 @@ static void emit_conv(Emit *E, const CnnNode *n) {
     KERNEL(E, conv_backward)(E, n, &g);
   }
   const char *in = act(E, n->inputs[0]);
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s%sn);", n->name, act(E, n->id), in,
+  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s%sn);", n->name, out_act(E, n), in,
                       param(E, n, "weight"), n->bias ? param(E, n, "bias") : "", n->bias ? ", " : "");
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s%sn);", n->name, grad(E, n->id),
                       din_arg(E, n, 0), in, param(E, n, "weight"), param(E, n, "weight"),
@@ -658,12 +830,48 @@ static void emit_pool(Emit *E, const CnnNode *n) {
   /* forward */
   pr(P, "static void %s_forward(real *restrict out, %sconst real *restrict in, int n) {", n->name,
      max ? "int32_t *restrict argmax, " : "");
+  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", g.oc * ohw * khw);
   pr(P, "for (int bc = 0; bc < n * %d; bc++) { /* every (sample, channel) plane */", g.oc);
-  pr(P, "const real *xc = in + (size_t)bc * %d;", ihw);
-  pr(P, "real *yc = out + (size_t)bc * %d;", ohw);
-  if (max) pr(P, "int32_t *ac = argmax + (size_t)bc * %d;", ohw);
-  if (!g.one_d) pr(P, "for (int oy = 0; oy < %d; oy++) {", g.oh);
-  pr(P, "for (int ox = 0; ox < %d; ox++) {", g.ow);
+  pr(P, "const real *restrict xc = in + (size_t)bc * %d;", ihw);
+  pr(P, "real *restrict yc = out + (size_t)bc * %d;", ohw);
+  if (max) pr(P, "int32_t *restrict ac = argmax + (size_t)bc * %d;", ohw);
+  bool two = max && !g.one_d && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && !g.pt && !g.pl &&
+             !cy && !cx;
+  if (!two) {
+    if (!g.one_d) pr(P, "for (int oy = 0; oy < %d; oy++) {", g.oh);
+    pr(P, "for (int ox = 0; ox < %d; ox++) {", g.ow);
+  }
+  if (two) {
+    E->need_pool2 = true;
+    pr(P, "maxpool_2x2(xc, %d, %d, %d, yc, ac);", g.iw, g.oh, g.ow);
+    pr(P, "}\n}");
+  } else if (max && !cy && !cx && khw <= 16) {
+    /* every window inside the input: its taps one after the other, from the
+     * first, with selects that the compiler vectorizes over ox */
+    for (int t = 0; t < khw; t++) {
+      int ky = t / g.kw, kx = t % g.kw;
+      const char *i = g.one_d ? lin(E, "ox", g.sw, NULL, 0, kx - g.pl)
+                              : fmt(E, "(%s) * %d + %s", lin(E, "oy", g.sh, NULL, 0, ky - g.pt), g.iw,
+                                    lin(E, "ox", g.sw, NULL, 0, kx - g.pl));
+      if (t == 0) {
+        pr(P, "int32_t best = %s;", i);
+        pr(P, "real m = xc[best];");
+        continue;
+      }
+      pr(P, "{ /* tap %d, %d: the first maximum; NaN wins */", ky, kx);
+      pr(P, "const int32_t i = %s;", i);
+      pr(P, "const real v = xc[i];");
+      pr(P, "const int take = (v > m) | (v != v);");
+      pr(P, "m = take ? v : m;");
+      pr(P, "best = take ? i : best;");
+      pr(P, "}");
+    }
+    pr(P, "yc[%s] = m;", oidx);
+    pr(P, "ac[%s] = best;", oidx);
+    pr(P, "}");
+    if (!g.one_d) pr(P, "}");
+    pr(P, "}\n}");
+  } else {
   if (max) {
     pr(P, "real m = -INFINITY;");
     pr(P, "int32_t best = -1;");
@@ -680,10 +888,9 @@ static void emit_pool(Emit *E, const CnnNode *n) {
   if (cx) pr(P, "if (ix < 0 || ix >= %d) continue;", g.iw);
   if (max) {
     pr(P, "const real v = xc[%s];", idx);
-    pr(P, "if (best < 0 || v > m || v != v) { /* first maximum; NaN wins */");
-    pr(P, "m = v;");
-    pr(P, "best = %s;", idx);
-    pr(P, "}");
+    pr(P, "const int take = (best < 0) | (v > m) | (v != v); /* first maximum; NaN wins */");
+    pr(P, "m = take ? v : m;");
+    pr(P, "best = take ? %s : best;", idx);
   } else {
     pr(P, "s += xc[%s];", idx);
   }
@@ -698,15 +905,18 @@ static void emit_pool(Emit *E, const CnnNode *n) {
   pr(P, "}");
   if (!g.one_d) pr(P, "}");
   pr(P, "}\n}");
+  }
   backward_begin(E, n);
   /* backward */
   if (max) {
     pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
     pr(P, "    const int32_t *restrict argmax, int n) {");
+    pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", g.oc * ihw);
     pr(P, "for (int bc = 0; bc < n * %d; bc++) {", g.oc);
     pr(P, "real *dxc = din + (size_t)bc * %d;", ihw);
     pr(P, "const real *dyc = dout + (size_t)bc * %d;", ohw);
     pr(P, "const int32_t *ac = argmax + (size_t)bc * %d;", ohw);
+    if (E->assign[n->id][0]) pr(P, "memset(dxc, 0, %d * sizeof *dxc);", ihw);
     pr(P, "for (int i = 0; i < %d; i++) dxc[ac[i]] += dyc[i];", ohw);
     pr(P, "}\n}");
     E->fwd[n->id] = fmt(E, "%s_forward(%s, argmax.%s, %s, n);", n->name, act(E, n->id), n->name,
@@ -715,9 +925,11 @@ static void emit_pool(Emit *E, const CnnNode *n) {
                         grad(E, n->inputs[0]), n->name);
   } else {
     pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, int n) {", n->name);
+    pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", g.oc * ihw);
     pr(P, "for (int bc = 0; bc < n * %d; bc++) {", g.oc);
     pr(P, "real *dxc = din + (size_t)bc * %d;", ihw);
     pr(P, "const real *dyc = dout + (size_t)bc * %d;", ohw);
+    if (E->assign[n->id][0]) pr(P, "memset(dxc, 0, %d * sizeof *dxc);", ihw);
     if (!g.one_d) pr(P, "for (int oy = 0; oy < %d; oy++) {", g.oh);
     pr(P, "for (int ox = 0; ox < %d; ox++) {", g.ow);
     pr(P, "const real g = dyc[%s] * %s;", oidx, lit(E, 1.0 / khw));
@@ -747,15 +959,17 @@ static void emit_global_avgpool(Emit *E, const CnnNode *n) {
   layer_comment(E, n, "the mean over all positions of each channel");
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in, int n) {", n->name);
   E->need_sum = true;
+  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
   pr(P, "for (int bc = 0; bc < n * %d; bc++) out[bc] = sum(in + (size_t)bc * %d, %d) * %s;", c,
      positions, positions, lit(E, 1.0 / positions));
   pr(P, "}");
   backward_begin(E, n);
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, int n) {", n->name);
+  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
   pr(P, "for (int bc = 0; bc < n * %d; bc++) {", c);
   pr(P, "const real g = dout[bc] * %s;", lit(E, 1.0 / positions));
   pr(P, "real *dx = din + (size_t)bc * %d;", positions);
-  pr(P, "for (int i = 0; i < %d; i++) dx[i] += g;", positions);
+  pr(P, "for (int i = 0; i < %d; i++) dx[i] %s g;", positions, acc_op(E, n, 0));
   pr(P, "}\n}");
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), grad(E, n->inputs[0]));
@@ -769,7 +983,7 @@ static void emit_elementwise(Emit *E, const CnnNode *n) {
   switch (n->op) {
   case OP_RELU:
     y = "x > 0 ? x : 0";
-    dx = "in[i] > 0 ? dout[i] : 0";
+    dx = "out[i] > 0 ? dout[i] : 0"; /* out > 0 exactly when in > 0 */
     break;
   case OP_LEAKY_RELU:
     y = fmt(E, "x > 0 ? x : %s * x", lit(E, n->negative_slope));
@@ -786,19 +1000,28 @@ static void emit_elementwise(Emit *E, const CnnNode *n) {
     break;
   default: break;
   }
-  layer_comment(E, n, note);
-  pr(P, "static void %s_forward(real *restrict out, const real *restrict in, int n) {", n->name);
-  pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++) {", size);
-  pr(P, "const real x = in[i];");
-  pr(P, "out[i] = %s;", y);
-  pr(P, "}\n}");
+  int into = E->fused[n->id] ? n->inputs[0] : -1;
+  if (into >= 0 && merges_relu_backward(&E->net->nodes[into])) {
+    layer_comment(E, n, fmt(E, "no code: %s does it", E->net->nodes[into].name));
+    return;
+  }
+  layer_comment(E, n, into >= 0 ? fmt(E, "forward: %s computes the output", E->net->nodes[into].name) : note);
+  if (into < 0) {
+    pr(P, "static void %s_forward(real *restrict out, const real *restrict in, int n) {", n->name);
+    pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size);
+    pr(P, "for (long i = 0; i < n * %" PRId64 "L; i++) {", size);
+    pr(P, "const real x = in[i];");
+    pr(P, "out[i] = %s;", y);
+    pr(P, "}\n}");
+  }
   backward_begin(E, n);
-  bool uses_out = n->op == OP_SIGMOID || n->op == OP_TANH;
+  bool uses_out = n->op == OP_SIGMOID || n->op == OP_TANH || n->op == OP_RELU;
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
   pr(P, "    const real *restrict %s, int n) {", uses_out ? "out" : "in");
-  pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++) din[i] += %s;", size, dx);
+  pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size);
+  pr(P, "for (long i = 0; i < n * %" PRId64 "L; i++) din[i] %s %s;", size, acc_op(E, n, 0), dx);
   pr(P, "}");
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
+  if (into < 0) E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, n->id),
                       grad(E, n->inputs[0]), uses_out ? act(E, n->id) : act(E, n->inputs[0]));
 }
@@ -812,8 +1035,11 @@ static void emit_dropout(Emit *E, const CnnNode *n) {
   layer_comment(E, n, fmt(E, "p %g: in training each element is kept with probability 1 - p and scaled by 1/(1-p);\n"
                              " * the mask is a hash of (dropout_seed, layer id %d, element index in the batch)",
                           n->p, n->id));
-  pr(P, "#define %s_KEEP(seed, i) ((rt_hash64(seed, %d, i) >> 11) >= UINT64_C(%" PRIu64 "))", n->name,
-     n->id, threshold);
+  if (threshold == 0) /* p = 0 keeps everything; a ">= 0" test would draw a warning */
+    pr(P, "#define %s_KEEP(seed, i) ((void)(seed), (void)(i), 1)", n->name);
+  else
+    pr(P, "#define %s_KEEP(seed, i) ((rt_hash64(seed, %d, i) >> 11) >= UINT64_C(%" PRIu64 "))", n->name,
+       n->id, threshold);
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in, int n, int training,", n->name);
   pr(P, "    uint64_t seed) {");
   pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++)", size);
@@ -824,7 +1050,7 @@ static void emit_dropout(Emit *E, const CnnNode *n) {
      n->name);
   pr(P, "    uint64_t seed) {");
   pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++)", size);
-  pr(P, "  din[i] += !training ? dout[i] : %s_KEEP(seed, i) ? dout[i] * %s : 0;", n->name, scale);
+  pr(P, "  din[i] %s !training ? dout[i] : %s_KEEP(seed, i) ? dout[i] * %s : 0;", acc_op(E, n, 0), n->name, scale);
   pr(P, "}");
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n, training, dropout_seed);", n->name, act(E, n->id),
                       act(E, n->inputs[0]));
@@ -833,16 +1059,87 @@ static void emit_dropout(Emit *E, const CnnNode *n) {
                       grad(E, n->id), grad(E, n->inputs[0]));
 }
 
+/* Per-channel sums over the batch: each row of a channel (one sample's
+ * positions) is summed in 16 lanes of the code's type, which vectorize, and
+ * the lanes are added to 16 double lanes; the lanes are totalled at the end.
+ * The order is fixed whatever the threads (which share the channels). */
+static void emit_lanes(Emit *E) {
+  CnnPrinter *P = E->P;
+  nl(P);
+  pr(P, "/* lane[j] += the sum of the x[i] with i %% 16 == j */");
+  pr(P, "static INLINE void add_lanes(double lane[16], const real *restrict x, int n) {");
+  pr(P, "real f[16] = {0};");
+  pr(P, "int i = 0;");
+  pr(P, "for (; i + 16 <= n; i += 16)");
+  pr(P, "  for (int j = 0; j < 16; j++) f[j] += x[i + j];");
+  pr(P, "for (int j = 0; i + j < n; j++) f[j] += x[i + j];");
+  pr(P, "for (int j = 0; j < 16; j++) lane[j] += f[j];");
+  pr(P, "}");
+  nl(P);
+  pr(P, "/* the same with (x[i] - mean)^2 */");
+  pr(P, "static INLINE void add_lanes_sq(double lane[16], const real *restrict x, real mean, int n) {");
+  pr(P, "real f[16] = {0};");
+  pr(P, "int i = 0;");
+  pr(P, "for (; i + 16 <= n; i += 16)");
+  pr(P, "  for (int j = 0; j < 16; j++) f[j] += (x[i + j] - mean) * (x[i + j] - mean);");
+  pr(P, "for (int j = 0; i + j < n; j++) f[j] += (x[i + j] - mean) * (x[i + j] - mean);");
+  pr(P, "for (int j = 0; j < 16; j++) lane[j] += f[j];");
+  pr(P, "}");
+  nl(P);
+  pr(P, "/* the sums of dy and of dy * (x - mean), dy = g, or g where r > 0 when r is given */");
+  pr(P, "static INLINE void add_lanes_grad(double s[16], double t[16], const real *restrict g,");
+  pr(P, "    const real *restrict r, const real *restrict x, real mean, int n) {");
+  pr(P, "real fs[16] = {0}, ft[16] = {0};");
+  pr(P, "int i = 0;");
+  pr(P, "if (r) {");
+  pr(P, "for (; i + 16 <= n; i += 16)");
+  pr(P, "  for (int j = 0; j < 16; j++) {");
+  pr(P, "    const real gj = g[i + j], dy = r[i + j] > 0 ? gj : 0;");
+  pr(P, "    fs[j] += dy;");
+  pr(P, "    ft[j] += dy * (x[i + j] - mean);");
+  pr(P, "  }");
+  pr(P, "for (int j = 0; i + j < n; j++) {");
+  pr(P, "const real gj = g[i + j], dy = r[i + j] > 0 ? gj : 0;");
+  pr(P, "fs[j] += dy;");
+  pr(P, "ft[j] += dy * (x[i + j] - mean);");
+  pr(P, "}");
+  pr(P, "} else {");
+  pr(P, "for (; i + 16 <= n; i += 16)");
+  pr(P, "  for (int j = 0; j < 16; j++) {");
+  pr(P, "    fs[j] += g[i + j];");
+  pr(P, "    ft[j] += g[i + j] * (x[i + j] - mean);");
+  pr(P, "  }");
+  pr(P, "for (int j = 0; i + j < n; j++) {");
+  pr(P, "fs[j] += g[i + j];");
+  pr(P, "ft[j] += g[i + j] * (x[i + j] - mean);");
+  pr(P, "}");
+  pr(P, "}");
+  pr(P, "for (int j = 0; j < 16; j++) {");
+  pr(P, "s[j] += fs[j];");
+  pr(P, "t[j] += ft[j];");
+  pr(P, "}\n}");
+  nl(P);
+  pr(P, "static INLINE double lanes_total(const double l[16]) {");
+  pr(P, "double h[8];");
+  pr(P, "for (int j = 0; j < 8; j++) h[j] = l[j] + l[j + 8];");
+  pr(P, "return ((h[0] + h[1]) + (h[2] + h[3])) + ((h[4] + h[5]) + (h[6] + h[7]));");
+  pr(P, "}");
+}
+
 static void emit_batchnorm(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
   int c = n->shape.dim[0];
   int positions = (int)(size_of(n) / c);
+  int relu = E->relu_into[n->id];
+  const char *rname = relu >= 0 ? E->net->nodes[relu].name : NULL;
+  E->need_lanes = true;
   layer_comment(E, n, fmt(E, "%s; eps %g, momentum %g\n"
                              " * training: normalize with the batch mean and biased variance over the %s,\n"
                              " * and move the running stats toward the mean and the unbiased variance;\n"
-                             " * evaluation: normalize with the running stats",
+                             " * evaluation: normalize with the running stats%s",
                           tensor_shape_text(E, n), n->eps, n->momentum,
-                          positions > 1 ? fmt(E, "batch and %d positions", positions) : "batch"));
+                          positions > 1 ? fmt(E, "batch and %d positions", positions) : "batch",
+                          relu >= 0 ? fmt(E, "\n * with %s: writes relu(y) as the output of %s, and does its backward pass", rname, rname) : ""));
   pr(P, "static real %s_mean[%d], %s_invstd[%d]; /* what the last forward used */", n->name, c, n->name, c);
   nl(P);
   /* forward */
@@ -850,26 +1147,24 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
   pr(P, "    const real *restrict weight, const real *restrict bias, real *restrict running_mean,");
   pr(P, "    real *restrict running_var, int n, int training) {");
   pr(P, "const int count = n * %d;", positions);
+  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
   pr(P, "for (int c = 0; c < %d; c++) {", c);
   pr(P, "real mean, invstd;");
   pr(P, "if (training) {");
-  pr(P, "double s = 0, ss = 0;");
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "const real *x = in + ((size_t)b * %d + c) * %d;", c, positions);
-  pr(P, "for (int i = 0; i < %d; i++) s += x[i];", positions);
-  pr(P, "}");
-  pr(P, "const double mu = s / count;");
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "const real *x = in + ((size_t)b * %d + c) * %d;", c, positions);
-  pr(P, "for (int i = 0; i < %d; i++) ss += (x[i] - mu) * (x[i] - mu);", positions);
-  pr(P, "}");
-  pr(P, "const double unbiased = count > 1 ? ss / (count - 1) : ss;");
+  pr(P, "double s[16] = {0}, ss[16] = {0};");
+  pr(P, "for (int b = 0; b < n; b++) add_lanes(s, in + ((size_t)b * %d + c) * %d, %d);", c, positions,
+     positions);
+  pr(P, "const double mu = lanes_total(s) / count;");
+  pr(P, "for (int b = 0; b < n; b++) add_lanes_sq(ss, in + ((size_t)b * %d + c) * %d, (real)mu, %d);", c,
+     positions, positions);
+  pr(P, "const double var = lanes_total(ss); /* times count */");
+  pr(P, "const double unbiased = count > 1 ? var / (count - 1) : var;");
   pr(P, "running_mean[c] = (real)((1 - %s) * running_mean[c] + %s * mu);", num(E, n->momentum),
      num(E, n->momentum));
   pr(P, "running_var[c] = (real)((1 - %s) * running_var[c] + %s * unbiased);", num(E, n->momentum),
      num(E, n->momentum));
   pr(P, "mean = (real)mu;");
-  pr(P, "invstd = (real)(1 / sqrt(ss / count + %s));", num(E, n->eps));
+  pr(P, "invstd = (real)(1 / sqrt(var / count + %s));", num(E, n->eps));
   pr(P, "} else {");
   pr(P, "mean = running_mean[c];");
   pr(P, "invstd = (real)(1 / sqrt(running_var[c] + %s));", num(E, n->eps));
@@ -880,24 +1175,34 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
   pr(P, "for (int b = 0; b < n; b++) {");
   pr(P, "const real *x = in + ((size_t)b * %d + c) * %d;", c, positions);
   pr(P, "real *y = out + ((size_t)b * %d + c) * %d;", c, positions);
-  pr(P, "for (int i = 0; i < %d; i++) y[i] = x[i] * scale + shift;", positions);
+  if (relu >= 0) {
+    pr(P, "for (int i = 0; i < %d; i++) {", positions);
+    pr(P, "const real v = x[i] * scale + shift;");
+    pr(P, "y[i] = v > 0 ? v : 0; /* %s */", rname);
+    pr(P, "}");
+  } else {
+    pr(P, "for (int i = 0; i < %d; i++) y[i] = x[i] * scale + shift;", positions);
+  }
   pr(P, "}\n}\n}");
   backward_begin(E, n);
-  /* backward */
+  /* backward: dy is the gradient of the output, or with a fused relu the
+   * relu's gradient where its output is > 0 */
+  const char *dy1 = relu >= 0 ? "(r[i] > 0 ? g[i] : 0)" : "g[i]";
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
-  pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
+  pr(P, "    const real *restrict in, %sconst real *restrict weight, real *restrict dweight,",
+     relu >= 0 ? "const real *restrict out, " : "");
   pr(P, "    real *restrict dbias, int n, int training) {");
   pr(P, "const int count = n * %d;", positions);
+  if (relu >= 0) pr(P, "/* dout, out: the gradient and output of %s */", rname);
+  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
   pr(P, "for (int c = 0; c < %d; c++) {", c);
   pr(P, "const real mean = %s_mean[c], invstd = %s_invstd[c];", n->name, n->name);
-  pr(P, "double sdy = 0, sdyx = 0; /* sums of dy and of dy * (x - mean) */");
+  pr(P, "double s[16] = {0}, t[16] = {0}; /* sums of dy and of dy * (x - mean), in lanes */");
   pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "const real *x = in + ((size_t)b * %d + c) * %d;", c, positions);
-  pr(P, "const real *dy = dout + ((size_t)b * %d + c) * %d;", c, positions);
-  pr(P, "for (int i = 0; i < %d; i++) {", positions);
-  pr(P, "sdy += dy[i];");
-  pr(P, "sdyx += dy[i] * (x[i] - mean);");
-  pr(P, "}\n}");
+  pr(P, "const size_t at = ((size_t)b * %d + c) * %d;", c, positions);
+  pr(P, "add_lanes_grad(s, t, dout + at, %s, in + at, mean, %d);", relu >= 0 ? "out + at" : "NULL", positions);
+  pr(P, "}");
+  pr(P, "const double sdy = lanes_total(s), sdyx = lanes_total(t);");
   pr(P, "dbias[c] += (real)sdy;");
   pr(P, "dweight[c] += (real)(sdyx * invstd);");
   pr(P, "if (!din) continue;");
@@ -906,18 +1211,25 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
   pr(P, "const real a = training ? (real)(sdy / count) : 0;");
   pr(P, "const real q = training ? (real)(sdyx * invstd * invstd / count) : 0;");
   pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "const real *x = in + ((size_t)b * %d + c) * %d;", c, positions);
-  pr(P, "const real *dy = dout + ((size_t)b * %d + c) * %d;", c, positions);
-  pr(P, "real *dx = din + ((size_t)b * %d + c) * %d;", c, positions);
-  pr(P, "for (int i = 0; i < %d; i++) dx[i] += k * (dy[i] - a - (x[i] - mean) * q);", positions);
+  pr(P, "const size_t at = ((size_t)b * %d + c) * %d;", c, positions);
+  pr(P, "const real *x = in + at, *g = dout + at;");
+  if (relu >= 0) pr(P, "const real *r = out + at;");
+  pr(P, "real *dx = din + at;");
+  pr(P, "for (int i = 0; i < %d; i++) dx[i] %s k * (%s - a - (x[i] - mean) * q);", positions,
+     acc_op(E, n, 0), dy1);
   pr(P, "}\n}\n}");
   const char *ps[4];
   for (int t = 0; t < 4; t++) ps[t] = param(E, n, E->ts[n->id][t].name);
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s, %s, %s, n, training);", n->name, act(E, n->id),
+  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s, %s, %s, n, training);", n->name, out_act(E, n),
                       act(E, n->inputs[0]), ps[0], ps[1], ps[2], ps[3]);
   E->fwd_training[n->id] = true;
-  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s_grad, n, last.training);", n->name,
-                      grad(E, n->id), din_arg(E, n, 0), act(E, n->inputs[0]), ps[0], ps[0], ps[1]);
+  if (relu >= 0)
+    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s, %s_grad, %s_grad, n, last.training);", n->name,
+                        grad(E, relu), din_arg(E, n, 0), act(E, n->inputs[0]), act(E, relu), ps[0], ps[0],
+                        ps[1]);
+  else
+    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s_grad, n, last.training);", n->name,
+                        grad(E, n->id), din_arg(E, n, 0), act(E, n->inputs[0]), ps[0], ps[0], ps[1]);
 }
 
 /* A list of the inputs' buffers as a compound literal: (const real *const[]){...} */
@@ -932,27 +1244,62 @@ static const char *buffer_list(Emit *E, const CnnNode *n, bool grads) {
   return s;
 }
 
+/* In a backward pass over several inputs: which gradients it writes (=, the
+ * first writer) rather than adds to (+=). */
+static void emit_assign_flags(Emit *E, const CnnNode *n) {
+  char buf[3 * CNN_MAX_INPUTS + 8];
+  size_t o = 0;
+  for (int k = 0; k < n->ninputs; k++)
+    o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%d", k ? ", " : "", E->assign[n->id][k] ? 1 : 0);
+  pr(E->P, "/* 1: the gradient of the input is written here first (=); 0: added to (+=) */");
+  pr(E->P, "static const unsigned char assign[%d] = {%s};", n->ninputs, buf);
+}
+
 static void emit_add(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
   int64_t size = size_of(n);
-  layer_comment(E, n, fmt(E, "the sum of %d inputs; each gets the whole gradient", n->ninputs));
+  int relu = E->relu_into[n->id];
+  const char *rname = relu >= 0 ? E->net->nodes[relu].name : NULL;
+  layer_comment(E, n, fmt(E, "the sum of %d inputs; each gets the whole gradient%s", n->ninputs,
+                          relu >= 0 ? fmt(E, "\n * with %s: writes relu(sum) as its output, and does its backward pass", rname) : ""));
   pr(P, "static void %s_forward(real *restrict out, const real *const in[%d], int n) {", n->name,
      n->ninputs);
-  pr(P, "const size_t count = (size_t)n * %" PRId64 ";", size);
-  pr(P, "memcpy(out, in[0], count * sizeof *out);");
-  pr(P, "for (int k = 1; k < %d; k++)", n->ninputs);
-  pr(P, "  for (size_t i = 0; i < count; i++) out[i] += in[k][i];");
-  pr(P, "}");
+  pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size * n->ninputs);
+  pr(P, "for (long i = 0; i < n * %" PRId64 "L; i++) {", size);
+  pr(P, "real s = in[0][i];");
+  pr(P, "for (int k = 1; k < %d; k++) s += in[k][i];", n->ninputs);
+  pr(P, relu >= 0 ? "out[i] = s > 0 ? s : 0; /* %s */" : "out[i] = s;%s", relu >= 0 ? rname : "");
+  pr(P, "}\n}");
   backward_begin(E, n);
-  pr(P, "static void %s_backward(const real *restrict dout, real *const din[%d], int n) {", n->name,
-     n->ninputs);
-  pr(P, "const size_t count = (size_t)n * %" PRId64 ";", size);
-  pr(P, "for (int k = 0; k < %d; k++)", n->ninputs);
-  pr(P, "  if (din[k])");
-  pr(P, "    for (size_t i = 0; i < count; i++) din[k][i] += dout[i];");
-  pr(P, "}");
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), buffer_list(E, n, false));
-  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), buffer_list(E, n, true));
+  pr(P, "static void %s_backward(const real *restrict dout, %sreal *const din[%d], int n) {", n->name,
+     relu >= 0 ? "const real *restrict out, " : "", n->ninputs);
+  emit_assign_flags(E, n);
+  if (relu >= 0) pr(P, "/* dout, out: the gradient and output of %s */", rname);
+  pr(P, "const long count = n * %" PRId64 "L;", size);
+  pr(P, "for (int k = 0; k < %d; k++) {", n->ninputs);
+  pr(P, "real *d = din[k];");
+  pr(P, "if (!d) continue;");
+  if (relu >= 0) {
+    pr(P, "PARALLEL_FOR_IF(count > 32768)");
+    pr(P, "for (long i = 0; i < count; i++) {");
+    pr(P, "const real g = dout[i], dy = out[i] > 0 ? g : 0;");
+    pr(P, "d[i] = assign[k] ? dy : d[i] + dy;");
+    pr(P, "}");
+  } else {
+    pr(P, "if (assign[k]) {");
+    pr(P, "memcpy(d, dout, (size_t)count * sizeof *d);");
+    pr(P, "continue;");
+    pr(P, "}");
+    pr(P, "PARALLEL_FOR_IF(count > 32768)");
+    pr(P, "for (long i = 0; i < count; i++) d[i] += dout[i];");
+  }
+  pr(P, "}\n}");
+  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, out_act(E, n), buffer_list(E, n, false));
+  if (relu >= 0)
+    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, relu), act(E, relu),
+                        buffer_list(E, n, true));
+  else
+    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), buffer_list(E, n, true));
 }
 
 static void emit_mul(Emit *E, const CnnNode *n) {
@@ -960,15 +1307,17 @@ static void emit_mul(Emit *E, const CnnNode *n) {
   int64_t size = size_of(n);
   layer_comment(E, n, "the element-wise product of two inputs");
   pr(P, "static void %s_forward(real *restrict out, const real *a, const real *b, int n) {", n->name);
-  pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++) out[i] = a[i] * b[i];", size);
+  pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size);
+  pr(P, "for (long i = 0; i < n * %" PRId64 "L; i++) out[i] = a[i] * b[i];", size);
   pr(P, "}");
   backward_begin(E, n);
   pr(P, "static void %s_backward(const real *restrict dout, real *da, real *db, const real *a,", n->name);
   pr(P, "    const real *b, int n) {");
-  pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++) {", size);
+  pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size);
+  pr(P, "for (long i = 0; i < n * %" PRId64 "L; i++) {", size);
   pr(P, "const real g = dout[i], ai = a[i], bi = b[i];");
-  pr(P, "if (da) da[i] += g * bi;");
-  pr(P, "if (db) db[i] += g * ai;");
+  pr(P, "if (da) da[i] %s g * bi;", acc_op(E, n, 0));
+  pr(P, "if (db) db[i] %s g * ai;", acc_op(E, n, 1));
   pr(P, "}\n}");
   const char *a = act(E, n->inputs[0]), *b = act(E, n->inputs[1]);
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, n);", n->name, act(E, n->id), a, b);
@@ -1004,12 +1353,14 @@ static void emit_concat(Emit *E, const CnnNode *n) {
   backward_begin(E, n);
   pr(P, "static void %s_backward(const real *restrict dout, real *const din[%d], int n) {", n->name,
      n->ninputs);
+  emit_assign_flags(E, n);
   pr(P, "for (int b = 0; b < n; b++) {");
   pr(P, "for (int k = 0; k < %d; k++) {", n->ninputs);
   pr(P, "if (!din[k]) continue;");
   pr(P, "real *dx = din[k] + (size_t)b * %s_size[k];", n->name);
   pr(P, "const real *dy = dout + (size_t)b * %" PRId64 " + %s_offset[k];", size, n->name);
-  pr(P, "for (int i = 0; i < %s_size[k]; i++) dx[i] += dy[i];", n->name);
+  pr(P, "if (assign[k]) memcpy(dx, dy, %s_size[k] * sizeof *dx);", n->name);
+  pr(P, "else for (int i = 0; i < %s_size[k]; i++) dx[i] += dy[i];", n->name);
   pr(P, "}\n}\n}");
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), buffer_list(E, n, false));
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), buffer_list(E, n, true));
@@ -1042,8 +1393,8 @@ static void emit_softmax(Emit *E, const CnnNode *n) {
   pr(P, "for (int c = 0; c < %d; c++) s += dout[base + c * %d] * out[base + c * %d];", c, positions,
      positions);
   pr(P, "for (int c = 0; c < %d; c++)", c);
-  pr(P, "  din[base + c * %d] += out[base + c * %d] * (dout[base + c * %d] - s);", positions,
-     positions, positions);
+  pr(P, "  din[base + c * %d] %s out[base + c * %d] * (dout[base + c * %d] - s);", positions,
+     acc_op(E, n, 0), positions, positions);
   pr(P, "}\n}\n}");
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, n->id),
@@ -1128,7 +1479,7 @@ static void emit_loss(Emit *E) {
     pr(P, "return (real)((total + lost) / ((double)n * %d));", positions);
     pr(P, "}");
     nl(P);
-    pr(P, "/* d loss / d logits = (softmax - onehot(label)) / (n * %d) */", positions);
+    pr(P, "/* d loss / d logits = (softmax - onehot(label)) / (n * %d), written (not added) */", positions);
     pr(P, "static void loss_backward(real *restrict dlogits, const real *restrict logits,");
     pr(P, "    const int32_t *restrict labels, int n) {");
     pr(P, "const real scale = (real)(1.0 / ((double)n * %d));", positions);
@@ -1137,12 +1488,15 @@ static void emit_loss(Emit *E) {
     pr(P, "const real *z = logits + (size_t)b * %" PRId64 " + p;", size);
     pr(P, "real *dz = dlogits + (size_t)b * %" PRId64 " + p;", size);
     pr(P, "const int32_t label = labels[%s];", bp);
-    pr(P, "if (label < 0 || label >= %d) continue;", c);
+    pr(P, "if (label < 0 || label >= %d) {", c);
+    pr(P, "for (int c = 0; c < %d; c++) dz[%s] = 0;", c, cp);
+    pr(P, "continue;");
+    pr(P, "}");
     pr(P, "real m = z[0], s = 0;");
     pr(P, "for (int c = 1; c < %d; c++) m = z[%s] > m ? z[%s] : m;", c, cp, cp);
     pr(P, "for (int c = 0; c < %d; c++) s += %s(z[%s] - m);", c, fn(E, "exp"), cp);
     pr(P, "for (int c = 0; c < %d; c++)", c);
-    pr(P, "  dz[%s] += (%s(z[%s] - m) / s - (c == label)) * scale;", cp, fn(E, "exp"), cp);
+    pr(P, "  dz[%s] = (%s(z[%s] - m) / s - (c == label)) * scale;", cp, fn(E, "exp"), cp);
     pr(P, "}\n}\n}");
   } else {
     nl(P);
@@ -1174,7 +1528,7 @@ static void emit_loss(Emit *E) {
     pr(P, "static void loss_backward(real *restrict dy, const real *restrict y,");
     pr(P, "    const real *restrict targets, int n) {");
     pr(P, "const real scale = (real)(2.0 / ((double)n * %" PRId64 "));", size);
-    pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++) dy[i] += (y[i] - targets[i]) * scale;",
+    pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++) dy[i] = (y[i] - targets[i]) * scale;",
        size);
     pr(P, "}");
   }
@@ -1270,93 +1624,116 @@ static void emit_header(Emit *E, FILE *h) {
   pr(P, "#endif");
 }
 
-static void emit_gemm(Emit *E) {
-  CnnPrinter *P = E->P;
-  /* register blocks: MR rows of NR values; "native" (AVX and wider) takes wider rows */
-  int mr = 4, nr = E->dbl ? 4 : 8;
-  if (E->opt->target == CNN_TARGET_NATIVE) nr *= 2;
-  nl(P);
-  pr(P, "/* c[i][j] = (accumulate ? c[i][j] : 0) + the sum over k < kn of a(i, k) * b[k][j],");
-  pr(P, " * for i < m, j < n; a(i, k) = a[i * as + k * ak] (so a may be transposed), and the");
-  pr(P, " * rows of b and c have n values. A block of GEMM_MR x GEMM_NR values of c stays in");
-  pr(P, " * registers while k runs, over GEMM_KC values of k at a time, with the GEMM_NR");
-  pr(P, " * columns of b it needs packed next to each other (rows of b can be 4 KiB apart,");
-  pr(P, " * which caches handle badly). */");
-  pr(P, "#define GEMM_MR %d", mr);
-  pr(P, "#define GEMM_NR %d", nr);
-  pr(P, "#define GEMM_KC 256");
-  pr(P, "static void gemm(int m, int n, int kn, const real *restrict a, int as, int ak,");
-  pr(P, "    const real *restrict b, real *restrict c, int accumulate) {");
-  pr(P, "real panel[GEMM_KC * GEMM_NR];");
-  pr(P, "for (int k0 = 0; k0 < kn; k0 += GEMM_KC) {");
-  pr(P, "const int kc = kn - k0 < GEMM_KC ? kn - k0 : GEMM_KC, add = accumulate || k0 > 0;");
-  pr(P, "for (int j = 0; j < n; j += GEMM_NR) {");
-  pr(P, "const int nr = n - j < GEMM_NR ? n - j : GEMM_NR;");
-  pr(P, "for (int k = 0; k < kc; k++) {");
-  pr(P, "const real *bk = b + (size_t)(k0 + k) * n + j;");
-  pr(P, "for (int v = 0; v < GEMM_NR; v++) panel[k * GEMM_NR + v] = v < nr ? bk[v] : 0;");
-  pr(P, "}");
-  pr(P, "for (int i = 0; i < m; i += GEMM_MR) {");
-  pr(P, "const int mr = m - i < GEMM_MR ? m - i : GEMM_MR;");
-  pr(P, "const real *ai = a + (size_t)i * as + (size_t)k0 * ak;");
-  pr(P, "real t[GEMM_MR][GEMM_NR] = {{0}};");
-  pr(P, "if (mr == GEMM_MR) { /* a whole block: constant bounds */");
-  pr(P, "for (int k = 0; k < kc; k++)");
-  pr(P, "  for (int r = 0; r < GEMM_MR; r++) {");
-  pr(P, "    const real ar = ai[(size_t)r * as + (size_t)k * ak];");
-  pr(P, "    for (int v = 0; v < GEMM_NR; v++) t[r][v] += ar * panel[k * GEMM_NR + v];");
-  pr(P, "  }");
-  pr(P, "} else { /* the last rows */");
-  pr(P, "for (int k = 0; k < kc; k++)");
-  pr(P, "  for (int r = 0; r < mr; r++) {");
-  pr(P, "    const real ar = ai[(size_t)r * as + (size_t)k * ak];");
-  pr(P, "    for (int v = 0; v < GEMM_NR; v++) t[r][v] += ar * panel[k * GEMM_NR + v];");
-  pr(P, "  }");
-  pr(P, "}");
-  pr(P, "for (int r = 0; r < mr; r++) {");
-  pr(P, "real *cr = c + (size_t)(i + r) * n + j;");
-  pr(P, "for (int v = 0; v < nr; v++) cr[v] = (add ? cr[v] : 0) + t[r][v];");
-  pr(P, "}\n}\n}\n}\n}");
-  nl(P);
-  pr(P, "/* t[j][i] = s[i][j] for an m x n matrix s, in tiles of 8 x 8 */");
-  pr(P, "static void transpose(real *restrict t, const real *restrict s, int m, int n) {");
-  pr(P, "for (int i0 = 0; i0 < m; i0 += 8)");
-  pr(P, "  for (int j0 = 0; j0 < n; j0 += 8)");
-  pr(P, "    for (int i = i0; i < m && i < i0 + 8; i++)");
-  pr(P, "      for (int j = j0; j < n && j < j0 + 8; j++) t[(size_t)j * m + i] = s[(size_t)i * n + j];");
-  pr(P, "}");
-}
-
+/* The helpers the layers call: sum(), then the matrix product and the
+ * window copies (kernels_gemm.c). */
 static void emit_helpers(Emit *E) {
   CnnPrinter *P = E->P;
-  if (E->need_gemm) emit_gemm(E);
-  if (!E->need_dot && !E->need_sum) return;
-  nl(P);
-  pr(P, "/* Sums in eight independent lanes, which compilers vectorize without");
-  pr(P, " * reordering floating-point additions themselves. */");
-  const char *lanes =
-      "return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));";
-  if (E->need_dot) {
-    pr(P, "static inline real dot(const real *restrict a, const real *restrict b, int n) {");
-    pr(P, "real lane[8] = {0};");
-    pr(P, "int i = 0;");
-    pr(P, "for (; i + 8 <= n; i += 8)");
-    pr(P, "  for (int j = 0; j < 8; j++) lane[j] += a[i + j] * b[i + j];");
-    pr(P, "for (; i < n; i++) lane[0] += a[i] * b[i];");
-    pr(P, "%s", lanes);
-    pr(P, "}");
-  }
-  if (E->need_dot && E->need_sum) nl(P);
-  if (E->need_sum) {
-    pr(P, "static inline real sum(const real *restrict a, int n) {");
+  if (E->need_sum || E->need_gemm) {
+    nl(P);
+    pr(P, "/* Sums in eight independent lanes, which compilers vectorize without");
+    pr(P, " * reordering floating-point additions themselves. */");
+    pr(P, "static INLINE real sum(const real *restrict a, int n) {");
     pr(P, "real lane[8] = {0};");
     pr(P, "int i = 0;");
     pr(P, "for (; i + 8 <= n; i += 8)");
     pr(P, "  for (int j = 0; j < 8; j++) lane[j] += a[i + j];");
     pr(P, "for (; i < n; i++) lane[0] += a[i];");
-    pr(P, "%s", lanes);
+    pr(P, "return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));");
     pr(P, "}");
   }
+  if (E->need_lanes) emit_lanes(E);
+  if (E->need_pool2) cnn_emit_pool_kernels(P);
+  if (E->need_gemm) cnn_emit_kernels(P, E->dbl, E->need_implicit, E->need_windows);
+}
+
+/* The layer profile: with CNNCC_PROFILE=1 (any value but 0) in the
+ * environment, the network functions time every layer's passes (lap()) and
+ * the program prints a table at exit. Rows: the layers that have code, then
+ * the loss and the zeroing of the gradients (E->prof maps nodes to rows). */
+static void emit_profile(Emit *E) {
+  CnnPrinter *P = E->P;
+  const CnnNet *net = E->net;
+  E->prof = cnn_alloc(E->A, sizeof(int) * (size_t)net->nnodes);
+  E->nprof = 0;
+  for (int i = 0; i < net->nnodes; i++)
+    E->prof[i] = (E->live_train[i] || E->live_pred[i]) && E->fwd[i] ? E->nprof++ : -1;
+  E->nprof += 2;
+  nl(P);
+  pr(P, "/* ---- the layer profile ----");
+  pr(P, " * With CNNCC_PROFILE=1 in the environment, lap() adds the time since the last");
+  pr(P, " * lap to a layer's forward or backward pass, and the table goes to stderr at");
+  pr(P, " * exit: milliseconds per call and GFLOP/s (backward: twice the forward FLOPs,");
+  pr(P, " * for layers with weights). */");
+  pr(P, "static struct {");
+  pr(P, "const char *name, *op;");
+  pr(P, "double flops; /* forward, per sample */");
+  pr(P, "int weights;  /* backward does twice the forward's FLOPs */");
+  pr(P, "double seconds[2];");
+  pr(P, "long calls[2], samples[2];");
+  pr(P, "} profile[%d] = {", E->nprof);
+  for (int i = 0; i < net->nnodes; i++) {
+    if (E->prof[i] < 0) continue;
+    const CnnNode *n = &net->nodes[i];
+    bool w = n->op == OP_CONV1D || n->op == OP_CONV2D || n->op == OP_CONV_TRANSPOSE2D || n->op == OP_DENSE;
+    pr(P, "{\"%s\", \"%s\", %" PRId64 ", %d, {0, 0}, {0, 0}, {0, 0}},", n->name, cnn_op_name(n->op),
+       n->flops, w ? 1 : 0);
+  }
+  pr(P, "{\"(loss)\", \"\", 0, 0, {0, 0}, {0, 0}, {0, 0}},");
+  pr(P, "{\"(zero gradients)\", \"\", 0, 0, {0, 0}, {0, 0}, {0, 0}},");
+  pr(P, "};");
+  pr(P, "static int profiling = -1; /* -1: not decided yet */");
+  pr(P, "static double profile_clock;");
+  nl(P);
+  pr(P, "static double seconds(void) {");
+  pr(P, "#ifdef _OPENMP");
+  pr(P, "return omp_get_wtime();");
+  pr(P, "#else");
+  pr(P, "return (double)clock() / CLOCKS_PER_SEC; /* one thread: its time */");
+  pr(P, "#endif");
+  pr(P, "}");
+  nl(P);
+  pr(P, "/* the time since the last lap goes to row k (-1: nowhere), pass 0 forward, 1 backward */");
+  pr(P, "static void lap(int k, int pass, int n) {");
+  pr(P, "if (profiling <= 0) return;");
+  pr(P, "const double t = seconds();");
+  pr(P, "if (k >= 0) {");
+  pr(P, "profile[k].seconds[pass] += t - profile_clock;");
+  pr(P, "profile[k].calls[pass]++;");
+  pr(P, "profile[k].samples[pass] += n;");
+  pr(P, "}");
+  pr(P, "profile_clock = t;");
+  pr(P, "}");
+  nl(P);
+  pr(P, "static void profile_print(void) {");
+  pr(P, "double total[2] = {0, 0}, flops[2] = {0, 0};");
+  pr(P, "fprintf(stderr, \"%%-24s %%-16s %%11s %%8s %%11s %%8s\\n\", \"layer (CNNCC_PROFILE)\", \"op\", \"forward ms\",");
+  pr(P, "        \"GFLOP/s\", \"backward ms\", \"GFLOP/s\");");
+  pr(P, "for (int k = 0; k < %d; k++) {", E->nprof);
+  pr(P, "fprintf(stderr, \"%%-24s %%-16s\", profile[k].name, profile[k].op);");
+  pr(P, "for (int pass = 0; pass < 2; pass++) {");
+  pr(P, "const double s = profile[k].seconds[pass];");
+  pr(P, "const double f = profile[k].flops * profile[k].samples[pass] * (pass && profile[k].weights ? 2 : 1);");
+  pr(P, "total[pass] += s;");
+  pr(P, "flops[pass] += f;");
+  pr(P, "if (!profile[k].calls[pass]) fprintf(stderr, \" %%11s %%8s\", \"-\", \"-\");");
+  pr(P, "else if (pass && !profile[k].weights && profile[k].flops) fprintf(stderr, \" %%11.3f %%8s\", 1e3 * s / profile[k].calls[pass], \"\");");
+  pr(P, "else fprintf(stderr, \" %%11.3f %%8.1f\", 1e3 * s / profile[k].calls[pass], s > 0 ? f / s * 1e-9 : 0.0);");
+  pr(P, "}");
+  pr(P, "fputc('\\n', stderr);");
+  pr(P, "}");
+  pr(P, "const long calls = profile[0].calls[0] > 0 ? profile[0].calls[0] : 1;");
+  pr(P, "fprintf(stderr, \"%%-24s %%-16s %%11.3f %%8.1f %%11.3f %%8.1f\\n\", \"total per call\", \"\",");
+  pr(P, "        1e3 * total[0] / calls, total[0] > 0 ? flops[0] / total[0] * 1e-9 : 0.0,");
+  pr(P, "        1e3 * total[1] / calls, total[1] > 0 ? flops[1] / total[1] * 1e-9 : 0.0);");
+  pr(P, "}");
+  nl(P);
+  pr(P, "/* Decides once whether to profile (CNNCC_PROFILE) and prints the table at exit. */");
+  pr(P, "static void profile_start(void) {");
+  pr(P, "if (profiling >= 0) return;");
+  pr(P, "const char *env = getenv(\"CNNCC_PROFILE\");");
+  pr(P, "profiling = env && *env && strcmp(env, \"0\") != 0;");
+  pr(P, "if (profiling) atexit(profile_print);");
+  pr(P, "}");
 }
 
 static void emit_source(Emit *E) {
@@ -1391,8 +1768,10 @@ static void emit_source(Emit *E) {
      N, net->name, PACKAGE_VERSION, E->opt->source_file ? E->opt->source_file : "?",
      E->dbl ? "double" : "float", kernels[E->opt->target].name, E->opt->header_name, N);
   pr(P, "#include <math.h>");
+  pr(P, "#include <stdio.h>");
   pr(P, "#include <stdlib.h>");
   pr(P, "#include <string.h>");
+  pr(P, "#include <time.h>");
   nl(P);
   pr(P, "#include \"%s\"", E->opt->header_name);
   nl(P);
@@ -1432,12 +1811,15 @@ static void emit_source(Emit *E) {
     }
   /* activations */
   nl(P);
+  cnn_emit_kernel_config(P, E->dbl);
+  nl(P);
   pr(P, "/* ---- activations and their gradients: n samples each, in one arena ---- */");
   nl(P);
   pr(P, "static struct {");
   for (int i = 0; i < net->nnodes; i++)
     if ((E->live_train[i] || E->live_pred[i]) && E->root[i] == i)
-      pr(P, "real *%s; /* %" PRId64 " per sample */", net->nodes[i].name, size_of(&net->nodes[i]));
+      pr(P, "real *%s; /* %" PRId64 " per sample%s */", net->nodes[i].name, size_of(&net->nodes[i]),
+         E->relu_into[i] < 0 ? "" : fmt(E, "; act: none (%s is written)", net->nodes[E->relu_into[i]].name));
   pr(P, "} act, grad;");
   bool any_max = false;
   for (int i = 0; i < net->nnodes; i++)
@@ -1452,11 +1834,17 @@ static void emit_source(Emit *E) {
     pr(P, "} argmax;");
   }
   if (E->need_gemm) {
-    pr(P, "static struct { /* scratch of the convolutions, for one sample */");
-    pr(P, "real *col; /* %" PRId64 " values: a window matrix (im2col) */", E->scratch_col);
-    pr(P, "real *t;   /* %" PRId64 " values: a transposed matrix */", E->scratch_t);
-    pr(P, "real *w;   /* %" PRId64 " values: a weight gradient, summed over the batch */", E->scratch_w);
-    pr(P, "} scratch;");
+    pr(P, "static struct { /* scratch of the matrix products, per part of the batch */");
+    pr(P, "real *col;  /* a packed right-hand operand: a window matrix or its transpose */");
+    pr(P, "real *b;    /* another packed right-hand operand */");
+    pr(P, "real *a;    /* a packed left-hand operand */");
+    pr(P, "real *dcol; /* a window matrix to scatter (col2im) */");
+    pr(P, "real *dw;   /* the part's weight gradient */");
+    pr(P, "} part[PARTS];");
+    pr(P, "static struct { /* scratch shared by the parts */");
+    pr(P, "real *w;    /* a packed weight */");
+    pr(P, "real *a, *b; /* packed operands of dense layers (the batch at once) */");
+    pr(P, "} shared;");
   }
   pr(P, "static int32_t *labels_copy; /* %s_LABELS per sample */", NU);
   if (mse) pr(P, "static real *targets_copy; /* %s_OUT_SIZE per sample */", NU);
@@ -1480,34 +1868,46 @@ static void emit_source(Emit *E) {
   pr(P, "/* Lays out the arena for b samples; with base NULL only measures it. */");
   pr(P, "static size_t layout(char *base, size_t b) {");
   pr(P, "size_t off = 0;");
-  pr(P, "#define SLOT(ptr, count) \\");
+  pr(P, "#define SLOT(ptr, count) /* count values */ \\");
   pr(P, "  do { \\");
   pr(P, "    off = (off + 63) & ~(size_t)63; \\");
   pr(P, "    if (base) (ptr) = (void *)(base + off); \\");
-  pr(P, "    off += b * (count) * sizeof *(ptr); \\");
+  pr(P, "    off += (count) * sizeof *(ptr); \\");
   pr(P, "  } while (0)");
   for (int i = 0; i < net->nnodes; i++) {
     const CnnNode *n = &net->nodes[i];
     if (!(E->live_train[i] || E->live_pred[i]) || E->root[i] != i) continue;
-    pr(P, "SLOT(act.%s, %" PRId64 ");", n->name, size_of(n));
-    if (E->live_train[i]) pr(P, "SLOT(grad.%s, %" PRId64 ");", n->name, size_of(n));
+    /* a layer that writes its relu's output keeps no output of its own; a
+     * batchnorm that does its relu's backward pass no gradient either */
+    bool merged = E->relu_into[i] >= 0 && merges_relu_backward(n);
+    if (E->relu_into[i] < 0) pr(P, "SLOT(act.%s, b * %" PRId64 ");", n->name, size_of(n));
+    if (E->live_train[i] && !merged) pr(P, "SLOT(grad.%s, b * %" PRId64 ");", n->name, size_of(n));
     if (n->op == OP_MAXPOOL1D || n->op == OP_MAXPOOL2D)
-      pr(P, "SLOT(argmax.%s, %" PRId64 ");", n->name, size_of(n));
+      pr(P, "SLOT(argmax.%s, b * %" PRId64 ");", n->name, size_of(n));
   }
-  pr(P, "SLOT(labels_copy, %s_LABELS);", NU);
-  if (mse) pr(P, "SLOT(targets_copy, %s_OUT_SIZE);", NU);
+  pr(P, "SLOT(labels_copy, b * %s_LABELS);", NU);
+  if (mse) pr(P, "SLOT(targets_copy, b * %s_OUT_SIZE);", NU);
   if (E->need_gemm) {
-    pr(P, "b = 1; /* the scratch is for one sample */");
-    pr(P, "SLOT(scratch.col, %" PRId64 ");", E->scratch_col);
-    pr(P, "SLOT(scratch.t, %" PRId64 ");", E->scratch_t);
-    pr(P, "SLOT(scratch.w, %" PRId64 ");", E->scratch_w);
+    pr(P, "for (int p = 0; p < PARTS; p++) { /* scratch of one sample per part */");
+    pr(P, "SLOT(part[p].col, %" PRId64 ");", E->sc_col);
+    pr(P, "SLOT(part[p].b, %" PRId64 ");", E->sc_b);
+    pr(P, "SLOT(part[p].a, %" PRId64 ");", E->sc_a);
+    pr(P, "SLOT(part[p].dcol, %" PRId64 ");", E->sc_dcol);
+    pr(P, "SLOT(part[p].dw, %" PRId64 ");", E->sc_dw);
+    pr(P, "}");
+    pr(P, "SLOT(shared.w, %" PRId64 ");", E->sc_w);
+    pr(P, "SLOT(shared.a, b * %" PRId64 " + %" PRId64 ");", E->sa_per, E->sa_fix);
+    pr(P, "SLOT(shared.b, b * %" PRId64 ");", E->sb_per);
   }
   pr(P, "#undef SLOT");
   pr(P, "return off;");
   pr(P, "}");
   nl(P);
+  emit_profile(E);
+  nl(P);
   pr(P, "int %s_setup(int batch) {", N);
   pr(P, "if (batch < 1) return -1;");
+  pr(P, "profile_start();");
   pr(P, "char *base = malloc(layout(NULL, (size_t)batch));");
   pr(P, "if (!base) return -1;");
   pr(P, "free(arena);");
@@ -1581,8 +1981,12 @@ static void emit_source(Emit *E) {
   pr(P, "last.training = training;");
   pr(P, "last.dropout_seed = dropout_seed;");
   pr(P, "memcpy(%s, x, (size_t)n * %s_IN_SIZE * sizeof *x);", act(E, 0), NU);
+  pr(P, "lap(-1, 0, n);");
   for (int i = 0; i < net->nnodes; i++)
-    if (E->live_train[i] && E->fwd[i]) pr(P, "%s", E->fwd[i]);
+    if (E->live_train[i] && E->fwd[i]) {
+      pr(P, "%s", E->fwd[i]);
+      pr(P, "lap(%d, 0, n);", E->prof[i]);
+    }
   if (mse) {
     pr(P, "last.has_loss = targets || labels;");
     pr(P, "if (!last.has_loss) return 0;");
@@ -1612,19 +2016,20 @@ static void emit_source(Emit *E) {
   pr(P, "void %s_backward_input(int n, %s_real *dx) {", N, N);
   pr(P, "const int want_dx = dx != NULL; /* is d loss / d input wanted? */");
   pr(P, "(void)want_dx;");
+  pr(P, "lap(-1, 1, n);");
   pr(P, "memset(%s_grads, 0, sizeof %s_grads);", N, N);
   pr(P, "if (n != last.n || !last.has_loss) return;");
-  pr(P, "/* every consumer adds its part to the gradient of its inputs */");
-  for (int i = 0; i < net->nnodes; i++)
-    if (E->live_train[i] && E->root[i] == i)
-      pr(P, "memset(grad.%s, 0, (size_t)n * %" PRId64 " * sizeof(real));", net->nodes[i].name,
-         size_of(&net->nodes[i]));
+  pr(P, "/* the loss and then each layer, in reverse order, write or add their part of the");
+  pr(P, " * gradient of their inputs: the first to reach a gradient writes it, the rest add */");
+  pr(P, "lap(%d, 1, n); /* zeroing the parameters' gradients */", E->nprof - 1);
   if (mse) pr(P, "loss_backward(%s, %s, targets_copy, n);", grad(E, z->id), act(E, z->id));
   else pr(P, "loss_backward(%s, %s, labels_copy, n);", grad(E, z->id), act(E, z->id));
+  pr(P, "lap(%d, 1, n); /* loss */", E->nprof - 2);
   for (int i = net->nnodes - 1; i > 0; i--)
     if (E->live_train[i] && E->bwd[i]) {
       if (!E->ng[i] && strncmp(E->bwd[i], "if (want_dx)", 12)) pr(P, "if (want_dx) %s", E->bwd[i]);
       else pr(P, "%s", E->bwd[i]);
+      pr(P, "lap(%d, 1, n);", E->prof[i]);
     }
   pr(P, "if (dx) memcpy(dx, %s, (size_t)n * %s_IN_SIZE * sizeof *dx);", grad(E, 0), NU);
   pr(P, "}");
@@ -1731,6 +2136,7 @@ int cnn_emit_c(FILE *c, FILE *h, const CnnNet *net, const CnnEmitOptions *opt) {
   E.NU = cnn_strdup(&arena, net->name);
   for (char *p = E.NU; *p; p++) *p = (char)toupper((unsigned char)*p);
   analyse(&E);
+  analyse_fusion(&E);
   emit_header(&E, h);
   emit_source(&E);
   bool failed = printer.failed;

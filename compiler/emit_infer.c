@@ -378,7 +378,13 @@ static void conv_geo(Emit *E, Group *g, ConvGeo *c, bool src_in_arena) {
   c->dy = n->dilation[0], c->dx = n->dilation[1];
   c->py = n->pad_lo[0], c->px = n->pad_lo[1];
   bool padded = c->py || c->px || n->pad_hi[0] || n->pad_hi[1];
-  c->prep = padded || c->sy != 1 || c->sx != 1 || !src_in_arena;
+  /* Planes a multiple of 1 KiB apart map to the same few L1 sets: reading
+   * one vector from each of many channels then misses. A copy with a
+   * padded plane stride costs little next to the GEMM when there are many
+   * output channels. */
+  int64_t in_plane = (int64_t)c->ih * c->iw;
+  bool aliased = in_plane % 256 == 0 && c->ic >= 16 && c->oc >= 64;
+  c->prep = padded || c->sy != 1 || c->sx != 1 || !src_in_arena || aliased;
   c->ry0 = -c->py, c->rx0 = -c->px;
   /* phases: which (ky * dy % sy, kx * dx % sx) occur */
   c->nph = 0;
@@ -414,6 +420,7 @@ static void conv_geo(Emit *E, Group *g, ConvGeo *c, bool src_in_arena) {
     c->pw = c->iw;
   }
   c->ps = (int64_t)c->ph * c->pw;
+  if (c->prep && c->ps % 256 == 0) c->ps += 16;
   for (int ky = 0, t = 0; ky < c->kh; ky++)
     for (int kx = 0; kx < c->kw; kx++, t++) {
       int ay = ky * c->dy, ax = kx * c->dx;
@@ -546,10 +553,8 @@ static void plan_memory(Emit *E) {
       } else {
         g->st_prep = new_storage(E, ST_ARENA, E->cg[k].prep_floats, k);
       }
-      if (!E->cg[k].direct || g->pool >= 0)
-        g->st_tmp = new_storage(E, ST_ARENA, (int64_t)E->cg[k].oc * E->cg[k].JS, k);
-      else
-        E->cg[k].direct = true;
+      if (g->pool >= 0) E->cg[k].direct = false;
+      if (!E->cg[k].direct) g->st_tmp = new_storage(E, ST_ARENA, (int64_t)E->cg[k].oc * E->cg[k].JS, k);
     } else if (g->kind == G_CONVT) {
       convt_geo(E, g, &E->tg[k]);
       g->st_prep = new_storage(E, ST_ARENA, E->tg[k].prep_floats, k);
@@ -579,7 +584,6 @@ static void plan_memory(Emit *E) {
   /* place the arena blocks: largest first, each at the lowest offset that
    * does not overlap a placed block whose life overlaps its own */
   int *order = cnn_alloc(E->A, sizeof(int) * (size_t)E->nst);
-  bool *placed = cnn_alloc(E->A, (size_t)E->nst);
   int n = 0;
   for (int i = 0; i < E->nst; i++)
     if (E->st[i].kind == ST_ARENA) order[n++] = i;
@@ -607,7 +611,6 @@ static void plan_memory(Emit *E) {
       }
     }
     s->offset = offset;
-    placed[order[i]] = true;
     if (offset + size > E->arena_floats) E->arena_floats = offset + size;
   }
 }
@@ -694,6 +697,14 @@ static void layer_comment(Emit *E, const Group *g) {
      cnn_shape_str(r->shape, b2, sizeof b2));
 }
 
+/* "a * x + b" as short C: no "* 1", no "+ 0", "- 3" rather than "+ -3". */
+static const char *lin(Emit *E, const char *x, int64_t a, int64_t b) {
+  const char *t = a == 0 ? NULL : a == 1 ? x : fmt(E, "%s * %" PRId64, x, a);
+  if (!t) return fmt(E, "%" PRId64, b);
+  if (b == 0) return t;
+  return fmt(E, "%s %c %" PRId64, t, b < 0 ? '-' : '+', b < 0 ? -b : b);
+}
+
 /* ---- the shifted GEMM of the convolutions ---- */
 
 typedef struct {
@@ -710,9 +721,55 @@ typedef struct {
   int act;          /* activation node applied in registers, or -1 */
 } Gemm;
 
+/* One register tile: R output channels (block ob) by one vector of
+ * positions from j, over every input channel and tap. */
+static void emit_tile(Emit *E, const Gemm *m, int R, bool table, bool tail) {
+  CnnPrinter *P = E->P;
+  pr(P, "const float *restrict w = %s + ob * %" PRId64 ";", m->w, (int64_t)m->ic * m->nt * BLOCK);
+  pr(P, "const float *restrict bb = %s + ob * %d;", m->b, BLOCK);
+  pr(P, "float *restrict o = %s + ob * %" PRId64 ";", m->dst, (int64_t)BLOCK * m->ocs);
+  for (int r = 0; r < R; r++) pr(P, "cnn_vec a%d = cnn_vset1(bb[%d]);", r, r);
+  pr(P, "const float *restrict x = %s + j;", m->src);
+  if (m->ic > 1)
+    pr(P, "for (int c = 0; c < %d; c++, x += %" PRId64 ", w += %d) {", m->ic, m->ps, m->nt * BLOCK);
+  if (table) {
+    pr(P, "for (int t = 0; t < %d; t++) {", m->nt);
+    pr(P, "const cnn_vec v = cnn_vload(x + off[t]);");
+    for (int r = 0; r < R; r++) pr(P, "a%d = cnn_vfma(cnn_vset1(w[t * %d + %d]), v, a%d);", r, BLOCK, r, r);
+    pr(P, "}");
+  } else {
+    for (int t = 0; t < m->nt; t++) {
+      pr(P, "{");
+      pr(P, "const cnn_vec v = cnn_vload(x + %" PRId64 ");", m->off[t]);
+      for (int r = 0; r < R; r++) pr(P, "a%d = cnn_vfma(cnn_vset1(w[%d]), v, a%d);", r, t * BLOCK + r, r);
+      pr(P, "}");
+    }
+  }
+  if (m->ic > 1) pr(P, "}");
+  if (act_kind(E, m->act) != ACT_NONE)
+    for (int r = 0; r < R; r++) pr(P, "a%d = %s;", r, vact_expr(E, m->act, fmt(E, "a%d", r)));
+  if (tail) pr(P, "if (j + CNN_VL <= %d) {", m->J);
+  for (int r = 0; r < R; r++) pr(P, "cnn_vstore(o + %s, a%d);", lin(E, "j", 1, (int64_t)r * m->ocs), r);
+  if (tail) {
+    E->need_zero = true;
+    pr(P, "} else { /* the last positions */");
+    pr(P, "float t[CNN_VL];");
+    pr(P, "const int n = %d - j;", m->J);
+    for (int r = 0; r < R; r++) {
+      pr(P, "cnn_vstore(t, a%d);", r);
+      pr(P, "for (int k = 0; k < n; k++) o[%s] = t[k] + z;", lin(E, "j + k", 1, (int64_t)r * m->ocs));
+    }
+    pr(P, "}");
+  }
+}
+
+/* The whole GEMM. Loop order: channel blocks outside when the input is
+ * small or the weights big; positions outside when the weights are small
+ * and the input big (e.g. 1x1 convolutions with many channels), so that
+ * what the inner loop sweeps again and again stays in L1. */
 static void emit_gemm(Emit *E, const Gemm *m) {
   CnnPrinter *P = E->P;
-  int full = m->oc / BLOCK, rem = m->oc % BLOCK;
+  int full = m->oc / BLOCK, rem = m->oc % BLOCK, ocb = full + (rem > 0);
   bool table = m->nt > 32;
   if (table) {
     char *s = cnn_alloc(E->A, (size_t)m->nt * 24 + 8);
@@ -721,53 +778,24 @@ static void emit_gemm(Emit *E, const Gemm *m) {
     pr(P, "static const int off[%d] = {%s};", m->nt, s);
   }
   bool tail = m->exact && m->J % TILE_MAX != 0;
-  ActKind ak = act_kind(E, m->act);
+  const double l1 = 32 * 1024;
+  double in_bytes = 4.0 * m->ic * (double)m->ps, w_bytes = 4.0 * ocb * m->ic * m->nt * BLOCK;
+  double tiles = (m->J + TILE_MAX - 1) / TILE_MAX;
+  double blocks_outside = (in_bytes <= l1 ? in_bytes : ocb * in_bytes) + w_bytes;
+  double positions_outside = (w_bytes <= l1 ? w_bytes : tiles * w_bytes) + in_bytes;
+  bool j_outer = positions_outside < blocks_outside && ocb > 1;
+  if (j_outer) pr(P, "for (int j = 0; j < %d; j += CNN_VL) {", m->J);
   for (int pass = 0; pass < 2; pass++) {
     int R = pass == 0 ? BLOCK : rem;
     if (pass == 0 ? !full : !rem) continue;
     if (pass == 0) pr(P, "for (int ob = 0; ob < %d; ob++) {", full);
     else pr(P, "{ /* the last %d channels */\nconst int ob = %d;", rem, full);
-    pr(P, "const float *restrict wb = %s + ob * %" PRId64 ";", m->w, (int64_t)m->ic * m->nt * BLOCK);
-    pr(P, "const float *restrict bb = %s + ob * %d;", m->b, BLOCK);
-    pr(P, "float *restrict o = %s + ob * %" PRId64 ";", m->dst, (int64_t)BLOCK * m->ocs);
-    pr(P, "for (int j = 0; j < %d; j += CNN_VL) {", m->J);
-    for (int r = 0; r < R; r++) pr(P, "cnn_vec a%d = cnn_vset1(bb[%d]);", r, r);
-    pr(P, "const float *restrict x = %s + j;", m->src);
-    pr(P, "const float *restrict w = wb;");
-    if (m->ic > 1)
-      pr(P, "for (int c = 0; c < %d; c++, x += %" PRId64 ", w += %d) {", m->ic, m->ps, m->nt * BLOCK);
-    if (table) {
-      pr(P, "for (int t = 0; t < %d; t++) {", m->nt);
-      pr(P, "const cnn_vec v = cnn_vload(x + off[t]);");
-      for (int r = 0; r < R; r++) pr(P, "a%d = cnn_vfma(cnn_vset1(w[t * %d + %d]), v, a%d);", r, BLOCK, r, r);
-      pr(P, "}");
-    } else {
-      for (int t = 0; t < m->nt; t++) {
-        pr(P, "{");
-        pr(P, "const cnn_vec v = cnn_vload(x + %" PRId64 ");", m->off[t]);
-        for (int r = 0; r < R; r++) pr(P, "a%d = cnn_vfma(cnn_vset1(w[%d]), v, a%d);", r, t * BLOCK + r, r);
-        pr(P, "}");
-      }
-    }
-    if (m->ic > 1) pr(P, "}");
-    if (ak != ACT_NONE)
-      for (int r = 0; r < R; r++) pr(P, "a%d = %s;", r, vact_expr(E, m->act, fmt(E, "a%d", r)));
-    if (tail) pr(P, "if (j + CNN_VL <= %d) {", m->J);
-    for (int r = 0; r < R; r++) pr(P, "cnn_vstore(o + %" PRId64 " + j, a%d);", (int64_t)r * m->ocs, r);
-    if (tail) {
-      E->need_zero = true;
-      pr(P, "} else { /* the last positions */");
-      pr(P, "float t[CNN_VL];");
-      pr(P, "const int n = %d - j;", m->J);
-      for (int r = 0; r < R; r++) {
-        pr(P, "cnn_vstore(t, a%d);", r);
-        pr(P, "for (int k = 0; k < n; k++) o[%" PRId64 " + j + k] = t[k] + z;", (int64_t)r * m->ocs);
-      }
-      pr(P, "}");
-    }
-    pr(P, "}");
+    if (!j_outer) pr(P, "for (int j = 0; j < %d; j += CNN_VL) {", m->J);
+    emit_tile(E, m, R, table, tail);
+    if (!j_outer) pr(P, "}");
     pr(P, "}");
   }
+  if (j_outer) pr(P, "}");
 }
 
 /* Pack convolution weights for the GEMM: [oc/8][ic][taps][8], batchnorm
@@ -836,23 +864,15 @@ static bool oom(Emit *E, const void *p) {
   return false;
 }
 
-/* "a * x + b" as short C: no "* 1", no "+ 0", "- 3" rather than "+ -3". */
-static const char *lin(Emit *E, const char *x, int64_t a, int64_t b) {
-  const char *t = a == 0 ? NULL : a == 1 ? x : fmt(E, "%s * %" PRId64, x, a);
-  if (!t) return fmt(E, "%" PRId64, b);
-  if (b == 0) return t;
-  return fmt(E, "%s %c %" PRId64, t, b < 0 ? '-' : '+', b < 0 ? -b : b);
-}
-
 /* Gather of an input [ic][ih][iw] into prepared planes: plane p, channel
  * c, row Y, column X holds source row r0 + Y * sy + qy[p], column
  * c0 + X * sx + qx[p], and zero outside the source; the floats after the
  * planes (read for positions that are dropped) are zeroed too. */
 static void emit_gather(Emit *E, const char *src, int ic, int ih, int iw, int nph, const int *qy,
-                        const int *qx, int r0, int c0, int sy, int sx, int ph, int pw, int64_t floats) {
+                        const int *qx, int r0, int c0, int sy, int sx, int ph, int pw, int64_t plane,
+                        int64_t floats) {
   CnnPrinter *P = E->P;
   E->need_zero = true;
-  int64_t plane = (int64_t)ph * pw;
   for (int p = 0; p < nph; p++) {
     /* rows and columns of the plane that fall inside the source */
     int ylo = ph, yhi = ph, xlo = pw, xhi = pw;
@@ -885,7 +905,8 @@ static void emit_gather(Emit *E, const char *src, int ic, int ih, int iw, int np
       if (xhi < pw) pr(P, "for (int x = %d; x < %d; x++) e[x] = z;", xhi, pw);
       pr(P, "}");
     }
-    if (yhi < ph) pr(P, "for (int i = %" PRId64 "; i < %" PRId64 "; i++) d[i] = z;", (int64_t)yhi * pw, plane);
+    if ((int64_t)yhi * pw < plane)
+      pr(P, "for (int i = %" PRId64 "; i < %" PRId64 "; i++) d[i] = z;", (int64_t)yhi * pw, plane);
     pr(P, "}");
   }
   int64_t planes = (int64_t)nph * ic * plane;
@@ -977,7 +998,7 @@ static void emit_conv(Emit *E, int k) {
      c->prep ? fmt(E, "the input is copied into %d zero-padded plane%s of %dx%d per channel", c->nph,
                    c->nph > 1 ? "s (one per stride phase)" : "", c->ph, c->pw)
              : "the kernel reads the input in place");
-  bool direct = c->direct && g->pool < 0;
+  bool direct = c->direct;
   pr(P, "static void %s(const float *restrict src, float *restrict dst%s%s) {", name,
      c->prep ? ", float *restrict prep" : "", direct ? "" : ", float *restrict tmp");
   pr(P, "const float z = %s_zero; /* 0, opaque to the optimizer: no memset/memcpy calls */", E->N);
@@ -985,7 +1006,7 @@ static void emit_conv(Emit *E, int k) {
   E->need_zero = true;
   if (c->prep)
     emit_gather(E, "src", c->ic, c->ih, c->iw, c->nph, c->phy, c->phx, c->ry0, c->rx0, c->sy, c->sx,
-                c->ph, c->pw, c->prep_floats);
+                c->ph, c->pw, c->ps, c->prep_floats);
   Gemm m = {.src = c->prep ? "prep" : "src", .ps = c->ps, .ic = c->ic, .nt = c->nt, .off = c->off,
             .w = fmt(E, "%s_w", name), .b = fmt(E, "%s_b", name), .oc = c->oc,
             .dst = direct ? "dst" : "tmp", .ocs = direct ? (int64_t)c->oh * c->ow : c->JS, .J = c->J,
@@ -1042,7 +1063,7 @@ static void emit_convt(Emit *E, int k) {
   pr(P, "(void)tmp;");
   E->need_zero = true;
   int zy = 0, zx = 0;
-  emit_gather(E, "src", c->ic, c->ih, c->iw, 1, &zy, &zx, c->qy0, c->qx0, 1, 1, c->ph, c->pw,
+  emit_gather(E, "src", c->ic, c->ih, c->iw, 1, &zy, &zx, c->qy0, c->qx0, 1, 1, c->ph, c->pw, c->ps,
               c->prep_floats);
   for (int p = 0; p < c->nphase; p++) {
     const TPhase *f = &c->phase[p];
@@ -1104,19 +1125,28 @@ static void emit_dense(Emit *E, int k) {
     pr(P, "for (int o = 0; o < %d; o += %d) {", O / rows * rows, rows);
     pr(P, "const float *restrict w = %s + o * %d;", W, I);
     pr(P, "cnn_vec a0 = cnn_vzero(), a1 = cnn_vzero(), a2 = cnn_vzero(), a3 = cnn_vzero();");
+    pr(P, "cnn_vec b0 = cnn_vzero(), b1 = cnn_vzero(), b2 = cnn_vzero(), b3 = cnn_vzero();");
     pr(P, "float s0, s1, s2, s3;");
     pr(P, "int i;");
-    pr(P, "for (i = 0; i + CNN_VL <= %d; i += CNN_VL) {", I);
-    pr(P, "const cnn_vec x = cnn_vload(src + i);");
-    for (int r = 0; r < rows; r++) pr(P, "a%d = cnn_vfma(cnn_vload(w + %d + i), x, a%d);", r, r * I, r);
+    pr(P, "/* two vectors a row: eight sums in flight */");
+    pr(P, "for (i = 0; i + 2 * CNN_VL <= %d; i += 2 * CNN_VL) {", I);
+    pr(P, "const cnn_vec x = cnn_vload(src + i), y = cnn_vload(src + i + CNN_VL);");
+    for (int r = 0; r < rows; r++) {
+      pr(P, "a%d = cnn_vfma(cnn_vload(w + %s), x, a%d);", r, lin(E, "i", 1, (int64_t)r * I), r);
+      pr(P, "b%d = cnn_vfma(cnn_vload(w + %s + CNN_VL), y, b%d);", r, lin(E, "i", 1, (int64_t)r * I), r);
+    }
     pr(P, "}");
-    for (int r = 0; r < rows; r++) pr(P, "s%d = cnn_vsum(a%d);", r, r);
+    pr(P, "for (; i + CNN_VL <= %d; i += CNN_VL) {", I);
+    pr(P, "const cnn_vec x = cnn_vload(src + i);");
+    for (int r = 0; r < rows; r++) pr(P, "a%d = cnn_vfma(cnn_vload(w + %s), x, a%d);", r, lin(E, "i", 1, (int64_t)r * I), r);
+    pr(P, "}");
+    for (int r = 0; r < rows; r++) pr(P, "s%d = cnn_vsum(cnn_vadd(a%d, b%d));", r, r, r);
     pr(P, "for (; i < %d; i++) {", I);
-    for (int r = 0; r < rows; r++) pr(P, "s%d += w[%d + i] * src[i];", r, r * I);
+    for (int r = 0; r < rows; r++) pr(P, "s%d += w[%s] * src[i];", r, lin(E, "i", 1, (int64_t)r * I));
     pr(P, "}");
     for (int r = 0; r < rows; r++) {
-      pr(P, "s%d += %s[o + %d];", r, B, r);
-      pr(P, "dst[o + %d] = %s;", r, act_expr(E, g->act, fmt(E, "s%d", r)));
+      pr(P, "s%d += %s[%s];", r, B, lin(E, "o", 1, r));
+      pr(P, "dst[%s] = %s;", lin(E, "o", 1, r), act_expr(E, g->act, fmt(E, "s%d", r)));
     }
     pr(P, "}");
   }
@@ -1645,7 +1675,7 @@ static void emit_file(Emit *E, FILE *c, FILE *h, const char *c_name, const char 
         " *\n"
         " * Uses no C library functions%s, allocates nothing and\n"
         " * writes no globals%s. Build with optimization, e.g.\n"
-        " * cc -O2 -march=native -c %s */",
+        " * cc -O3 -march=native -c %s (-march picks the SIMD kernels) */",
      c_name, net->name, PACKAGE_VERSION, net->name, net->nparams, net->flops,
      E->opt->source_file ? E->opt->source_file : "?", E->opt->weights, E->crc, E->hash, in->name,
      cnn_shape_str(in->shape, b1, sizeof b1), size_of(in), out->name,
@@ -1837,7 +1867,9 @@ int cnn_emit_inference_file(const CnnNet *net, const char *src_path, const char 
   if (!status) {
     CnnInferOptions o = *opt;
     if (!o.source_file) o.source_file = src_path;
-    if (cnn_emit_inference(c, h, to_stdout ? "stdout" : base_name(c_path),
+    char stdout_name[300];
+    snprintf(stdout_name, sizeof stdout_name, "%s_infer.c", net->name);
+    if (cnn_emit_inference(c, h, to_stdout ? stdout_name : base_name(c_path),
                            h_path ? base_name(h_path) : NULL, net, params, buffers, crc, &o))
       status = 1;
     if ((c != stdout && fclose(c)) || (c == stdout && fflush(c)) || (h && fclose(h))) {

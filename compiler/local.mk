@@ -14,7 +14,8 @@ cnncc_SOURCES = compiler/main.c
 cnncc_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/compiler -I$(top_builddir)/compiler
 cnncc_LDADD = compiler/libcnnfront.a
 # code generation (emit_c.c, printer.c) and driving the C compiler (build.c)
-cnncc_SOURCES += compiler/printer.c compiler/emit_c.c compiler/build.c
+cnncc_SOURCES += compiler/printer.c compiler/emit_c.c compiler/build.c \
+	compiler/kernels.h compiler/kernels_gemm.c
 cnncc_CPPFLAGS = $(AM_CPPFLAGS) -DCNNCC_INCLUDEDIR='"$(includedir)"' -DCNNCC_LIBDIR='"$(libdir)"' \
 	-DCNNCC_ABS_SRCDIR='"$(abs_top_srcdir)"'
 dist_doc_DATA += docs/generated-code.md

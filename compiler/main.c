@@ -21,8 +21,11 @@ static void usage(FILE *out) {
           "                       CNNCC_CC) and link it with libcnnrt into the trainer FILE\n"
           "      --dtype=TYPE     float (default) or double; double code has no main\n"
           "                       and is meant for gradient checks\n"
-          "      --target=TARGET  generic (default: portable C, -O3) or native\n"
-          "                       (also -march=native when compiling a program)\n"
+          "      --target=TARGET  what a program (-o PROGRAM) is compiled for: native\n"
+          "                       (the default: this machine, -march=native), avx512,\n"
+          "                       avx2 (with FMA) or generic (portable, -O3); the C\n"
+          "                       file is the same for all (its SIMD kernels are\n"
+          "                       chosen by the compiler's target)\n"
           "      --emit=pytorch   write a PyTorch module mirroring the network\n"
           "                       (docs/pytorch.md) to -o's file ('-': standard\n"
           "                       output), by default FILE.py next to FILE.cnn\n"
@@ -117,7 +120,7 @@ int main(int argc, char **argv) {
   };
   bool summary = false;
   const char *emit = NULL, *output = NULL;
-  CnnEmitOptions gen = {.dtype = CNN_DTYPE_FLOAT, .target = CNN_TARGET_GENERIC};
+  CnnEmitOptions gen = {.dtype = CNN_DTYPE_FLOAT, .target = CNN_TARGET_NATIVE};
   CnnInferOptions infer = {0}; /* --emit=inference */
   int opt;
   while ((opt = getopt_long(argc, argv, "cshVo:", options, NULL)) != -1) {
@@ -142,8 +145,11 @@ int main(int argc, char **argv) {
     case 'T':
       if (!strcmp(optarg, "generic")) gen.target = CNN_TARGET_GENERIC;
       else if (!strcmp(optarg, "native")) gen.target = CNN_TARGET_NATIVE;
+      else if (!strcmp(optarg, "avx2")) gen.target = CNN_TARGET_AVX2;
+      else if (!strcmp(optarg, "avx512")) gen.target = CNN_TARGET_AVX512;
       else {
-        fprintf(stderr, "cnncc: unknown --target '%s' (expected generic or native)\n", optarg);
+        fprintf(stderr, "cnncc: unknown --target '%s' (expected native, avx512, avx2 or generic)\n",
+                optarg);
         return 2;
       }
       break;

@@ -7,11 +7,11 @@
  *
  *     ./lenet train --save lenet.ckpt          (the trainer: cnncc examples/lenet.cnn -o lenet)
  *     cnncc --emit=inference --header --weights lenet.ckpt examples/lenet.cnn -o lenet_infer.c
- *     cc -O2 -march=native -DCNN_HEADER='"lenet_infer.h"' examples/classify.c lenet_infer.c -lm
+ *     cc -O3 -march=native -DCNN_HEADER='"lenet_infer.h"' examples/classify.c lenet_infer.c -lm
  *
  * or including it (no --header needed):
  *
- *     cc -O2 -march=native -DCNN_SOURCE='"lenet_infer.c"' examples/classify.c -lm
+ *     cc -O3 -march=native -DCNN_SOURCE='"lenet_infer.c"' examples/classify.c -lm
  *
  * Usage: classify IMAGES [LABELS [N]]
  *

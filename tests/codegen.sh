@@ -4,6 +4,11 @@
 # every example and tests/ops/*.cnn; its API behaves (tests/codegen-api.c);
 # `cnncc NET.cnn -o PROGRAM` builds a trainer from the build tree that runs;
 # errors (no loss, a failing C compiler) give a message and exit status 1.
+# The kernels (tests/simd-check.c): the AVX2 and AVX-512 micro-kernels agree
+# with portable C (where the CPU has them), and training gives the same
+# parameters bit for bit with 1 and 2 OpenMP threads, in the network
+# functions and through the trainer's checkpoints; every --target builds a
+# trainer that runs; CNNCC_PROFILE=1 prints the layer profile.
 . "$top_srcdir/tests/tap.sh"
 CC=${CNNCC_CC:-cc}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/codegen.XXXXXX") || exit 1
@@ -13,7 +18,9 @@ compilers=$CC
 command -v gcc >/dev/null 2>&1 && [ "$(command -v gcc)" != "$(command -v "$CC")" ] && compilers="$compilers gcc"
 nsources=$(echo "$sources" | wc -l)
 ncompilers=$(echo "$compilers" | wc -w)
-plan $((nsources * 2 * ncompilers + 12))
+simd_nets="$(ls "$top_srcdir"/tests/ops/*.cnn) $top_srcdir/examples/lenet.cnn $top_srcdir/examples/vgg.cnn $top_srcdir/examples/resnet.cnn"
+nsimd=$(echo $simd_nets | wc -w)
+plan $((nsources * 2 * ncompilers + 12 + 3 * nsimd + 6))
 
 # 1. warning-free C for every network, float and double, with each compiler
 for src in $sources; do
@@ -123,4 +130,112 @@ if [ $status -eq 1 ] && grep -q "failed" "$d/err.log" && [ ! -e "$d/broken" ]; t
 else
   not_ok "a failing C compiler: message, exit status 1"
   diag "status $status" "$(cat "$d/err.log")"
+fi
+
+# 7. the SIMD kernels against portable C, and 1 thread against 2
+cpu_has() { for f in "$@"; do grep -qw "$f" /proc/cpuinfo 2>/dev/null || return 1; done; }
+avx2_flags="-mavx2 -mfma"
+avx512_flags="-mavx512f -mavx512vl -mavx512dq -mavx512bw -mavx2 -mfma"
+have_avx2=no have_avx512=no have_omp=no
+cpu_has avx2 fma && have_avx2=yes
+cpu_has avx512f avx512vl avx512dq avx512bw && have_avx512=yes
+printf 'int main(void) { return 0; }\n' >"$d/omp.c"
+$CC -fopenmp -o "$d/omp" "$d/omp.c" >/dev/null 2>&1 && have_omp=yes
+# simd_build DIR NET NAME FLAGS...: tests/simd-check.c with the network's code
+simd_build() {
+  sd=$1 snet=$2 sname=$3
+  shift 3
+  $CC -std=c99 -O1 "$@" -DCNNCC_NO_MAIN -DNET="$snet" -DNETU="$(printf '%s' "$snet" | tr 'a-z' 'A-Z')" \
+    -include "$sd/$snet.h" -I"$sd" -I"$top_srcdir/runtime" -o "$sd/$sname" \
+    "$top_srcdir/tests/simd-check.c" "$sd/$snet.c" "$rtlib" -lz -lm >>"$sd/log" 2>&1
+}
+for src in $simd_nets; do
+  base=$(basename "$src" .cnn)
+  net=$(sed -n 's/^network  *\([A-Za-z_][A-Za-z0-9_]*\).*/\1/p' "$src" | head -n 1)
+  sd=$tmp/simd/$base
+  mkdir -p "$sd"
+  if ! "$CNNCC" "$src" -o "$sd/$net.c" >"$sd/log" 2>&1 || ! simd_build "$sd" "$net" portable ||
+     ! "$sd/portable" dump "$sd/portable.dump" 4 >>"$sd/log" 2>&1; then
+    for t in avx2 avx512 threads; do not_ok "$base: simd-check ($t): cannot build or run portable C"; done
+    diag "$(tail -n 20 "$sd/log")"
+    continue
+  fi
+  for t in avx2 avx512; do
+    eval "have=\$have_$t flags=\$${t}_flags"
+    if [ "$have" != yes ]; then
+      ok "$base: $t kernels agree with portable C # SKIP the CPU has no $t"
+    # shellcheck disable=SC2086
+    elif simd_build "$sd" "$net" "$t" $flags && "$sd/$t" dump "$sd/$t.dump" 4 >>"$sd/log" 2>&1 &&
+         "$sd/$t" compare "$sd/portable.dump" "$sd/$t.dump" 1e-4 >"$sd/$t.out" 2>&1; then
+      ok "$base: $t kernels agree with portable C ($(cat "$sd/$t.out"))"
+    else
+      not_ok "$base: $t kernels agree with portable C"
+      diag "$(cat "$sd/$t.out" 2>/dev/null)" "$(tail -n 20 "$sd/log")"
+    fi
+  done
+  if [ "$have_omp" != yes ]; then
+    ok "$base: 1 and 2 threads give the same results # SKIP $CC has no OpenMP"
+  elif simd_build "$sd" "$net" omp -march=native -fopenmp &&
+       "$sd/omp" threads 6 >"$sd/threads.out" 2>&1; then
+    ok "$base: 1 and 2 threads give the same results ($(cat "$sd/threads.out"))"
+  else
+    not_ok "$base: 1 and 2 threads give the same results"
+    diag "$(cat "$sd/threads.out" 2>/dev/null)" "$(tail -n 20 "$sd/log")"
+  fi
+done
+
+# 8. trainers: 1 and 2 threads give identical checkpoints; every target; the profile
+# idx FILE TYPE-DIMS... COUNT SOURCE: an IDX file of unsigned bytes
+idx() {
+  f=$1 ndim=$2 count=$3 source=$4
+  shift 4
+  { printf '\000\000\010'; printf "\\$(printf %03o "$ndim")"
+    for dim in "$@"; do
+      printf "\\$(printf %03o $((dim >> 24 & 255)))\\$(printf %03o $((dim >> 16 & 255)))"
+      printf "\\$(printf %03o $((dim >> 8 & 255)))\\$(printf %03o $((dim & 255)))"
+    done
+    if [ "$source" = labels ]; then tr -dc '\000-\011' </dev/urandom | head -c "$count"
+    else head -c "$count" /dev/urandom; fi
+  } >"$f"
+}
+data=$d/data
+mkdir -p "$data"
+idx "$data/train-images-idx3-ubyte" 3 $((40 * 784)) pixels 40 28 28
+idx "$data/train-labels-idx1-ubyte" 1 40 labels 40
+idx "$data/t10k-images-idx3-ubyte" 3 $((8 * 784)) pixels 8 28 28
+idx "$data/t10k-labels-idx1-ubyte" 1 8 labels 8
+for ex in lenet resnet; do
+  if [ "$have_omp" != yes ]; then
+    ok "$ex trainer: 1 and 2 threads, identical checkpoints # SKIP $CC has no OpenMP"
+    continue
+  fi
+  log=$d/$ex-threads.log
+  if "$CNNCC" "$top_srcdir/examples/$ex.cnn" -o "$d/$ex-omp" >"$log" 2>&1 &&
+     OMP_NUM_THREADS=1 "$d/$ex-omp" train --data "$data" --epochs 1 --batch 16 --save "$d/$ex-1.ckpt" >>"$log" 2>&1 &&
+     OMP_NUM_THREADS=2 "$d/$ex-omp" train --data "$data" --epochs 1 --batch 16 --save "$d/$ex-2.ckpt" >>"$log" 2>&1 &&
+     cmp "$d/$ex-1.ckpt" "$d/$ex-2.ckpt" >>"$log" 2>&1; then
+    ok "$ex trainer: 1 and 2 threads (OMP_NUM_THREADS), identical checkpoints after an epoch"
+  else
+    not_ok "$ex trainer: 1 and 2 threads (OMP_NUM_THREADS), identical checkpoints after an epoch"
+    diag "$(tail -n 20 "$log")"
+  fi
+done
+for t in generic avx2 avx512; do
+  eval "have=\${have_$t:-yes}"
+  if [ "$have" != yes ]; then
+    ok "--target=$t builds a trainer that runs # SKIP the CPU has no $t"
+  elif "$CNNCC" --target=$t "$top_srcdir/examples/lenet.cnn" -o "$d/lenet-$t" >"$d/$t.log" 2>&1 &&
+       "$d/lenet-$t" bench --steps 2 --batch 8 --threads 2 >>"$d/$t.log" 2>&1; then
+    ok "--target=$t builds a trainer that runs"
+  else
+    not_ok "--target=$t builds a trainer that runs"
+    diag "$(cat "$d/$t.log")"
+  fi
+done
+if CNNCC_PROFILE=1 "$d/lenet" bench --steps 2 --batch 8 >"$d/profile.log" 2>&1 &&
+   grep -q '^conv1  *conv2d  *[0-9.]' "$d/profile.log" && grep -q '^total per call' "$d/profile.log"; then
+  ok "CNNCC_PROFILE=1 prints the time of every layer"
+else
+  not_ok "CNNCC_PROFILE=1 prints the time of every layer"
+  diag "$(cat "$d/profile.log")"
 fi

@@ -25,7 +25,7 @@ EXTRA_DIST += tests/parity.c tests/parity.py
 # differences (double precision) and the generated code and API.
 TESTS += tests/gradcheck-ops.sh tests/gradcheck-examples.sh tests/codegen.sh
 dist_check_SCRIPTS += tests/gradcheck-ops.sh tests/gradcheck-examples.sh tests/codegen.sh
-EXTRA_DIST += tests/gradcheck.c tests/gradcheck-common.sh tests/codegen-api.c \
+EXTRA_DIST += tests/gradcheck.c tests/gradcheck-common.sh tests/codegen-api.c tests/simd-check.c \
 	tests/ops/activations.cnn tests/ops/batchnorm.cnn tests/ops/bn1d.cnn tests/ops/ce2d.cnn \
 	tests/ops/conv1d.cnn tests/ops/conv2d.cnn tests/ops/convt.cnn tests/ops/merge.cnn \
 	tests/ops/mse.cnn tests/ops/pool.cnn
@@ -36,3 +36,19 @@ TESTS += tests/infer.sh
 dist_check_SCRIPTS += tests/infer.sh
 EXTRA_DIST += tests/infer-ref.c tests/infer-run.c tests/infer-edge.cnn examples/classify.c \
 	bench/infer-latency.sh bench/infer-time.c bench/infer-torch.py
+
+# End-to-end training (docs/training.md): LeNet on the Fashion-MNIST sample
+# against PyTorch from the same initial weights; WaveNet and U-Net on small
+# synthetic data sets from data/make-synthetic.py.
+TESTS += tests/e2e-lenet.sh tests/e2e-wavenet.sh tests/e2e-unet.sh
+dist_check_SCRIPTS += tests/e2e-lenet.sh tests/e2e-wavenet.sh tests/e2e-unet.sh
+EXTRA_DIST += tests/e2e-init.c tests/e2e-torch.py tests/e2e-synthetic.sh data/make-synthetic.py
+dist_doc_DATA += docs/training.md
+
+# Robustness end to end (docs/robustness.md): every bad input's exit status
+# and message at the command line, bit-identical resuming after SIGKILL,
+# SIGTERM and SIGINT, and random valid networks through the front end, the
+# C compilers and the gradient check (RANDOM_NETS=200 for a long run).
+TESTS += tests/errors-cli.sh tests/kill-resume.sh tests/random-nets.sh
+dist_check_SCRIPTS += tests/errors-cli.sh tests/kill-resume.sh tests/random-nets.sh
+EXTRA_DIST += tests/kill-resume.cnn tests/random-nets.py

@@ -1,0 +1,151 @@
+"""e2e-torch.py - train the PyTorch mirror of a network (cnncc --emit=pytorch)
+on IDX data, as the trainer that cnncc generates does, for the end-to-end
+comparisons of tests/e2e-lenet.sh.
+
+    e2e-torch.py MODULE.py --data DIR --params P.f32 [--buffers B.f32]
+                 [--epochs N] [--batch B] [--lr X] [--seed S] [--threads T]
+                 [--order ORDER.i32] [--metrics FILE]
+
+Starts from cnncc's initial weights (the flat blocks that tests/e2e-init.c
+wrote, loaded with load_flat), then trains with the module's optimizer()
+(torch.optim.Adam with the train block's settings) in batches taken in
+order from a permutation of the training set, the last partial batch
+included, as cnncc's runtime does; evaluates on the test split after every
+epoch. The permutation of each epoch is PyTorch's own (torch.randperm from
+a generator seeded with --seed) or, with --order, the one cnncc's trainer
+uses (written by tests/e2e-init.c: EPOCHS x N int32). Reads the MNIST-named
+IDX files (plain or .gz) with gzip and struct; pixels become byte / 255.
+Prints one line per epoch and, last, test_acc=ACCURACY; --metrics writes
+one JSON line per epoch with the keys of the trainer's --metrics."""
+import json
+import argparse
+import gzip
+import importlib.util
+import math
+import os
+import struct
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+IDX_TYPES = {0x08: 1}  # unsigned byte, the only type the runtime reads
+
+
+def read_idx(directory, stem):
+    """An IDX file DIR/STEM or DIR/STEM.gz as a uint8 tensor of its shape."""
+    for name, opener in ((stem, open), (stem + ".gz", gzip.open)):
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            with opener(path, "rb") as f:
+                data = f.read()
+            break
+    else:
+        sys.exit("e2e-torch.py: no %s[.gz] in %s" % (stem, directory))
+    zero, dtype, rank = struct.unpack(">HBB", data[:4])
+    if zero != 0 or dtype not in IDX_TYPES:
+        sys.exit("e2e-torch.py: %s: not an unsigned-byte IDX file" % path)
+    dims = struct.unpack(">%dI" % rank, data[4:4 + 4 * rank])
+    body = bytearray(data[4 + 4 * rank:])
+    if len(body) != math.prod(dims):
+        sys.exit("e2e-torch.py: %s: %d data bytes, expected %d" % (path, len(body), math.prod(dims)))
+    return torch.frombuffer(body, dtype=torch.uint8).reshape(dims)
+
+
+def load_split(directory, split, input_shape):
+    prefix = "train" if split == "train" else "t10k"
+    images = read_idx(directory, prefix + "-images-idx3-ubyte")
+    labels = read_idx(directory, prefix + "-labels-idx1-ubyte")
+    x = images.reshape((images.shape[0],) + tuple(input_shape)).float().div_(255)
+    return x, labels.long()
+
+
+def evaluate(model, x, y, batch):
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            logits = model(x[i:i + batch])
+            n = len(logits)
+            loss_sum += float(model.loss(logits, y[i:i + batch])) * n
+            correct += model.correct(logits, y[i:i + batch])
+    return loss_sum / len(x), correct / y.numel()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("module")
+    p.add_argument("--data", required=True)
+    p.add_argument("--params", required=True)
+    p.add_argument("--buffers")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--order")
+    p.add_argument("--metrics")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+
+    spec = importlib.util.spec_from_file_location("mirror", a.module)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cls = [v for v in vars(mod).values()
+           if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == "mirror"][0]
+    model = cls()
+
+    def flat(path, count):
+        if count == 0:
+            return torch.zeros(0)
+        with open(path, "rb") as f:
+            return torch.frombuffer(bytearray(f.read()), dtype=torch.float32)
+    model.load_flat(flat(a.params, mod.NUM_PARAMS),
+                    flat(a.buffers, mod.NUM_BUFFERS) if a.buffers else None)
+
+    epochs = a.epochs or mod.TRAIN["epochs"]
+    batch = a.batch or mod.TRAIN["batch"]
+    opt = model.optimizer(**({"lr": a.lr} if a.lr else {}))
+    x, y = load_split(a.data, "train", mod.INPUT_SHAPE)
+    tx, ty = load_split(a.data, "test", mod.INPUT_SHAPE)
+    gen = torch.Generator().manual_seed(a.seed)
+    orders = None
+    if a.order:
+        with open(a.order, "rb") as f:
+            orders = torch.frombuffer(bytearray(f.read()), dtype=torch.int32).long()
+        if orders.numel() != epochs * len(x):
+            sys.exit("e2e-torch.py: %s: %d indices, expected %d epochs x %d samples"
+                     % (a.order, orders.numel(), epochs, len(x)))
+        orders = orders.reshape(epochs, len(x))
+    metrics = open(a.metrics, "w") if a.metrics else None
+    test_acc = None
+    for epoch in range(epochs):
+        start = time.time()
+        model.train()
+        order = orders[epoch] if orders is not None else torch.randperm(len(x), generator=gen)
+        loss_sum, correct = 0.0, 0
+        for i in range(0, len(x), batch):
+            idx = order[i:i + batch]
+            logits = model(x[idx])
+            loss = model.loss(logits, y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            loss_sum += float(loss) * len(idx)
+            correct += model.correct(logits.detach(), y[idx])
+        test_loss, test_acc = evaluate(model, tx, ty, 1000)
+        e = {"epoch": epoch + 1, "train_loss": loss_sum / len(x), "train_acc": correct / y.numel(),
+             "test_loss": test_loss, "test_acc": test_acc, "seconds": time.time() - start}
+        print("epoch %d/%d: train_loss %.4f train_acc %.4f test_loss %.4f test_acc %.4f (%.1f s)"
+              % (epoch + 1, epochs, e["train_loss"], e["train_acc"], test_loss, test_acc,
+                 e["seconds"]), flush=True)
+        if metrics:
+            metrics.write(json.dumps(e) + "\n")
+            metrics.flush()
+    print("test_acc=%.4f" % test_acc)
+
+
+if __name__ == "__main__":
+    main()
