@@ -332,22 +332,22 @@ static void parts_begin(Emit *E) {
  * window matrix is read in place from the padded image. Their input
  * gradient correlates dy, padded by the kernel's extent less the padding,
  * with the flipped kernel, which needs that padding to be >= 0. */
-static bool conv_implicit_ok(const Geo *g) {
+static bool conv_dx_implicit_ok(const Geo *g) {
   int ekh = (g->one_d ? 0 : (g->kh - 1) * g->dh), ekw = (g->kw - 1) * g->dw;
   bool rows = g->one_d || (g->sh == 1 && g->pt <= ekh && g->pb <= ekh);
   return rows && g->sw == 1 && g->pl <= ekw && g->pr <= ekw;
 }
 
 typedef struct {
-  int c, h, w, oh, ow, kh, kw, dh, dw, pt, pl, hp, wp;
+  int c, h, w, oh, ow, kh, kw, dh, dw, sh, sw, pt, pl, hp, wp;
 } Implicit;
 
-/* the forward pass's image: the input padded */
+/* the forward pass's image: the input padded, in stride x stride planes */
 static Implicit implicit_image(const Geo *g) {
-  Implicit m = {g->ic, g->ih, g->iw, g->oh, g->ow, g->kh, g->kw, g->dh, g->dw, g->pt, g->pl, 0, 0};
-  if (g->one_d) m.kh = m.dh = 1, m.pt = 0;
-  m.hp = g->one_d ? 1 : g->ih + g->pt + g->pb;
-  m.wp = g->iw + g->pl + g->pr;
+  Implicit m = {g->ic, g->ih, g->iw, g->oh, g->ow, g->kh, g->kw, g->dh, g->dw, g->sh, g->sw, g->pt, g->pl, 0, 0};
+  if (g->one_d) m.kh = m.dh = m.sh = 1, m.pt = 0;
+  m.hp = g->one_d ? 1 : (g->ih + g->pt + g->pb + m.sh - 1) / m.sh;
+  m.wp = (g->iw + g->pl + g->pr + m.sw - 1) / m.sw;
   return m;
 }
 
@@ -364,14 +364,29 @@ static Implicit implicit_dy(const Geo *g) {
 }
 
 static int64_t implicit_q(const Implicit *m) { return (int64_t)(m->oh - 1) * m->wp + m->ow; }
-static int64_t implicit_padded(const Implicit *m) { return (int64_t)m->c * m->hp * m->wp + CNN_MAX_NR; }
+/* the phases (mod the stride) that a kernel's taps read: the planes of the padded image */
+static int64_t phase_count(int k, int d, int s) {
+  int64_t n = 0;
+  for (int p = 0; p < s; p++) {
+    bool used = false;
+    for (int t = 0; t < k && !used; t++) used = (int64_t)t * d % s == p;
+    n += used;
+  }
+  return n;
+}
+
+static int64_t implicit_padded(const Implicit *m) {
+  return (int64_t)m->c * phase_count(m->kh, m->dh, m->sh) * phase_count(m->kw, m->dw, m->sw) * m->hp * m->wp +
+         CNN_MAX_NR;
+}
 
 static void emit_implicit(Emit *E, const char *name, const char *what, const Implicit *m) {
   E->need_implicit = true;
   pr(E->P, "static const Implicit %s = {.c = %d, .h = %d, .w = %d, .oh = %d, .ow = %d, /* %s */", name,
      m->c, m->h, m->w, m->oh, m->ow, what);
-  pr(E->P, "    .kh = %d, .kw = %d, .dh = %d, .dw = %d, .pt = %d, .pl = %d, .hp = %d, .wp = %d};", m->kh,
-     m->kw, m->dh, m->dw, m->pt, m->pl, m->hp, m->wp);
+  pr(E->P, "    .kh = %d, .kw = %d, .dh = %d, .dw = %d, .sh = %d, .sw = %d, .pt = %d, .pl = %d, .hp = %d,",
+     m->kh, m->kw, m->dh, m->dw, m->sh, m->sw, m->pt, m->pl, m->hp);
+  pr(E->P, "    .wp = %d};", m->wp);
   pr(E->P, "static int %s_off[%d];", name, m->c * m->kh * m->kw);
 }
 
@@ -407,7 +422,19 @@ static void conv_backward_implicit(Emit *E, const CnnNode *n, const Geo *g) {
   int64_t K = (int64_t)m.c * m.kh * m.kw, Kd = (int64_t)d.c * d.kh * d.kw, pos = (int64_t)g->oh * g->ow;
   int in_size = g->ic * g->ih * g->iw;
   const char *img = fmt(E, "%s_image", n->name), *dyi = fmt(E, "%s_dy", n->name);
-  emit_implicit(E, dyi, "dy, padded, for the input gradient", &d);
+  /* The input gradient as an implicit product computes every tap of the
+   * padded dy, zeros too: for a valid convolution with a large kernel, the
+   * product weight^T * dy and col2im do less (estimated costs, in
+   * multiply-adds of the lanes an AVX-512 kernel computes, plus col2im):
+   * when the product is clearly cheaper, as col2im moves more memory. */
+  int64_t qd = implicit_q(&d), lanes_pos = (pos + 31) / 32 * 32;
+  int64_t lanes_dx = qd / 32 * 32 + (qd % 32 == 0 ? 0 : qd % 32 <= 16 ? 16 : 32); /* conv_implicit's tiles */
+  int64_t depth = g->oc < 48 ? 48 : g->oc; /* a short sum (few channels) stores tiles more than it adds */
+  bool dx_gemm = !conv_dx_implicit_ok(g) ||
+                 2 * (int64_t)(g->ic + 5) / 6 * 6 * Kd * lanes_dx > 3 * (K * depth * lanes_pos + 6 * K * pos);
+  Window w = conv_window(g);
+  if (dx_gemm) emit_window(E, n, &w);
+  else emit_implicit(E, dyi, "dy, padded, for the input gradient", &d);
   nl(P);
   need_scratch(&E->sc_col, implicit_padded(&m));
   /* few output channels: the weight gradient along the positions (kernels_gemm.c) */
@@ -416,16 +443,27 @@ static void conv_backward_implicit(Emit *E, const CnnNode *n, const Geo *g) {
   need_scratch(&E->sc_b, pad_nr(g->oc) * implicit_q(&m));
   need_scratch(&E->sc_b, g->oc * (implicit_q(&m) + CNN_MAX_NR));
   need_scratch(&E->sc_dw, K * g->oc * (dot ? 16 : 1)); /* dot: a register of lanes per weight */
-  need_scratch(&E->sc_dcol, implicit_padded(&d));
-  need_scratch(&E->sc_w, pad_mr(g->ic) * Kd);
+  if (dx_gemm) {
+    need_scratch(&E->sc_w, pad_mr(K) * g->oc);
+    need_scratch(&E->sc_b, pad_nr(pos) * g->oc);
+    need_scratch(&E->sc_dcol, K * pos);
+  } else {
+    need_scratch(&E->sc_dcol, implicit_padded(&d));
+    need_scratch(&E->sc_w, pad_mr(g->ic) * Kd);
+  }
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
   pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
   pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
   pr(P, "offsets(&%s, %s_off);", img, img);
-  pr(P, "if (din) {");
-  pr(P, "pack_flipped(%d, %d, %d, %d, weight, shared.w);", g->oc, m.c, m.kh, m.kw);
-  pr(P, "offsets(&%s, %s_off);", dyi, dyi);
-  pr(P, "}");
+  if (dx_gemm) {
+    pr(P, "if (din) pack_a(%" PRId64 ", %d, weight, 1, %" PRId64 ", shared.w); /* weight^T [%" PRId64 "][%d] */",
+       K, g->oc, K, K, g->oc);
+  } else {
+    pr(P, "if (din) {");
+    pr(P, "pack_flipped(%d, %d, %d, %d, weight, shared.w);", g->oc, m.c, m.kh, m.kw);
+    pr(P, "offsets(&%s, %s_off);", dyi, dyi);
+    pr(P, "}");
+  }
   parts_begin(E);
   pr(P, "const real *dy = dout + (size_t)b * %" PRId64 ";", g->oc * pos);
   pr(P, "pad_image(&%s, part[p].col, in + (size_t)b * %d);", img, in_size);
@@ -440,10 +478,20 @@ static void conv_backward_implicit(Emit *E, const CnnNode *n, const Geo *g) {
        g->oc, img, img);
   }
   pr(P, "if (!din) continue;");
-  pr(P, "/* input gradient: dx %s dy (padded) correlated with the flipped kernel */", acc_op(E, n, 0));
-  pr(P, "pad_image(&%s, part[p].dcol, dy);", dyi);
-  pr(P, "conv_implicit(%d, shared.w, &%s, %s_off, part[p].dcol, din + (size_t)b * %d, %d, NULL, %d, 0);", m.c,
-     dyi, dyi, in_size, g->ih * g->iw, E->assign[n->id][0] ? 0 : 1);
+  if (dx_gemm) {
+    pr(P, "/* input gradient: dcol[k][p] = sum over oc of weight[oc][k] * dy[oc][p], %s the pixels */",
+       E->assign[n->id][0] ? "summed into" : "added to");
+    pr(P, "pack_b(%d, %" PRId64 ", dy, %" PRId64 ", 1, part[p].b);", g->oc, pos, pos);
+    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, shared.w, part[p].b, part[p].dcol, %" PRId64 ", NULL, 0);", K,
+       pos, g->oc, pos);
+    if (E->assign[n->id][0]) pr(P, "memset(din + (size_t)b * %d, 0, %d * sizeof *din);", in_size, in_size);
+    pr(P, "col2im(&%s_window, din + (size_t)b * %d, part[p].dcol);", n->name, in_size);
+  } else {
+    pr(P, "/* input gradient: dx %s dy (padded) correlated with the flipped kernel */", acc_op(E, n, 0));
+    pr(P, "pad_image(&%s, part[p].dcol, dy);", dyi);
+    pr(P, "conv_implicit(%d, shared.w, &%s, %s_off, part[p].dcol, din + (size_t)b * %d, %d, NULL, %d, 0);",
+       m.c, dyi, dyi, in_size, g->ih * g->iw, E->assign[n->id][0] ? 0 : 1);
+  }
   pr(P, "}\n}");
   pr(P, "%s(dweight, %d, %" PRId64 ", n);", dot ? "add_parts_dot" : "add_parts_t", g->oc, K);
   if (n->bias) {
@@ -453,91 +501,9 @@ static void conv_backward_implicit(Emit *E, const CnnNode *n, const Geo *g) {
   pr(P, "}");
 }
 
-static void conv_forward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
-  if (conv_implicit_ok(g)) {
-    conv_forward_implicit(E, n, g);
-    return;
-  }
-  CnnPrinter *P = E->P;
-  Window w = conv_window(g);
-  bool trivial = window_trivial(&w, g);
-  int64_t K = window_rows(&w), pos = window_cols(&w);
-  E->need_gemm = true;
-  if (!trivial) emit_window(E, n, &w);
-  need_scratch(&E->sc_w, pad_mr(g->oc) * K);
-  need_scratch(&E->sc_col, pad_nr(pos) * K);
-  pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
-  pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
-  pr(P, "pack_a(%d, %" PRId64 ", weight, %" PRId64 ", 1, shared.w); /* weight [%d][%" PRId64 "] */", g->oc,
-     K, K, g->oc, K);
-  parts_begin(E);
-  pr(P, "const real *x = in + (size_t)b * %d;", g->ic * g->ih * g->iw);
-  if (trivial)
-    pr(P, "pack_b(%d, %" PRId64 ", x, %" PRId64 ", 1, part[p].col); /* a 1x1 window: col is x */", g->ic,
-       pos, pos);
-  else
-    pr(P, "im2col_panels(&%s_window, part[p].col, x);", n->name);
-  pr(P, "/* y[oc][p] = %ssum over k of weight[oc][k] * col[k][p] */", n->bias ? "bias[oc] + " : "");
-  pr(P, "gemm(%d, %" PRId64 ", %" PRId64 ", shared.w, part[p].col, out + (size_t)b * %" PRId64 ", %" PRId64
-        ", %s, 0);",
-     g->oc, pos, K, g->oc * pos, pos, n->bias ? "bias" : "NULL");
-  pr(P, "}\n}\n}");
-}
-
-static void conv_backward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
-  if (conv_implicit_ok(g)) {
-    conv_backward_implicit(E, n, g);
-    return;
-  }
-  CnnPrinter *P = E->P;
-  Window w = conv_window(g);
-  bool trivial = window_trivial(&w, g);
-  int64_t K = window_rows(&w), pos = window_cols(&w), out = g->oc * pos;
-  int in_size = g->ic * g->ih * g->iw;
-  need_scratch(&E->sc_w, pad_mr(K) * g->oc);
-  need_scratch(&E->sc_a, pad_mr(g->oc) * pos);
-  need_scratch(&E->sc_col, pad_nr(K) * pos);
-  need_scratch(&E->sc_dw, g->oc * K);
-  need_scratch(&E->sc_b, pad_nr(pos) * g->oc);
-  if (!trivial) need_scratch(&E->sc_dcol, K * pos);
-  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
-  pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
-  pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
-  pr(P, "if (din) pack_a(%" PRId64 ", %d, weight, 1, %" PRId64 ", shared.w); /* weight^T [%" PRId64 "][%d] */",
-     K, g->oc, K, K, g->oc);
-  parts_begin(E);
-  pr(P, "const real *x = in + (size_t)b * %d, *dy = dout + (size_t)b * %" PRId64 ";", in_size, out);
-  pr(P, "/* weight gradient of the part: dw[oc][k] += sum over p of dy[oc][p] * col[k][p] */");
-  pr(P, "pack_a(%d, %" PRId64 ", dy, %" PRId64 ", 1, part[p].a);", g->oc, pos, pos);
-  if (trivial)
-    pr(P, "pack_b(%" PRId64 ", %d, x, 1, %" PRId64 ", part[p].col); /* col^T: x^T */", pos, g->ic, pos);
-  else
-    pr(P, "im2row_panels(&%s_window, part[p].col, x);", n->name);
-  pr(P, "gemm(%d, %" PRId64 ", %" PRId64 ", part[p].a, part[p].col, part[p].dw, %" PRId64
-        ", NULL, b > PART_BEGIN(n, p));",
-     g->oc, K, pos, K);
-  pr(P, "if (!din) continue;");
-  bool assign = E->assign[n->id][0];
-  pr(P, "/* input gradient: dcol[k][p] = sum over oc of weight[oc][k] * dy[oc][p]%s */",
-     trivial ? (assign ? ", which is dx" : ", added to dx") : assign ? ", summed into the pixels" : ", added to the pixels");
-  pr(P, "pack_b(%d, %" PRId64 ", dy, %" PRId64 ", 1, part[p].b);", g->oc, pos, pos);
-  if (trivial) {
-    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, shared.w, part[p].b, din + (size_t)b * %d, %" PRId64 ", NULL, %d);",
-       K, pos, g->oc, in_size, pos, assign ? 0 : 1);
-  } else {
-    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, shared.w, part[p].b, part[p].dcol, %" PRId64 ", NULL, 0);", K,
-       pos, g->oc, pos);
-    if (assign) pr(P, "memset(din + (size_t)b * %d, 0, %d * sizeof *din);", in_size, in_size);
-    pr(P, "col2im(&%s_window, din + (size_t)b * %d, part[p].dcol);", n->name, in_size);
-  }
-  pr(P, "}\n}");
-  pr(P, "add_parts(dweight, %" PRId64 ", n);", g->oc * K);
-  if (n->bias) {
-    E->need_sum = true;
-    pr(P, "bias_grad(dbias, dout, %d, %" PRId64 ", n);", g->oc, pos);
-  }
-  pr(P, "}");
-}
+/* Convolutions run as implicit products (above); the kernels[] entries. */
+static void conv_forward_gemm(Emit *E, const CnnNode *n, const Geo *g) { conv_forward_implicit(E, n, g); }
+static void conv_backward_gemm(Emit *E, const CnnNode *n, const Geo *g) { conv_backward_implicit(E, n, g); }
 
 /* conv_transpose2d, weight [in, out, kh, kw] = [in][kt] with kt = (oc, ky,
  * kx): col[kt][p] = sum over ic of weight[ic][kt] * x[ic][p], scattered to
@@ -747,10 +713,6 @@ static void analyse_fusion(Emit *E) {
     int b = n->inputs[0];
     const CnnNode *in = &net->nodes[b];
     bool conv = in->op == OP_CONV2D || in->op == OP_CONV1D;
-    if (conv) {
-      Geo g = geometry(E, in);
-      conv = conv_implicit_ok(&g);
-    }
     if (!merges_relu_backward(in) && !conv) continue;
     if (uses[b] != 1 || b == net->loss_input || b == net->output || E->root[b] != b) continue;
     E->relu_into[b] = r;
@@ -1656,7 +1618,7 @@ static void emit_profile(Emit *E) {
   E->prof = cnn_alloc(E->A, sizeof(int) * (size_t)net->nnodes);
   E->nprof = 0;
   for (int i = 0; i < net->nnodes; i++)
-    E->prof[i] = (E->live_train[i] || E->live_pred[i]) && E->fwd[i] ? E->nprof++ : -1;
+    E->prof[i] = (E->live_train[i] || E->live_pred[i]) && (E->fwd[i] || E->bwd[i]) ? E->nprof++ : -1;
   E->nprof += 2;
   nl(P);
   pr(P, "/* ---- the layer profile ----");
