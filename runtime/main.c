@@ -37,17 +37,17 @@ extern void omp_set_num_threads(int) __attribute__((weak));
 
 typedef struct {
   const char *data, *weights, *save, *resume, *metrics;
-  int epochs, batch, every, steps, threads;
+  int epochs, batch, every, steps, threads, profile;
   double lr;
   uint64_t seed;
   unsigned given; /* bit o: option o was on the command line */
 } Args;
 
 enum { O_DATA, O_WEIGHTS, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_SAVE, O_RESUME,
-       O_METRICS, O_EVERY, O_STEPS, O_THREADS, NOPT };
+       O_METRICS, O_EVERY, O_STEPS, O_THREADS, O_PROFILE, NOPT };
 #define BIT(o) (1u << (o))
 
-typedef enum { K_TEXT, K_COUNT, K_RATE, K_SEED } Kind;
+typedef enum { K_TEXT, K_COUNT, K_RATE, K_SEED, K_FLAG } Kind; /* K_FLAG: no value */
 
 typedef struct {
   const char *name, *arg;
@@ -77,6 +77,8 @@ static const Opt options[NOPT] = {
   [O_STEPS] = {"steps", "N", K_COUNT, offsetof(Args, steps), "timed steps"},
   [O_THREADS] = {"threads", "T", K_COUNT, offsetof(Args, threads),
                  "number of OpenMP threads"},
+  [O_PROFILE] = {"profile", "", K_FLAG, offsetof(Args, profile),
+                 "print each layer's time per pass at exit (as CNNCC_PROFILE=1)"},
 };
 
 typedef struct {
@@ -144,6 +146,8 @@ static int set_value(Args *a, int o, const char *text)
     *(double *)dst = x;
     return 0;
   }
+  case K_FLAG:
+    return -1; /* takes no value */
   case K_SEED: {
     unsigned long long s = strtoull(text, &end, 0);
     if (end == text || *end || errno || strchr(text, '-'))
@@ -158,6 +162,7 @@ static int set_value(Args *a, int o, const char *text)
 static const char *const kind_expects[] = {
   [K_TEXT] = "a value", [K_COUNT] = "a positive integer",
   [K_RATE] = "a positive number", [K_SEED] = "a non-negative integer",
+  [K_FLAG] = "no value",
 };
 
 static void print_help(const Ctx *c, const Command *cmd, const Args *a)
@@ -173,7 +178,7 @@ static void print_help(const Ctx *c, const Command *cmd, const Args *a)
     const Opt *opt = &options[o];
     const void *v = (const char *)a + opt->offset;
     char flag[64];
-    snprintf(flag, sizeof flag, "--%s %s", opt->name, opt->arg);
+    snprintf(flag, sizeof flag, "--%s%s%s", opt->name, *opt->arg ? " " : "", opt->arg);
     printf("  %-24s %s", flag, opt->help);
     if (opt->kind == K_COUNT && *(const int *)v)
       printf(" (default: %d)", *(const int *)v);
@@ -218,9 +223,16 @@ static int parse_args(const Ctx *c, const Command *cmd, int argc, char **argv,
       o++;
     if (o == NOPT)
       return usage_error(c, cmd, "unknown option '%s'", arg);
-    const char *value = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
     char flag[64];
     snprintf(flag, sizeof flag, "--%s", options[o].name);
+    if (options[o].kind == K_FLAG) {
+      if (eq)
+        return usage_error(c, cmd, "%s takes no value", flag);
+      *(int *)((char *)a + options[o].offset) = 1;
+      a->given |= BIT(o);
+      continue;
+    }
+    const char *value = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
     if (!value)
       return usage_error(c, cmd, "%s needs %s", flag, kind_expects[options[o].kind]);
     if (set_value(a, o, value))
@@ -634,10 +646,6 @@ static int bench(Run *r, const Args *a, int nfiles, char **files)
   const RtAdam adam = {a->lr, net->defaults.beta1, net->defaults.beta2,
                        net->defaults.eps, net->defaults.weight_decay};
   RtRng rng;
-  if ((a->given & BIT(O_THREADS)) && omp_set_num_threads)
-    omp_set_num_threads(a->threads);
-  else if (a->given & BIT(O_THREADS))
-    error(r->c, 0, "warning: --threads ignored: this program was built without OpenMP");
   if (run_alloc_state(r, 1, 0) || run_setup(r, a->batch))
     return 1;
   net->init(a->seed);
@@ -671,19 +679,20 @@ static const Command commands[] = {
    "The last line printed is test_acc=ACCURACY. SIGINT/SIGTERM stop after the\n"
    "current step and save the checkpoint if --save is given.",
    BIT(O_DATA) | BIT(O_EPOCHS) | BIT(O_BATCH) | BIT(O_LR) | BIT(O_SEED) |
-       BIT(O_SAVE) | BIT(O_RESUME) | BIT(O_METRICS) | BIT(O_EVERY),
+       BIT(O_SAVE) | BIT(O_RESUME) | BIT(O_METRICS) | BIT(O_EVERY) | BIT(O_THREADS) |
+       BIT(O_PROFILE),
    0, train},
   {"eval", "", "Evaluate a checkpoint on the test split",
    "Prints test_loss=LOSS test_acc=ACCURACY.",
-   BIT(O_DATA) | BIT(O_WEIGHTS) | BIT(O_BATCH), BIT(O_WEIGHTS), eval},
+   BIT(O_DATA) | BIT(O_WEIGHTS) | BIT(O_BATCH) | BIT(O_THREADS), BIT(O_WEIGHTS), eval},
   {"predict", "FILE...", "Print the predicted class of every image in IDX files",
    "Each FILE is an IDX images file (plain or .gz) holding any number of images.\n"
    "Prints one line per image with its predicted class; for outputs with one\n"
    "class per position, the classes of an image on one line, space-separated.",
-   BIT(O_WEIGHTS) | BIT(O_BATCH), BIT(O_WEIGHTS), predict},
+   BIT(O_WEIGHTS) | BIT(O_BATCH) | BIT(O_THREADS), BIT(O_WEIGHTS), predict},
   {"bench", "", "Measure training speed on random data",
    "Times forward, backward and Adam after warm-up steps; prints images_per_s=N.",
-   BIT(O_BATCH) | BIT(O_STEPS) | BIT(O_THREADS) | BIT(O_LR) | BIT(O_SEED),
+   BIT(O_BATCH) | BIT(O_STEPS) | BIT(O_THREADS) | BIT(O_LR) | BIT(O_SEED) | BIT(O_PROFILE),
    0, bench},
 };
 
@@ -710,6 +719,18 @@ static void print_program_help(const Ctx *c, FILE *out)
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
     fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
   fprintf(out, "\nRun '%s COMMAND --help' for the options of a command.\n", c->prog);
+}
+
+/* Options that set up the process, before the command runs. */
+static void apply_run_options(const Ctx *c, const Args *a)
+{
+  if ((a->given & BIT(O_THREADS)) && omp_set_num_threads)
+    omp_set_num_threads(a->threads);
+  else if (a->given & BIT(O_THREADS))
+    error(c, 0, "warning: --threads ignored: this program was built without OpenMP");
+  /* The generated code reads it when the network is set up. */
+  if (a->profile)
+    setenv("CNNCC_PROFILE", "1", 1);
 }
 
 static Args default_args(const RtDefaults *d)
@@ -745,6 +766,8 @@ int rt_main(int argc, char **argv, const RtNet *net)
                            : error(&c, 1, "out of memory");
     if (rc < 0)
       rc = check_required(&c, cmd, &a, nfiles);
+    if (rc < 0)
+      apply_run_options(&c, &a);
     if (rc < 0) {
       Run r = {.c = &c, .net = net};
       rc = cmd->run(&r, &a, nfiles, files);
