@@ -281,6 +281,26 @@ static void extend(Emit *E, Group *g, int id) {
   E->made_by[id] = (int)(g - E->g);
 }
 
+/* A convolution or dense group, which can take a batchnorm and an activation. */
+static bool weighted(const Group *g) {
+  return g && (g->kind == G_CONV || g->kind == G_CONVT || g->kind == G_DENSE);
+}
+
+/* Node i into *slot of g (its batchnorm or activation) when given, else onto
+ * g's element-wise chain when g is one with room, else a chain of its own. */
+static void fuse_or_chain(Emit *E, Group *g, int i, int *slot) {
+  if (slot) {
+    *slot = i;
+    extend(E, g, i);
+  } else if (g && g->kind == G_EW && g->nchain < MAX_CHAIN) {
+    g->chain[g->nchain++] = i;
+    extend(E, g, i);
+  } else {
+    Group *c = &E->g[new_group(E, G_EW, i)];
+    c->chain[c->nchain++] = i;
+  }
+}
+
 static void plan_groups(Emit *E) {
   const CnnNet *net = E->net;
   int nn = net->nnodes;
@@ -329,37 +349,13 @@ static void plan_groups(Emit *E) {
       break;
     case OP_BATCHNORM:
       g = fusable(E, n->inputs[0]);
-      if (g && (g->kind == G_CONV || g->kind == G_CONVT || g->kind == G_DENSE) && g->bn < 0 &&
-          g->act < 0 && g->pool < 0) {
-        g->bn = i;
-        extend(E, g, i);
-      } else if (g && g->kind == G_EW && g->nchain < MAX_CHAIN) {
-        g->chain[g->nchain++] = i;
-        extend(E, g, i);
-      } else {
-        int k = new_group(E, G_EW, i);
-        E->g[k].chain[E->g[k].nchain++] = i;
-      }
+      fuse_or_chain(E, g, i, weighted(g) && g->bn < 0 && g->act < 0 && g->pool < 0 ? &g->bn : NULL);
       break;
     case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH:
       g = fusable(E, n->inputs[0]);
-      if (g && (g->kind == G_CONV || g->kind == G_CONVT || g->kind == G_DENSE) && g->act < 0 &&
-          g->pool < 0) {
-        g->act = i;
-        extend(E, g, i);
-      } else if (g && g->kind == G_EW && g->nchain < MAX_CHAIN) {
-        g->chain[g->nchain++] = i;
-        extend(E, g, i);
-      } else {
-        int k = new_group(E, G_EW, i);
-        E->g[k].chain[E->g[k].nchain++] = i;
-      }
+      fuse_or_chain(E, g, i, weighted(g) && g->act < 0 && g->pool < 0 ? &g->act : NULL);
       break;
-    case OP_ADD: case OP_MUL: {
-      int k = new_group(E, G_EW, i);
-      E->g[k].chain[E->g[k].nchain++] = i;
-      break;
-    }
+    case OP_ADD: case OP_MUL: fuse_or_chain(E, NULL, i, NULL); break;
     default: break;
     }
   }
