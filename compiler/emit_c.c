@@ -59,6 +59,23 @@ typedef struct {
    * input k instead of adding to it (+=): it is the first in backward order
    * to write that buffer, so no buffer needs zeroing. */
   bool (*assign)[CNN_MAX_INPUTS];
+  /* the memory plan (plan_memory): bread[i] lists the activations (root
+   * nodes) that node i's backward pass reads; recompute[r] is the batchnorm
+   * or mul whose output r the backward pass recomputes instead of keeping it
+   * (-1: none), before the backward pass of node recompute_at[r]; buf[] the
+   * buffers of the pool, act_buf[r], grad_buf[r], arg_buf[r] their index (-1) */
+  int (*bread)[2], *nbread;
+  int *recompute, *recompute_at;
+  /* in_place[i]: node i's backward pass writes its input's gradient over
+   * its output's, whose buffer grad_alias[input] then is (-1: its own) */
+  bool *in_place;
+  int *grad_alias;
+  bool (*add_alias)[CNN_MAX_INPUTS]; /* add_alias[i][k]: input k of add i has its gradient buffer */
+  int *alias_by; /* the node whose backward pass makes grad_alias[] */
+  struct Buf *buf;
+  int nbuf, *act_buf, *grad_buf, *arg_buf;
+  int64_t pool_bytes; /* per sample */
+  bool replay;        /* a second backward pass must run the forward pass again */
 } Emit;
 
 /* ---- small helpers ---- */
@@ -733,6 +750,334 @@ static void analyse_fusion(Emit *E) {
   }
 }
 
+/* ---- the memory plan ----
+ *
+ * A training step needs the buffer of an activation, of a gradient or of
+ * max pooling indexes only for a while: an activation from the forward pass
+ * that writes it to the last one that reads it or, when a backward pass
+ * reads it, to the last of those; a gradient from the first backward pass
+ * that writes it to the backward pass of its layer. All these buffers share
+ * one pool: each is placed at an offset (bytes per sample, so the plan holds
+ * for any batch) where it overlaps no buffer in use at the same time, and
+ * only the buffers in use at once take memory (the gradients of a deep
+ * network: a few; activations that only the forward pass reads: none after
+ * it).
+ *
+ * The output of a batchnorm (with a fused relu, the relu's output) or of a
+ * mul is not kept for the backward passes that read it: the backward pass
+ * recomputes it before the first of them from the layer's inputs, which the
+ * layer's own backward pass needs anyway (a batchnorm with the statistics of
+ * the forward pass: <bn>_recompute; both run the code of the forward pass,
+ * so the values are the same bit for bit).
+ *
+ * Gradients share buffers too: a backward pass that computes each value of
+ * its input's gradient from the same value of its output's (batchnorm,
+ * relu, ...) and writes that gradient first writes it over the output's
+ * (in place), and an input of an add whose gradient nothing else writes has
+ * the add's gradient buffer (an add passes its gradient on unchanged).
+ *
+ * As a backward pass reuses the memory of the activations it is done with,
+ * a second backward pass after one forward pass first runs the forward pass
+ * again (replay()).
+ *
+ * Steps: the forward pass of node i is step i (the input: 0), the loss nn,
+ * its backward pass nn + 1, the backward pass of node i 2 nn + 1 - i, and
+ * 2 nn + 1 is after the backward pass (d loss / d input, <net>_output() and
+ * a replay read buffers then). */
+
+typedef struct Buf {
+  const char *name; /* "grad.conv1" */
+  int64_t bytes;    /* per sample, a multiple of 64 */
+  int lo[2], hi[2]; /* its first and last step in the forward [0] and the
+                     * backward [1] pass; lo > hi: none. Kept data: [0] only,
+                     * from the forward to the backward pass */
+  int64_t off;      /* bytes per sample from the start of the pool */
+} Buf;
+
+static int step_backward(const Emit *E, int i) { return 2 * E->net->nnodes + 1 - i; }
+static int step_end(const Emit *E) { return 2 * E->net->nnodes + 1; }
+
+/* "conv1 forward", "bn1 backward", for the comments of layout() */
+static const char *step_text(Emit *E, int t) {
+  int nn = E->net->nnodes;
+  if (t == 0) return "input";
+  if (t < nn) return fmt(E, "%s forward", E->net->nodes[t].name);
+  if (t == nn) return "loss";
+  if (t == nn + 1) return "loss backward";
+  if (t < step_end(E)) return fmt(E, "%s backward", E->net->nodes[2 * nn + 1 - t].name);
+  return "end";
+}
+
+static const char *life_text(Emit *E, const Buf *u) {
+  const char *s[2] = {NULL, NULL};
+  for (int ph = 0; ph < 2; ph++)
+    if (u->lo[ph] <= u->hi[ph])
+      s[ph] = u->lo[ph] == u->hi[ph] ? step_text(E, u->lo[ph])
+                                     : fmt(E, "%s .. %s", step_text(E, u->lo[ph]), step_text(E, u->hi[ph]));
+  if (s[0] && s[1]) return fmt(E, "%s; %s (recomputed)", s[0], s[1]);
+  return s[0] ? s[0] : s[1] ? s[1] : "unused";
+}
+
+/* Does node i have a forward call of its own? */
+static bool has_forward(Emit *E, int i) {
+  const CnnNode *n = &E->net->nodes[i];
+  return (E->live_train[i] || E->live_pred[i]) && n->op != OP_INPUT && n->op != OP_FLATTEN && !E->fused[i];
+}
+
+/* The activations (root nodes) that node i's backward pass reads; the layer
+ * emitters pass exactly these to it (bact()). */
+static void backward_reads(Emit *E, int i) {
+  const CnnNode *n = &E->net->nodes[i];
+  int *r = E->bread[i], k = 0, in0 = n->ninputs > 0 ? E->root[n->inputs[0]] : -1;
+  switch (n->op) {
+  case OP_CONV1D: case OP_CONV2D: case OP_CONV_TRANSPOSE2D: case OP_DENSE: case OP_LEAKY_RELU:
+    r[k++] = in0;
+    break;
+  case OP_BATCHNORM: /* its input; with a relu, the relu's output */
+    r[k++] = in0;
+    if (E->relu_into[i] >= 0) r[k++] = E->relu_into[i];
+    break;
+  case OP_ADD:
+    if (E->relu_into[i] >= 0) r[k++] = E->relu_into[i];
+    break;
+  case OP_MUL:
+    r[k++] = in0;
+    if (E->root[n->inputs[1]] != in0) r[k++] = E->root[n->inputs[1]];
+    break;
+  case OP_RELU: case OP_SIGMOID: case OP_TANH: case OP_SOFTMAX: /* their output */
+    r[k++] = i;
+    break;
+  default: break;
+  }
+  E->nbread[i] = k;
+}
+
+static bool reads_in_backward(const Emit *E, int i, int r) {
+  for (int k = 0; k < E->nbread[i]; k++)
+    if (E->bread[i][k] == r) return true;
+  return false;
+}
+
+/* act() in a backward call: one of backward_reads(), or the plan is wrong */
+static const char *bact(Emit *E, const CnnNode *n, int id) {
+  if (!reads_in_backward(E, n->id, E->root[id])) {
+    fprintf(stderr, "cnncc: internal error: the memory plan misses that %s's backward pass reads %s\n",
+            n->name, E->net->nodes[id].name);
+    abort();
+  }
+  return act(E, id);
+}
+
+static int new_buf(Emit *E, const char *name, int64_t bytes) {
+  Buf *u = &E->buf[E->nbuf];
+  u->name = name;
+  u->bytes = (bytes + 63) / 64 * 64;
+  u->lo[0] = u->lo[1] = INT32_MAX;
+  u->hi[0] = u->hi[1] = -1;
+  u->off = 0;
+  return E->nbuf++;
+}
+
+/* buffer b (none if < 0) is used at step t */
+static void use(Emit *E, int b, int t) {
+  if (b < 0) return;
+  Buf *u = &E->buf[b];
+  int ph = t > E->net->nnodes;
+  if (t < u->lo[ph]) u->lo[ph] = t;
+  if (t > u->hi[ph]) u->hi[ph] = t;
+}
+
+static bool in_use_together(const Buf *a, const Buf *b) {
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++)
+      if (a->lo[i] <= a->hi[i] && b->lo[j] <= b->hi[j] && a->lo[i] <= b->hi[j] && b->lo[j] <= a->hi[i])
+        return true;
+  return false;
+}
+
+static int64_t first_step(const Buf *u) { return u->lo[0] <= u->hi[0] ? u->lo[0] : u->lo[1]; }
+
+/* the order of placement: the largest first, then the first used first (then by index) */
+static bool placed_before(const Buf *buf, int a, int b) {
+  if (buf[a].bytes != buf[b].bytes) return buf[a].bytes > buf[b].bytes;
+  if (first_step(&buf[a]) != first_step(&buf[b])) return first_step(&buf[a]) < first_step(&buf[b]);
+  return a < b;
+}
+
+/* Places the buffers (first fit: each at the lowest offset where it overlaps
+ * none of those placed before it that are in use with it); returns the size
+ * of the pool. */
+static int64_t place(Emit *E) {
+  int *order = cnn_alloc(E->A, sizeof(int) * (size_t)E->nbuf + 1);
+  int *c = cnn_alloc(E->A, sizeof(int) * (size_t)E->nbuf + 1);
+  for (int b = 0; b < E->nbuf; b++) { /* insertion sort */
+    int k = b;
+    for (; k > 0 && placed_before(E->buf, b, order[k - 1]); k--) order[k] = order[k - 1];
+    order[k] = b;
+  }
+  int64_t size = 0;
+  for (int o = 0; o < E->nbuf; o++) {
+    Buf *u = &E->buf[order[o]];
+    /* those in use with it, by offset: it goes in the first gap large enough */
+    int nc = 0;
+    for (int k = 0; k < o; k++) {
+      if (!in_use_together(u, &E->buf[order[k]])) continue;
+      int m = nc++;
+      for (; m > 0 && E->buf[c[m - 1]].off > E->buf[order[k]].off; m--) c[m] = c[m - 1];
+      c[m] = order[k];
+    }
+    int64_t off = 0;
+    for (int k = 0; k < nc && off + u->bytes > E->buf[c[k]].off; k++)
+      if (E->buf[c[k]].off + E->buf[c[k]].bytes > off) off = E->buf[c[k]].off + E->buf[c[k]].bytes;
+    u->off = off;
+    if (off + u->bytes > size) size = off + u->bytes;
+  }
+  return size;
+}
+
+static void plan_memory(Emit *E) {
+  const CnnNet *net = E->net;
+  int nn = net->nnodes, end = step_end(E);
+  int64_t es = E->dbl ? (int64_t)sizeof(double) : (int64_t)sizeof(float);
+  E->bread = cnn_alloc(E->A, sizeof *E->bread * (size_t)nn);
+  E->nbread = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
+  E->recompute = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
+  E->recompute_at = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
+  E->act_buf = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
+  E->grad_buf = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
+  E->arg_buf = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
+  E->buf = cnn_alloc(E->A, sizeof(Buf) * 3 * (size_t)nn);
+  E->in_place = cnn_alloc(E->A, (size_t)nn);
+  E->grad_alias = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
+  for (int i = 0; i < nn; i++) E->grad_alias[i] = -1;
+  /* Gradients that share a buffer, decided from the last node back (so that
+   * the later nodes' choices are known): an add passes its output's gradient
+   * (with a fused relu: where the output is > 0, which it writes in place) to
+   * its inputs, and an input whose gradient nothing else writes uses that
+   * buffer; a backward pass elementwise in the gradient (dx[i] from dy[i])
+   * that writes its input's gradient first writes it in place. Neither
+   * writes in place a buffer that several inputs of an add share. */
+  int *writers = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
+  for (int i = 1; i < nn; i++)
+    if (has_backward(E, i))
+      for (int k = 0; k < net->nodes[i].ninputs; k++) writers[E->root[net->nodes[i].inputs[k]]]++;
+  E->add_alias = cnn_alloc(E->A, sizeof *E->add_alias * (size_t)nn);
+  E->alias_by = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
+  int *shared_by = cnn_alloc(E->A, sizeof(int) * (size_t)nn); /* an add's inputs that use its buffer */
+  for (int i = nn - 1; i > 0; i--) {
+    const CnnNode *n = &net->nodes[i];
+    if (!has_backward(E, i)) continue;
+    bool merged = E->relu_into[i] >= 0 && merges_relu_backward(n);
+    int d = merged ? E->relu_into[i] : i; /* the gradient it reads */
+    bool exclusive = true; /* may it write that buffer? */
+    for (int t = d; E->grad_alias[t] >= 0; t = E->grad_alias[t])
+      exclusive &= !(net->nodes[E->alias_by[t]].op == OP_ADD && shared_by[E->alias_by[t]] > 1);
+    if (n->op == OP_ADD && (!merged || exclusive)) {
+      for (int k = 0; k < n->ninputs; k++) {
+        int x = E->root[n->inputs[k]];
+        if (writers[x] != 1 || (E->relu_into[x] >= 0 && merges_relu_backward(&net->nodes[x]))) continue;
+        E->add_alias[i][k] = true;
+        E->grad_alias[x] = d;
+        E->alias_by[x] = i;
+        shared_by[i]++;
+      }
+    }
+    bool elementwise = n->op == OP_BATCHNORM || n->op == OP_RELU || n->op == OP_LEAKY_RELU ||
+                       n->op == OP_SIGMOID || n->op == OP_TANH;
+    int x = E->root[n->inputs[0]];
+    if (elementwise && exclusive && E->assign[i][0] && E->grad_alias[x] < 0 &&
+        !(E->relu_into[x] >= 0 && merges_relu_backward(&net->nodes[x]))) { /* x has a gradient */
+      E->in_place[i] = true;
+      E->grad_alias[x] = d;
+      E->alias_by[x] = i;
+    }
+  }
+  /* the buffers, as layout() has them */
+  for (int i = 0; i < nn; i++) {
+    const CnnNode *n = &net->nodes[i];
+    E->act_buf[i] = E->grad_buf[i] = E->arg_buf[i] = E->recompute[i] = E->recompute_at[i] = -1;
+    if (!(E->live_train[i] || E->live_pred[i])) continue;
+    backward_reads(E, i);
+    if (E->root[i] != i) continue;
+    /* a layer that writes its relu's output keeps no output of its own; a
+     * batchnorm or add that does its relu's backward pass no gradient either */
+    bool merged = E->relu_into[i] >= 0 && merges_relu_backward(n);
+    if (E->relu_into[i] < 0) E->act_buf[i] = new_buf(E, fmt(E, "act.%s", n->name), size_of(n) * es);
+    if (E->live_train[i] && !merged && E->grad_alias[i] < 0)
+      E->grad_buf[i] = new_buf(E, fmt(E, "grad.%s", n->name), size_of(n) * es);
+    if (n->op == OP_MAXPOOL1D || n->op == OP_MAXPOOL2D)
+      E->arg_buf[i] = new_buf(E, fmt(E, "argmax.%s", n->name), size_of(n) * (int64_t)sizeof(int32_t));
+  }
+  for (int i = nn - 1; i >= 0; i--) /* the later node's buffer first */
+    if (E->grad_alias[i] >= 0) E->grad_buf[i] = E->grad_buf[E->grad_alias[i]];
+  int z = E->root[net->loss_input];
+  /* the forward pass (of training, and of predict: its layers after the loss input) */
+  use(E, E->act_buf[0], 0);
+  for (int i = 1; i < nn; i++) {
+    if (!has_forward(E, i)) continue;
+    const CnnNode *n = &net->nodes[i];
+    use(E, E->act_buf[E->relu_into[i] >= 0 ? E->relu_into[i] : i], i);
+    use(E, E->arg_buf[i], i);
+    for (int k = 0; k < n->ninputs; k++) use(E, E->act_buf[E->root[n->inputs[k]]], i);
+  }
+  use(E, E->act_buf[z], nn);
+  use(E, E->act_buf[E->root[net->output]], nn);
+  /* the backward pass */
+  use(E, E->act_buf[z], nn + 1);
+  use(E, E->grad_buf[z], nn + 1);
+  for (int i = nn - 1; i > 0; i--) {
+    if (!has_backward(E, i)) continue;
+    const CnnNode *n = &net->nodes[i];
+    int t = step_backward(E, i);
+    bool merged = E->relu_into[i] >= 0 && merges_relu_backward(n);
+    use(E, E->grad_buf[merged ? E->relu_into[i] : i], t);
+    for (int k = 0; k < n->ninputs; k++) use(E, E->grad_buf[E->root[n->inputs[k]]], t);
+    for (int k = 0; k < E->nbread[i]; k++) use(E, E->act_buf[E->bread[i][k]], t);
+    use(E, E->arg_buf[i], t);
+  }
+  /* after it: d loss / d input, <net>_output(), a replay's input */
+  use(E, E->grad_buf[0], end);
+  use(E, E->act_buf[0], end);
+  use(E, E->act_buf[z], end);
+  /* The outputs of batchnorms and products that backward passes read:
+   * recomputed before the first of those from the layer's inputs, which its
+   * own backward pass reads, so they are kept anyway (unless recomputed). */
+  for (int p = 0; p < nn; p++) {
+    const CnnNode *n = &net->nodes[p];
+    if ((n->op != OP_BATCHNORM && n->op != OP_MUL) || !E->live_train[p]) continue;
+    int r = E->relu_into[p] >= 0 ? E->relu_into[p] : p, b = E->act_buf[r];
+    bool inputs_kept = true;
+    for (int k = 0; k < n->ninputs; k++) inputs_kept &= E->recompute[E->root[n->inputs[k]]] < 0;
+    if (b < 0 || E->buf[b].lo[1] > E->buf[b].hi[1] || r == z || r == E->root[net->output] || !inputs_kept)
+      continue;
+    for (int j = nn - 1; j > 0 && E->recompute_at[r] < 0; j--)
+      if (has_backward(E, j) && reads_in_backward(E, j, r)) E->recompute_at[r] = j;
+    E->recompute[r] = p;
+    for (int k = 0; k < n->ninputs; k++) use(E, E->act_buf[E->root[n->inputs[k]]], step_backward(E, E->recompute_at[r]));
+  }
+  /* data of the forward pass that the backward pass reads: one life */
+  for (int b = 0; b < E->nbuf; b++) {
+    Buf *u = &E->buf[b];
+    bool recomputed = false;
+    for (int r = 0; r < nn; r++) recomputed |= E->act_buf[r] == b && E->recompute[r] >= 0;
+    if (recomputed || u->lo[0] > u->hi[0] || u->lo[1] > u->hi[1]) continue;
+    u->hi[0] = u->hi[1];
+    u->lo[1] = INT32_MAX, u->hi[1] = -1;
+  }
+  E->pool_bytes = place(E);
+  /* Does the backward pass overwrite data of the forward pass that it reads? */
+  E->replay = false;
+  for (int a = 0; a < E->nbuf; a++) {
+    const Buf *x = &E->buf[a];
+    if (x->lo[1] <= x->hi[1] || x->hi[0] <= nn || x->hi[0] >= end) continue; /* not kept data, or kept to the end */
+    for (int b = 0; b < E->nbuf; b++) {
+      const Buf *y = &E->buf[b];
+      bool shared = y->off < x->off + x->bytes && x->off < y->off + y->bytes;
+      if (b != a && shared && (y->hi[0] > x->hi[0] || y->hi[1] > x->hi[0])) E->replay = true;
+    }
+  }
+}
+
 static void emit_conv(Emit *E, const CnnNode *n) {
   Geo g = geometry(E, n);
   bool t = n->op == OP_CONV_TRANSPOSE2D;
@@ -752,7 +1097,7 @@ static void emit_conv(Emit *E, const CnnNode *n) {
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s%sn);", n->name, out_act(E, n), in,
                       param(E, n, "weight"), n->bias ? param(E, n, "bias") : "", n->bias ? ", " : "");
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s%sn);", n->name, grad(E, n->id),
-                      din_arg(E, n, 0), in, param(E, n, "weight"), param(E, n, "weight"),
+                      din_arg(E, n, 0), bact(E, n, n->inputs[0]), param(E, n, "weight"), param(E, n, "weight"),
                       n->bias ? fmt(E, "%s_grad", param(E, n, "bias")) : "", n->bias ? ", " : "");
 }
 
@@ -766,7 +1111,7 @@ static void emit_dense(Emit *E, const CnnNode *n) {
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s%sn);", n->name, act(E, n->id), x,
                       param(E, n, "weight"), n->bias ? param(E, n, "bias") : "", n->bias ? ", " : "");
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s%sn);", n->name, grad(E, n->id),
-                      din_arg(E, n, 0), x, param(E, n, "weight"), param(E, n, "weight"),
+                      din_arg(E, n, 0), bact(E, n, n->inputs[0]), param(E, n, "weight"), param(E, n, "weight"),
                       n->bias ? fmt(E, "%s_grad", param(E, n, "bias")) : "", n->bias ? ", " : "");
 }
 
@@ -978,14 +1323,24 @@ static void emit_elementwise(Emit *E, const CnnNode *n) {
   }
   backward_begin(E, n);
   bool uses_out = n->op == OP_SIGMOID || n->op == OP_TANH || n->op == OP_RELU;
-  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
-  pr(P, "    const real *restrict %s, int n) {", uses_out ? "out" : "in");
-  pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size);
-  pr(P, "for (long i = 0; i < n * %" PRId64 "L; i++) din[i] %s %s;", size, acc_op(E, n, 0), dx);
-  pr(P, "}");
+  const char *used = bact(E, n, uses_out ? n->id : n->inputs[0]);
+  if (E->in_place[n->id]) {
+    pr(P, "static void %s_backward(real *restrict dout, const real *restrict %s, int n) {", n->name,
+       uses_out ? "out" : "in");
+    pr(P, "/* in place: dout, the gradient of %s, becomes that of %s */", n->name, input_node(E, n, 0)->name);
+    pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size);
+    pr(P, "for (long i = 0; i < n * %" PRId64 "L; i++) dout[i] = %s;", size, dx);
+    pr(P, "}");
+    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), used);
+  } else {
+    pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
+    pr(P, "    const real *restrict %s, int n) {", uses_out ? "out" : "in");
+    pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size);
+    pr(P, "for (long i = 0; i < n * %" PRId64 "L; i++) din[i] %s %s;", size, acc_op(E, n, 0), dx);
+    pr(P, "}");
+    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, n->id), grad(E, n->inputs[0]), used);
+  }
   if (into < 0) E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
-  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, n->id),
-                      grad(E, n->inputs[0]), uses_out ? act(E, n->id) : act(E, n->inputs[0]));
 }
 
 static void emit_dropout(Emit *E, const CnnNode *n) {
@@ -1104,6 +1459,26 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
                           relu >= 0 ? fmt(E, "\n * with %s: writes relu(y) as the output of %s, and does its backward pass", rname, rname) : ""));
   pr(P, "static real %s_mean[%d], %s_invstd[%d]; /* what the last forward used */", n->name, c, n->name, c);
   nl(P);
+  /* the output from the statistics: the forward pass and the recomputation
+   * (which must give the same values) run this one function */
+  pr(P, "/* channel c of the output%s: y = x * scale + shift%s with the statistics of the last\n"
+        " * forward pass */", relu >= 0 ? fmt(E, ", the output of %s", rname) : "", relu >= 0 ? ", then relu" : "");
+  pr(P, "static NOINLINE void %s_normalize(real *restrict out, const real *restrict in,", n->name);
+  pr(P, "    const real *restrict weight, const real *restrict bias, int c, int n) {");
+  pr(P, "const real scale = weight[c] * %s_invstd[c], shift = bias[c] - %s_mean[c] * scale;", n->name, n->name);
+  pr(P, "for (int b = 0; b < n; b++) {");
+  pr(P, "const real *x = in + ((size_t)b * %d + c) * %d;", c, positions);
+  pr(P, "real *y = out + ((size_t)b * %d + c) * %d;", c, positions);
+  if (relu >= 0) {
+    pr(P, "for (int i = 0; i < %d; i++) {", positions);
+    pr(P, "const real v = x[i] * scale + shift;");
+    pr(P, "y[i] = v > 0 ? v : 0;");
+    pr(P, "}");
+  } else {
+    pr(P, "for (int i = 0; i < %d; i++) y[i] = x[i] * scale + shift;", positions);
+  }
+  pr(P, "}\n}");
+  nl(P);
   /* forward */
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
   pr(P, "    const real *restrict weight, const real *restrict bias, real *restrict running_mean,");
@@ -1133,29 +1508,25 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
   pr(P, "}");
   pr(P, "%s_mean[c] = mean;", n->name);
   pr(P, "%s_invstd[c] = invstd;", n->name);
-  pr(P, "const real scale = weight[c] * invstd, shift = bias[c] - mean * scale;");
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "const real *x = in + ((size_t)b * %d + c) * %d;", c, positions);
-  pr(P, "real *y = out + ((size_t)b * %d + c) * %d;", c, positions);
-  if (relu >= 0) {
-    pr(P, "for (int i = 0; i < %d; i++) {", positions);
-    pr(P, "const real v = x[i] * scale + shift;");
-    pr(P, "y[i] = v > 0 ? v : 0; /* %s */", rname);
-    pr(P, "}");
-  } else {
-    pr(P, "for (int i = 0; i < %d; i++) y[i] = x[i] * scale + shift;", positions);
-  }
-  pr(P, "}\n}\n}");
+  pr(P, "%s_normalize(out, in, weight, bias, c, n);", n->name);
+  pr(P, "}\n}");
   backward_begin(E, n);
   /* backward: dy is the gradient of the output, or with a fused relu the
    * relu's gradient where its output is > 0 */
   const char *dy1 = relu >= 0 ? "(r[i] > 0 ? g[i] : 0)" : "g[i]";
-  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
+  bool in_place = E->in_place[n->id];
+  if (in_place)
+    pr(P, "static void %s_backward(real *restrict dout, int din,", n->name);
+  else
+    pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
   pr(P, "    const real *restrict in, %sconst real *restrict weight, real *restrict dweight,",
      relu >= 0 ? "const real *restrict out, " : "");
   pr(P, "    real *restrict dbias, int n, int training) {");
   pr(P, "const int count = n * %d;", positions);
   if (relu >= 0) pr(P, "/* dout, out: the gradient and output of %s */", rname);
+  if (in_place)
+    pr(P, "/* in place: dout, the gradient of %s, becomes that of %s (if din) */", relu >= 0 ? rname : n->name,
+       input_node(E, n, 0)->name);
   pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
   pr(P, "for (int c = 0; c < %d; c++) {", c);
   pr(P, "const real mean = %s_mean[c], invstd = %s_invstd[c];", n->name, n->name);
@@ -1174,24 +1545,44 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
   pr(P, "const real q = training ? (real)(sdyx * invstd * invstd / count) : 0;");
   pr(P, "for (int b = 0; b < n; b++) {");
   pr(P, "const size_t at = ((size_t)b * %d + c) * %d;", c, positions);
-  pr(P, "const real *x = in + at, *g = dout + at;");
-  if (relu >= 0) pr(P, "const real *r = out + at;");
-  pr(P, "real *dx = din + at;");
-  pr(P, "for (int i = 0; i < %d; i++) dx[i] %s k * (%s - a - (x[i] - mean) * q);", positions,
-     acc_op(E, n, 0), dy1);
+  if (in_place) {
+    pr(P, "const real *x = in + at;");
+    if (relu >= 0) pr(P, "const real *r = out + at;");
+    pr(P, "real *g = dout + at;");
+    pr(P, "for (int i = 0; i < %d; i++) g[i] = k * (%s - a - (x[i] - mean) * q);", positions, dy1);
+  } else {
+    pr(P, "const real *x = in + at, *g = dout + at;");
+    if (relu >= 0) pr(P, "const real *r = out + at;");
+    pr(P, "real *dx = din + at;");
+    pr(P, "for (int i = 0; i < %d; i++) dx[i] %s k * (%s - a - (x[i] - mean) * q);", positions,
+       acc_op(E, n, 0), dy1);
+  }
   pr(P, "}\n}\n}");
+  int r = relu >= 0 ? relu : n->id;
+  if (E->recompute[r] == n->id) {
+    nl(P);
+    pr(P, "/* %s again for the backward passes that read it, which is not kept: the values\n"
+          " * of the forward pass, bit for bit */", E->net->nodes[r].name);
+    pr(P, "static void %s_recompute(real *restrict out, const real *restrict in, const real *restrict weight,",
+       n->name);
+    pr(P, "    const real *restrict bias, int n) {");
+    pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
+    pr(P, "for (int c = 0; c < %d; c++) %s_normalize(out, in, weight, bias, c, n);", c, n->name);
+    pr(P, "}");
+  }
   const char *ps[4];
   for (int t = 0; t < 4; t++) ps[t] = param(E, n, E->ts[n->id][t].name);
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s, %s, %s, n, training);", n->name, out_act(E, n),
                       act(E, n->inputs[0]), ps[0], ps[1], ps[2], ps[3]);
   E->fwd_training[n->id] = true;
+  /* in place: whether to write the input's gradient */
+  const char *din = !in_place ? din_arg(E, n, 0) : E->ng[n->inputs[0]] ? "1" : "want_dx";
   if (relu >= 0)
     E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s, %s_grad, %s_grad, n, last.training);", n->name,
-                        grad(E, relu), din_arg(E, n, 0), act(E, n->inputs[0]), act(E, relu), ps[0], ps[0],
-                        ps[1]);
+                        grad(E, relu), din, bact(E, n, n->inputs[0]), bact(E, n, relu), ps[0], ps[0], ps[1]);
   else
     E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s_grad, n, last.training);", n->name,
-                        grad(E, n->id), din_arg(E, n, 0), act(E, n->inputs[0]), ps[0], ps[0], ps[1]);
+                        grad(E, n->id), din, bact(E, n, n->inputs[0]), ps[0], ps[0], ps[1]);
 }
 
 /* A list of the inputs' buffers as a compound literal: (const real *const[]){...} */
@@ -1201,7 +1592,9 @@ static const char *buffer_list(Emit *E, const CnnNode *n, bool grads) {
   o += (size_t)snprintf(s, cap, grads ? "(real *const[]){" : "(const real *const[]){");
   for (int k = 0; k < n->ninputs; k++)
     o += (size_t)snprintf(s + o, cap - o, "%s%s", k ? ", " : "",
-                          grads ? din_arg(E, n, k) : act(E, n->inputs[k]));
+                          !grads                   ? act(E, n->inputs[k])
+                          : n->op == OP_ADD && E->add_alias[n->id][k] ? "NULL"
+                                                   : din_arg(E, n, k));
   snprintf(s + o, cap - o, "}");
   return s;
 }
@@ -1222,8 +1615,17 @@ static void emit_add(Emit *E, const CnnNode *n) {
   int64_t size = size_of(n);
   int relu = E->relu_into[n->id];
   const char *rname = relu >= 0 ? E->net->nodes[relu].name : NULL;
-  layer_comment(E, n, fmt(E, "the sum of %d inputs; each gets the whole gradient%s", n->ninputs,
-                          relu >= 0 ? fmt(E, "\n * with %s: writes relu(sum) as its output, and does its backward pass", rname) : ""));
+  /* inputs whose gradient is the buffer of the sum's: nothing to do */
+  const char *shared = "";
+  bool o = false;
+  for (int k = 0; k < n->ninputs; k++)
+    if (E->add_alias[n->id][k]) {
+      shared = fmt(E, "%s%s%s", shared, o ? ", " : "", input_node(E, n, k)->name);
+      o = true;
+    }
+  layer_comment(E, n, fmt(E, "the sum of %d inputs; each gets the whole gradient%s%s", n->ninputs,
+                          relu >= 0 ? fmt(E, "\n * with %s: writes relu(sum) as its output, and does its backward pass", rname) : "",
+                          o ? fmt(E, "\n * the gradient of %s is the sum's (the same buffer, NULL in din)", shared) : ""));
   pr(P, "static void %s_forward(real *restrict out, const real *const in[%d], int n) {", n->name,
      n->ninputs);
   pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size * n->ninputs);
@@ -1233,15 +1635,22 @@ static void emit_add(Emit *E, const CnnNode *n) {
   pr(P, relu >= 0 ? "out[i] = s > 0 ? s : 0; /* %s */" : "out[i] = s;%s", relu >= 0 ? rname : "");
   pr(P, "}\n}");
   backward_begin(E, n);
-  pr(P, "static void %s_backward(const real *restrict dout, %sreal *const din[%d], int n) {", n->name,
-     relu >= 0 ? "const real *restrict out, " : "", n->ninputs);
+  /* with a relu and inputs that share the buffer: the sum's gradient is made there, in place */
+  bool in_place = relu >= 0 && o;
+  pr(P, "static void %s_backward(%sreal *restrict dout, %sreal *const din[%d], int n) {", n->name,
+     in_place ? "" : "const ", relu >= 0 ? "const real *restrict out, " : "", n->ninputs);
   emit_assign_flags(E, n);
   if (relu >= 0) pr(P, "/* dout, out: the gradient and output of %s */", rname);
   pr(P, "const long count = n * %" PRId64 "L;", size);
+  if (in_place) {
+    pr(P, "/* in place: dout becomes the gradient of the sum, which is that of %s */", shared);
+    pr(P, "PARALLEL_FOR_IF(count > 32768)");
+    pr(P, "for (long i = 0; i < count; i++) dout[i] = out[i] > 0 ? dout[i] : 0;");
+  }
   pr(P, "for (int k = 0; k < %d; k++) {", n->ninputs);
   pr(P, "real *d = din[k];");
   pr(P, "if (!d) continue;");
-  if (relu >= 0) {
+  if (relu >= 0 && !in_place) {
     pr(P, "PARALLEL_FOR_IF(count > 32768)");
     pr(P, "for (long i = 0; i < count; i++) {");
     pr(P, "const real g = dout[i], dy = out[i] > 0 ? g : 0;");
@@ -1258,7 +1667,7 @@ static void emit_add(Emit *E, const CnnNode *n) {
   pr(P, "}\n}");
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, out_act(E, n), buffer_list(E, n, false));
   if (relu >= 0)
-    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, relu), act(E, relu),
+    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, relu), bact(E, n, relu),
                         buffer_list(E, n, true));
   else
     E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), buffer_list(E, n, true));
@@ -1284,7 +1693,7 @@ static void emit_mul(Emit *E, const CnnNode *n) {
   const char *a = act(E, n->inputs[0]), *b = act(E, n->inputs[1]);
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, n);", n->name, act(E, n->id), a, b);
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s, n);", n->name, grad(E, n->id),
-                      din_arg(E, n, 0), din_arg(E, n, 1), a, b);
+                      din_arg(E, n, 0), din_arg(E, n, 1), bact(E, n, n->inputs[0]), bact(E, n, n->inputs[1]));
 }
 
 static void emit_concat(Emit *E, const CnnNode *n) {
@@ -1360,7 +1769,7 @@ static void emit_softmax(Emit *E, const CnnNode *n) {
   pr(P, "}\n}\n}");
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, n->id),
-                      grad(E, n->inputs[0]), act(E, n->id));
+                      grad(E, n->inputs[0]), bact(E, n, n->id));
 }
 
 static void emit_layer(Emit *E, const CnnNode *n) {
@@ -1747,6 +2156,9 @@ static void emit_source(Emit *E) {
   pr(P, "%s_real %s_buffers[%s_NBUFFERS > 0 ? %s_NBUFFERS : 1];", N, N, NU, NU);
   pr(P, "static real adam_m[%s_NPARAMS > 0 ? %s_NPARAMS : 1], adam_v[%s_NPARAMS > 0 ? %s_NPARAMS : 1];",
      NU, NU, NU, NU);
+  pr(P, "/* %s_update has run since %s_init, and the moments are not all zero: a program", N, N);
+  pr(P, " * that never calls it (libcnnrt's trainer has its own) never touches their memory */");
+  pr(P, "static int adam_started;");
   nl(P);
   pr(P, "const %s_tensor %s_tensors[%s_NTENSORS > 0 ? %s_NTENSORS : 1] = {", N, N, NU, NU);
   for (int i = 0; i < net->nnodes; i++)
@@ -1775,13 +2187,15 @@ static void emit_source(Emit *E) {
   nl(P);
   cnn_emit_kernel_config(P, E->dbl);
   nl(P);
-  pr(P, "/* ---- activations and their gradients: n samples each, in one arena ---- */");
+  pr(P, "/* ---- activations and their gradients: n samples each, in one pool (layout()) ---- */");
   nl(P);
   pr(P, "static struct {");
   for (int i = 0; i < net->nnodes; i++)
     if ((E->live_train[i] || E->live_pred[i]) && E->root[i] == i)
       pr(P, "real *%s; /* %" PRId64 " per sample%s */", net->nodes[i].name, size_of(&net->nodes[i]),
-         E->relu_into[i] < 0 ? "" : fmt(E, "; act: none (%s is written)", net->nodes[E->relu_into[i]].name));
+         E->relu_into[i] >= 0   ? fmt(E, "; act: none (%s is written)", net->nodes[E->relu_into[i]].name)
+         : E->recompute[i] >= 0 ? "; act: recomputed for backward"
+                                : "");
   pr(P, "} act, grad;");
   bool any_max = false;
   for (int i = 0; i < net->nnodes; i++)
@@ -1811,10 +2225,12 @@ static void emit_source(Emit *E) {
   pr(P, "static int32_t *labels_copy; /* %s_LABELS per sample */", NU);
   if (mse) pr(P, "static real *targets_copy; /* %s_OUT_SIZE per sample */", NU);
   pr(P, "static void *arena;");
+  pr(P, "static char *pool; /* in the arena: act, grad and argmax (layout()) */");
   pr(P, "static int max_batch;");
   pr(P, "static struct { /* what the last forward did, for backward */");
   pr(P, "int n, training, has_loss;");
   pr(P, "uint64_t dropout_seed;");
+  if (E->replay) pr(P, "int reused; /* a backward pass has reused memory of its activations since */");
   pr(P, "} last;");
   /* layers */
   emit_helpers(E);
@@ -1836,17 +2252,28 @@ static void emit_source(Emit *E) {
   pr(P, "    if (base) (ptr) = (void *)(base + off); \\");
   pr(P, "    off += (count) * sizeof *(ptr); \\");
   pr(P, "  } while (0)");
+  pr(P, "/* The pool: a buffer is in use only from its first to its last use in a");
+  pr(P, " * training step (the comments: the forward and backward passes of layers; the");
+  pr(P, " * end: after the backward pass), and buffers in use at different times share");
+  pr(P, " * memory. The offsets are bytes per sample, planned by cnncc. */");
+  pr(P, "SLOT(pool, b * %" PRId64 ");", E->pool_bytes);
+  pr(P, "if (base) {");
+  pr(P, "#define AT(bytes) (void *)(pool + b * (size_t)(bytes))");
   for (int i = 0; i < net->nnodes; i++) {
-    const CnnNode *n = &net->nodes[i];
-    if (!(E->live_train[i] || E->live_pred[i]) || E->root[i] != i) continue;
-    /* a layer that writes its relu's output keeps no output of its own; a
-     * batchnorm that does its relu's backward pass no gradient either */
-    bool merged = E->relu_into[i] >= 0 && merges_relu_backward(n);
-    if (E->relu_into[i] < 0) pr(P, "SLOT(act.%s, b * %" PRId64 ");", n->name, size_of(n));
-    if (E->live_train[i] && !merged) pr(P, "SLOT(grad.%s, b * %" PRId64 ");", n->name, size_of(n));
-    if (n->op == OP_MAXPOOL1D || n->op == OP_MAXPOOL2D)
-      pr(P, "SLOT(argmax.%s, b * %" PRId64 ");", n->name, size_of(n));
+    const int bs[3] = {E->act_buf[i], E->grad_alias[i] < 0 ? E->grad_buf[i] : -1, E->arg_buf[i]};
+    for (int k = 0; k < 3; k++)
+      if (bs[k] >= 0)
+        pr(P, "%s = AT(%" PRId64 "); /* %s */", E->buf[bs[k]].name, E->buf[bs[k]].off, life_text(E, &E->buf[bs[k]]));
   }
+  for (int i = net->nnodes - 1; i >= 0; i--) { /* a buffer before those that share it */
+    if (E->grad_alias[i] < 0) continue;
+    const CnnNode *by = &net->nodes[E->alias_by[i]];
+    pr(P, "grad.%s = grad.%s; /* %s */", net->nodes[i].name, net->nodes[E->grad_alias[i]].name,
+       by->op == OP_ADD ? fmt(E, "the same gradient: %s passes it on", by->name)
+                        : fmt(E, "%s's backward pass turns one into the other", by->name));
+  }
+  pr(P, "#undef AT");
+  pr(P, "}");
   pr(P, "SLOT(labels_copy, b * %s_LABELS);", NU);
   if (mse) pr(P, "SLOT(targets_copy, b * %s_OUT_SIZE);", NU);
   if (E->need_gemm) {
@@ -1925,14 +2352,49 @@ static void emit_source(Emit *E) {
   bool any_uniform = false;
   for (int i = 0; i < net->nnodes; i++) any_uniform |= E->nts[i] && net->nodes[i].op != OP_BATCHNORM;
   if (!any_uniform) pr(P, "(void)rng;");
+  pr(P, "if (adam_started) { /* else they are all zero */");
   pr(P, "memset(adam_m, 0, sizeof adam_m);");
   pr(P, "memset(adam_v, 0, sizeof adam_v);");
+  pr(P, "adam_started = 0;");
+  pr(P, "}");
   pr(P, "}");
   /* forward */
   bool uses_training = false, uses_seed = false;
   for (int i = 0; i < net->nnodes; i++) {
     uses_training |= E->live_pred[i] && E->fwd_training[i];
     uses_seed |= E->live_pred[i] && E->fwd_seed[i];
+  }
+  bool train_training = false, train_seed = false;
+  for (int i = 0; i < net->nnodes; i++) {
+    train_training |= E->live_train[i] && E->fwd[i] && E->fwd_training[i];
+    train_seed |= E->live_train[i] && E->fwd[i] && E->fwd_seed[i];
+  }
+  nl(P);
+  pr(P, "/* The layers' forward passes, for %s_forward()%s */", N, E->replay ? " and replay()" : "");
+  pr(P, "static void forward_layers(int n, int training, uint64_t dropout_seed) {");
+  if (!train_training) pr(P, "(void)training;");
+  if (!train_seed) pr(P, "(void)dropout_seed;");
+  pr(P, "lap(-1, 0, n);");
+  for (int i = 0; i < net->nnodes; i++)
+    if (E->live_train[i] && E->fwd[i]) {
+      pr(P, "%s", E->fwd[i]);
+      pr(P, "lap(%d, 0, n);", E->prof[i]);
+    }
+  pr(P, "}");
+  if (E->replay) {
+    nl(P);
+    pr(P, "/* For a second backward pass after one forward pass: the first reused the");
+    pr(P, " * memory of activations it had read for the last time (the pool), so the forward");
+    pr(P, " * pass runs again, from the input that the pool keeps, which gives the same");
+    pr(P, " * values bit for bit; the running statistics it moves are put back. */");
+    pr(P, "static void replay(void) {");
+    if (E->nbuffers > 0) {
+      pr(P, "static real saved[%s_NBUFFERS];", NU);
+      pr(P, "memcpy(saved, %s_buffers, sizeof saved);", N);
+    }
+    pr(P, "forward_layers(last.n, last.training, last.dropout_seed);");
+    if (E->nbuffers > 0) pr(P, "memcpy(%s_buffers, saved, sizeof saved);", N);
+    pr(P, "}");
   }
   nl(P);
   pr(P, "%s_real %s_forward(const %s_real *x, const int32_t *labels, const %s_real *targets,", N, N, N, N);
@@ -1942,13 +2404,9 @@ static void emit_source(Emit *E) {
   pr(P, "last.n = n;");
   pr(P, "last.training = training;");
   pr(P, "last.dropout_seed = dropout_seed;");
+  if (E->replay) pr(P, "last.reused = 0;");
   pr(P, "memcpy(%s, x, (size_t)n * %s_IN_SIZE * sizeof *x);", act(E, 0), NU);
-  pr(P, "lap(-1, 0, n);");
-  for (int i = 0; i < net->nnodes; i++)
-    if (E->live_train[i] && E->fwd[i]) {
-      pr(P, "%s", E->fwd[i]);
-      pr(P, "lap(%d, 0, n);", E->prof[i]);
-    }
+  pr(P, "forward_layers(n, training, dropout_seed);");
   if (mse) {
     pr(P, "last.has_loss = targets || labels;");
     pr(P, "if (!last.has_loss) return 0;");
@@ -1981,6 +2439,10 @@ static void emit_source(Emit *E) {
   pr(P, "lap(-1, 1, n);");
   pr(P, "memset(%s_grads, 0, sizeof %s_grads);", N, N);
   pr(P, "if (n != last.n || !last.has_loss) return;");
+  if (E->replay) {
+    pr(P, "if (last.reused) replay();");
+    pr(P, "last.reused = 1;");
+  }
   pr(P, "/* the loss and then each layer, in reverse order, write or add their part of the");
   pr(P, " * gradient of their inputs: the first to reach a gradient writes it, the rest add */");
   pr(P, "lap(%d, 1, n); /* zeroing the parameters' gradients */", E->nprof - 1);
@@ -1989,6 +2451,20 @@ static void emit_source(Emit *E) {
   pr(P, "lap(%d, 1, n); /* loss */", E->nprof - 2);
   for (int i = net->nnodes - 1; i > 0; i--)
     if (E->live_train[i] && E->bwd[i]) {
+      for (int r = 0; r < net->nnodes; r++) {
+        if (E->recompute_at[r] != i) continue;
+        /* skipped with the layers that read it */
+        bool needed = false;
+        for (int j = 1; j < net->nnodes; j++)
+          needed |= has_backward(E, j) && reads_in_backward(E, j, r) && E->ng[j];
+        /* a batchnorm: without the statistics; others: their forward pass again */
+        const CnnNode *p = &net->nodes[E->recompute[r]];
+        const char *call = p->op == OP_BATCHNORM
+                               ? fmt(E, "%s_recompute(%s, %s, %s, %s, n);", p->name, act(E, r),
+                                     act(E, p->inputs[0]), param(E, p, "weight"), param(E, p, "bias"))
+                               : E->fwd[p->id];
+        pr(P, "%s%s /* %s, not kept */", needed ? "" : "if (want_dx) ", call, net->nodes[r].name);
+      }
       if (!E->ng[i] && strncmp(E->bwd[i], "if (want_dx)", 12)) pr(P, "if (want_dx) %s", E->bwd[i]);
       else pr(P, "%s", E->bwd[i]);
       pr(P, "lap(%d, 1, n);", E->prof[i]);
@@ -2002,6 +2478,7 @@ static void emit_source(Emit *E) {
   /* update */
   nl(P);
   pr(P, "void %s_update(const RtAdam *cfg, long t) {", N);
+  pr(P, "adam_started = 1;");
   if (!E->dbl) {
     pr(P, "rt_adam_step(%s_params, %s_grads, adam_m, adam_v, %s_NPARAMS, cfg, t);", N, N, NU);
   } else {
@@ -2099,6 +2576,7 @@ int cnn_emit_c(FILE *c, FILE *h, const CnnNet *net, const CnnEmitOptions *opt) {
   for (char *p = E.NU; *p; p++) *p = (char)toupper((unsigned char)*p);
   analyse(&E);
   analyse_fusion(&E);
+  plan_memory(&E);
   emit_header(&E, h);
   emit_source(&E);
   bool failed = printer.failed;
