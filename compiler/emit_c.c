@@ -80,14 +80,8 @@ typedef struct {
 
 /* ---- small helpers ---- */
 
-static const char *fmt(Emit *E, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static const char *fmt(Emit *E, const char *f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  char *s = cnn_vformat(E->A, f, ap);
-  va_end(ap);
-  return s;
-}
+/* printf into the emitter's arena (the text lives as long as the emitter) */
+#define fmt(E, ...) ((const char *)cnn_format((E)->A, __VA_ARGS__))
 
 /* A floating-point literal of the generated code's type. */
 static const char *lit(Emit *E, double v) {

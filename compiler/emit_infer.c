@@ -164,14 +164,8 @@ typedef struct {
 #define TILE_MAX 16 /* the widest SIMD vector in floats (AVX-512) */
 #define BLOCK 8     /* output channels per register block */
 
-static const char *fmt(Emit *E, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static const char *fmt(Emit *E, const char *f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  char *s = cnn_vformat(E->A, f, ap);
-  va_end(ap);
-  return s;
-}
+/* printf into the emitter's arena (the text lives as long as the emitter) */
+#define fmt(E, ...) ((const char *)cnn_format((E)->A, __VA_ARGS__))
 
 static void nl(CnnPrinter *P) { cnn_pr(P, "%s", ""); }
 
