@@ -11,7 +11,12 @@
  * libcnnrt is looked for first in the build tree, next to the cnncc
  * executable itself (<dir>/runtime/libcnnrt.a, with cnnrt.h there or in the
  * source tree), then where `make install` put it (CNNCC_INCLUDEDIR,
- * CNNCC_LIBDIR). */
+ * CNNCC_LIBDIR).
+ *
+ * A cnncc configured with --enable-sanitizers (config.h's
+ * CNNCC_SANITIZE_FLAGS is then not empty) compiles and links programs with
+ * the same sanitizer flags: its libcnnrt is built with them, so the
+ * programs must link the sanitizer runtimes too (docs/robustness.md). */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -133,6 +138,16 @@ static int run_quiet(char **argv, bool quiet) {
 
 static int run(char **argv) { return run_quiet(argv, false); }
 
+/* The sanitizer flags (CNNCC_SANITIZE_FLAGS) as words, appended to argv:
+ * at most max of them; returns how many. buf holds the words. */
+#define SANITIZE_MAX 16
+static int sanitize_flags(char **argv, int max, char *buf, size_t size) {
+  if (snprintf(buf, size, "%s", CNNCC_SANITIZE_FLAGS) >= (int)size) return 0;
+  int n = 0;
+  for (char *p = strtok(buf, " \t"); p && n < max; p = strtok(NULL, " \t")) argv[n++] = p;
+  return n;
+}
+
 /* Does cc compile and link an OpenMP program (-fopenmp)? The probe is a
  * file in dir. CNNCC_OPENMP=0 (or "no") says no without asking. */
 static bool have_openmp(const char *cc, const char *dir) {
@@ -148,7 +163,14 @@ static bool have_openmp(const char *cc, const char *dir) {
     remove(src);
     return false;
   }
-  char *argv[] = {(char *)cc, "-fopenmp", "-o", exe, src, NULL};
+  /* with the sanitizer flags the program is built with, if any */
+  char *argv[8 + SANITIZE_MAX] = {(char *)cc, "-fopenmp"};
+  char words[256];
+  int argc = 2 + sanitize_flags(argv + 2, SANITIZE_MAX, words, sizeof words);
+  argv[argc++] = "-o";
+  argv[argc++] = exe;
+  argv[argc++] = src;
+  argv[argc] = NULL;
   bool ok = run_quiet(argv, true) == 0;
   remove(src);
   remove(exe);
@@ -198,12 +220,13 @@ static int build_program(const CnnNet *net, const char *out_path, const CnnEmitO
     char inc_flag[PATH_MAX + 8], lib_flag[PATH_MAX + 8];
     snprintf(inc_flag, sizeof inc_flag, "-I%s", inc);
     snprintf(lib_flag, sizeof lib_flag, "-L%s", lib);
-    char *argv[32];
+    char *argv[32 + SANITIZE_MAX], words[256];
     int argc = 0;
     argv[argc++] = (char *)cc;
     argv[argc++] = "-std=c99";
     argv[argc++] = "-O3";
     argc += target_flags(opt->target, argv + argc);
+    argc += sanitize_flags(argv + argc, SANITIZE_MAX, words, sizeof words);
     if (have_openmp(cc, dir)) argv[argc++] = "-fopenmp";
     argv[argc++] = inc_flag;
     argv[argc++] = "-o";

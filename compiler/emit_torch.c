@@ -281,7 +281,7 @@ static int expression(FILE *out, const CnnNet *net, const CnnNode *n) {
 
 /* Marks target and its ancestors in need[]. */
 static void ancestors(const CnnNet *net, int target, bool *need) {
-  memset(need, 0, (size_t)net->nnodes);
+  for (int i = 0; i < net->nnodes; i++) need[i] = false;
   need[target] = true;
   for (int i = net->nnodes - 1; i >= 0; i--)
     if (need[i])

@@ -8,6 +8,9 @@
 # Environment: SANITIZE_BUILD_DIR (default: build-sanitize in the source
 # tree); CC (default: clang if present, else gcc: the C compiler of the
 # generated code is clang, so clang keeps one sanitizer runtime for both).
+# cnncc -o builds programs with the same sanitizer flags, and so do the
+# test scripts (CNNCC_SANITIZE_FLAGS, tests/tap.sh): the generated code,
+# the test drivers and libcnnrt are all checked.
 # Installs nothing: it needs autoconf, automake, flex, bison, zlib1g-dev,
 # make and the sanitizer runtimes (Debian: libclang-rt-14-dev for clang;
 # libasan8 and libubsan1 come with gcc), and says so when one is missing.
@@ -70,7 +73,11 @@ make -j"$jobs" > build.log 2>&1 ||
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export ASAN_OPTIONS UBSAN_OPTIONS
+# Only this run's results stay (CI counts the .trs files here).
+find . -name '*.trs' -exec rm -f {} +
+start=$(date +%s)
 make -j"$jobs" check "$@"
 status=$?
+echo "sanitize.sh: make check took $(($(date +%s) - start)) s"
 [ "$status" = 0 ] || echo "sanitize.sh: make check failed; logs in $build/obj (test-suite.log)" >&2
 exit "$status"

@@ -32,8 +32,15 @@ static inline void adam_one(float *restrict p, const float *restrict g, float *r
 #define SANITIZED 1
 #endif
 #endif
-/* (not under AddressSanitizer: the resolver would run before it starts) */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(SANITIZED) && !defined(__SANITIZE_ADDRESS__)
+/* Not under AddressSanitizer: the resolver would run before it starts.
+ * Not with clang before 18: it names the dispatcher rt_adam_step.ifunc, so
+ * that calls from other files (rt_main, the tests) do not link (LLVM
+ * pull request 71706). */
+#if defined(__clang__) && __clang_major__ < 18
+#define NO_TARGET_CLONES 1
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(SANITIZED) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(NO_TARGET_CLONES)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 void rt_adam_step(float *restrict p, const float *restrict g,

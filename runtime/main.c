@@ -546,6 +546,7 @@ static int resume_conflicts(const Ctx *c, const Args *a, const RtTrainState *st)
 
 static int train(Run *r, const Args *a, int nfiles, char **files)
 {
+  (void)nfiles, (void)files; /* the signature of every command */
   RtTrainState st = {a->seed, 0, 0, 0, a->batch, 0, 0, 0};
   if (a->every && !a->save)
     return error(r->c, EXIT_USAGE, "--checkpoint-every needs --save");
@@ -587,6 +588,7 @@ static int train(Run *r, const Args *a, int nfiles, char **files)
 
 static int eval(Run *r, const Args *a, int nfiles, char **files)
 {
+  (void)nfiles, (void)files; /* the signature of every command */
   double loss, acc;
   if (load_split(r, a, "test", &r->test) || run_alloc_state(r, 0, 0) ||
       load_weights(r, a->weights, NULL) || run_setup(r, a->batch))
@@ -642,6 +644,7 @@ static int predict(Run *r, const Args *a, int nfiles, char **files)
 
 static int bench(Run *r, const Args *a, int nfiles, char **files)
 {
+  (void)nfiles, (void)files; /* the signature of every command */
   const RtNet *net = r->net;
   const RtAdam adam = {a->lr, net->defaults.beta1, net->defaults.beta2,
                        net->defaults.eps, net->defaults.weight_decay};

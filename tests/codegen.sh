@@ -8,7 +8,7 @@
 # with portable C (where the CPU has them), and training gives the same
 # parameters bit for bit with 1 and 2 OpenMP threads, in the network
 # functions and through the trainer's checkpoints; every --target builds a
-# trainer that runs; CNNCC_PROFILE=1 prints the layer profile.
+# trainer that runs; CNNCC_PROFILE=1 and bench --profile print the layer profile.
 . "$top_srcdir/tests/tap.sh"
 CC=${CNNCC_CC:-cc}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/codegen.XXXXXX") || exit 1
@@ -20,7 +20,7 @@ nsources=$(echo "$sources" | wc -l)
 ncompilers=$(echo "$compilers" | wc -w)
 simd_nets="$(ls "$top_srcdir"/tests/ops/*.cnn) $top_srcdir/examples/lenet.cnn $top_srcdir/examples/vgg.cnn $top_srcdir/examples/resnet.cnn"
 nsimd=$(echo $simd_nets | wc -w)
-plan $((nsources * 2 * ncompilers + 12 + 3 * nsimd + 6))
+plan $((nsources * 2 * ncompilers + 12 + 3 * nsimd + 7))
 
 # 1. warning-free C for every network, float and double, with each compiler
 for src in $sources; do
@@ -81,7 +81,7 @@ for src in tests/ops/activations tests/ops/batchnorm tests/ops/merge; do
   net=$(sed -n 's/^network  *\([A-Za-z_][A-Za-z0-9_]*\).*/\1/p' "$top_srcdir/$src.cnn")
   NET=$(printf '%s' "$net" | tr 'a-z' 'A-Z')
   if "$CNNCC" "$top_srcdir/$src.cnn" -o "$d/$net.c" >"$d/api.log" 2>&1 &&
-     $CC -std=c99 -O2 -DCNNCC_NO_MAIN -DNET="$net" -DNETU="$NET" -include "$d/$net.h" \
+     $CC -std=c99 -O2 $SAN -DCNNCC_NO_MAIN -DNET="$net" -DNETU="$NET" -include "$d/$net.h" \
        -I"$d" -I"$top_srcdir/runtime" -o "$d/api-$net" "$top_srcdir/tests/codegen-api.c" \
        "$d/$net.c" "$rtlib" -lz -lm >>"$d/api.log" 2>&1 &&
      "$d/api-$net" >>"$d/api.log" 2>&1; then
@@ -133,19 +133,14 @@ else
 fi
 
 # 7. the SIMD kernels against portable C, and 1 thread against 2
-cpu_has() { for f in "$@"; do grep -qw "$f" /proc/cpuinfo 2>/dev/null || return 1; done; }
-avx2_flags="-mavx2 -mfma"
-avx512_flags="-mavx512f -mavx512vl -mavx512dq -mavx512bw -mavx2 -mfma"
-have_avx2=no have_avx512=no have_omp=no
-cpu_has avx2 fma && have_avx2=yes
-cpu_has avx512f avx512vl avx512dq avx512bw && have_avx512=yes
+have_omp=no
 printf 'int main(void) { return 0; }\n' >"$d/omp.c"
-$CC -fopenmp -o "$d/omp" "$d/omp.c" >/dev/null 2>&1 && have_omp=yes
+$CC $SAN -fopenmp -o "$d/omp" "$d/omp.c" >/dev/null 2>&1 && have_omp=yes
 # simd_build DIR NET NAME FLAGS...: tests/simd-check.c with the network's code
 simd_build() {
   sd=$1 snet=$2 sname=$3
   shift 3
-  $CC -std=c99 -O1 "$@" -DCNNCC_NO_MAIN -DNET="$snet" -DNETU="$(printf '%s' "$snet" | tr 'a-z' 'A-Z')" \
+  $CC -std=c99 -O1 $SAN "$@" -DCNNCC_NO_MAIN -DNET="$snet" -DNETU="$(printf '%s' "$snet" | tr 'a-z' 'A-Z')" \
     -include "$sd/$snet.h" -I"$sd" -I"$top_srcdir/runtime" -o "$sd/$sname" \
     "$top_srcdir/tests/simd-check.c" "$sd/$snet.c" "$rtlib" -lz -lm >>"$sd/log" 2>&1
 }
@@ -238,4 +233,11 @@ if CNNCC_PROFILE=1 "$d/lenet" bench --steps 2 --batch 8 >"$d/profile.log" 2>&1 &
 else
   not_ok "CNNCC_PROFILE=1 prints the time of every layer"
   diag "$(cat "$d/profile.log")"
+fi
+if "$d/lenet" bench --steps 2 --batch 8 --profile >"$d/profile2.log" 2>&1 &&
+   grep -q '^conv2  *conv2d  *[0-9.]' "$d/profile2.log" && grep -q '^dense3  *dense  *[0-9.]' "$d/profile2.log"; then
+  ok "bench --profile prints the time of every layer"
+else
+  not_ok "bench --profile prints the time of every layer"
+  diag "$(cat "$d/profile2.log")"
 fi

@@ -77,7 +77,7 @@ log=$tmp/build.log
 if "$CNNCC" "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet" >"$log" 2>&1 &&
    "$CNNCC" "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet.c" >>"$log" 2>&1 &&
    "$CNNCC" --emit=pytorch "$top_srcdir/examples/lenet.cnn" -o "$tmp/mirror.py" >>"$log" 2>&1 &&
-   $CC -std=c99 -O2 -DCNNCC_NO_MAIN -DNET=lenet -DHEADER='"lenet.h"' \
+   $CC -std=c99 -O2 $SAN -DCNNCC_NO_MAIN -DNET=lenet -DHEADER='"lenet.h"' \
      -DNPARAMS=LENET_NPARAMS -DNBUFFERS=LENET_NBUFFERS -I"$tmp" -I"$top_srcdir/runtime" \
      -o "$tmp/init" "$top_srcdir/tests/e2e-init.c" "$tmp/lenet.c" $rtlib -lz -lm >>"$log" 2>&1; then
   ok "lenet: trainer, generated C with tests/e2e-init.c, PyTorch mirror"

@@ -16,7 +16,7 @@ gradcheck() {
   d=$tmp/$base
   mkdir -p "$d"
   if ! { "$CNNCC" --dtype=double "$src" -o "$d/$net.c" &&
-         $CC -std=c99 -O2 -DCNNCC_NO_MAIN -DNET="$net" -DNETU="$NET" -include "$d/$net.h" \
+         $CC -std=c99 -O2 $SAN -DCNNCC_NO_MAIN -DNET="$net" -DNETU="$NET" -include "$d/$net.h" \
            -I"$d" -I"$top_srcdir/runtime" -o "$d/gradcheck" \
            "$top_srcdir/tests/gradcheck.c" "$d/$net.c" -lm; } >"$d/build.log" 2>&1; then
     for opts in "$@"; do not_ok "$base: gradient check ($opts): cannot build"; done

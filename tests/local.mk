@@ -52,3 +52,8 @@ dist_doc_DATA += docs/training.md
 TESTS += tests/errors-cli.sh tests/kill-resume.sh tests/random-nets.sh
 dist_check_SCRIPTS += tests/errors-cli.sh tests/kill-resume.sh tests/random-nets.sh
 EXTRA_DIST += tests/kill-resume.cnn tests/random-nets.py
+
+# --enable-sanitizers: the scripts build the programs they make from
+# generated C with configure's sanitizer flags too (they link with the
+# sanitized libcnnrt), as cnncc -o does; tests/tap.sh reads them.
+AM_TESTS_ENVIRONMENT = CNNCC_SANITIZE_FLAGS='$(CNNCC_SANITIZE_FLAGS)'; export CNNCC_SANITIZE_FLAGS;

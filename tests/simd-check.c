@@ -46,9 +46,13 @@ static real *x, *targets;
 static int32_t *labels;
 static real m_[U(_NPARAMS) + 1], v_[U(_NPARAMS) + 1];
 
-/* a fixed batch, the network initialized, the Adam state zeroed */
+/* a fixed batch, the network initialized, the Adam state zeroed (again,
+ * for threads(): the previous batch is freed) */
 static void start(int batch) {
   state = 7;
+  free(x);
+  free(labels);
+  free(targets);
   x = malloc(sizeof *x * (size_t)batch * U(_IN_SIZE));
   labels = malloc(sizeof *labels * (size_t)batch * U(_LABELS));
   targets = malloc(sizeof *targets * (size_t)batch * U(_OUT_SIZE));
@@ -114,7 +118,11 @@ static int compare(const char *a, const char *b, double tol) {
   int bad = 0;
   long off = 0;
   for (int k = 0; k < NBLOCKS; k++) {
-    if (ca[k] != cb[k]) return printf("%s: different sizes\n", block_name[k]), 1;
+    if (ca[k] != cb[k]) {
+      printf("%s: different sizes\n", block_name[k]);
+      bad = 1;
+      break;
+    }
     double big = 0, diff = 0;
     for (long i = 0; i < ca[k]; i++) {
       big = fmax(big, fabs(va[off + i]));
@@ -125,6 +133,8 @@ static int compare(const char *a, const char *b, double tol) {
     bad |= !(rel <= tol);
     off += ca[k];
   }
+  free(va);
+  free(vb);
   return bad;
 }
 

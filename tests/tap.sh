@@ -12,3 +12,17 @@ diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 top_srcdir=$(cd "$top_srcdir" && pwd) top_builddir=$(cd "$top_builddir" && pwd)
 CNNCC=${CNNCC:-$top_builddir/cnncc}
 case $CNNCC in /*) ;; *) CNNCC=$PWD/$CNNCC ;; esac
+# --enable-sanitizers (tests/local.mk exports configure's flags): programs
+# built from generated C take SAN too, as cnncc -o does (they link with the
+# sanitized libcnnrt, and their own code is checked as well); the warning
+# builds do not. A test that does anything else when SAN is set says so in
+# a TAP comment (tests/infer.sh).
+SAN=${CNNCC_SANITIZE_FLAGS:-}
+# The kernel paths of the generated code (cnncc --target) and their flags
+# (those of compiler/build.c); have_avx2/have_avx512: whether this CPU runs them.
+cpu_has() { for f in "$@"; do grep -qw "$f" /proc/cpuinfo 2>/dev/null || return 1; done; }
+avx2_flags="-mavx2 -mfma"
+avx512_flags="-mavx512f -mavx512vl -mavx512dq -mavx512bw -mavx2 -mfma"
+have_avx2=no have_avx512=no
+cpu_has avx2 fma && have_avx2=yes
+cpu_has avx512f avx512vl avx512dq avx512bw && have_avx512=yes

@@ -31,7 +31,7 @@ static long file_size(const char *path)
 static int same_file(const char *a, const char *b)
 {
   FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-  int same = fa && fb, ca, cb;
+  int same = fa && fb, ca = 0, cb = 0;
   while (same && (ca = getc(fa)) == (cb = getc(fb)) && ca != EOF) {}
   same = same && ca == cb;
   if (fa)
