@@ -8,6 +8,10 @@ compiler_libcnnfront_a_CFLAGS = $(AM_CFLAGS) -I$(top_builddir)/compiler -I$(top_
 AM_YFLAGS = -d -Wall -Wno-yacc
 AM_LFLAGS =
 BUILT_SOURCES += compiler/parser.h
+# BUILT_SOURCES is made first only by `make all`, `check` and `install`; the
+# objects that include the Bison header say so, so that `make cnncc`, `make
+# demo` and `make bench` from a clean tree (at any -j) make it before them.
+compiler/libcnnfront_a-sema.$(OBJEXT) compiler/libcnnfront_a-lexer.$(OBJEXT): compiler/parser.h
 
 bin_PROGRAMS += cnncc
 cnncc_SOURCES = compiler/main.c
