@@ -381,6 +381,16 @@ static const char *data_dir(const Args *a)
   return NULL;
 }
 
+/* Says which data a run reads: a trainer picks its default silently
+ * otherwise, and the sample and the full set differ tenfold. */
+static void describe_split(const Run *r, const char *split, const RtDataset *ds)
+{
+  char shape[96];
+  rt_shape_str(shape, sizeof shape, ds->rank, ds->dim, "x");
+  fprintf(stderr, "%s: %s data: %ld samples of %s from %s\n", r->c->prog, split,
+          ds->n, shape, ds->image_path);
+}
+
 static int load_split(Run *r, const Args *a, const char *split, RtDataset *ds)
 {
   char err[1024];
@@ -388,9 +398,18 @@ static int load_split(Run *r, const Args *a, const char *split, RtDataset *ds)
   if (!dir)
     return error(r->c, 1, "no Fashion-MNIST in %s, %s or %s; use --data DIR",
                  SYSTEM_DATA_DIR, RT_DEFAULT_DATA_DIR, RT_INSTALLED_DATA_DIR);
-  if (rt_dataset_load(dir, split, ds, err, sizeof err) ||
-      rt_dataset_check(ds, r->net, err, sizeof err))
+  if (rt_dataset_load(dir, split, ds, err, sizeof err))
     return error(r->c, 1, "%s", err);
+  if (rt_dataset_check(ds, r->net, err, sizeof err)) {
+    if (a->data)
+      return error(r->c, 1, "%s", err);
+    /* The default is Fashion-MNIST: blame the missing --data, not the file. */
+    char want[96];
+    rt_shape_str(want, sizeof want, r->net->in_rank, r->net->in_dim, ", ");
+    return error(r->c, 1, "no data for this network (input [%s]) was found: the default data set, Fashion-MNIST in %s, does not fit it (%s); give yours with --data DIR (IDX or CIFAR-10 binary files, docs/training.md)",
+                 want, dir, err);
+  }
+  describe_split(r, split, ds);
   return 0;
 }
 

@@ -13,10 +13,11 @@ if ! "$PYTHON" -c 'import gzip, struct, zlib' >/dev/null 2>&1; then
   echo "1..0 # SKIP no python3 to write the broken files"
   exit 0
 fi
-plan 46
+plan 48
 
 # expect DESC STATUS MESSAGE COMMAND...: COMMAND exits with STATUS and its
-# stderr, less the epoch summary lines, is exactly MESSAGE.
+# stderr, less the epoch summary lines and the lines that say which data
+# was read, is exactly MESSAGE.
 # expect_re DESC STATUS REGEX COMMAND...: the same, with a grep -E pattern.
 expect() {
   _desc=$1 _status=$2 _msg=$3 _re=
@@ -31,7 +32,7 @@ expect_re() {
 _run() {
   "$@" >"$tmp/stdout" 2>"$tmp/stderr"
   _rc=$?
-  _got=$(grep -vE '^epoch [0-9]+/[0-9]+: train_loss ' "$tmp/stderr")
+  _got=$(grep -vE '^epoch [0-9]+/[0-9]+: train_loss |^[a-z0-9_]+: (train|test) data: [0-9]+ samples of ' "$tmp/stderr")
   if [ -n "$_re" ]; then
     printf '%s\n' "$_got" | grep -qxE "$_msg" && [ "$(printf '%s\n' "$_got" | wc -l)" = 1 ]
   else
@@ -177,6 +178,24 @@ expect "labels of the wrong shape" 1 "clinet: $tmp/label-shape/train-labels-idx1
   "$net" train --data "$tmp/label-shape"
 expect "CIFAR-10 file of the wrong size" 1 "clinet: $tmp/cifar/data_batch_1.bin: size 3173 bytes is not a positive multiple of 3073 (a CIFAR-10 record is 1 label byte and 3072 pixel bytes)" \
   "$net" train --data "$tmp/cifar"
+# no --data: the default data set is Fashion-MNIST, which a network for
+# 32x32 colour images cannot use; the message says to give --data
+sed -e 's/^network clinet/network colour/' -e 's/image\[1, 28, 28\]/image[3, 32, 32]/' \
+  "$tmp/clinet.cnn" >"$tmp/colour.cnn"
+if "$CNNCC" "$tmp/colour.cnn" -o "$tmp/colour" >"$tmp/build.log" 2>&1; then
+  expect_re "no --data and the default does not fit" 1 "colour: no data for this network \\(input \\[3, 32, 32\\]\\) was found: the default data set, Fashion-MNIST in (.*), does not fit it \\(\\1/train-images-idx3-ubyte(\\.gz)?: images are 1x28x28 but the network expects \\[3, 32, 32\\]\\); give yours with --data DIR \\(IDX or CIFAR-10 binary files, docs/training.md\\)" \
+    "$tmp/colour" train
+else
+  not_ok "no --data and the default does not fit: cannot build the trainer" && diag "$(cat "$tmp/build.log")"
+fi
+# every run says which data it read
+"$net" train --data "$D" --epochs 1 >/dev/null 2>"$tmp/stderr"
+if [ "$(grep ' data: ' "$tmp/stderr")" = "clinet: train data: 64 samples of 1x28x28 from $D/train-images-idx3-ubyte
+clinet: test data: 32 samples of 1x28x28 from $D/t10k-images-idx3-ubyte" ]; then
+  ok "train names the data it read, with counts and shapes"
+else
+  not_ok "train names the data it read, with counts and shapes" && diag "$(cat "$tmp/stderr")"
+fi
 
 # ---- checkpoints ----
 # a checkpoint of each network, 1 epoch (4 steps) on the good data
