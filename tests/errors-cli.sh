@@ -13,7 +13,7 @@ if ! "$PYTHON" -c 'import gzip, struct, zlib' >/dev/null 2>&1; then
   echo "1..0 # SKIP no python3 to write the broken files"
   exit 0
 fi
-plan 48
+plan 49
 
 # expect DESC STATUS MESSAGE COMMAND...: COMMAND exits with STATUS and its
 # stderr, less the epoch summary lines and the lines that say which data
@@ -301,6 +301,8 @@ fi
 # ---- the command line ----
 expect "unknown option" 2 "clinet train: unknown option '--frobnicate'
 Try 'clinet train --help'." "$net" train --frobnicate
+expect "a value for a flag" 2 "clinet bench: --profile takes no value
+Try 'clinet bench --help'." "$net" bench --profile=1
 expect "zero batch" 2 "clinet train: --batch expects a positive integer, got '0'
 Try 'clinet train --help'." "$net" train --batch 0
 expect "--checkpoint-every without --save" 2 "clinet: --checkpoint-every needs --save" \
