@@ -25,14 +25,14 @@ dist_fashionmnist_DATA = \
 EXTRA_DIST += data/README.md data/make-sample.py runtime/tests/adam-reference.sh
 dist_doc_DATA += docs/runtime.md docs/checkpoint-format.md
 
-# Tests: C programs that print TAP.
+# Tests: C programs that print TAP (tests/tap.h, as every C test does).
 runtime_tests = runtime/tests/test-data runtime/tests/test-rng \
 	runtime/tests/test-adam runtime/tests/test-checkpoint runtime/tests/test-main
 check_PROGRAMS += $(runtime_tests)
 TESTS += $(runtime_tests)
-runtime_test_cppflags = -I$(top_srcdir)/runtime \
+runtime_test_cppflags = -I$(top_srcdir)/runtime -I$(top_srcdir)/tests \
 	-DRT_TEST_DATA_DIR='"$(abs_top_srcdir)/data/fashion-mnist"'
-runtime_test_sources = runtime/tests/tap.c runtime/tests/tap.h
+runtime_test_sources = runtime/tests/fixtures.c runtime/tests/fixtures.h tests/tap.h
 runtime_tests_test_data_SOURCES = runtime/tests/test-data.c $(runtime_test_sources)
 runtime_tests_test_data_CPPFLAGS = $(runtime_test_cppflags)
 runtime_tests_test_data_LDADD = runtime/libcnnrt.a

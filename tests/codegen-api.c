@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tap.h"
+
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define F(x) CAT(NET, x)
@@ -15,12 +17,6 @@
 
 typedef F(_real) real;
 
-static int n_tests, n_failed;
-static void check(int ok, const char *what) {
-  n_tests++;
-  n_failed += !ok;
-  printf("%s %d - %s\n", ok ? "ok" : "not ok", n_tests, what);
-}
 
 static uint64_t state = 42;
 static double uniform(void) {
@@ -39,8 +35,8 @@ int main(void) {
   for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = (real)uniform();
   for (int i = 0; i < B * U(_LABELS); i++) labels[i] = (int32_t)(uniform() * U(_CLASSES));
 
-  check(F(_setup)(0) == -1, "setup(0) fails");
-  check(F(_setup)(B) == 0, "setup(4)");
+  tap_ok(F(_setup)(0) == -1, "setup(0) fails");
+  tap_ok(F(_setup)(B) == 0, "setup(4)");
 
   /* the tensor table covers both blocks in order, without gaps */
   long np = 0, nb = 0;
@@ -52,43 +48,43 @@ int main(void) {
     in_order &= s->offset == *next && count == s->count;
     *next += s->count;
   }
-  check(in_order && np == U(_NPARAMS) && nb == U(_NBUFFERS), "tensor table: contiguous, in order");
+  tap_ok(in_order && np == U(_NPARAMS) && nb == U(_NBUFFERS), "tensor table: contiguous, in order");
 
   F(_init)(7);
   memcpy(p1, F(_params), sizeof p1);
   F(_init)(7);
-  check(!memcmp(p1, F(_params), sizeof p1), "init: the same seed gives the same parameters");
+  tap_ok(!memcmp(p1, F(_params), sizeof p1), "init: the same seed gives the same parameters");
   F(_init)(8);
-  check(memcmp(p1, F(_params), sizeof p1) != 0, "init: another seed gives other parameters");
+  tap_ok(memcmp(p1, F(_params), sizeof p1) != 0, "init: another seed gives other parameters");
   F(_init)(7);
 
   long correct = -1;
   real loss = F(_forward)(x, labels, NULL, B, 1, 99, &correct);
-  check(isfinite(loss) && loss > 0 && correct >= 0 && correct <= B * U(_LABELS),
-        "forward (training): finite loss and a count of correct positions");
-  check(F(_output)() != NULL, "output() points at the logits");
-  check(isnan(F(_forward)(x, labels, NULL, B + 1, 1, 99, NULL)), "forward with n > max_batch: NaN");
+  tap_ok(isfinite(loss) && loss > 0 && correct >= 0 && correct <= B * U(_LABELS),
+         "forward (training): finite loss and a count of correct positions");
+  tap_ok(F(_output)() != NULL, "output() points at the logits");
+  tap_ok(isnan(F(_forward)(x, labels, NULL, B + 1, 1, 99, NULL)), "forward with n > max_batch: NaN");
 
   F(_forward)(x, labels, NULL, B, 1, 99, NULL);
   F(_backward)(B);
   memcpy(g1, F(_grads), sizeof g1);
   F(_backward)(B);
-  check(!memcmp(g1, F(_grads), sizeof g1), "backward overwrites the gradients (no accumulation)");
+  tap_ok(!memcmp(g1, F(_grads), sizeof g1), "backward overwrites the gradients (no accumulation)");
   real l2 = F(_forward)(x, labels, NULL, B, 1, 99, NULL);
-  check(l2 == F(_forward)(x, labels, NULL, B, 1, 99, NULL), "forward is deterministic (same dropout seed)");
+  tap_ok(l2 == F(_forward)(x, labels, NULL, B, 1, 99, NULL), "forward is deterministic (same dropout seed)");
 
   /* running statistics move in training only */
   /* (buf has one element more than the buffers, against a zero size) */
   memcpy(buf, F(_buffers), sizeof(real) * U(_NBUFFERS));
   F(_forward)(x, labels, NULL, B, 0, 0, NULL);
-  check(!memcmp(buf, F(_buffers), sizeof(real) * U(_NBUFFERS)),
-        "evaluation leaves the running statistics alone");
+  tap_ok(!memcmp(buf, F(_buffers), sizeof(real) * U(_NBUFFERS)),
+         "evaluation leaves the running statistics alone");
 
   /* predict splits a large count into batches of max_batch */
   F(_predict)(x, 2 * B, out1);
   F(_predict)(x, 1, out2);
   F(_predict)(x + U(_IN_SIZE), 2 * B - 1, out2 + U(_PRED_SIZE));
-  check(!memcmp(out1, out2, sizeof out1), "predict: the same outputs however the samples are split");
+  tap_ok(!memcmp(out1, out2, sizeof out1), "predict: the same outputs however the samples are split");
 
   /* Adam on one batch lowers the loss */
   RtAdam adam = {1e-2, 0.9, 0.999, 1e-8, 0};
@@ -98,10 +94,7 @@ int main(void) {
     F(_update)(&adam, t);
     last = F(_forward)(x, labels, NULL, B, 1, 5, NULL);
   }
-  char what[128];
-  snprintf(what, sizeof what, "20 Adam steps on one batch lower the loss (%.4f -> %.4f)", first, last);
-  check(last < first, what);
+  tap_ok(last < first, "20 Adam steps on one batch lower the loss (%.4f -> %.4f)", (double)first, (double)last);
   F(_free)();
-  printf("1..%d\n", n_tests);
-  return n_failed ? 1 : 0;
+  return tap_done();
 }

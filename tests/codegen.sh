@@ -82,7 +82,7 @@ for src in tests/ops/activations tests/ops/batchnorm tests/ops/merge; do
   NET=$(printf '%s' "$net" | tr 'a-z' 'A-Z')
   if "$CNNCC" "$top_srcdir/$src.cnn" -o "$d/$net.c" >"$d/api.log" 2>&1 &&
      $CC -std=c99 -O2 $SAN -DCNNCC_NO_MAIN -DNET="$net" -DNETU="$NET" -include "$d/$net.h" \
-       -I"$d" -I"$top_srcdir/runtime" -o "$d/api-$net" "$top_srcdir/tests/codegen-api.c" \
+       -I"$d" -I"$top_srcdir/runtime" -I"$top_srcdir/tests" -o "$d/api-$net" "$top_srcdir/tests/codegen-api.c" \
        "$d/$net.c" "$rtlib" -lz -lm >>"$d/api.log" 2>&1 &&
      "$d/api-$net" >>"$d/api.log" 2>&1; then
     ok "$base: the generated API behaves ($(grep -c '^ok' "$d/api.log") checks)"

@@ -33,7 +33,7 @@ static int close_all(const float *got, const float *exp, const char *what, int r
   int all = 1;
   for (int i = 0; i < N; i++)
     all &= fabsf(got[i] - exp[i]) <= 4e-7f * fmaxf(fabsf(exp[i]), 1e-3f);
-  ok(all, "config %d: %s matches PyTorch", run, what);
+  tap_ok(all, "config %d: %s matches PyTorch", run, what);
   return all;
 }
 
@@ -50,5 +50,5 @@ int main(void)
     close_all(m, want[run][1], "exp_avg", run);
     close_all(v, want[run][2], "exp_avg_sq", run);
   }
-  return done_testing();
+  return tap_done();
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cnnrt.h"
+#include "fixtures.h"
 #include "tap.h"
 
 #define NP 5
@@ -72,9 +73,9 @@ int main(void)
   snprintf(path, sizeof path, "%s", tmp_path("a.ckpt"));
   snprintf(bad, sizeof bad, "%s", tmp_path("bad.ckpt"));
   snprintf(before, sizeof before, "%s", tmp_path("before.ckpt"));
-  ok(rt_checkpoint_save(path, &net, &st, m, v, err, sizeof err) == 0, "save: %s", err);
+  tap_ok(rt_checkpoint_save(path, &net, &st, m, v, err, sizeof err) == 0, "save: %s", err);
   long size = file_size(path);
-  ok(size == 104 + 5 + 4 * (3 * NP + NB) + 4, "file size is header + name + floats + CRC");
+  tap_ok(size == 104 + 5 + 4 * (3 * NP + NB) + 4, "file size is header + name + floats + CRC");
   copy_file(path, before, size, -1);
 
   float saved[NP];
@@ -82,68 +83,69 @@ int main(void)
   memset(params, 0, sizeof params);
   memset(buffers, 0, sizeof buffers);
   RtTrainState got;
-  ok(rt_checkpoint_load(path, &net, &got, m2, v2, err, sizeof err) == 0, "load: %s", err);
-  ok(memcmp(params, saved, sizeof saved) == 0 && buffers[0] == 0.25f && buffers[1] == -4 &&
+  tap_ok(rt_checkpoint_load(path, &net, &got, m2, v2, err, sizeof err) == 0, "load: %s", err);
+  tap_ok(memcmp(params, saved, sizeof saved) == 0 && buffers[0] == 0.25f && buffers[1] == -4 &&
      memcmp(m, m2, sizeof m) == 0 && memcmp(v, v2, sizeof v) == 0,
      "params, buffers and Adam moments round-trip bit for bit");
-  ok(got.seed == st.seed && got.epoch == st.epoch && got.epoch_step == st.epoch_step &&
+  tap_ok(got.seed == st.seed && got.epoch == st.epoch && got.epoch_step == st.epoch_step &&
      got.t == st.t && got.batch == st.batch && got.loss_sum == st.loss_sum &&
      got.correct == st.correct && got.seen == st.seen, "training state round-trips");
-  ok(access(tmp_path("a.ckpt.tmp"), F_OK) != 0, "no temporary file is left behind");
+  tap_ok(access(tmp_path("a.ckpt.tmp"), F_OK) != 0, "no temporary file is left behind");
 
   copy_file(path, bad, size, 150);
   snprintf(want, sizeof want, "checkpoint '%s' is corrupted (CRC mismatch)", bad);
-  is_str(load_error(bad, &net), want, "a flipped bit is detected by the CRC");
+  tap_is_str(load_error(bad, &net), want, "a flipped bit is detected by the CRC");
   copy_file(path, bad, size - 10, -1);
   snprintf(want, sizeof want, "checkpoint '%s' is truncated (%ld bytes, expected %ld)", bad,
            size - 10, size);
-  is_str(load_error(bad, &net), want, "truncation is detected");
+  tap_is_str(load_error(bad, &net), want, "truncation is detected");
   copy_file(path, bad, 50, -1);
   snprintf(want, sizeof want, "checkpoint '%s' is truncated (50 bytes)", bad);
-  is_str(load_error(bad, &net), want, "truncation inside the header is detected");
+  tap_is_str(load_error(bad, &net), want, "truncation inside the header is detected");
   copy_file(path, bad, size, 3);
   snprintf(want, sizeof want, "'%s' is not a cnncc checkpoint", bad);
-  is_str(load_error(bad, &net), want, "wrong magic");
+  tap_is_str(load_error(bad, &net), want, "wrong magic");
   copy_file(path, bad, size, 8);
   snprintf(want, sizeof want, "checkpoint '%s' has format version 17; this runtime reads version 1", bad);
-  is_str(load_error(bad, &net), want, "unknown format version");
+  tap_is_str(load_error(bad, &net), want, "unknown format version");
 
   RtNet vgg = net;
   vgg.name = "vgg";
   snprintf(want, sizeof want, "checkpoint '%s' was saved by network 'lenet', not 'vgg'", path);
-  is_str(load_error(path, &vgg), want, "another network's checkpoint");
+  tap_is_str(load_error(path, &vgg), want, "another network's checkpoint");
   RtNet other = net;
   other.arch_hash = 0xabc;
   snprintf(want, sizeof want,
            "checkpoint '%s' was saved by a different architecture of network 'lenet' "
            "(hash 0000000000001234, expected 0000000000000abc)", path);
-  is_str(load_error(path, &other), want, "architecture hash mismatch");
+  tap_is_str(load_error(path, &other), want, "architecture hash mismatch");
   other.arch_hash = net.arch_hash;
   other.nbuffers = 1;
   snprintf(want, sizeof want,
            "checkpoint '%s' has 5 parameters and 2 buffers, but network 'lenet' has 5 and 1", path);
-  is_str(load_error(path, &other), want, "size mismatch");
+  tap_is_str(load_error(path, &other), want, "size mismatch");
   snprintf(want, sizeof want, "cannot read checkpoint '%s': No such file or directory",
            tmp_path("none.ckpt"));
-  is_str(load_error(tmp_path("none.ckpt"), &net), want, "missing checkpoint");
+  tap_is_str(load_error(tmp_path("none.ckpt"), &net), want, "missing checkpoint");
 
   /* Failed writes keep the old file. Root ignores permission bits, so use
    * a parent that is a regular file, and /dev/full for a full disk. */
   const char *under_file = tmp_path("a.ckpt/x");
   snprintf(want, sizeof want, "cannot write checkpoint '%s': Not a directory", under_file);
   rt_checkpoint_save(under_file, &net, &st, m, v, err, sizeof err);
-  is_str(err, want, "a path under a regular file fails clearly");
+  tap_is_str(err, want, "a path under a regular file fails clearly");
 
   params[0] = 42;
   if (symlink("/dev/full", tmp_path("a.ckpt.tmp")) == 0) {
     snprintf(want, sizeof want, "cannot write checkpoint '%s': No space left on device", path);
-    ok(rt_checkpoint_save(path, &net, &st, m, v, err, sizeof err) == -1, "save to a full disk fails");
-    is_str(err, want, "disk full is reported");
+    tap_ok(rt_checkpoint_save(path, &net, &st, m, v, err, sizeof err) == -1, "save to a full disk fails");
+    tap_is_str(err, want, "disk full is reported");
   } else {
-    ok(1, "# SKIP cannot symlink to /dev/full");
-    ok(1, "# SKIP cannot symlink to /dev/full");
+    tap_ok(1, "# SKIP cannot symlink to /dev/full");
+    tap_ok(1, "# SKIP cannot symlink to /dev/full");
   }
-  ok(same_file(path, before), "after failed saves the old checkpoint is intact");
-  ok(access(tmp_path("a.ckpt.tmp"), F_OK) != 0, "the temporary file is removed after a failure");
-  return done_testing();
+  tap_ok(same_file(path, before), "after failed saves the old checkpoint is intact");
+  tap_ok(access(tmp_path("a.ckpt.tmp"), F_OK) != 0, "the temporary file is removed after a failure");
+  fixtures_cleanup();
+  return tap_done();
 }

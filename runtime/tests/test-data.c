@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cnnrt.h"
+#include "fixtures.h"
 #include "tap.h"
 
 static uint8_t buf[1 << 16];
@@ -61,39 +62,39 @@ static void test_good_sets(void)
 
   const uint32_t im[] = {3, 2, 4}, lb[] = {3};
   const char *d = make_set("plain", "train", 0, im, 3, lb, 1);
-  ok(rt_dataset_load(d, "train", &ds, err, sizeof err) == 0, "plain IDX loads: %s", err);
-  ok(ds.n == 3 && ds.rank == 3 && ds.dim[0] == 1 && ds.dim[1] == 2 && ds.dim[2] == 4,
+  tap_ok(rt_dataset_load(d, "train", &ds, err, sizeof err) == 0, "plain IDX loads: %s", err);
+  tap_ok(ds.n == 3 && ds.rank == 3 && ds.dim[0] == 1 && ds.dim[1] == 2 && ds.dim[2] == 4,
      "images [3,2,4] are samples [1,2,4]");
-  ok(ds.label_rank == 0 && ds.label_size == 1, "idx1 labels: one per sample");
+  tap_ok(ds.label_rank == 0 && ds.label_size == 1, "idx1 labels: one per sample");
   rt_dataset_batch(&ds, NULL, 1, 2, x, y);
-  ok(x[0] == 408 % 256 / 255.0f && x[1] == 459 % 256 / 255.0f && y[0] == 1 && y[1] == 2,
+  tap_ok(x[0] == 408 % 256 / 255.0f && x[1] == 459 % 256 / 255.0f && y[0] == 1 && y[1] == 2,
      "batch gathers samples 1-2 scaled by 1/255 with their labels");
   long order[] = {2, 0};
   rt_dataset_batch(&ds, order, 0, 2, x, y);
-  ok(x[8] == 0.0f && x[9] == 51 / 255.0f && y[0] == 2 && y[1] == 0,
+  tap_ok(x[8] == 0.0f && x[9] == 51 / 255.0f && y[0] == 2 && y[1] == 0,
      "batch follows the given order");
   rt_dataset_free(&ds);
 
   d = make_set("gz", "t10k", 1, im, 3, lb, 1);
-  ok(rt_dataset_load(d, "test", &ds, err, sizeof err) == 0 && ds.n == 3 &&
+  tap_ok(rt_dataset_load(d, "test", &ds, err, sizeof err) == 0 && ds.n == 3 &&
      ds.pixels[1] == 51, "gzipped IDX loads as the test split: %s", err);
   rt_dataset_free(&ds);
 
   const uint32_t seq[] = {2, 5}, seql[] = {2, 5};
   d = make_set("seq", "train", 1, seq, 2, seql, 2);
-  ok(rt_dataset_load(d, "train", &ds, err, sizeof err) == 0 && ds.rank == 2 &&
+  tap_ok(rt_dataset_load(d, "train", &ds, err, sizeof err) == 0 && ds.rank == 2 &&
      ds.dim[0] == 1 && ds.dim[1] == 5 && ds.label_rank == 1 && ds.label_size == 5,
      "[n,L] is samples [1,L] with per-step labels [n,L]: %s", err);
   rt_dataset_free(&ds);
 
   const uint32_t chw[] = {2, 3, 2, 2}, mask[] = {2, 2, 2};
   d = make_set("chw", "train", 0, chw, 4, mask, 3);
-  ok(rt_dataset_load(d, "train", &ds, err, sizeof err) == 0 && ds.rank == 3 &&
+  tap_ok(rt_dataset_load(d, "train", &ds, err, sizeof err) == 0 && ds.rank == 3 &&
      ds.dim[0] == 3 && ds.sample_size == 12 && ds.label_size == 4,
      "[n,C,H,W] is samples [C,H,W] with per-pixel labels: %s", err);
   rt_dataset_free(&ds);
 
-  ok(rt_images_load(tmp_path("chw/train-images-idx3-ubyte"), &ds, err, sizeof err) == 0 &&
+  tap_ok(rt_images_load(tmp_path("chw/train-images-idx3-ubyte"), &ds, err, sizeof err) == 0 &&
      ds.n == 2 && !ds.labels, "an images file loads alone: %s", err);
   rt_dataset_free(&ds);
 }
@@ -117,39 +118,39 @@ static void test_bad_idx(void)
   const uint32_t d3[] = {2, 4, 4};
   idx(0x08, 3, d3, 32);
   buf[0] = 0x1f;
-  is_str(images_error("magic", 48, 0),
+  tap_is_str(images_error("magic", 48, 0),
          ": not an IDX file (magic number 0x1f000803, expected 0x00000801 to 0x00000804)",
          "wrong magic");
-  is_str(images_error("float", idx(0x0D, 3, d3, 32), 0),
+  tap_is_str(images_error("float", idx(0x0D, 3, d3, 32), 0),
          ": IDX element type is float (0x0d), expected unsigned byte (0x08)",
          "element type not ubyte");
-  is_str(images_error("trunc", idx(0x08, 3, d3, 20), 1),
+  tap_is_str(images_error("trunc", idx(0x08, 3, d3, 20), 1),
          ": truncated: 2x4x4 needs 32 bytes of data, found 20", "truncated data (gzip)");
-  is_str(images_error("trunc-head", idx(0x08, 3, d3, 0) - 3, 0),
+  tap_is_str(images_error("trunc-head", idx(0x08, 3, d3, 0) - 3, 0),
          ": truncated: the IDX header ends after 13 bytes, expected 16", "truncated header");
-  is_str(images_error("empty", 0, 0), ": truncated: 0 bytes, expected an IDX header",
+  tap_is_str(images_error("empty", 0, 0), ": truncated: 0 bytes, expected an IDX header",
          "empty file");
   const uint32_t d7[] = {1, 1, 1, 1, 1, 1, 1};
-  is_str(images_error("rank", idx(0x08, 7, d7, 0), 0),
+  tap_is_str(images_error("rank", idx(0x08, 7, d7, 0), 0),
          ": IDX file has 7 dimensions, expected 1 to 4", "too many dimensions");
   const uint32_t huge[] = {2000000000, 2000000000, 2000000000};
-  is_str(images_error("absurd", idx(0x08, 3, huge, 16), 0),
+  tap_is_str(images_error("absurd", idx(0x08, 3, huge, 16), 0),
          ": absurd IDX header: the data would exceed 2^40 bytes",
          "absurd dimensions are refused before allocating");
   const uint32_t neg[] = {1, 0xffffffffu, 1};
-  is_str(images_error("absurd2", idx(0x08, 3, neg, 16), 0),
+  tap_is_str(images_error("absurd2", idx(0x08, 3, neg, 16), 0),
          ": absurd IDX header: dimension 1 is 4294967295 (more than 2^31-1)",
          "a dimension beyond int is refused");
   /* Big but possible: must fail as truncated, not by allocating 47 GB. */
   const uint32_t big[] = {60000000, 28, 28};
-  is_str(images_error("big", idx(0x08, 3, big, 100), 0),
+  tap_is_str(images_error("big", idx(0x08, 3, big, 100), 0),
          ": truncated: 60000000x28x28 needs 47040000000 bytes of data, found 100",
          "a header claiming 47 GB over a tiny file is truncated");
   const uint32_t zero[] = {0, 28, 28};
-  is_str(images_error("zero", idx(0x08, 3, zero, 0), 0), ": IDX dimension 0 is 0: no data",
+  tap_is_str(images_error("zero", idx(0x08, 3, zero, 0), 0), ": IDX dimension 0 is 0: no data",
          "no samples");
   const uint32_t d1[] = {5};
-  is_str(images_error("rank1", idx(0x08, 1, d1, 5), 0),
+  tap_is_str(images_error("rank1", idx(0x08, 1, d1, 5), 0),
          ": images need 2 to 4 IDX dimensions (samples first), found 1",
          "labels given as images");
   idx(0x08, 3, d3, 32);
@@ -159,11 +160,11 @@ static void test_bad_idx(void)
   long size = ftell(f);
   fclose(f);
   RtDataset ds;
-  ok(truncate(tmp_path("cut.gz"), size - 12) == 0 &&
+  tap_ok(truncate(tmp_path("cut.gz"), size - 12) == 0 &&
      rt_images_load(tmp_path("cut.gz"), &ds, err, sizeof err) != 0 &&
      strstr(err, "cut.gz: truncated: the gzip data ends early (unexpected end of file)"),
      "a cut gzip stream is reported: %s", err);
-  ok(rt_images_load(tmp_path("nonexistent"), &ds, err, sizeof err) != 0 &&
+  tap_ok(rt_images_load(tmp_path("nonexistent"), &ds, err, sizeof err) != 0 &&
      strstr(err, "cannot open ") && strstr(err, "nonexistent: No such file or directory"),
      "missing file: %s", err);
 }
@@ -178,32 +179,32 @@ static void test_bad_sets(void)
            "%s/train-images-idx3-ubyte.gz has 3 images but %s/train-labels-idx1-ubyte.gz has 2 labels",
            d, d);
   rt_dataset_load(d, "train", &ds, err, sizeof err);
-  is_str(err, want, "image count != label count");
+  tap_is_str(err, want, "image count != label count");
 
   d = tmp_path("emptydir");
   mkdir(d, 0755);
   snprintf(want, sizeof want,
            "no train data in '%s': looked for train-images-idx3-ubyte[.gz] and "
            "train-labels-idx1-ubyte[.gz] (IDX), and data_batch_1.bin to data_batch_5.bin (CIFAR-10)", d);
-  ok(rt_dataset_load(d, "train", &ds, err, sizeof err) == -1, "empty directory fails");
-  is_str(err, want, "missing files: the message lists what was looked for");
+  tap_ok(rt_dataset_load(d, "train", &ds, err, sizeof err) == -1, "empty directory fails");
+  tap_is_str(err, want, "missing files: the message lists what was looked for");
   snprintf(want, sizeof want,
            "no test data in '%s': looked for t10k-images-idx3-ubyte[.gz] and "
            "t10k-labels-idx1-ubyte[.gz] (IDX), and test_batch.bin (CIFAR-10)", d);
   rt_dataset_load(d, "test", &ds, err, sizeof err);
-  is_str(err, want, "missing test files");
+  tap_is_str(err, want, "missing test files");
 
   char path[600];
   snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", d);
   write_file(path, buf, idx(0x08, 3, im, 24), 0);
   snprintf(want, sizeof want, "found %s but not train-labels-idx1-ubyte[.gz] in '%s'", path, d);
   rt_dataset_load(d, "train", &ds, err, sizeof err);
-  is_str(err, want, "images without labels");
+  tap_is_str(err, want, "images without labels");
 
   snprintf(want, sizeof want, "data directory '%s/nope': No such file or directory", d);
   snprintf(path, sizeof path, "%s/nope", d);
   rt_dataset_load(path, "train", &ds, err, sizeof err);
-  is_str(err, want, "missing directory");
+  tap_is_str(err, want, "missing directory");
 }
 
 static void test_cifar(void)
@@ -225,7 +226,7 @@ static void test_cifar(void)
   snprintf(path, sizeof path, "%s/test_batch.bin", d);
   write_file(path, rec, 3073 + 100, 0);
 
-  ok(rt_dataset_load(d, "train", &ds, err, sizeof err) == 0 && ds.n == 3 && ds.rank == 3 &&
+  tap_ok(rt_dataset_load(d, "train", &ds, err, sizeof err) == 0 && ds.n == 3 && ds.rank == 3 &&
      ds.dim[0] == 3 && ds.dim[1] == 32 && ds.labels[0] == 7 && ds.labels[2] == 9 &&
      ds.pixels[0] == 255 && ds.pixels[2 * 3072 + 3071] == 2,
      "CIFAR-10 train split joins data_batch_*.bin: %s", err);
@@ -233,8 +234,8 @@ static void test_cifar(void)
   snprintf(want, sizeof want,
            "%s: size 3173 bytes is not a positive multiple of 3073 (a CIFAR-10 record is 1 label byte and 3072 pixel bytes)",
            path);
-  ok(rt_dataset_load(d, "test", &ds, err, sizeof err) == -1, "CIFAR file of the wrong size fails");
-  is_str(err, want, "CIFAR wrong size message");
+  tap_ok(rt_dataset_load(d, "test", &ds, err, sizeof err) == -1, "CIFAR file of the wrong size fails");
+  tap_is_str(err, want, "CIFAR wrong size message");
   free(rec);
 }
 
@@ -246,25 +247,25 @@ static void test_check(void)
   const uint32_t im[] = {3, 2, 4}, lb[] = {3}, mask[] = {3, 2, 4};
   const char *d = make_set("check", "train", 1, im, 3, lb, 1);
   rt_dataset_load(d, "train", &ds, err, sizeof err);
-  ok(rt_dataset_check(&ds, &net, err, sizeof err) == 0, "matching network passes: %s", err);
+  tap_ok(rt_dataset_check(&ds, &net, err, sizeof err) == 0, "matching network passes: %s", err);
   net.out_dim[0] = 2;
   snprintf(want, sizeof want,
            "%s/train-labels-idx1-ubyte.gz: label 2 of sample 2 is out of range: the network has 2 classes (0 to 1)", d);
   rt_dataset_check(&ds, &net, err, sizeof err);
-  is_str(err, want, "label >= number of classes");
+  tap_is_str(err, want, "label >= number of classes");
   net.in_dim[1] = 28;
   net.in_dim[2] = 28;
   snprintf(want, sizeof want,
            "%s/train-images-idx3-ubyte.gz: images are 1x2x4 but the network expects [1, 28, 28]", d);
   rt_dataset_check(&ds, &net, err, sizeof err);
-  is_str(err, want, "sample shape mismatch");
+  tap_is_str(err, want, "sample shape mismatch");
   RtNet vec = {.name = "t", .in_rank = 1, .in_dim = {8}, .out_rank = 1, .out_dim = {3}};
-  ok(rt_dataset_check(&ds, &vec, err, sizeof err) == 0, "a [8] input takes 2x4 images flattened");
+  tap_ok(rt_dataset_check(&ds, &vec, err, sizeof err) == 0, "a [8] input takes 2x4 images flattened");
   vec.in_dim[0] = 9;
   snprintf(want, sizeof want,
            "%s/train-images-idx3-ubyte.gz: images are 1x2x4 but the network expects [9]", d);
   rt_dataset_check(&ds, &vec, err, sizeof err);
-  is_str(err, want, "a [9] input does not");
+  tap_is_str(err, want, "a [9] input does not");
   rt_dataset_free(&ds);
 
   d = make_set("check2", "train", 0, im, 3, mask, 3);
@@ -273,9 +274,9 @@ static void test_check(void)
   snprintf(want, sizeof want,
            "%s/train-labels-idx1-ubyte: labels are 2x4 per sample but the network expects 1 per sample (its output is [10])", d);
   rt_dataset_check(&ds, &flat, err, sizeof err);
-  is_str(err, want, "label shape mismatch; leading 1s of the input are ignored");
+  tap_is_str(err, want, "label shape mismatch; leading 1s of the input are ignored");
   RtNet seg = {.name = "t", .in_rank = 3, .in_dim = {1, 2, 4}, .out_rank = 3, .out_dim = {5, 2, 4}};
-  ok(rt_dataset_check(&ds, &seg, err, sizeof err) == 0, "per-pixel labels fit a [5,2,4] output: %s", err);
+  tap_ok(rt_dataset_check(&ds, &seg, err, sizeof err) == 0, "per-pixel labels fit a [5,2,4] output: %s", err);
   rt_dataset_free(&ds);
 }
 
@@ -286,5 +287,6 @@ int main(void)
   test_bad_sets();
   test_cifar();
   test_check();
-  return done_testing();
+  fixtures_cleanup();
+  return tap_done();
 }

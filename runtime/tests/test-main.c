@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cnnrt.h"
+#include "fixtures.h"
 #include "tap.h"
 
 #ifndef RT_TEST_DATA_DIR
@@ -210,51 +211,51 @@ static double value_of(const char *s, const char *key)
 
 static void test_usage(void)
 {
-  ok(run("--help", NULL) == 0 && strstr(out, "usage: test-main COMMAND") &&
+  tap_ok(run("--help", NULL) == 0 && strstr(out, "usage: test-main COMMAND") &&
      strstr(out, "network 'softmax' (input [1, 28, 28], output [10])"), "--help");
-  ok(run("train", "--help", NULL) == 0 && strstr(out, "--epochs N") &&
+  tap_ok(run("train", "--help", NULL) == 0 && strstr(out, "--epochs N") &&
      strstr(out, "(default: 64)") && strstr(out, "test_acc="), "train --help lists the options and defaults");
-  ok(run("predict", "--help", NULL) == 0 && strstr(out, "one line per image"),
+  tap_ok(run("predict", "--help", NULL) == 0 && strstr(out, "one line per image"),
      "predict --help says what it prints");
-  ok(run("eval", "--help", NULL) == 0 && run("bench", "--help", NULL) == 0, "eval and bench have --help");
-  ok(run(NULL) == 2 && strstr(err, "usage:"), "no command: usage, status 2");
-  ok(run("bogus", NULL) == 2 && strstr(err, "unknown command 'bogus'"), "unknown command: status 2");
-  ok(run("train", "--epochs", "abc", NULL) == 2, "--epochs abc: status 2");
-  is_str(err, "test-main train: --epochs expects a positive integer, got 'abc'\n"
+  tap_ok(run("eval", "--help", NULL) == 0 && run("bench", "--help", NULL) == 0, "eval and bench have --help");
+  tap_ok(run(NULL) == 2 && strstr(err, "usage:"), "no command: usage, status 2");
+  tap_ok(run("bogus", NULL) == 2 && strstr(err, "unknown command 'bogus'"), "unknown command: status 2");
+  tap_ok(run("train", "--epochs", "abc", NULL) == 2, "--epochs abc: status 2");
+  tap_is_str(err, "test-main train: --epochs expects a positive integer, got 'abc'\n"
          "Try 'test-main train --help'.\n", "--epochs abc: message");
-  ok(run("train", "--batch", "0", NULL) == 2 && strstr(err, "--batch expects a positive integer, got '0'"),
+  tap_ok(run("train", "--batch", "0", NULL) == 2 && strstr(err, "--batch expects a positive integer, got '0'"),
      "--batch 0: status 2");
-  ok(run("train", "--batch=12x", NULL) == 2, "--batch=12x: status 2");
-  ok(run("train", "--lr", "-1", NULL) == 2 && run("train", "--lr", "nan", NULL) == 2,
+  tap_ok(run("train", "--batch=12x", NULL) == 2, "--batch=12x: status 2");
+  tap_ok(run("train", "--lr", "-1", NULL) == 2 && run("train", "--lr", "nan", NULL) == 2,
      "a negative or NaN --lr: status 2");
-  ok(run("train", "--seed", "-3", NULL) == 2, "a negative --seed: status 2");
-  ok(run("train", "--frobnicate", NULL) == 2 && strstr(err, "unknown option '--frobnicate'"),
+  tap_ok(run("train", "--seed", "-3", NULL) == 2, "a negative --seed: status 2");
+  tap_ok(run("train", "--frobnicate", NULL) == 2 && strstr(err, "unknown option '--frobnicate'"),
      "unknown option: status 2");
-  ok(run("train", "--weights", "x", NULL) == 2, "an option of another command: status 2");
-  ok(run("train", "--epochs", NULL) == 2 && strstr(err, "--epochs needs a positive integer"),
+  tap_ok(run("train", "--weights", "x", NULL) == 2, "an option of another command: status 2");
+  tap_ok(run("train", "--epochs", NULL) == 2 && strstr(err, "--epochs needs a positive integer"),
      "missing value: status 2");
-  ok(run("train", "extra", NULL) == 2 && strstr(err, "unexpected argument 'extra'"),
+  tap_ok(run("train", "extra", NULL) == 2 && strstr(err, "unexpected argument 'extra'"),
      "stray argument: status 2");
-  ok(run("eval", NULL) == 2 && strstr(err, "--weights CKPT is required"), "eval without --weights: status 2");
-  ok(run("predict", "--weights", "x", NULL) == 2 && strstr(err, "FILE... expected"),
+  tap_ok(run("eval", NULL) == 2 && strstr(err, "--weights CKPT is required"), "eval without --weights: status 2");
+  tap_ok(run("predict", "--weights", "x", NULL) == 2 && strstr(err, "FILE... expected"),
      "predict without files: status 2");
-  ok(run("train", "--checkpoint-every", "5", NULL) == 2 && strstr(err, "--checkpoint-every needs --save"),
+  tap_ok(run("train", "--checkpoint-every", "5", NULL) == 2 && strstr(err, "--checkpoint-every needs --save"),
      "--checkpoint-every without --save: status 2");
 }
 
 static void test_bad_inputs(void)
 {
-  ok(run("train", "--data", tmp_path("nonexistent"), NULL) == 1 &&
+  tap_ok(run("train", "--data", tmp_path("nonexistent"), NULL) == 1 &&
      strstr(err, "nonexistent': No such file or directory"), "missing data: status 1");
-  ok(run("eval", "--data", RT_TEST_DATA_DIR, "--weights", tmp_path("none.ckpt"), NULL) == 1 &&
+  tap_ok(run("eval", "--data", RT_TEST_DATA_DIR, "--weights", tmp_path("none.ckpt"), NULL) == 1 &&
      strstr(err, "cannot read checkpoint"), "missing checkpoint: status 1");
   net.in_dim[1] = net.in_dim[2] = 32;
-  ok(run("train", "--data", RT_TEST_DATA_DIR, NULL) == 1 &&
+  tap_ok(run("train", "--data", RT_TEST_DATA_DIR, NULL) == 1 &&
      strstr(err, "/train-images-idx3-ubyte.gz: images are 1x28x28 but the network expects [1, 32, 32]"),
      "input shape mismatch: status 1 and a clear message");
   net.in_dim[1] = net.in_dim[2] = 28;
   net.out_dim[0] = 5;
-  ok(run("train", "--data", RT_TEST_DATA_DIR, NULL) == 1 &&
+  tap_ok(run("train", "--data", RT_TEST_DATA_DIR, NULL) == 1 &&
      strstr(err, "the network has 5 classes (0 to 4)"), "label out of range: status 1");
   net.out_dim[0] = MAXC;
 }
@@ -272,56 +273,56 @@ static void test_training(void)
 
   int rc = run("train", "--data", data, "--save", a1, "--metrics", metrics, NULL);
   double acc = value_of(out, "test_acc=");
-  ok(rc == 0 && acc > 0.70, "1 epoch on the sample: test_acc=%.4f > 0.70", acc);
-  ok(strncmp(out, "test_acc=", 9) == 0 && strchr(out, '\n') == out + strlen(out) - 1,
+  tap_ok(rc == 0 && acc > 0.70, "1 epoch on the sample: test_acc=%.4f > 0.70", acc);
+  tap_ok(strncmp(out, "test_acc=", 9) == 0 && strchr(out, '\n') == out + strlen(out) - 1,
      "the last (only) line on stdout is test_acc=...");
-  ok(strstr(err, "epoch 1/1: train_loss ") != NULL, "an epoch summary goes to stderr");
+  tap_ok(strstr(err, "epoch 1/1: train_loss ") != NULL, "an epoch summary goes to stderr");
   char line[1024];
   slurp(metrics, line, sizeof line);
-  ok(strncmp(line, "{\"epoch\":1,\"train_loss\":", 24) == 0 && strstr(line, "\"train_acc\":") &&
+  tap_ok(strncmp(line, "{\"epoch\":1,\"train_loss\":", 24) == 0 && strstr(line, "\"train_acc\":") &&
      strstr(line, "\"test_loss\":") && strstr(line, "\"test_acc\":") &&
      strstr(line, "\"images_per_s\":") && strstr(line, "\"seconds\":") &&
      strchr(line, '\n') == line + strlen(line) - 1, "--metrics writes one JSON line per epoch");
 
-  ok(run("train", "--data", data, "--epochs", "2", "--save", full, NULL) == 0,
+  tap_ok(run("train", "--data", data, "--epochs", "2", "--save", full, NULL) == 0,
      "2 epochs uninterrupted");
   double full_acc = value_of(out, "test_acc=");
-  ok(run("train", "--data", data, "--epochs", "2", "--resume", a1, "--save", resumed, NULL) == 0,
+  tap_ok(run("train", "--data", data, "--epochs", "2", "--resume", a1, "--save", resumed, NULL) == 0,
      "resume for the second epoch");
-  ok(same_file(full, resumed), "resume after --save gives a bit-identical checkpoint");
-  ok(value_of(out, "test_acc=") == full_acc, "and the same test accuracy");
+  tap_ok(same_file(full, resumed), "resume after --save gives a bit-identical checkpoint");
+  tap_ok(value_of(out, "test_acc=") == full_acc, "and the same test accuracy");
 
   signal_at = 50;
-  ok(run("train", "--data", data, "--epochs", "2", "--save", intr, NULL) == 130 &&
+  tap_ok(run("train", "--data", data, "--epochs", "2", "--save", intr, NULL) == 130 &&
      strstr(err, "interrupted by SIGINT at epoch 1, step 50; saved checkpoint"),
      "SIGINT mid-epoch: checkpoint saved, status 130");
   signal_at = 0;
-  ok(run("train", "--data", data, "--epochs", "2", "--resume", intr, "--save", intr, NULL) == 0 &&
+  tap_ok(run("train", "--data", data, "--epochs", "2", "--resume", intr, "--save", intr, NULL) == 0 &&
      same_file(full, intr), "resuming mid-epoch gives a bit-identical checkpoint");
   signal_at = 94; /* the last, partial step of epoch 1 */
   rc = run("train", "--data", data, "--epochs", "2", "--save", intr, NULL);
   signal_at = 0;
-  ok(rc == 130 && strstr(err, "at epoch 1, step 94;") &&
+  tap_ok(rc == 130 && strstr(err, "at epoch 1, step 94;") &&
      run("train", "--data", data, "--epochs", "2", "--resume", intr, "--save", intr, NULL) == 0 &&
      same_file(full, intr), "interrupted on an epoch's last step, resuming is bit-identical too");
   signal_at = 10;
   signal_sig = SIGTERM;
-  ok(run("train", "--data", data, NULL) == 143 && strstr(err, "no checkpoint saved"),
+  tap_ok(run("train", "--data", data, NULL) == 143 && strstr(err, "no checkpoint saved"),
      "SIGTERM without --save: status 143");
   signal_at = 0;
 
   nan_at = 25;
-  ok(run("train", "--data", data, "--epochs", "2", "--save", every, "--checkpoint-every", "10", NULL) == 1 &&
+  tap_ok(run("train", "--data", data, "--epochs", "2", "--save", every, "--checkpoint-every", "10", NULL) == 1 &&
      strstr(err, "loss is nan at epoch 1, step 25 (optimizer step 25); stopping; the last checkpoint is kept"),
      "NaN loss: stop with status 1 and say where");
   nan_at = 0;
-  ok(run("train", "--data", data, "--epochs", "2", "--resume", every, "--save", every, NULL) == 0 &&
+  tap_ok(run("train", "--data", data, "--epochs", "2", "--resume", every, "--save", every, NULL) == 0 &&
      same_file(full, every), "the step-20 checkpoint survived the NaN and resumes bit-identically");
 
-  ok(run("train", "--data", data, "--resume", a1, "--seed", "5", NULL) == 2 &&
+  tap_ok(run("train", "--data", data, "--resume", a1, "--seed", "5", NULL) == 2 &&
      strstr(err, "--seed 5 conflicts with the seed 1"), "resume with another seed: status 2");
 
-  ok(run("eval", "--data", data, "--weights", full, NULL) == 0 &&
+  tap_ok(run("eval", "--data", data, "--weights", full, NULL) == 0 &&
      value_of(out, "test_acc=") == full_acc && value_of(out, "test_loss=") > 0,
      "eval reproduces the final test accuracy (%.4f)", full_acc);
 }
@@ -338,23 +339,23 @@ static void test_predict_bench(void)
   snprintf(path, sizeof path, "%s", tmp_path("five-idx3-ubyte"));
   write_file(path, img, sizeof img, 0);
   int right = 0, lines = 0;
-  ok(run("predict", "--weights", tmp_path("full.ckpt"), path, path, NULL) == 0, "predict runs");
+  tap_ok(run("predict", "--weights", tmp_path("full.ckpt"), path, path, NULL) == 0, "predict runs");
   for (char *p = out; *p; p = strchr(p, '\n') + 1, lines++)
     right += atoi(p) == ds.labels[lines % 5];
-  ok(lines == 10 && right >= 6, "one class per image and line (%d lines, %d right)", lines, right);
+  tap_ok(lines == 10 && right >= 6, "one class per image and line (%d lines, %d right)", lines, right);
   rt_dataset_free(&ds);
   write_file(path, (uint8_t[]){0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 4, 1, 2, 3, 4, 5, 6, 7, 8}, 24, 0);
-  ok(run("predict", "--weights", tmp_path("full.ckpt"), path, NULL) == 1 &&
+  tap_ok(run("predict", "--weights", tmp_path("full.ckpt"), path, NULL) == 1 &&
      strstr(err, "images are 1x2x4 but the network expects [1, 28, 28]"), "predict checks the shape");
 
-  ok(run("bench", "--batch", "16", "--steps", "3", NULL) == 0 && value_of(out, "images_per_s=") > 0,
+  tap_ok(run("bench", "--batch", "16", "--steps", "3", NULL) == 0 && value_of(out, "images_per_s=") > 0,
      "bench prints images_per_s=%.0f", value_of(out, "images_per_s="));
 
   net.loss = RT_LOSS_MSE;
   net.arch_hash++;
   int rc = run("train", "--data", RT_TEST_DATA_DIR, "--lr", "1e-3", NULL);
   double acc = value_of(out, "test_acc=");
-  ok(rc == 0 && acc > 0.6, "MSE on one-hot targets trains: test_acc=%.4f", acc);
+  tap_ok(rc == 0 && acc > 0.6, "MSE on one-hot targets trains: test_acc=%.4f", acc);
   net.loss = RT_LOSS_SOFTMAX_CROSS_ENTROPY;
   net.arch_hash--;
 }
@@ -365,5 +366,6 @@ int main(void)
   test_bad_inputs();
   test_training();
   test_predict_bench();
-  return done_testing();
+  fixtures_cleanup();
+  return tap_done();
 }

@@ -1,37 +1,14 @@
-/* tap.c - TAP output and temporary files for the runtime tests. */
+/* fixtures.c - temporary files for the runtime tests. */
 #define _XOPEN_SOURCE 700
-#include "tap.h"
+#include "fixtures.h"
 
 #include <ftw.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-static int count, failed;
 static char dir[256];
-
-int ok(int cond, const char *fmt, ...)
-{
-  va_list ap;
-  printf("%sok %d - ", cond ? "" : "not ", ++count);
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  printf("\n");
-  fflush(stdout);
-  failed += !cond;
-  return cond;
-}
-
-int is_str(const char *got, const char *want, const char *name)
-{
-  if (ok(got && strcmp(got, want) == 0, "%s", name))
-    return 1;
-  printf("#      got: %s\n# expected: %s\n", got ? got : "(null)", want);
-  return 0;
-}
 
 static int remove_entry(const char *path, const struct stat *st, int flag,
                         struct FTW *ftw)
@@ -40,12 +17,10 @@ static int remove_entry(const char *path, const struct stat *st, int flag,
   return remove(path);
 }
 
-int done_testing(void)
+void fixtures_cleanup(void)
 {
   if (*dir)
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-  printf("1..%d\n", count);
-  return failed != 0;
 }
 
 const char *tmp_dir(void)
