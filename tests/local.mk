@@ -57,3 +57,8 @@ EXTRA_DIST += tests/kill-resume.cnn tests/random-nets.py
 # generated C with configure's sanitizer flags too (they link with the
 # sanitized libcnnrt), as cnncc -o does; tests/tap.sh reads them.
 AM_TESTS_ENVIRONMENT = CNNCC_SANITIZE_FLAGS='$(CNNCC_SANITIZE_FLAGS)'; export CNNCC_SANITIZE_FLAGS;
+
+# What a newcomer runs: README's build-it-yourself line as fast as cnncc -o,
+# with an installed cnncc (make install prefix=DIR).
+TESTS += tests/byhand-build.sh
+dist_check_SCRIPTS += tests/byhand-build.sh
