@@ -10,8 +10,9 @@
  *
  * libcnnrt is looked for first in the build tree, next to the cnncc
  * executable itself (<dir>/runtime/libcnnrt.a, with cnnrt.h there or in the
- * source tree), then where `make install` put it (CNNCC_INCLUDEDIR,
- * CNNCC_LIBDIR).
+ * source tree), then where `make install` put it: <dir>/../lib and
+ * <dir>/../include, which is right whatever prefix `make install prefix=...`
+ * was given, then the configured CNNCC_INCLUDEDIR and CNNCC_LIBDIR.
  *
  * A cnncc configured with --enable-sanitizers (config.h's
  * CNNCC_SANITIZE_FLAGS is then not empty) compiles and links programs with
@@ -78,6 +79,17 @@ static int write_pair(const CnnNet *net, const char *c_path, const char *h_path,
   return 0;
 }
 
+/* Are cnnrt.h in incdir and libcnnrt.a in libdir? Then inc and lib name them. */
+static bool installed_in(const char *incdir, const char *libdir, char *inc, char *lib,
+                         size_t size) {
+  char hdr[PATH_MAX + 64], path[PATH_MAX + 64];
+  snprintf(hdr, sizeof hdr, "%s/cnnrt.h", incdir);
+  snprintf(path, sizeof path, "%s/libcnnrt.a", libdir);
+  if (!exists(path) || !exists(hdr)) return false;
+  return snprintf(inc, size, "%s", incdir) < (int)size &&
+         snprintf(lib, size, "%s", libdir) < (int)size;
+}
+
 /* Where cnnrt.h and libcnnrt.a are; false with a message if nowhere. */
 static bool find_runtime(char *inc, char *lib, size_t size) {
   char exe[PATH_MAX], path[PATH_MAX + 64];
@@ -93,17 +105,17 @@ static bool find_runtime(char *inc, char *lib, size_t size) {
       if (exists(path)) return snprintf(inc, size, "%s/runtime", exe) < (int)size;
       return snprintf(inc, size, "%s/runtime", CNNCC_ABS_SRCDIR) < (int)size;
     }
+    /* installed with `make install prefix=DIR`: the prefix cnncc was
+     * configured with (CNNCC_LIBDIR) is not DIR, but bin/ is next to lib/ */
+    char incdir[PATH_MAX + 64], libdir[PATH_MAX + 64];
+    snprintf(incdir, sizeof incdir, "%s/../include", exe);
+    snprintf(libdir, sizeof libdir, "%s/../lib", exe);
+    if (installed_in(incdir, libdir, inc, lib, size)) return true;
   }
-  snprintf(path, sizeof path, "%s/libcnnrt.a", CNNCC_LIBDIR);
-  char hdr[PATH_MAX + 64];
-  snprintf(hdr, sizeof hdr, "%s/cnnrt.h", CNNCC_INCLUDEDIR);
-  if (exists(path) && exists(hdr)) {
-    snprintf(inc, size, "%s", CNNCC_INCLUDEDIR);
-    snprintf(lib, size, "%s", CNNCC_LIBDIR);
-    return true;
-  }
+  if (installed_in(CNNCC_INCLUDEDIR, CNNCC_LIBDIR, inc, lib, size)) return true;
   fprintf(stderr, "cnncc: cannot find the runtime library libcnnrt.a (looked next to cnncc in\n"
-                  "runtime/ and in %s); build it with 'make' or install cnncc\n", CNNCC_LIBDIR);
+                  "runtime/ and ../lib, and in %s); build it with 'make' or install cnncc\n",
+          CNNCC_LIBDIR);
   return false;
 }
 

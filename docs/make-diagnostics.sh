@@ -22,9 +22,9 @@ This page is made by `docs/make-diagnostics.sh`.
 INTRO
 for f in tests/diag/*.cnn; do
   n=$(basename "$f" .cnn)
-  printf '## %s\n\n```\n' "$n"
+  printf '## %s\n\n```cnn\n' "$n"
   cat "$f"
-  printf '```\n\n```\n'
+  printf '```\n\n```text\n'
   cat "tests/diag/$n.expected"
   printf '```\n\n'
 done

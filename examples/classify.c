@@ -7,11 +7,14 @@
  *
  *     ./lenet train --save lenet.ckpt          (the trainer: cnncc examples/lenet.cnn -o lenet)
  *     cnncc --emit=inference --header --weights lenet.ckpt examples/lenet.cnn -o lenet_infer.c
- *     cc -O3 -march=native -DCNN_HEADER='"lenet_infer.h"' examples/classify.c lenet_infer.c -lm
+ *     cc -O3 -march=native -I. -DCNN_HEADER='"lenet_infer.h"' examples/classify.c lenet_infer.c -lm -o classify
  *
  * or including it (no --header needed):
  *
- *     cc -O3 -march=native -DCNN_SOURCE='"lenet_infer.c"' examples/classify.c -lm
+ *     cc -O3 -march=native -I. -DCNN_SOURCE='"lenet_infer.c"' examples/classify.c -lm -o classify
+ *
+ * (-I.: a quoted #include is looked up next to classify.c, in examples/,
+ * and then in the -I folders, not in the current one.)
  *
  * Usage: classify IMAGES [LABELS [N]]
  *

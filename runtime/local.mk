@@ -13,8 +13,22 @@ runtime_libcnnrt_a_CPPFLAGS = \
 	-DRT_DEFAULT_DATA_DIR='"$(abs_top_srcdir)/data/fashion-mnist"' \
 	-DRT_INSTALLED_DATA_DIR='"$(fashionmnistdir)"'
 
+# cnnrt.pc is written when it is installed, with the directories it is
+# installed to: `make install prefix=DIR` (without configuring for DIR) then
+# gives a pkg-config file that names DIR, not the configured prefix.
 pkgconfigdir = $(libdir)/pkgconfig
-pkgconfig_DATA = runtime/cnnrt.pc
+EXTRA_DIST += runtime/cnnrt.pc.in
+install-data-local: install-cnnrt-pc
+uninstall-local: uninstall-cnnrt-pc
+install-cnnrt-pc:
+	$(MKDIR_P) '$(DESTDIR)$(pkgconfigdir)'
+	sed -e 's|@prefix[@]|$(prefix)|g' -e 's|@exec_prefix[@]|$(exec_prefix)|g' \
+	    -e 's|@libdir[@]|$(libdir)|g' -e 's|@includedir[@]|$(includedir)|g' \
+	    -e 's|@PACKAGE_VERSION[@]|$(PACKAGE_VERSION)|g' \
+	    $(srcdir)/runtime/cnnrt.pc.in > '$(DESTDIR)$(pkgconfigdir)/cnnrt.pc'
+uninstall-cnnrt-pc:
+	rm -f '$(DESTDIR)$(pkgconfigdir)/cnnrt.pc'
+.PHONY: install-cnnrt-pc uninstall-cnnrt-pc
 
 fashionmnistdir = $(pkgdatadir)/fashion-mnist
 dist_fashionmnist_DATA = \

@@ -688,8 +688,15 @@ static int bench(Run *r, const Args *a, int nfiles, char **files)
     rt_adam_step(net->params, net->grads, r->m, r->v, net->nparams, &adam, t);
   }
   double seconds = rt_now() - start;
+  /* Defined by the generated code (its micro-kernel's instruction set) and
+   * by OpenMP; weak, so that a program without either links and says so:
+   * the numbers mean little without how the program was built. */
+  extern const char rt_kernel_isa[] __attribute__((weak));
+  extern int omp_get_max_threads(void) __attribute__((weak));
   fprintf(stderr, "bench: batch %d, %d steps, %.2f ms/step\n", a->batch, a->steps,
           1e3 * seconds / a->steps);
+  printf("kernel_isa=%s threads=%d openmp=%s\n", rt_kernel_isa ? rt_kernel_isa : "unknown",
+         omp_get_max_threads ? omp_get_max_threads() : 1, omp_get_max_threads ? "yes" : "no");
   printf("images_per_s=%.1f\n", (double)a->batch * a->steps / seconds);
   return 0;
 }

@@ -57,3 +57,11 @@ EXTRA_DIST += tests/kill-resume.cnn tests/random-nets.py
 # generated C with configure's sanitizer flags too (they link with the
 # sanitized libcnnrt), as cnncc -o does; tests/tap.sh reads them.
 AM_TESTS_ENVIRONMENT = CNNCC_SANITIZE_FLAGS='$(CNNCC_SANITIZE_FLAGS)'; export CNNCC_SANITIZE_FLAGS;
+
+# What a newcomer runs: README's build-it-yourself line as fast as cnncc -o,
+# with an installed cnncc (make install prefix=DIR), and every command of
+# README.md and docs/*.md as written.
+TESTS += tests/byhand-build.sh tests/doc-commands.sh
+dist_check_SCRIPTS += tests/byhand-build.sh tests/doc-commands.sh
+EXTRA_DIST += docs/checkpoint-format.md docs/generated-code.md docs/inference.md \
+	docs/performance.md docs/robustness.md docs/runtime.md docs/training.md

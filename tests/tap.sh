@@ -26,3 +26,6 @@ avx512_flags="-mavx512f -mavx512vl -mavx512dq -mavx512bw -mavx2 -mfma"
 have_avx2=no have_avx512=no
 cpu_has avx2 fma && have_avx2=yes
 cpu_has avx512f avx512vl avx512dq avx512bw && have_avx512=yes
+# install_prefix DIR: cnncc, libcnnrt, cnnrt.h and cnnrt.pc installed in DIR
+# as a user would (make install prefix=DIR), for the tests of installed use.
+install_prefix() { ${MAKE:-make} -C "$top_builddir" install prefix="$1"; }
