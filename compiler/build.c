@@ -110,6 +110,9 @@ static bool find_runtime(char *inc, char *lib, size_t size) {
 /* Runs argv; returns its exit status, or -1 with a message (unless quiet:
  * then its output and messages go to /dev/null). */
 static int run_quiet(char **argv, bool quiet) {
+  /* else the child inherits what stdout holds (e.g. --summary's table when
+   * it is a pipe) and prints it again when it exits or reopens stdout */
+  fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {
     fprintf(stderr, "cnncc: cannot start %s: %s\n", argv[0], strerror(errno));

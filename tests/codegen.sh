@@ -21,7 +21,7 @@ nsources=$(echo "$sources" | wc -l)
 ncompilers=$(echo "$compilers" | wc -w)
 simd_nets="$(ls "$top_srcdir"/tests/ops/*.cnn) $top_srcdir/examples/lenet.cnn $top_srcdir/examples/vgg.cnn $top_srcdir/examples/resnet.cnn"
 nsimd=$(echo $simd_nets | wc -w)
-plan $((nsources * 2 * ncompilers + 12 + 3 * nsimd + 8))
+plan $((nsources * 2 * ncompilers + 12 + 3 * nsimd + 9))
 
 # 1. warning-free C for every network, float and double, with each compiler
 for src in $sources; do
@@ -117,6 +117,10 @@ else
   not_ok "cnncc examples/lenet.cnn (no -o) silently builds the trainer ./lenet, and nothing else"
   diag "status $status" "$(cat "$d/default.log")" "$(ls "$d/cwd")"
 fi
+# the C compiler runs in a child process, which must not print again what
+# cnncc wrote before it to a pipe
+n=$("$CNNCC" --summary "$top_srcdir/examples/lenet.cnn" -o "$d/summarized" | grep -c '^Network ')
+check "cnncc --summary -o PROGRAM | ... prints the summary once (got $n)" test "$n" = 1
 if "$CNNCC" --target=native "$top_srcdir/tests/ops/mse.cnn" -o "$d/mse" >"$d/native.log" 2>&1 &&
    "$d/mse" bench --steps 2 --batch 4 >>"$d/native.log" 2>&1; then
   ok "--target=native builds a trainer for an mse network that runs"
