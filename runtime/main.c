@@ -14,6 +14,20 @@
 
 #include "cnnrt.h"
 #include "internal.h"
+#include "notice.h"
+
+/* The cnncc release this libcnnrt belongs to (runtime/local.mk). */
+#ifndef RT_VERSION
+#define RT_VERSION "unknown"
+#endif
+/* The compiler of libcnnrt itself, named as the generated code names its own. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define RT_BUILT_BY "gcc " __VERSION__
+#elif defined(__VERSION__)
+#define RT_BUILT_BY __VERSION__
+#else
+#define RT_BUILT_BY "a compiler without __VERSION__"
+#endif
 
 /* Where the sample data lives: the source tree, then the installed copy
  * (runtime/local.mk defines both). */
@@ -724,6 +738,23 @@ static void print_program_help(const Ctx *c, FILE *out)
   fprintf(out, "\nRun '%s COMMAND --help' for the options of a command.\n", c->prog);
 }
 
+/* GNU style, then how the trainer was built: its network's code as that
+ * code recorded it (RtNet.build), and libcnnrt. After a blank line, so that
+ * help2man keeps the notice as the man page's COPYRIGHT. */
+static void print_version(const Ctx *c)
+{
+  const RtBuildInfo *b = &c->net->build;
+  printf("%s (cnncc) %s\n%s\n", c->prog, RT_VERSION, CNNCC_VERSION_NOTICE);
+  printf("Network '%s': compiled by %s, ", c->net->name,
+         b->compiler ? b->compiler : "an unknown compiler");
+  if (b->openmp)
+    printf("with OpenMP %ld", b->openmp);
+  else
+    printf("without OpenMP");
+  printf(", %s kernels.\n", b->kernels ? b->kernels : "unknown");
+  printf("libcnnrt: compiled by %s.\n", RT_BUILT_BY);
+}
+
 /* Options that set up the process, before the command runs. */
 static void apply_run_options(const Ctx *c, const Args *a)
 {
@@ -757,6 +788,10 @@ int rt_main(int argc, char **argv, const RtNet *net)
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "help") == 0) {
     print_program_help(&c, stdout);
+    return 0;
+  }
+  if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+    print_version(&c);
     return 0;
   }
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {

@@ -56,4 +56,10 @@ EXTRA_DIST += tests/kill-resume.cnn tests/random-nets.py
 # --enable-sanitizers: the scripts build the programs they make from
 # generated C with configure's sanitizer flags too (they link with the
 # sanitized libcnnrt), as cnncc -o does; tests/tap.sh reads them.
-AM_TESTS_ENVIRONMENT = CNNCC_SANITIZE_FLAGS='$(CNNCC_SANITIZE_FLAGS)'; export CNNCC_SANITIZE_FLAGS;
+AM_TESTS_ENVIRONMENT = CNNCC_SANITIZE_FLAGS='$(CNNCC_SANITIZE_FLAGS)'; export CNNCC_SANITIZE_FLAGS; \
+	PACKAGE_VERSION='$(PACKAGE_VERSION)'; export PACKAGE_VERSION;
+
+# --version of cnncc and of the trainers: the licence (COPYING) and which
+# compiler builds them, or built them.
+TESTS += tests/version.sh
+dist_check_SCRIPTS += tests/version.sh
