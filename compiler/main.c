@@ -47,7 +47,9 @@ static void usage(FILE *out) {
           "\n"
           "FILE may be '-' for standard input.\n"
           "Exit status: 0 success, 1 errors in FILE, 2 bad command line or unreadable FILE.\n"
-          "Report bugs and read the manual in docs/ of the cnncc sources.\n");
+          "A trainer's command line: PROGRAM --help, or man cnncc-trainer.\n"
+          "The manual and example networks: " CNNCC_DOCDIR "\n"
+          "(docs/ and examples/ of the cnncc sources).\n");
 }
 
 /* GNU style, then the compiler that trainers are built with: a trainer's
