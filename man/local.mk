@@ -22,6 +22,7 @@ man/cnncc-trainer.1: man/cnncc-trainer$(EXEEXT) man/cnncc-trainer.h2m
 	$(AM_V_GEN)$(HELP2MAN) $(HELP2MAN_FLAGS) --include=$(srcdir)/man/cnncc-trainer.h2m \
 	  --output=$@ ./man/cnncc-trainer$(EXEEXT)
 
-# Rendered by man without warnings (tests/man.sh).
-TESTS += tests/man.sh
-dist_check_SCRIPTS += tests/man.sh
+# Rendered by man without warnings (tests/man.sh); make install puts them,
+# the examples and the docs where they belong (tests/install.sh).
+TESTS += tests/man.sh tests/install.sh
+dist_check_SCRIPTS += tests/man.sh tests/install.sh
