@@ -122,6 +122,9 @@ static bool find_runtime(char *inc, char *lib, size_t size) {
 /* Runs argv; returns its exit status, or -1 with a message (unless quiet:
  * then its output and messages go to /dev/null). */
 static int run_quiet(char **argv, bool quiet) {
+  /* else the child inherits what stdout holds (e.g. --summary's table when
+   * it is a pipe) and prints it again when it exits or reopens stdout */
+  fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {
     fprintf(stderr, "cnncc: cannot start %s: %s\n", argv[0], strerror(errno));
@@ -211,35 +214,57 @@ static int target_flags(CnnTarget t, char **argv) {
   return n;
 }
 
+/* The C compiler for programs: $CNNCC_CC, else configure's CNNCC_CC. */
+static const char *program_compiler(void) {
+  const char *cc = getenv("CNNCC_CC");
+  return cc && *cc ? cc : CNNCC_CC;
+}
+
+/* A new temporary directory in $TMPDIR (or /tmp) into dir; false with a
+ * message if it cannot be made. */
+static bool make_temp_dir(char *dir, size_t size) {
+  const char *tmp = getenv("TMPDIR");
+  if (!tmp || !*tmp) tmp = "/tmp";
+  snprintf(dir, size, "%s/cnncc-XXXXXX", tmp);
+  if (mkdtemp(dir)) return true;
+  fprintf(stderr, "cnncc: cannot create a temporary directory in %s: %s\n", tmp, strerror(errno));
+  return false;
+}
+
+/* The compiler and options a program is compiled with, into argv (the
+ * files and paths come after them); returns how many. words holds the
+ * sanitizer flags; probe_dir is where the OpenMP probe is built. */
+static int compile_options(char **argv, const char *cc, CnnTarget target, const char *probe_dir,
+                           char *words, size_t size) {
+  int argc = 0;
+  argv[argc++] = (char *)cc;
+  argv[argc++] = "-std=c99";
+  argv[argc++] = "-O3";
+  argc += target_flags(target, argv + argc);
+  argc += sanitize_flags(argv + argc, SANITIZE_MAX, words, size);
+  if (have_openmp(cc, probe_dir)) argv[argc++] = "-fopenmp";
+  return argc;
+}
+
+/* The most compile_options() gives, with room for the files and paths. */
+#define COMPILE_ARGV_MAX (32 + SANITIZE_MAX)
+
 static int build_program(const CnnNet *net, const char *out_path, const CnnEmitOptions *opt) {
   char inc[PATH_MAX], lib[PATH_MAX];
   if (!find_runtime(inc, lib, sizeof inc)) return 1;
-  const char *tmp = getenv("TMPDIR");
   char dir[PATH_MAX];
-  snprintf(dir, sizeof dir, "%s/cnncc-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-  if (!mkdtemp(dir)) {
-    fprintf(stderr, "cnncc: cannot create a temporary directory in %s: %s\n",
-            tmp && *tmp ? tmp : "/tmp", strerror(errno));
-    return 1;
-  }
+  if (!make_temp_dir(dir, sizeof dir)) return 1;
   char c_path[PATH_MAX + 64], h_path[PATH_MAX + 64];
   snprintf(c_path, sizeof c_path, "%s/%s.c", dir, net->name);
   snprintf(h_path, sizeof h_path, "%s/%s.h", dir, net->name);
   int status = write_pair(net, c_path, h_path, opt);
   if (status == 0) {
-    const char *cc = getenv("CNNCC_CC");
-    if (!cc || !*cc) cc = CNNCC_CC;
+    const char *cc = program_compiler();
     char inc_flag[PATH_MAX + 8], lib_flag[PATH_MAX + 8];
     snprintf(inc_flag, sizeof inc_flag, "-I%s", inc);
     snprintf(lib_flag, sizeof lib_flag, "-L%s", lib);
-    char *argv[32 + SANITIZE_MAX], words[256];
-    int argc = 0;
-    argv[argc++] = (char *)cc;
-    argv[argc++] = "-std=c99";
-    argv[argc++] = "-O3";
-    argc += target_flags(opt->target, argv + argc);
-    argc += sanitize_flags(argv + argc, SANITIZE_MAX, words, sizeof words);
-    if (have_openmp(cc, dir)) argv[argc++] = "-fopenmp";
+    char *argv[COMPILE_ARGV_MAX], words[256];
+    int argc = compile_options(argv, cc, opt->target, dir, words, sizeof words);
     argv[argc++] = inc_flag;
     argv[argc++] = "-o";
     argv[argc++] = (char *)out_path;
@@ -265,6 +290,17 @@ static int build_program(const CnnNet *net, const char *out_path, const CnnEmitO
   remove(h_path);
   rmdir(dir);
   return status;
+}
+
+void cnn_print_program_compiler(FILE *out) {
+  char dir[PATH_MAX], *argv[COMPILE_ARGV_MAX], words[256];
+  bool probed = make_temp_dir(dir, sizeof dir); /* else no -fopenmp: the probe needs a file */
+  int argc = compile_options(argv, program_compiler(), CNN_TARGET_NATIVE,
+                             probed ? dir : "/nonexistent", words, sizeof words);
+  if (probed) rmdir(dir);
+  fputs("Trainers (cnncc -o PROGRAM) are compiled with:", out);
+  for (int i = 0; i < argc; i++) fprintf(out, " %s", argv[i]);
+  fputc('\n', out);
 }
 
 int cnn_write_output(const CnnNet *net, const char *out_path, const CnnEmitOptions *opt) {

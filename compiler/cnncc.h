@@ -268,6 +268,9 @@ int cnn_emit_c(FILE *c, FILE *h, const CnnNet *net, const CnnEmitOptions *opt);
  * generated in a temporary directory and compiled with libcnnrt into the
  * program FILE. Returns the exit status (0, or 1 with a message). */
 int cnn_write_output(const CnnNet *net, const char *out_path, const CnnEmitOptions *opt);
+/* For --version: the C compiler and options that cnncc -o builds programs
+ * with (the default --target; CNNCC_CC and CNNCC_OPENMP as for a build). */
+void cnn_print_program_compiler(FILE *out);
 
 /* ---- standalone inference code (emit_infer.c, docs/inference.md) ---- */
 typedef struct {

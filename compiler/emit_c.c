@@ -2518,6 +2518,19 @@ static void emit_source(Emit *E) {
     pr(P, "/* ---- the trainer program: libcnnrt's command line over this network ---- */");
     nl(P);
     pr(P, "#ifndef CNNCC_NO_MAIN");
+    pr(P, "/* how this file was compiled, as its compiler says (the trainer's --version) */");
+    pr(P, "#if defined(__GNUC__) && !defined(__clang__)");
+    pr(P, "#define CNNCC_BUILT_BY \"gcc \" __VERSION__ /* gcc's is only the number */");
+    pr(P, "#elif defined(__VERSION__)");
+    pr(P, "#define CNNCC_BUILT_BY __VERSION__");
+    pr(P, "#else");
+    pr(P, "#define CNNCC_BUILT_BY \"a compiler without __VERSION__\"");
+    pr(P, "#endif");
+    pr(P, "#ifdef _OPENMP");
+    pr(P, "#define CNNCC_BUILT_OPENMP _OPENMP");
+    pr(P, "#else");
+    pr(P, "#define CNNCC_BUILT_OPENMP 0");
+    pr(P, "#endif");
     pr(P, "static const RtNet net = {");
     pr(P, ".name = \"%s\",", net->name);
     pr(P, ".in_rank = %d, .in_dim = %s,", in->shape.rank, idim);
@@ -2539,6 +2552,7 @@ static void emit_source(Emit *E) {
     pr(P, ".forward = %s_forward,", N);
     pr(P, ".backward = %s_backward,", N);
     pr(P, ".output = %s_output,", N);
+    pr(P, ".build = {.compiler = CNNCC_BUILT_BY, .openmp = CNNCC_BUILT_OPENMP, .kernels = KERNEL_ISA},");
     pr(P, "};");
     nl(P);
     pr(P, "int main(int argc, char **argv) {");

@@ -21,7 +21,7 @@ cnncc_LDADD = compiler/libcnnfront.a
 cnncc_SOURCES += compiler/printer.c compiler/emit_c.c compiler/build.c \
 	compiler/kernels.h compiler/kernels_gemm.c
 cnncc_CPPFLAGS = $(AM_CPPFLAGS) -DCNNCC_INCLUDEDIR='"$(includedir)"' -DCNNCC_LIBDIR='"$(libdir)"' \
-	-DCNNCC_ABS_SRCDIR='"$(abs_top_srcdir)"'
+	-DCNNCC_ABS_SRCDIR='"$(abs_top_srcdir)"' -DCNNCC_DOCDIR='"$(docdir)"'
 dist_doc_DATA += docs/generated-code.md
 # standalone inference code (emit_infer.c, docs/inference.md); it reads
 # checkpoints with libcnnrt's rt_checkpoint_load.

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "cnncc.h"
+#include "notice.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -37,13 +38,27 @@ static void usage(FILE *out) {
           "      --static-arena   --emit=inference: a static scratch arena instead of\n"
           "                       the caller's memory (the code is then not reentrant)\n"
           "      --no-softmax     --emit=inference: no NAME_softmax() for probabilities\n"
-          "  -o FILE              where the output goes (see --emit)\n"
+          "  -o FILE              where the output goes (see --emit); without -o,\n"
+          "                       --check or --summary, cnncc builds the trainer NAME\n"
+          "                       in the current directory from NAME.cnn (as cc\n"
+          "                       builds a.out)\n"
           "  -h, --help           display this help and exit\n"
           "  -V, --version        output version information and exit\n"
           "\n"
           "FILE may be '-' for standard input.\n"
           "Exit status: 0 success, 1 errors in FILE, 2 bad command line or unreadable FILE.\n"
-          "Report bugs and read the manual in docs/ of the cnncc sources.\n");
+          "A trainer's command line: PROGRAM --help, or man cnncc-trainer.\n"
+          "The manual and example networks: " CNNCC_DOCDIR "\n"
+          "(docs/ and examples/ of the cnncc sources).\n");
+}
+
+/* GNU style, then the compiler that trainers are built with: a trainer's
+ * speed and correctness depend on it (clang 14 once miscompiled one). It
+ * comes last, after a blank line, so that help2man keeps the notice as the
+ * man page's COPYRIGHT. */
+static void print_version(void) {
+  printf("cnncc (cnncc) %s\n%s\n", PACKAGE_VERSION, CNNCC_VERSION_NOTICE);
+  cnn_print_program_compiler(stdout);
 }
 
 /* Reads a whole file (or stdin for "-"); NULL with errno set on failure. */
@@ -74,6 +89,26 @@ static char *read_file(const char *path, size_t *len) {
   }
   *len = n;
   return buf;
+}
+
+/* The trainer that `cnncc NAME.cnn` builds without -o: NAME in the current
+ * directory, as `cc foo.c` builds a program. A FILE without .cnn (or
+ * standard input) has no NAME that could not be FILE itself, so then -o is
+ * needed. NULL with a message if so or out of memory. */
+static char *default_trainer(const char *path) {
+  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+  size_t n = strlen(base);
+  if (!strcmp(path, "-") || n <= 4 || strcmp(base + n - 4, ".cnn")) {
+    if (!strcmp(path, "-"))
+      fprintf(stderr, "cnncc: no -o: name the trainer built from standard input with -o PROGRAM\n");
+    else
+      fprintf(stderr,
+              "cnncc: no -o and '%s' does not end in .cnn: name the trainer with -o PROGRAM\n", path);
+    return NULL;
+  }
+  char *name = strndup(base, n - 4);
+  if (!name) fprintf(stderr, "cnncc: out of memory\n");
+  return name;
 }
 
 /* --emit=pytorch: to -o FILE, or FILE.py next to FILE.cnn (stdout for '-'). */
@@ -118,14 +153,14 @@ int main(int argc, char **argv) {
       {"static-arena", no_argument, NULL, 'A'}, {"no-softmax", no_argument, NULL, 'S'},
       {NULL, 0, NULL, 0},
   };
-  bool summary = false;
+  bool check = false, summary = false;
   const char *emit = NULL, *output = NULL;
   CnnEmitOptions gen = {.dtype = CNN_DTYPE_FLOAT, .target = CNN_TARGET_NATIVE};
   CnnInferOptions infer = {0}; /* --emit=inference */
   int opt;
   while ((opt = getopt_long(argc, argv, "cshVo:", options, NULL)) != -1) {
     switch (opt) {
-    case 'c': break;
+    case 'c': check = true; break;
     case 's': summary = true; break;
     case 'h': usage(stdout); return 0;
     case 'E': emit = optarg; break;
@@ -153,10 +188,7 @@ int main(int argc, char **argv) {
         return 2;
       }
       break;
-    case 'V':
-      printf("cnncc %s\nCopyright (C) 2026 the cnncc authors.\n"
-             "This is free software: you are free to change and redistribute it.\n", PACKAGE_VERSION);
-      return 0;
+    case 'V': print_version(); return 0;
     default:
       fprintf(stderr, "Try 'cnncc --help' for more information.\n");
       return 2;
@@ -172,16 +204,22 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cnncc: unknown --emit '%s' (expected train, pytorch or inference)\n", emit);
     return 2;
   }
+  bool train = !emit || !strcmp(emit, "train");
+  char *made_output = NULL; /* never exit 0 having done nothing */
+  if (train && !output && !check && !summary && !(output = made_output = default_trainer(path)))
+    return 2;
   size_t len;
   char *src = read_file(path, &len);
   if (!src) {
     fprintf(stderr, "cnncc: cannot read '%s': %s\n", path, strerror(errno));
+    free(made_output);
     return 2;
   }
   CnnUnit *unit = cnn_unit_new(strcmp(path, "-") ? path : "<stdin>", src, len);
   if (!unit) {
     fprintf(stderr, "cnncc: out of memory\n");
     free(src);
+    free(made_output);
     return 1;
   }
   const CnnNet *net = cnn_unit_compile(unit);
@@ -192,7 +230,7 @@ int main(int argc, char **argv) {
     status = 1;
   } else {
     if (summary) cnn_print_summary(stdout, net);
-    if (output && (!emit || !strcmp(emit, "train"))) {
+    if (output && train) {
       gen.source_file = path;
       status = cnn_write_output(net, output, &gen);
     }
@@ -202,5 +240,6 @@ int main(int argc, char **argv) {
     status = cnn_emit_inference_file(net, path, output, &infer);
   cnn_unit_free(unit);
   free(src);
+  free(made_output);
   return status;
 }

@@ -711,6 +711,10 @@ static Value eval_call(Sema *S, Scope *sc, CnnExpr *e) {
   CnnStmt *block = find_block(S, e->name);
   if (block) return call_block(S, sc, block, e);
   if (!strcmp(e->name, "range")) return call_range(S, sc, e);
+  /* Not callable: still evaluate the arguments, so that errors in them (the
+   * earlier layers of an x -> f -> g chain, which are f's first argument)
+   * are each reported, in source order, before this one. */
+  eval_args(S, sc, e);
   for (size_t i = 0; i < 2; i++)
     if (!strcmp(e->name, loss_names[i])) {
       cnn_error(S->diags, e->loc, "%s is a loss: use it in 'loss %s(NAME)'", e->name, e->name);

@@ -38,6 +38,15 @@ typedef struct {
   uint64_t seed;
 } RtDefaults;
 
+/* How the generated code was compiled, recorded by its own compiler (so
+ * that it is right for C compiled by hand too), for the trainer's
+ * --version: a compiler once miscompiled a trainer. */
+typedef struct {
+  const char *compiler; /* the compiler's __VERSION__ ("gcc " before gcc's) */
+  long openmp;          /* _OPENMP (yyyymm), 0 when built without OpenMP */
+  const char *kernels;  /* KERNEL_ISA: the GEMM kernels, avx512, avx2 or portable */
+} RtBuildInfo;
+
 typedef struct {
   const char *name;                  /* network name, e.g. "lenet" */
   int in_rank, in_dim[RT_MAX_RANK];  /* per-sample input shape */
@@ -70,6 +79,7 @@ typedef struct {
   void (*backward)(int n);
   /* Logits of the last forward: n * out_size floats. */
   const float *(*output)(void);
+  RtBuildInfo build; /* all zero: unknown */
 } RtNet;
 
 /* The trainer command line; returns the process exit status: 0 success,

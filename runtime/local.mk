@@ -2,14 +2,15 @@
 # its header, pkg-config file, the Fashion-MNIST sample (data/) and tests.
 lib_LIBRARIES += runtime/libcnnrt.a
 include_HEADERS += runtime/cnnrt.h
-runtime_libcnnrt_a_SOURCES = runtime/cnnrt.h runtime/internal.h \
+runtime_libcnnrt_a_SOURCES = runtime/cnnrt.h runtime/internal.h runtime/notice.h \
 	runtime/util.c runtime/rng.c runtime/data.c runtime/adam.c \
 	runtime/checkpoint.c runtime/progress.c runtime/main.c
 # sqrtf without errno, so that the Adam loop can vectorize; no contraction
 # into fused multiply-adds, so that Adam gives the same bits on every CPU.
 runtime_libcnnrt_a_CFLAGS = $(AM_CFLAGS) -fno-math-errno -ffp-contract=off
-# rt_main's default data: the sample in the source tree, else the installed one.
-runtime_libcnnrt_a_CPPFLAGS = \
+# rt_main's --version (the release) and default data (the sample in the
+# source tree, else the installed one).
+runtime_libcnnrt_a_CPPFLAGS = -DRT_VERSION='"$(PACKAGE_VERSION)"' \
 	-DRT_DEFAULT_DATA_DIR='"$(abs_top_srcdir)/data/fashion-mnist"' \
 	-DRT_INSTALLED_DATA_DIR='"$(fashionmnistdir)"'
 

@@ -14,6 +14,20 @@
 
 #include "cnnrt.h"
 #include "internal.h"
+#include "notice.h"
+
+/* The cnncc release this libcnnrt belongs to (runtime/local.mk). */
+#ifndef RT_VERSION
+#define RT_VERSION "unknown"
+#endif
+/* The compiler of libcnnrt itself, named as the generated code names its own. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define RT_BUILT_BY "gcc " __VERSION__
+#elif defined(__VERSION__)
+#define RT_BUILT_BY __VERSION__
+#else
+#define RT_BUILT_BY "a compiler without __VERSION__"
+#endif
 
 /* Where the sample data lives: the source tree, then the installed copy
  * (runtime/local.mk defines both). */
@@ -165,13 +179,9 @@ static const char *const kind_expects[] = {
   [K_FLAG] = "no value",
 };
 
-static void print_help(const Ctx *c, const Command *cmd, const Args *a)
+/* The options cmd accepts, one a line, with their defaults in a. */
+static void print_options(const Command *cmd, const Args *a)
 {
-  printf("usage: %s %s [OPTIONS]%s%s\n%s.\n", c->prog, cmd->name,
-         *cmd->operands ? " " : "", cmd->operands, cmd->summary);
-  if (*cmd->details)
-    printf("%s\n", cmd->details);
-  printf("\nOptions:\n");
   for (int o = 0; o < NOPT; o++) {
     if (!(cmd->accepts & BIT(o)))
       continue;
@@ -188,6 +198,16 @@ static void print_help(const Ctx *c, const Command *cmd, const Args *a)
       printf(" (default: %llu)", (unsigned long long)*(const uint64_t *)v);
     printf("\n");
   }
+}
+
+static void print_help(const Ctx *c, const Command *cmd, const Args *a)
+{
+  printf("Usage: %s %s [OPTIONS]%s%s\n%s.\n", c->prog, cmd->name,
+         *cmd->operands ? " " : "", cmd->operands, cmd->summary);
+  if (*cmd->details)
+    printf("%s\n", cmd->details);
+  printf("\nOptions:\n");
+  print_options(cmd, a);
   printf("  %-24s %s\n", "--help", "show this help");
 }
 
@@ -742,12 +762,29 @@ static void print_program_help(const Ctx *c, FILE *out)
   char in[64], outs[64];
   rt_shape_str(in, sizeof in, c->net->in_rank, c->net->in_dim, ", ");
   rt_shape_str(outs, sizeof outs, c->net->out_rank, c->net->out_dim, ", ");
-  fprintf(out, "usage: %s COMMAND [OPTIONS]\n"
+  fprintf(out, "Usage: %s COMMAND [OPTIONS]\n"
           "Train and run the network '%s' (input [%s], output [%s]).\n\nCommands:\n",
           c->prog, c->net->name, in, outs);
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
     fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
-  fprintf(out, "\nRun '%s COMMAND --help' for the options of a command.\n", c->prog);
+  fprintf(out, "\nRun '%s COMMAND --help' for a command's details and options.\n", c->prog);
+}
+
+/* GNU style, then how the trainer was built: its network's code as that
+ * code recorded it (RtNet.build), and libcnnrt. After a blank line, so that
+ * help2man keeps the notice as the man page's COPYRIGHT. */
+static void print_version(const Ctx *c)
+{
+  const RtBuildInfo *b = &c->net->build;
+  printf("%s (cnncc) %s\n%s\n", c->prog, RT_VERSION, CNNCC_VERSION_NOTICE);
+  printf("Network '%s': compiled by %s, ", c->net->name,
+         b->compiler ? b->compiler : "an unknown compiler");
+  if (b->openmp)
+    printf("with OpenMP %ld", b->openmp);
+  else
+    printf("without OpenMP");
+  printf(", %s kernels.\n", b->kernels ? b->kernels : "unknown");
+  printf("libcnnrt: compiled by %s.\n", RT_BUILT_BY);
 }
 
 /* Options that set up the process, before the command runs. */
@@ -772,6 +809,25 @@ static Args default_args(const RtDefaults *d)
                 .seed = d->seed};
 }
 
+/* --help: the commands and every command's options, so that it is the
+ * whole reference (help2man makes the cnncc-trainer(1) page from it). */
+static void print_full_help(const Ctx *c)
+{
+  print_program_help(c, stdout);
+  Args a = default_args(&c->net->defaults);
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+    const Command *cmd = &commands[i];
+    printf("\n%s %s [OPTIONS]%s%s:\n", c->prog, cmd->name, *cmd->operands ? " " : "",
+           cmd->operands);
+    print_options(cmd, &a);
+  }
+  printf("\nOther options:\n"
+         "  %-24s %s\n  %-24s %s\n", "-h, --help", "show this help (COMMAND --help: a command's)",
+         "-V, --version", "show the version and which compiler built this program");
+  printf("\nExit status: 0 success, 1 failure (bad data or checkpoint, a NaN loss),\n"
+         "2 usage error, 130/143 interrupted by SIGINT/SIGTERM.\n");
+}
+
 int rt_main(int argc, char **argv, const RtNet *net)
 {
   const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
@@ -782,7 +838,11 @@ int rt_main(int argc, char **argv, const RtNet *net)
   }
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "help") == 0) {
-    print_program_help(&c, stdout);
+    print_full_help(&c);
+    return 0;
+  }
+  if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+    print_version(&c);
     return 0;
   }
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {

@@ -2,7 +2,8 @@
 # The training code generator (cnncc -o): the generated C compiles without
 # warnings (clang and gcc, -std=c99 -Wall -Wextra, float and double) for
 # every example and tests/ops/*.cnn; its API behaves (tests/codegen-api.c);
-# `cnncc NET.cnn -o PROGRAM` builds a trainer from the build tree that runs;
+# `cnncc NET.cnn -o PROGRAM` builds a trainer from the build tree that runs,
+# and so does `cnncc NET.cnn` (the trainer ./NET);
 # errors (no loss, a failing C compiler) give a message and exit status 1.
 # The kernels (tests/simd-check.c): the AVX2 and AVX-512 micro-kernels agree
 # with portable C (where the CPU has them), and training gives the same
@@ -20,7 +21,7 @@ nsources=$(echo "$sources" | wc -l)
 ncompilers=$(echo "$compilers" | wc -w)
 simd_nets="$(ls "$top_srcdir"/tests/ops/*.cnn) $top_srcdir/examples/lenet.cnn $top_srcdir/examples/vgg.cnn $top_srcdir/examples/resnet.cnn"
 nsimd=$(echo $simd_nets | wc -w)
-plan $((nsources * 2 * ncompilers + 12 + 3 * nsimd + 7))
+plan $((nsources * 2 * ncompilers + 12 + 3 * nsimd + 9))
 
 # 1. warning-free C for every network, float and double, with each compiler
 for src in $sources; do
@@ -105,6 +106,21 @@ else
   not_ok "lenet bench --steps 5 --batch 8 runs"
   diag "$(cat "$d/bench.log")"
 fi
+# without -o: the trainer named after the file, in the current directory
+mkdir "$d/cwd"
+(cd "$d/cwd" && "$CNNCC" "$top_srcdir/examples/lenet.cnn") >"$d/default.log" 2>&1
+status=$?
+if [ $status = 0 ] && [ ! -s "$d/default.log" ] && [ "$(ls "$d/cwd")" = lenet ] &&
+   "$d/cwd/lenet" --help >/dev/null; then
+  ok "cnncc examples/lenet.cnn (no -o) silently builds the trainer ./lenet, and nothing else"
+else
+  not_ok "cnncc examples/lenet.cnn (no -o) silently builds the trainer ./lenet, and nothing else"
+  diag "status $status" "$(cat "$d/default.log")" "$(ls "$d/cwd")"
+fi
+# the C compiler runs in a child process, which must not print again what
+# cnncc wrote before it to a pipe
+n=$("$CNNCC" --summary "$top_srcdir/examples/lenet.cnn" -o "$d/summarized" | grep -c '^Network ')
+check "cnncc --summary -o PROGRAM | ... prints the summary once (got $n)" test "$n" = 1
 if "$CNNCC" --target=native "$top_srcdir/tests/ops/mse.cnn" -o "$d/mse" >"$d/native.log" 2>&1 &&
    "$d/mse" bench --steps 2 --batch 4 >>"$d/native.log" 2>&1; then
   ok "--target=native builds a trainer for an mse network that runs"

@@ -13,7 +13,7 @@ if ! "$PYTHON" -c 'import gzip, struct, zlib' >/dev/null 2>&1; then
   echo "1..0 # SKIP no python3 to write the broken files"
   exit 0
 fi
-plan 49
+plan 51
 
 # expect DESC STATUS MESSAGE COMMAND...: COMMAND exits with STATUS and its
 # stderr, less the epoch summary lines and the lines that say which data
@@ -312,6 +312,11 @@ expect "unknown command" 2 "clinet: unknown command 'fit'; run 'clinet --help'" 
 # ---- cnncc ----
 expect "cnncc: missing program" 2 "cnncc: cannot read '$tmp/none.cnn': No such file or directory" \
   "$CNNCC" "$tmp/none.cnn" -o "$tmp/none"
+# without -o, the trainer is named after NAME.cnn; other names need -o
+expect "cnncc: no -o, no .cnn" 2 "cnncc: no -o and '$tmp/clinet' does not end in .cnn: name the trainer with -o PROGRAM" \
+  "$CNNCC" "$tmp/clinet"
+expect "cnncc: no -o, standard input" 2 "cnncc: no -o: name the trainer built from standard input with -o PROGRAM" \
+  "$CNNCC" - </dev/null
 cp "$top_srcdir/tests/diag/unknown-op.cnn" "$tmp/"
 (cd "$tmp" && NO_COLOR=1 "$CNNCC" unknown-op.cnn -o bad >out 2>err)
 rc=$?

@@ -1,5 +1,5 @@
 # tests/: front-end tests (TAP). Other parts append their own below.
-EXTRA_DIST += tests/tap.sh tests/tap.h tests/diag docs/make-diagnostics.sh docs/diagnostics.md docs/language.md README.md
+EXTRA_DIST += tests/tap.sh tests/tap.h tests/diag docs/make-diagnostics.sh README.md
 TESTS += tests/examples.sh tests/diagnostics.sh
 dist_check_SCRIPTS = tests/examples.sh tests/diagnostics.sh
 
@@ -16,7 +16,7 @@ dist_check_SCRIPTS += tests/robustness.sh
 # PyTorch mirror (cnncc --emit=pytorch) and parity of the generated C with it.
 TESTS += tests/torch-mirror.sh
 dist_check_SCRIPTS += tests/torch-mirror.sh
-EXTRA_DIST += tests/torch-mirror.py tests/torch-ops1d.cnn tests/torch-ops2d.cnn docs/pytorch.md
+EXTRA_DIST += tests/torch-mirror.py tests/torch-ops1d.cnn tests/torch-ops2d.cnn
 TESTS += tests/parity.sh
 dist_check_SCRIPTS += tests/parity.sh
 EXTRA_DIST += tests/parity.c tests/parity.py
@@ -34,7 +34,7 @@ EXTRA_DIST += tests/gradcheck.c tests/gradcheck-common.sh tests/codegen-api.c te
 # outputs against the training code's, strict C99, no C library symbols.
 TESTS += tests/infer.sh
 dist_check_SCRIPTS += tests/infer.sh
-EXTRA_DIST += tests/infer-ref.c tests/infer-run.c tests/infer-edge.cnn examples/classify.c \
+EXTRA_DIST += tests/infer-ref.c tests/infer-run.c tests/infer-edge.cnn \
 	bench/infer-latency.sh bench/infer-time.c bench/infer-torch.py
 
 # End-to-end training (docs/training.md): LeNet on the Fashion-MNIST sample
@@ -56,12 +56,18 @@ EXTRA_DIST += tests/kill-resume.cnn tests/random-nets.py
 # --enable-sanitizers: the scripts build the programs they make from
 # generated C with configure's sanitizer flags too (they link with the
 # sanitized libcnnrt), as cnncc -o does; tests/tap.sh reads them.
-AM_TESTS_ENVIRONMENT = CNNCC_SANITIZE_FLAGS='$(CNNCC_SANITIZE_FLAGS)'; export CNNCC_SANITIZE_FLAGS;
+AM_TESTS_ENVIRONMENT = CNNCC_SANITIZE_FLAGS='$(CNNCC_SANITIZE_FLAGS)'; export CNNCC_SANITIZE_FLAGS; \
+	PACKAGE_VERSION='$(PACKAGE_VERSION)'; export PACKAGE_VERSION; \
+	INSTALL_MANDIR='$(mandir)' INSTALL_DOCDIR='$(docdir)' MAKE='$(MAKE)'; \
+	export INSTALL_MANDIR INSTALL_DOCDIR MAKE;
+
+# --version of cnncc and of the trainers: the licence (COPYING) and which
+# compiler builds them, or built them.
+TESTS += tests/version.sh
+dist_check_SCRIPTS += tests/version.sh
 
 # What a newcomer runs: README's build-it-yourself line as fast as cnncc -o,
 # with an installed cnncc (make install prefix=DIR), and every command of
 # README.md and docs/*.md as written.
 TESTS += tests/byhand-build.sh tests/doc-commands.sh
 dist_check_SCRIPTS += tests/byhand-build.sh tests/doc-commands.sh
-EXTRA_DIST += docs/checkpoint-format.md docs/generated-code.md docs/inference.md \
-	docs/performance.md docs/robustness.md docs/runtime.md docs/training.md

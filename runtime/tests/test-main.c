@@ -211,14 +211,19 @@ static double value_of(const char *s, const char *key)
 
 static void test_usage(void)
 {
-  tap_ok(run("--help", NULL) == 0 && strstr(out, "usage: test-main COMMAND") &&
+  tap_ok(run("--help", NULL) == 0 && strstr(out, "Usage: test-main COMMAND") &&
      strstr(out, "network 'softmax' (input [1, 28, 28], output [10])"), "--help");
+  tap_ok(run("--help", NULL) == 0 && strstr(out, "test-main bench [OPTIONS]:\n") &&
+     strstr(out, "  --steps N") && strstr(out, "test-main predict [OPTIONS] FILE...:\n") &&
+     strstr(out, "-V, --version") && strstr(out, "Exit status:"),
+     "--help lists every command's options, --version and the exit status");
+  tap_ok(run(NULL) == 2 && !strstr(err, "--steps"), "no command: the short usage, not every option");
   tap_ok(run("train", "--help", NULL) == 0 && strstr(out, "--epochs N") &&
      strstr(out, "(default: 64)") && strstr(out, "test_acc="), "train --help lists the options and defaults");
   tap_ok(run("predict", "--help", NULL) == 0 && strstr(out, "one line per image"),
      "predict --help says what it prints");
   tap_ok(run("eval", "--help", NULL) == 0 && run("bench", "--help", NULL) == 0, "eval and bench have --help");
-  tap_ok(run(NULL) == 2 && strstr(err, "usage:"), "no command: usage, status 2");
+  tap_ok(run(NULL) == 2 && strstr(err, "Usage:"), "no command: usage, status 2");
   tap_ok(run("bogus", NULL) == 2 && strstr(err, "unknown command 'bogus'"), "unknown command: status 2");
   tap_ok(run("train", "--epochs", "abc", NULL) == 2, "--epochs abc: status 2");
   tap_is_str(err, "test-main train: --epochs expects a positive integer, got 'abc'\n"
