@@ -96,14 +96,6 @@ static const char *config_double_text =
     "#define WV NR\n"
     "#define NV_MAX 1";
 
-/* Weak, so that programs linking several networks have one; libcnnrt's
- * bench command reads it weakly, so that it links without one. */
-static const char *kernel_isa_symbol_text =
-    "/* the kernels' instruction set, which the trainer's bench command reports */\n"
-    "#if defined(__GNUC__)\n"
-    "__attribute__((weak)) const char rt_kernel_isa[] = KERNEL_ISA;\n"
-    "#endif";
-
 static const char *simd_text =
     "/* kernel: c[r][0, NR) = (bias ? bias[r] : add ? c[r][0, NR) : 0) + the sum over kc\n"
     " * terms of a[r] * b[0, NR), for the rows r < mr; a advances by MR per term, b by\n"
@@ -991,7 +983,6 @@ void cnn_emit_kernel_config(CnnPrinter *P, bool dbl) {
   text(P, "/* The register block of the matrix products: tiles of MR x NR values, for\n"
           " * the instruction set the compiler targets (-DCNNCC_PORTABLE: portable C). */");
   text(P, dbl ? config_double_text : config_float_text);
-  text(P, kernel_isa_symbol_text);
   text(P, "#define KC 256 /* terms of a product per pass over a tile */");
 }
 

@@ -46,6 +46,7 @@
 /* Set by the generated program when it is built with OpenMP; weak so that
  * programs without OpenMP link too. */
 extern void omp_set_num_threads(int) __attribute__((weak));
+extern int omp_get_max_threads(void) __attribute__((weak));
 
 /* ---- command-line options ---- */
 
@@ -708,15 +709,13 @@ static int bench(Run *r, const Args *a, int nfiles, char **files)
     rt_adam_step(net->params, net->grads, r->m, r->v, net->nparams, &adam, t);
   }
   double seconds = rt_now() - start;
-  /* Defined by the generated code (its micro-kernel's instruction set) and
-   * by OpenMP; weak, so that a program without either links and says so:
-   * the numbers mean little without how the program was built. */
-  extern const char rt_kernel_isa[] __attribute__((weak));
-  extern int omp_get_max_threads(void) __attribute__((weak));
+  /* The numbers mean little without how the program was built: the
+   * generated code records its kernels and OpenMP (net->build). */
+  const RtBuildInfo *b = &net->build;
   fprintf(stderr, "bench: batch %d, %d steps, %.2f ms/step\n", a->batch, a->steps,
           1e3 * seconds / a->steps);
-  printf("kernel_isa=%s threads=%d openmp=%s\n", rt_kernel_isa ? rt_kernel_isa : "unknown",
-         omp_get_max_threads ? omp_get_max_threads() : 1, omp_get_max_threads ? "yes" : "no");
+  printf("kernel_isa=%s threads=%d openmp=%s\n", b->kernels ? b->kernels : "unknown",
+         b->openmp && omp_get_max_threads ? omp_get_max_threads() : 1, b->openmp ? "yes" : "no");
   printf("images_per_s=%.1f\n", (double)a->batch * a->steps / seconds);
   return 0;
 }
