@@ -20,6 +20,15 @@
  *                    parts' weight gradients part[p].dw)
  *   implicit.h       the convolutions as implicit products
  *   window.h         the window copies im2col_panels, im2row_panels, col2im
+ *
+ * The inference code (emit_infer.c) gets its own SIMD vocabulary, which it
+ * writes as it is, with the vector functions it uses after it:
+ *
+ *   infer_prelude.h  CNNCC_SIMD, cnn_vec, CNN_VL, cnn_vload, cnn_vfma, ...
+ *   infer_vsum.h     cnn_vsum, the horizontal sum (dense layers)
+ *   infer_vexp.h     cnn_vexp, for the next two: the Cephes single precision
+ *   infer_vsigmoid.h polynomials (a few ulp); in portable C, libm's expf
+ *   infer_vtanh.h    and tanhf
  */
 #ifndef CNNCC_KERNELS_H
 #define CNNCC_KERNELS_H
@@ -40,7 +49,8 @@
 /* The kernel headers' text (kernel_texts.c). */
 extern const char cnn_kernel_threads[], cnn_kernel_config_float[], cnn_kernel_config_double[],
     cnn_kernel_pool[], cnn_kernel_simd[], cnn_kernel_portable[], cnn_kernel_gemm[], cnn_kernel_implicit[],
-    cnn_kernel_window[];
+    cnn_kernel_window[], cnn_kernel_infer_prelude[], cnn_kernel_infer_vsum[], cnn_kernel_infer_vexp[],
+    cnn_kernel_infer_vsigmoid[], cnn_kernel_infer_vtanh[];
 
 /* The thread and SIMD preamble: PARALLEL_FOR_IF, ALWAYS_INLINE, NOINLINE,
  * PARTS, MR, NR and the choice of micro-kernel. */

@@ -26,7 +26,8 @@ cnncc_SOURCES += compiler/printer.c compiler/emit_c.c compiler/build.c \
 CNNCC_KERNELS = compiler/kernels/threads.h compiler/kernels/config_float.h \
 	compiler/kernels/config_double.h compiler/kernels/pool.h compiler/kernels/simd.h \
 	compiler/kernels/portable.h compiler/kernels/gemm.h compiler/kernels/implicit.h \
-	compiler/kernels/window.h
+	compiler/kernels/window.h compiler/kernels/infer_prelude.h compiler/kernels/infer_vsum.h \
+	compiler/kernels/infer_vexp.h compiler/kernels/infer_vsigmoid.h compiler/kernels/infer_vtanh.h
 EXTRA_DIST += $(CNNCC_KERNELS) compiler/embed-kernels.sh
 nodist_cnncc_SOURCES = compiler/kernel_texts.c
 CLEANFILES += compiler/kernel_texts.c
