@@ -5,10 +5,10 @@
  * the other convolutions and max pooling (kernels_gemm.c).
  * docs/generated-code.md describes them.
  *
- * The kernels are ordinary C headers in compiler/kernels/;
- * compiler/embed-kernels.sh turns each into a string at build time
- * (kernel_texts.c), which the generated file gets as it is. They go in this
- * order, each after what it uses:
+ * The kernels are ordinary C headers in compiler/kernels/, compiled and
+ * tested as such (tests/kernel-checks.c); compiler/embed-kernels.sh turns
+ * each into a string at build time (kernel_texts.c), which the generated
+ * file gets as it is. They go in this order, each after what it uses:
  *
  *   threads.h        PARALLEL_FOR_IF, PART_BEGIN, INLINE, ... (uses PARTS)
  *   config_float.h   the instruction set, its vector vocabulary (vec, VL,

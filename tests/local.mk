@@ -57,3 +57,32 @@ EXTRA_DIST += tests/kill-resume.cnn tests/random-nets.py
 # generated C with configure's sanitizer flags too (they link with the
 # sanitized libcnnrt), as cnncc -o does; tests/tap.sh reads them.
 AM_TESTS_ENVIRONMENT = CNNCC_SANITIZE_FLAGS='$(CNNCC_SANITIZE_FLAGS)'; export CNNCC_SANITIZE_FLAGS;
+
+# The kernels of the generated code (compiler/kernels/) against
+# naive loops, once per configuration: tests/kernel-checks.c is compiled
+# into a library for each (noinst: so that `make' shows the kernels'
+# warnings), the instruction sets the compiler cannot target left out.
+KERNEL_CHECKS_SOURCES = tests/kernel-checks.c tests/kernel-checks.h
+KERNEL_CHECKS_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/compiler
+noinst_LIBRARIES += tests/libkernels-portable.a tests/libkernels-double.a
+tests_libkernels_portable_a_SOURCES = $(KERNEL_CHECKS_SOURCES)
+tests_libkernels_portable_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -DCNNCC_PORTABLE -DCHECKS=kernel_checks_portable
+tests_libkernels_double_a_SOURCES = $(KERNEL_CHECKS_SOURCES)
+tests_libkernels_double_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -DKERNELS_DOUBLE -DCHECKS=kernel_checks_double
+check_PROGRAMS += tests/kernels
+TESTS += tests/kernels
+tests_kernels_SOURCES = tests/kernels.c tests/kernel-checks.h tests/tap.h
+tests_kernels_LDADD = tests/libkernels-portable.a tests/libkernels-double.a
+if KERNELS_AVX2
+noinst_LIBRARIES += tests/libkernels-avx2.a
+tests_libkernels_avx2_a_SOURCES = $(KERNEL_CHECKS_SOURCES)
+tests_libkernels_avx2_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -mavx2 -mfma -DCHECKS=kernel_checks_avx2
+tests_kernels_LDADD += tests/libkernels-avx2.a
+endif
+if KERNELS_AVX512
+noinst_LIBRARIES += tests/libkernels-avx512.a
+tests_libkernels_avx512_a_SOURCES = $(KERNEL_CHECKS_SOURCES)
+tests_libkernels_avx512_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -mavx512f -DCHECKS=kernel_checks_avx512
+tests_kernels_LDADD += tests/libkernels-avx512.a
+endif
+tests_kernels_LDADD += -lm
