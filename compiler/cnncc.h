@@ -241,6 +241,8 @@ typedef struct {
 void cnn_printer_init(CnnPrinter *P, FILE *out);
 void cnn_pr(CnnPrinter *P, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cnn_vpr(CnnPrinter *P, const char *fmt, va_list ap);
+/* Whole lines of C, indented already, printed as they are (the level stays). */
+void cnn_pr_verbatim(CnnPrinter *P, const char *text);
 
 typedef enum { CNN_DTYPE_FLOAT, CNN_DTYPE_DOUBLE } CnnDtype;
 /* What a program is compiled for (build.c's flags): "generic" portable C

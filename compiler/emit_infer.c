@@ -35,7 +35,8 @@
  *     one SIMD vector of positions in registers; the weights are packed for
  *     it. Transposed convolutions are the same kernel once per output phase.
  *  4. SIMD: the kernels use a few vector macros that the generated file
- *     defines for AVX-512F, AVX2+FMA, SSE2 or plain C (one float per
+ *     defines (compiler/kernels/infer_prelude.h, as kernels.h tells) for
+ *     AVX-512F, AVX2+FMA, SSE2 or plain C (one float per
  *     "vector"), chosen by the compiler's predefined macros when the file is
  *     compiled, or by -DCNNCC_SIMD=0..3. */
 #include <ctype.h>
@@ -48,6 +49,7 @@
 #include "config.h"
 #include "cnncc.h"
 #include "cnnrt.h"
+#include "kernels.h"
 
 #define pr cnn_pr
 
@@ -1319,177 +1321,6 @@ static void emit_copy(Emit *E, int k) {
 
 /* ---- the file ---- */
 
-static const char *prelude =
-    "/* ---- SIMD: chosen when this file is compiled; -DCNNCC_SIMD=N forces one:\n"
-    " * 3 AVX-512F, 2 AVX2 + FMA, 1 SSE2, 0 portable C (one float per vector) ---- */\n"
-    "#ifndef CNNCC_INFER_SIMD_1\n"
-    "#define CNNCC_INFER_SIMD_1\n"
-    "#ifndef CNNCC_SIMD\n"
-    "#if defined(__AVX512F__)\n"
-    "#define CNNCC_SIMD 3\n"
-    "#elif defined(__AVX2__) && defined(__FMA__)\n"
-    "#define CNNCC_SIMD 2\n"
-    "#elif defined(__SSE2__) || defined(_M_X64)\n"
-    "#define CNNCC_SIMD 1\n"
-    "#else\n"
-    "#define CNNCC_SIMD 0\n"
-    "#endif\n"
-    "#endif\n"
-    "#if CNNCC_SIMD == 3\n"
-    "#include <immintrin.h>\n"
-    "#define CNN_VL 16\n"
-    "typedef __m512 cnn_vec;\n"
-    "#define cnn_vload(p) _mm512_loadu_ps(p)\n"
-    "#define cnn_vstore(p, a) _mm512_storeu_ps(p, a)\n"
-    "#define cnn_vset1(x) _mm512_set1_ps(x)\n"
-    "#define cnn_vzero() _mm512_setzero_ps()\n"
-    "#define cnn_vfma(a, b, c) _mm512_fmadd_ps(a, b, c)\n"
-    "#define cnn_vmax(a, b) _mm512_max_ps(a, b)\n"
-    "#define cnn_vmin(a, b) _mm512_min_ps(a, b)\n"
-    "#define cnn_vadd(a, b) _mm512_add_ps(a, b)\n"
-    "#define cnn_vsub(a, b) _mm512_sub_ps(a, b)\n"
-    "#define cnn_vmul(a, b) _mm512_mul_ps(a, b)\n"
-    "#define cnn_vdiv(a, b) _mm512_div_ps(a, b)\n"
-    "#define cnn_vround(a) _mm512_cvtepi32_ps(_mm512_cvtps_epi32(a))\n"
-    "#define cnn_vpow2n(n) /* 2^n for whole n */ \\\n"
-    "  _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23))\n"
-    "#define cnn_vselect_lt(a, b, x, y) /* a < b ? x : y */ \\\n"
-    "  _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x)\n"
-    "#elif CNNCC_SIMD == 2\n"
-    "#include <immintrin.h>\n"
-    "#define CNN_VL 8\n"
-    "typedef __m256 cnn_vec;\n"
-    "#define cnn_vload(p) _mm256_loadu_ps(p)\n"
-    "#define cnn_vstore(p, a) _mm256_storeu_ps(p, a)\n"
-    "#define cnn_vset1(x) _mm256_set1_ps(x)\n"
-    "#define cnn_vzero() _mm256_setzero_ps()\n"
-    "#define cnn_vfma(a, b, c) _mm256_fmadd_ps(a, b, c)\n"
-    "#define cnn_vmax(a, b) _mm256_max_ps(a, b)\n"
-    "#define cnn_vmin(a, b) _mm256_min_ps(a, b)\n"
-    "#define cnn_vadd(a, b) _mm256_add_ps(a, b)\n"
-    "#define cnn_vsub(a, b) _mm256_sub_ps(a, b)\n"
-    "#define cnn_vmul(a, b) _mm256_mul_ps(a, b)\n"
-    "#define cnn_vdiv(a, b) _mm256_div_ps(a, b)\n"
-    "#define cnn_vround(a) _mm256_cvtepi32_ps(_mm256_cvtps_epi32(a))\n"
-    "#define cnn_vpow2n(n) \\\n"
-    "  _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23))\n"
-    "#define cnn_vselect_lt(a, b, x, y) _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ))\n"
-    "#elif CNNCC_SIMD == 1\n"
-    "#include <emmintrin.h>\n"
-    "#define CNN_VL 4\n"
-    "typedef __m128 cnn_vec;\n"
-    "#define cnn_vload(p) _mm_loadu_ps(p)\n"
-    "#define cnn_vstore(p, a) _mm_storeu_ps(p, a)\n"
-    "#define cnn_vset1(x) _mm_set1_ps(x)\n"
-    "#define cnn_vzero() _mm_setzero_ps()\n"
-    "#define cnn_vfma(a, b, c) _mm_add_ps(_mm_mul_ps(a, b), c)\n"
-    "#define cnn_vmax(a, b) _mm_max_ps(a, b)\n"
-    "#define cnn_vmin(a, b) _mm_min_ps(a, b)\n"
-    "#define cnn_vadd(a, b) _mm_add_ps(a, b)\n"
-    "#define cnn_vsub(a, b) _mm_sub_ps(a, b)\n"
-    "#define cnn_vmul(a, b) _mm_mul_ps(a, b)\n"
-    "#define cnn_vdiv(a, b) _mm_div_ps(a, b)\n"
-    "#define cnn_vround(a) _mm_cvtepi32_ps(_mm_cvtps_epi32(a))\n"
-    "#define cnn_vpow2n(n) _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(_mm_cvtps_epi32(n), _mm_set1_epi32(127)), 23))\n"
-    "#define cnn_vselect_lt(a, b, x, y) \\\n"
-    "  _mm_or_ps(_mm_and_ps(_mm_cmplt_ps(a, b), x), _mm_andnot_ps(_mm_cmplt_ps(a, b), y))\n"
-    "#else\n"
-    "#define CNN_VL 1\n"
-    "typedef float cnn_vec;\n"
-    "#define cnn_vload(p) (*(p))\n"
-    "#define cnn_vstore(p, a) (*(p) = (a))\n"
-    "#define cnn_vset1(x) (x)\n"
-    "#define cnn_vzero() 0.0f\n"
-    "#define cnn_vfma(a, b, c) ((a) * (b) + (c))\n"
-    "#define cnn_vmax(a, b) ((a) > (b) ? (a) : (b))\n"
-    "#define cnn_vmin(a, b) ((a) < (b) ? (a) : (b))\n"
-    "#define cnn_vadd(a, b) ((a) + (b))\n"
-    "#define cnn_vmul(a, b) ((a) * (b))\n"
-    "#endif\n"
-    "#endif\n";
-
-/* exp, sigmoid and tanh on vectors: the Cephes single precision polynomials
- * (a few ulp); in portable C, libm's expf and tanhf. Each only when used:
- * clang warns about unused static functions. */
-static const char *prelude_exp =
-    "#ifndef CNNCC_INFER_VEXP_1\n"
-    "#define CNNCC_INFER_VEXP_1\n"
-    "#if CNNCC_SIMD != 0\n"
-    "static inline cnn_vec cnn_vexp(cnn_vec x) {\n"
-    "  cnn_vec n, y, z;\n"
-    "  x = cnn_vmin(cnn_vmax(x, cnn_vset1(-87.0f)), cnn_vset1(88.0f));\n"
-    "  n = cnn_vround(cnn_vmul(x, cnn_vset1(1.44269504088896341f)));\n"
-    "  x = cnn_vsub(x, cnn_vmul(n, cnn_vset1(0.693359375f)));\n"
-    "  x = cnn_vsub(x, cnn_vmul(n, cnn_vset1(-2.12194440e-4f)));\n"
-    "  z = cnn_vmul(x, x);\n"
-    "  y = cnn_vfma(cnn_vset1(1.9875691500e-4f), x, cnn_vset1(1.3981999507e-3f));\n"
-    "  y = cnn_vfma(y, x, cnn_vset1(8.3334519073e-3f));\n"
-    "  y = cnn_vfma(y, x, cnn_vset1(4.1665795894e-2f));\n"
-    "  y = cnn_vfma(y, x, cnn_vset1(1.6666665459e-1f));\n"
-    "  y = cnn_vfma(y, x, cnn_vset1(5.0000001201e-1f));\n"
-    "  y = cnn_vfma(y, z, cnn_vadd(x, cnn_vset1(1.0f)));\n"
-    "  return cnn_vmul(y, cnn_vpow2n(n));\n"
-    "}\n"
-    "#endif\n"
-    "#endif\n";
-
-static const char *prelude_sigmoid =
-    "#ifndef CNNCC_INFER_VSIGMOID_1\n"
-    "#define CNNCC_INFER_VSIGMOID_1\n"
-    "#if CNNCC_SIMD != 0\n"
-    "static inline cnn_vec cnn_vsigmoid(cnn_vec x) {\n"
-    "  const cnn_vec one = cnn_vset1(1.0f);\n"
-    "  return cnn_vdiv(one, cnn_vadd(one, cnn_vexp(cnn_vsub(cnn_vzero(), x))));\n"
-    "}\n"
-    "#else\n"
-    "#define cnn_vsigmoid(x) (1 / (1 + expf(-(x))))\n"
-    "#endif\n"
-    "#endif\n";
-
-static const char *prelude_tanh =
-    "#ifndef CNNCC_INFER_VTANH_1\n"
-    "#define CNNCC_INFER_VTANH_1\n"
-    "#if CNNCC_SIMD != 0\n"
-    "static inline cnn_vec cnn_vtanh(cnn_vec x) {\n"
-    "  const cnn_vec one = cnn_vset1(1.0f), z = cnn_vmul(x, x);\n"
-    "  /* 1 - 2 / (exp(2x) + 1), and near 0 an odd polynomial */\n"
-    "  const cnn_vec big = cnn_vsub(one, cnn_vdiv(cnn_vset1(2.0f), cnn_vadd(cnn_vexp(cnn_vadd(x, x)), one)));\n"
-    "  cnn_vec p = cnn_vfma(cnn_vset1(-5.70498872745e-3f), z, cnn_vset1(2.06390887954e-2f));\n"
-    "  p = cnn_vfma(p, z, cnn_vset1(-5.37397155531e-2f));\n"
-    "  p = cnn_vfma(p, z, cnn_vset1(1.33314422036e-1f));\n"
-    "  p = cnn_vfma(p, z, cnn_vset1(-3.33332819422e-1f));\n"
-    "  p = cnn_vfma(cnn_vmul(p, z), x, x);\n"
-    "  return cnn_vselect_lt(z, cnn_vset1(0.390625f), p, big);\n"
-    "}\n"
-    "#else\n"
-    "#define cnn_vtanh(x) tanhf(x)\n"
-    "#endif\n"
-    "#endif\n";
-
-/* The horizontal sum, for dense layers (clang warns about unused functions). */
-static const char *prelude_sum =
-    "#ifndef CNNCC_INFER_VSUM_1\n"
-    "#define CNNCC_INFER_VSUM_1\n"
-    "#if CNNCC_SIMD == 3\n"
-    "#define cnn_vsum(a) _mm512_reduce_add_ps(a)\n"
-    "#elif CNNCC_SIMD == 2\n"
-    "static inline float cnn_vsum(__m256 a) {\n"
-    "  __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));\n"
-    "  s = _mm_add_ps(s, _mm_movehl_ps(s, s));\n"
-    "  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));\n"
-    "  return _mm_cvtss_f32(s);\n"
-    "}\n"
-    "#elif CNNCC_SIMD == 1\n"
-    "static inline float cnn_vsum(__m128 s) {\n"
-    "  s = _mm_add_ps(s, _mm_movehl_ps(s, s));\n"
-    "  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));\n"
-    "  return _mm_cvtss_f32(s);\n"
-    "}\n"
-    "#else\n"
-    "#define cnn_vsum(a) (a)\n"
-    "#endif\n"
-    "#endif\n";
-
 static void emit_declarations(Emit *E, CnnPrinter *P) {
   const CnnNet *net = E->net;
   const CnnNode *in = &net->nodes[0], *out = &net->nodes[net->output];
@@ -1685,11 +1516,13 @@ static void emit_file(Emit *E, FILE *c, FILE *h, const char *c_name, const char 
     emit_declarations(E, P);
   }
   nl(P);
-  fputs(prelude, c);
-  if (E->need_vsum) fputs(prelude_sum, c);
-  if (E->need_vsigmoid || E->need_vtanh) fputs(prelude_exp, c);
-  if (E->need_vsigmoid) fputs(prelude_sigmoid, c);
-  if (E->need_vtanh) fputs(prelude_tanh, c);
+  /* the SIMD vocabulary, and the vector functions only when used (clang
+   * warns about unused static functions) */
+  fputs(cnn_kernel_infer_prelude, c);
+  if (E->need_vsum) fputs(cnn_kernel_infer_vsum, c);
+  if (E->need_vsigmoid || E->need_vtanh) fputs(cnn_kernel_infer_vexp, c);
+  if (E->need_vsigmoid) fputs(cnn_kernel_infer_vsigmoid, c);
+  if (E->need_vtanh) fputs(cnn_kernel_infer_vtanh, c);
   if (E->need_zero) {
     nl(P);
     pr(P, "static const volatile float %s_zero = 0.0f;", N);

@@ -1,8 +1,35 @@
 /* kernels.h - the compute kernels that the training code generator
  * (emit_c.c) writes once into every generated file: the matrix product
  * (packing, the register-blocked micro-kernels for AVX-512, AVX2+FMA and
- * portable C) and the window copies of the convolutions (kernels_gemm.c).
- * docs/generated-code.md describes them. */
+ * portable C), the convolutions as implicit products, the window copies of
+ * the other convolutions and max pooling (kernels_gemm.c).
+ * docs/generated-code.md describes them.
+ *
+ * The kernels are ordinary C headers in compiler/kernels/, compiled and
+ * tested as such (tests/kernel-checks.c); compiler/embed-kernels.sh turns
+ * each into a string at build time (kernel_texts.c), which the generated
+ * file gets as it is. They go in this order, each after what it uses:
+ *
+ *   threads.h        PARALLEL_FOR_IF, PART_BEGIN, INLINE, ... (uses PARTS)
+ *   config_float.h   the instruction set, its vector vocabulary (vec, VL,
+ *   config_double.h  vload, ...) and the register block MR x NR
+ *   pool.h           maxpool_2x2 (uses real)
+ *   simd.h           the micro-kernels on vectors (when VL is defined)
+ *   portable.h       the micro-kernels in plain C (when it is not)
+ *   gemm.h           KC, pack_a, pack_b, gemm, ... (uses sum() and the
+ *                    parts' weight gradients part[p].dw)
+ *   implicit.h       the convolutions as implicit products
+ *   window.h         the window copies im2col_panels, im2row_panels, col2im
+ *
+ * The inference code (emit_infer.c) gets its own SIMD vocabulary, which it
+ * writes as it is, with the vector functions it uses after it:
+ *
+ *   infer_prelude.h  CNNCC_SIMD, cnn_vec, CNN_VL, cnn_vload, cnn_vfma, ...
+ *   infer_vsum.h     cnn_vsum, the horizontal sum (dense layers)
+ *   infer_vexp.h     cnn_vexp, for the next two: the Cephes single precision
+ *   infer_vsigmoid.h polynomials (a few ulp); in portable C, libm's expf
+ *   infer_vtanh.h    and tanhf
+ */
 #ifndef CNNCC_KERNELS_H
 #define CNNCC_KERNELS_H
 
@@ -19,10 +46,16 @@
 #define CNN_MAX_MR 8
 #define CNN_MAX_NR 32
 
-/* The thread and SIMD preamble: PARALLEL_FOR, ALWAYS_INLINE, NOINLINE, MR,
- * NR, KC and the choice of micro-kernel. */
+/* The kernel headers' text (kernel_texts.c). */
+extern const char cnn_kernel_threads[], cnn_kernel_config_float[], cnn_kernel_config_double[],
+    cnn_kernel_pool[], cnn_kernel_simd[], cnn_kernel_portable[], cnn_kernel_gemm[], cnn_kernel_implicit[],
+    cnn_kernel_window[], cnn_kernel_infer_prelude[], cnn_kernel_infer_vsum[], cnn_kernel_infer_vexp[],
+    cnn_kernel_infer_vsigmoid[], cnn_kernel_infer_vtanh[];
+
+/* The thread and SIMD preamble: PARALLEL_FOR_IF, ALWAYS_INLINE, NOINLINE,
+ * PARTS, MR, NR and the choice of micro-kernel. */
 void cnn_emit_kernel_config(CnnPrinter *P, bool dbl);
-/* The GEMM (pack_a, pack_b, gemm, gemm_parallel, add_parts, bias_grad);
+/* The GEMM (KC, pack_a, pack_b, gemm, gemm_parallel, add_parts, bias_grad);
  * with implicit, the stride-1 convolutions as implicit products
  * (conv_implicit, conv_implicit_wgrad, ...); with windows, the window
  * copies (im2col_panels, im2row_panels, col2im). */

@@ -13,7 +13,10 @@
  *
  * Leading spaces of a line are kept on top of the indentation (for
  * continuation lines). Preprocessor lines, and lines continued by a
- * backslash, are printed as they are and do not count. */
+ * backslash, are printed as they are and do not count.
+ *
+ * cnn_pr_verbatim(P, text) prints C that is indented already (the kernel
+ * headers) as it is, and leaves the level as it was. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +108,10 @@ void cnn_vpr(CnnPrinter *P, const char *fmt, va_list ap) {
     s = nl + 1;
   }
   if (text != small) free(text);
+}
+
+void cnn_pr_verbatim(CnnPrinter *P, const char *text) {
+  if (!P->mute) fputs(text, P->out);
 }
 
 void cnn_pr(CnnPrinter *P, const char *fmt, ...) {

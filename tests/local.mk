@@ -71,3 +71,31 @@ dist_check_SCRIPTS += tests/version.sh
 # README.md and docs/*.md as written.
 TESTS += tests/byhand-build.sh tests/doc-commands.sh
 dist_check_SCRIPTS += tests/byhand-build.sh tests/doc-commands.sh
+# The kernels of the generated code (compiler/kernels/) against
+# naive loops, once per configuration: tests/kernel-checks.c is compiled
+# into a library for each (noinst: so that `make' shows the kernels'
+# warnings), the instruction sets the compiler cannot target left out.
+KERNEL_CHECKS_SOURCES = tests/kernel-checks.c tests/kernel-checks.h
+KERNEL_CHECKS_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/compiler
+noinst_LIBRARIES += tests/libkernels-portable.a tests/libkernels-double.a
+tests_libkernels_portable_a_SOURCES = $(KERNEL_CHECKS_SOURCES)
+tests_libkernels_portable_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -DCNNCC_PORTABLE -DCHECKS=kernel_checks_portable
+tests_libkernels_double_a_SOURCES = $(KERNEL_CHECKS_SOURCES)
+tests_libkernels_double_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -DKERNELS_DOUBLE -DCHECKS=kernel_checks_double
+check_PROGRAMS += tests/kernels
+TESTS += tests/kernels
+tests_kernels_SOURCES = tests/kernels.c tests/kernel-checks.h tests/tap.h
+tests_kernels_LDADD = tests/libkernels-portable.a tests/libkernels-double.a
+if KERNELS_AVX2
+noinst_LIBRARIES += tests/libkernels-avx2.a
+tests_libkernels_avx2_a_SOURCES = $(KERNEL_CHECKS_SOURCES)
+tests_libkernels_avx2_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -mavx2 -mfma -DCHECKS=kernel_checks_avx2
+tests_kernels_LDADD += tests/libkernels-avx2.a
+endif
+if KERNELS_AVX512
+noinst_LIBRARIES += tests/libkernels-avx512.a
+tests_libkernels_avx512_a_SOURCES = $(KERNEL_CHECKS_SOURCES)
+tests_libkernels_avx512_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -mavx512f -DCHECKS=kernel_checks_avx512
+tests_kernels_LDADD += tests/libkernels-avx512.a
+endif
+tests_kernels_LDADD += -lm
