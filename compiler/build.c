@@ -304,6 +304,11 @@ void cnn_print_program_compiler(FILE *out) {
 }
 
 int cnn_write_output(const CnnNet *net, const char *out_path, const CnnEmitOptions *opt) {
+  if (!ends_with(out_path, ".c") && opt->dtype == CNN_DTYPE_DOUBLE) {
+    /* said before the linker could complain about a missing main() */
+    fprintf(stderr, "cnncc: --dtype=double writes C for gradient checks, not a trainer: give -o FILE.c\n");
+    return 2;
+  }
   if (!ends_with(out_path, ".c")) return build_program(net, out_path, opt);
   size_t n = strlen(out_path);
   char *h_path = malloc(n + 1);

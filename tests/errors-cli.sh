@@ -13,7 +13,7 @@ if ! "$PYTHON" -c 'import gzip, struct, zlib' >/dev/null 2>&1; then
   echo "1..0 # SKIP no python3 to write the broken files"
   exit 0
 fi
-plan 51
+plan 52
 
 # expect DESC STATUS MESSAGE COMMAND...: COMMAND exits with STATUS and its
 # stderr, less the epoch summary lines and the lines that say which data
@@ -310,6 +310,8 @@ expect "--checkpoint-every without --save" 2 "clinet: --checkpoint-every needs -
 expect "unknown command" 2 "clinet: unknown command 'fit'; run 'clinet --help'" "$net" fit
 
 # ---- cnncc ----
+expect "cnncc: a double-precision trainer" 2 "cnncc: --dtype=double writes C for gradient checks, not a trainer: give -o FILE.c" \
+  "$CNNCC" --dtype=double "$tmp/clinet.cnn" -o "$tmp/clinet-double"
 expect "cnncc: missing program" 2 "cnncc: cannot read '$tmp/none.cnn': No such file or directory" \
   "$CNNCC" "$tmp/none.cnn" -o "$tmp/none"
 # without -o, the trainer is named after NAME.cnn; other names need -o
