@@ -413,52 +413,53 @@ static Window window_of(const Conv *v) {
   return (Window){v->c, v->h, v->w, conv_oh(v), conv_ow(v), v->kh, v->kw, v->sh, v->sw, v->dh, v->dw, v->pt, v->pl};
 }
 
-/* im2col_panels: col(k, p) at cp[(p / NR) * NR * K + k * NR + p % NR] */
-static int check_im2col_panels(char *why, size_t size) {
+/* The two panel layouts of the window copies: im2col_panels puts col(k, p)
+ * at cp[(p / NR) * NR * K + k * NR + p % NR] (panels of NR positions),
+ * im2row_panels at ct[(k / NR) * NR * P + p * NR + k % NR] (panels of NR
+ * terms); the padded dimension is rounded up to NR and left unwritten. */
+typedef struct {
+  const char *name;
+  void (*copy)(const Window *g, real *panels, const real *x);
+  int by_positions; /* 1: panels of positions (im2col), 0: of terms (im2row) */
+} PanelCopy;
+
+static size_t panel_index(const PanelCopy *c, int K, int P, int k, int p) {
+  return c->by_positions ? (size_t)(p / NR) * NR * K + (size_t)k * NR + p % NR
+                         : (size_t)(k / NR) * NR * P + (size_t)p * NR + k % NR;
+}
+
+static int check_panel_copy(const PanelCopy *c, char *why, size_t size) {
   Conv list[128];
   const int n = conv_shapes(list, 128);
   for (int i = 0; i < n; i++) {
     const Conv *v = &list[i];
-    const int K = v->c * v->kh * v->kw, P = conv_oh(v) * conv_ow(v), count = round_up(P, NR) * K;
+    const int K = v->c * v->kh * v->kw, P = conv_oh(v) * conv_ow(v);
+    const int count = c->by_positions ? round_up(P, NR) * K : round_up(K, NR) * P;
     const Window g = window_of(v);
-    real *x = new_reals((size_t)v->c * v->h * v->w), *cp = new_reals((size_t)count);
+    real *x = new_reals((size_t)v->c * v->h * v->w), *panels = new_reals((size_t)count);
     real *want = malloc((size_t)count * sizeof *want);
     if (!want) exit(99);
-    im2col_panels(&g, cp, x);
-    memcpy(want, cp, (size_t)count * sizeof *want); /* past P: not written */
+    c->copy(&g, panels, x);
+    memcpy(want, panels, (size_t)count * sizeof *want); /* the padding: not written */
     for (int k = 0; k < K; k++)
-      for (int p = 0; p < P; p++) want[(p / NR) * NR * K + k * NR + p % NR] = col_at(v, x, k, p);
+      for (int p = 0; p < P; p++) want[panel_index(c, K, P, k, p)] = col_at(v, x, k, p);
     char what[256];
-    conv_what(v, "im2col_panels", what, sizeof what);
-    const int ok = same(cp, want, (size_t)count, why, size, what);
-    free(x), free(cp), free(want);
+    conv_what(v, c->name, what, sizeof what);
+    const int ok = same(panels, want, (size_t)count, why, size, what);
+    free(x), free(panels), free(want);
     if (!ok) return 0;
   }
   return 1;
 }
 
-/* im2row_panels: col(k, p) at ct[(k / NR) * NR * P + p * NR + k % NR] */
+static int check_im2col_panels(char *why, size_t size) {
+  const PanelCopy c = {"im2col_panels", im2col_panels, 1};
+  return check_panel_copy(&c, why, size);
+}
+
 static int check_im2row_panels(char *why, size_t size) {
-  Conv list[128];
-  const int n = conv_shapes(list, 128);
-  for (int i = 0; i < n; i++) {
-    const Conv *v = &list[i];
-    const int K = v->c * v->kh * v->kw, P = conv_oh(v) * conv_ow(v), count = round_up(K, NR) * P;
-    const Window g = window_of(v);
-    real *x = new_reals((size_t)v->c * v->h * v->w), *ct = new_reals((size_t)count);
-    real *want = malloc((size_t)count * sizeof *want);
-    if (!want) exit(99);
-    im2row_panels(&g, ct, x);
-    memcpy(want, ct, (size_t)count * sizeof *want); /* past K: not written */
-    for (int k = 0; k < K; k++)
-      for (int p = 0; p < P; p++) want[(k / NR) * NR * P + p * NR + k % NR] = col_at(v, x, k, p);
-    char what[256];
-    conv_what(v, "im2row_panels", what, sizeof what);
-    const int ok = same(ct, want, (size_t)count, why, size, what);
-    free(x), free(ct), free(want);
-    if (!ok) return 0;
-  }
-  return 1;
+  const PanelCopy c = {"im2row_panels", im2row_panels, 0};
+  return check_panel_copy(&c, why, size);
 }
 
 /* col2im: x += col added back to the pixels it was copied from */
