@@ -1114,6 +1114,94 @@ static bool pool_needs_check(int k, int s, int p, int in, int out) {
   return p > 0 || (int64_t)(out - 1) * s + k > in;
 }
 
+/* Along one axis (kernel k, stride s, padding pad, out windows): o0 and o1,
+ * the first and the last window that covers input position i. */
+static void emit_covering_windows(Emit *E, const char *i, const char *o, int k, int s, int pad, int out) {
+  const char *first = lin(E, i, 1, NULL, 0, pad - k + 1), *last = lin(E, i, 1, NULL, 0, pad);
+  pr(E->P, "const int %s0 = %s <= 0 ? 0 : (%s) / %d;", o, first, lin(E, i, 1, NULL, 0, pad - k + s), s);
+  pr(E->P, "const int %s1 = (%s) / %d < %d ? (%s) / %d : %d;", o, last, s, out - 1, last, s, out - 1);
+}
+
+/* Pooling windows that do not overlap (stride >= kernel on every axis, as
+ * in the common 2x2 max pooling): each input position is under one window
+ * at most, so no two windows write the same position and nothing is summed
+ * across windows. Max pooling stores each window's gradient at its maximum
+ * (after zeroing, when the layer writes the gradient rather than adds to
+ * it); average pooling writes each window's positions in turn, stride
+ * apart with the taps unrolled, and zeroes first the positions under no
+ * window. */
+static void emit_pool_backward_disjoint(Emit *E, const CnnNode *n, const Geo *g, bool max) {
+  CnnPrinter *P = E->P;
+  bool assign = E->assign[n->id][0];
+  if (max) {
+    if (assign) pr(P, "memset(dxc, 0, %d * sizeof *dxc);", g->ih * g->iw);
+    pr(P, "for (int o = 0; o < %d; o++) dxc[ac[o]] %s= dyc[o];", g->oh * g->ow, assign ? "" : "+");
+    return;
+  }
+  bool tiled = g->sw == g->kw && !g->pl && g->ow * g->sw == g->iw &&
+               (g->one_d || (g->sh == g->kh && !g->pt && g->oh * g->sh == g->ih));
+  if (assign && !tiled) pr(P, "memset(dxc, 0, %d * sizeof *dxc);", g->ih * g->iw);
+  if (!g->one_d) {
+    pr(P, "for (int oy = 0; oy < %d; oy++) {", g->oh);
+    pr(P, "for (int ky = 0; ky < %d; ky++) {", g->kh);
+    pr(P, "const int iy = %s;", lin(E, "oy", g->sh, "ky", 1, -g->pt));
+    if (pool_needs_check(g->kh, g->sh, g->pt, g->ih, g->oh)) pr(P, "if (iy < 0 || iy >= %d) continue;", g->ih);
+  }
+  pr(P, "for (int ox = 0; ox < %d; ox++) {", g->ow);
+  pr(P, "for (int kx = 0; kx < %d; kx++) {", g->kw);
+  pr(P, "const int ix = %s;", lin(E, "ox", g->sw, "kx", 1, -g->pl));
+  if (pool_needs_check(g->kw, g->sw, g->pl, g->iw, g->ow)) pr(P, "if (ix < 0 || ix >= %d) continue;", g->iw);
+  const char *i = g->one_d ? "ix" : fmt(E, "iy * %d + ix", g->iw);
+  const char *o = g->one_d ? "ox" : fmt(E, "oy * %d + ox", g->ow);
+  pr(P, "dxc[%s] %s= dyc[%s] * %s;", i, assign ? "" : "+", o, lit(E, 1.0 / (g->kh * g->kw)));
+  pr(P, g->one_d ? "}\n}" : "}\n}\n}\n}");
+}
+
+/* The backward of a pooling layer as a gather: each input position sums the
+ * gradients of the windows that cover it (of those whose maximum it was, for
+ * max pooling) in window order, and writes its own gradient once. The
+ * scatter-add it replaces (every window adding into the positions under it)
+ * was miscompiled by clang 14's loop vectorizer in OpenMP-outlined code
+ * where windows overlap (issue #11, tests/build-diff.sh), and it
+ * read-modified-wrote every input position k times. */
+static void emit_pool_backward_gather(Emit *E, const CnnNode *n, const Geo *g, bool max) {
+  CnnPrinter *P = E->P;
+  if (!g->one_d) {
+    pr(P, "for (int iy = 0; iy < %d; iy++) {", g->ih);
+    emit_covering_windows(E, "iy", "oy", g->kh, g->sh, g->pt, g->oh);
+  }
+  pr(P, "for (int ix = 0; ix < %d; ix++) {", g->iw);
+  emit_covering_windows(E, "ix", "ox", g->kw, g->sw, g->pl, g->ow);
+  const char *i = g->one_d ? "ix" : fmt(E, "iy * %d + ix", g->iw);
+  const char *o = g->one_d ? "ox" : fmt(E, "oy * %d + ox", g->ow);
+  pr(P, "real s = 0;");
+  if (!g->one_d) pr(P, "for (int oy = oy0; oy <= oy1; oy++) {");
+  pr(P, "for (int ox = ox0; ox <= ox1; ox++) {");
+  pr(P, max ? "s += ac[%s] == %s ? dyc[%s] : 0;" : "s += dyc[%s];", o, i, o);
+  pr(P, g->one_d ? "}" : "}\n}");
+  const char *scaled = max ? "s" : fmt(E, "s * %s", lit(E, 1.0 / (g->kh * g->kw)));
+  pr(P, "dxc[%s] %s= %s;", i, E->assign[n->id][0] ? "" : "+", scaled);
+  pr(P, "}");
+  if (!g->one_d) pr(P, "}");
+}
+
+static void emit_pool_backward(Emit *E, const CnnNode *n, const Geo *g, bool max) {
+  CnnPrinter *P = E->P;
+  int ihw = g->ih * g->iw, ohw = g->oh * g->ow;
+  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, %sint n) {", n->name,
+     max ? "const int32_t *restrict argmax, " : "");
+  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", g->oc * ihw);
+  pr(P, "for (int bc = 0; bc < n * %d; bc++) {", g->oc);
+  pr(P, "real *restrict dxc = din + (size_t)bc * %d;", ihw);
+  pr(P, "const real *restrict dyc = dout + (size_t)bc * %d;", ohw);
+  if (max) pr(P, "const int32_t *restrict ac = argmax + (size_t)bc * %d;", ohw);
+  if (g->sw >= g->kw && (g->one_d || g->sh >= g->kh))
+    emit_pool_backward_disjoint(E, n, g, max);
+  else
+    emit_pool_backward_gather(E, n, g, max);
+  pr(P, "}\n}");
+}
+
 static void emit_pool(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
   Geo g = geometry(E, n);
@@ -1208,49 +1296,11 @@ static void emit_pool(Emit *E, const CnnNode *n) {
   pr(P, "}\n}");
   }
   backward_begin(E, n);
-  /* backward */
-  if (max) {
-    pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
-    pr(P, "    const int32_t *restrict argmax, int n) {");
-    pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", g.oc * ihw);
-    pr(P, "for (int bc = 0; bc < n * %d; bc++) {", g.oc);
-    pr(P, "real *dxc = din + (size_t)bc * %d;", ihw);
-    pr(P, "const real *dyc = dout + (size_t)bc * %d;", ohw);
-    pr(P, "const int32_t *ac = argmax + (size_t)bc * %d;", ohw);
-    if (E->assign[n->id][0]) pr(P, "memset(dxc, 0, %d * sizeof *dxc);", ihw);
-    pr(P, "for (int i = 0; i < %d; i++) dxc[ac[i]] += dyc[i];", ohw);
-    pr(P, "}\n}");
-    E->fwd[n->id] = fmt(E, "%s_forward(%s, argmax.%s, %s, n);", n->name, act(E, n->id), n->name,
-                        act(E, n->inputs[0]));
-    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, argmax.%s, n);", n->name, grad(E, n->id),
-                        grad(E, n->inputs[0]), n->name);
-  } else {
-    pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, int n) {", n->name);
-    pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", g.oc * ihw);
-    pr(P, "for (int bc = 0; bc < n * %d; bc++) {", g.oc);
-    pr(P, "real *dxc = din + (size_t)bc * %d;", ihw);
-    pr(P, "const real *dyc = dout + (size_t)bc * %d;", ohw);
-    if (E->assign[n->id][0]) pr(P, "memset(dxc, 0, %d * sizeof *dxc);", ihw);
-    if (!g.one_d) pr(P, "for (int oy = 0; oy < %d; oy++) {", g.oh);
-    pr(P, "for (int ox = 0; ox < %d; ox++) {", g.ow);
-    pr(P, "const real g = dyc[%s] * %s;", oidx, lit(E, 1.0 / khw));
-    if (!g.one_d) {
-      pr(P, "for (int ky = 0; ky < %d; ky++) {", g.kh);
-      pr(P, "const int iy = %s;", iy);
-      if (cy) pr(P, "if (iy < 0 || iy >= %d) continue;", g.ih);
-    }
-    pr(P, "for (int kx = 0; kx < %d; kx++) {", g.kw);
-    pr(P, "const int ix = %s;", ix);
-    if (cx) pr(P, "if (ix < 0 || ix >= %d) continue;", g.iw);
-    pr(P, "dxc[%s] += g;", idx);
-    pr(P, "}");
-    if (!g.one_d) pr(P, "}");
-    pr(P, "}");
-    if (!g.one_d) pr(P, "}");
-    pr(P, "}\n}");
-    E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
-    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), grad(E, n->inputs[0]));
-  }
+  emit_pool_backward(E, n, &g, max);
+  const char *argmax = max ? fmt(E, "argmax.%s, ", n->name) : "";
+  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s%s, n);", n->name, act(E, n->id), argmax, act(E, n->inputs[0]));
+  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %sn);", n->name, grad(E, n->id), grad(E, n->inputs[0]),
+                      argmax);
 }
 
 static void emit_global_avgpool(Emit *E, const CnnNode *n) {

@@ -25,9 +25,16 @@
  * gradient, at most 1/floor, so that every tensor counts alike), and the directional
  * derivative g.v is compared with the central difference along v.
  *
+ * --dump FILE writes the loss and the analytic gradients instead of
+ * checking them, for tests/build-diff.sh to compare builds of the same
+ * network: lines "NAME VALUE", NAME a parameter tensor's or "input" (d loss
+ * / d x) or "loss". The batch and the parameters depend only on --seed and
+ * --batch, so any build (float or double, any compiler) gets the same ones
+ * up to rounding. Compiled with the float code it needs libcnnrt.
+ *
  * Output: "#" lines; exit status 0 when everything passed.
  * Options: --batch N, --per-tensor K, --input-checks K, --directions K,
- * --seed S, --tol T, --eval. */
+ * --seed S, --tol T, --eval, --dump FILE. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -155,9 +162,27 @@ static int directional(int directions, int per_tensor, const real *grads) {
   return failures;
 }
 
+/* --dump: the gradients of this build, to compare with another's. */
+static int dump(const char *path, double l, const real *grads) {
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    fprintf(stderr, "gradcheck: cannot write %s\n", path);
+    return 1;
+  }
+  fprintf(f, "loss %.10g\n", l);
+  for (int t = 0; t < U(_NTENSORS); t++) {
+    const F(_tensor) *s = &F(_tensors)[t];
+    if (!s->learnable) continue;
+    for (long i = 0; i < s->count; i++) fprintf(f, "%s %.10g\n", s->name, (double)grads[s->offset + i]);
+  }
+  for (long i = 0; i < (long)batch * U(_IN_SIZE); i++) fprintf(f, "input %.10g\n", (double)dx[i]);
+  return fclose(f) ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   int per_tensor = 10, input_checks = 10, directions = 0;
   uint64_t seed = 1;
+  const char *dump_path = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--batch") && v) batch = atoi(v), i++;
@@ -167,6 +192,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--tol") && v) tol = atof(v), i++;
     else if (!strcmp(a, "--directions") && v) directions = atoi(v), i++;
     else if (!strcmp(a, "--eval")) training = 0;
+    else if (!strcmp(a, "--dump") && v) dump_path = v, i++;
     else {
       fprintf(stderr, "gradcheck: unknown option '%s'\n", a);
       return 2;
@@ -207,6 +233,10 @@ int main(int argc, char **argv) {
   min_floor = 1e-4 * fmax(1, fabs(l0));
 
   int failures = 0, checked = 0, retries = 0;
+  if (dump_path) {
+    failures = dump(dump_path, l0, grads);
+    goto done;
+  }
   if (directions > 0) {
     failures = directional(directions, per_tensor, grads);
     goto done;

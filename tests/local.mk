@@ -53,6 +53,13 @@ TESTS += tests/errors-cli.sh tests/kill-resume.sh tests/random-nets.sh
 dist_check_SCRIPTS += tests/errors-cli.sh tests/kill-resume.sh tests/random-nets.sh
 EXTRA_DIST += tests/kill-resume.cnn tests/random-nets.py
 
+# The same gradients from every build of the generated code (float with and
+# without OpenMP, each C compiler, double): tests/build-diff.sh, issue #11
+# (BUILD_DIFF_NETS=300 for a long run).
+TESTS += tests/build-diff.sh
+dist_check_SCRIPTS += tests/build-diff.sh
+EXTRA_DIST += tests/build-diff-dn.cnn
+
 # --enable-sanitizers: the scripts build the programs they make from
 # generated C with configure's sanitizer flags too (they link with the
 # sanitized libcnnrt), as cnncc -o does; tests/tap.sh reads them.

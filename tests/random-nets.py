@@ -12,7 +12,8 @@ docs/language.md, so it only writes programs the front end must accept:
 a 1-d [C, L] or 2-d [C, H, W] input (sometimes a [features] vector) of at
 most 16x16, stages of convolutions (kernel, stride, padding as a number or
 same/valid/causal, dilation, pairs), transposed convolutions with
-output_padding, max/avg pooling with padding, batch norm, activations,
+output_padding, max/avg pooling with padding, overlapping pooling whose output meets its
+input or another pooling in '+', '*' or concat (small lengths too), batch norm, activations,
 dropout (p = 0 or small), residual '+' and '*' where shapes match,
 add([...]), concat of branches, blocks with default arguments, 'if' on
 shape attributes, tuple returns, 'for' loops; then a head: global_avgpool
@@ -20,10 +21,11 @@ or flatten and dense layers into softmax_cross_entropy or mse, or a 1x1
 convolution into a per-position loss. Every network stays tiny (fewer than
 20,000 parameters, at most 2,048 elements per tensor).
 
-The first two lines of a program are comments that the test reads:
+The first three lines of a program are comments that the tests read:
 
     # rnetK: <what the network contains>
     # expect: params N, output [shape]
+    # batch: N   (tests/build-diff.sh runs it at this batch size)
 """
 import random
 import sys
@@ -70,6 +72,7 @@ class Gen:
         self.feats = []
         self.params = 0
         self.count = 0
+        self.pool_sizes = []
 
     # ---- helpers ----
     def chance(self, p):
@@ -219,21 +222,34 @@ class Gen:
                 k = [self.r.choice([1, 2, 2, 3]) for _ in range(axes)]
                 s = [self.r.choice([kk, kk, 1, 2]) for kk in k]
                 p = [self.r.randint(0, kk // 2) for kk in k]
-            ks, ss, ps = (k, s, p) if pair else (k * rank, s * rank, p * rank)
-            out = [window_out(shape[1 + a], ks[a], ss[a], ps[a], ps[a]) for a in range(rank)]
-            if None in out:
-                continue
-            name = kind + "pool" + (self.r.choice(["", "%dd" % rank]))
-            args = [size_text(k)]
-            if s != k:
-                args.append("stride=%s" % size_text(s))
-            if p != [0] * axes:
-                args.append("padding=%s" % size_text(p))
-                self.feat(kind + "pool(padding)")
-            else:
-                self.feat(kind + "pool")
-            return "%s(%s)" % (name, ", ".join(args)), (shape[0],) + tuple(out), 0
+            got = self.pool_layer(kind, shape, k, s, p)
+            if got:
+                return got
         return None
+
+    def pool_layer(self, kind, shape, k, s, p):
+        """(text, shape, 0) of a kind ("max" or "avg") pooling with kernel k,
+        stride s and padding p (one value or a pair each), or None if it
+        does not fit. Remembers its OpenMP thresholds (see batch())."""
+        rank = len(shape) - 1
+        ks, ss, ps = (k, s, p) if len(k) == rank else (k * rank, s * rank, p * rank)
+        out = [window_out(shape[1 + a], ks[a], ss[a], ps[a], ps[a]) for a in range(rank)]
+        if None in out:
+            return None
+        new = (shape[0],) + tuple(out)
+        # the generated loops run in parallel when n * this > 16384:
+        # forward over the windows' taps, backward over the input
+        self.pool_sizes += [prod(new) * prod(ks), prod(shape)]
+        name = kind + "pool" + (self.r.choice(["", "%dd" % rank]))
+        args = [size_text(k)]
+        if s != k:
+            args.append("stride=%s" % size_text(s))
+        if p != [0] * len(k):
+            args.append("padding=%s" % size_text(p))
+            self.feat(kind + "pool(padding)")
+        else:
+            self.feat(kind + "pool")
+        return "%s(%s)" % (name, ", ".join(args)), new, 0
 
     def batchnorm(self, shape):
         self.feat("batchnorm")
@@ -377,6 +393,53 @@ class Gen:
         else:
             self.emit("%s = %s -> concat(%s)" % (name, names[0], ", ".join(names[1:])))
         return name, new
+
+    def stage_pool_fanout(self, cur, shape):
+        """Overlapping pooling windows (stride < kernel), often padded, whose
+        gradient is added to another's: the pooled tensor meets its own input
+        (when the size is kept) or a second pooling of it in '+', '*' or
+        concat. The shape of issue #11, whose pooling backward clang 14
+        miscompiled."""
+        if self.chance(0.4):  # keeps the size: the pooling meets its input
+            k = [self.r.choice([3, 5])]
+            s, p = [1], [k[0] // 2]
+        else:
+            k = [self.r.choice([2, 3, 3, 4, 5])]
+            s, p = [self.r.randint(1, k[0] - 1)], [self.r.randint(0, k[0] // 2)]
+        kinds = ["avg", "max"]
+        self.r.shuffle(kinds)
+        first = self.pool_layer(kinds[0], shape, k, s, p)
+        if first is None:
+            return cur, shape
+        a = self.chain(cur, [first[0]])
+        out = first[1]
+        if out == shape:
+            b = cur
+        else:
+            b = self.chain(cur, [self.pool_layer(kinds[1], shape, k, s, p)[0]])
+        how = self.r.choice(["+", "*", "concat"])
+        new = (2 * out[0],) + out[1:] if how == "concat" else out
+        if not self.fits(new):
+            how = "+"
+            new = out
+        name = self.fresh()
+        if how == "concat":
+            self.feat("concat")
+            self.emit("%s = concat(%s, %s)" % (name, b, a))
+        else:
+            self.feat("residual+" if how == "+" else "*")
+            self.emit("%s = %s %s %s" % (name, a, how, b))
+        self.feat("pool-fanout")
+        return name, new
+
+    def batch(self):
+        """The batch to run the network at: half the time just above or
+        below where the OpenMP loop of one of its pooling layers starts to
+        run in parallel (at most 600 samples), else a small one."""
+        sizes = [x for x in self.pool_sizes if 16384 // x < 600]
+        if sizes and self.chance(0.5):
+            return 16384 // self.r.choice(sizes) + self.r.choice([0, 1])
+        return self.r.choice([1, 2, 3, 5, 8, 13, 16])
 
     def define_block(self, kind, rank):
         key = (kind, rank)
@@ -526,7 +589,7 @@ class Gen:
         r = self.r
         kind = r.choices(["1d", "2d", "vec"], [4, 5, 1])[0]
         if kind == "1d":
-            shape = (r.randint(1, 3), r.randint(4, 16))
+            shape = (r.randint(1, 3), r.choice([r.randint(3, 8), r.randint(4, 16)]))
         elif kind == "2d":
             shape = (r.randint(1, 3), r.randint(4, 16), r.randint(4, 16))
         else:
@@ -540,7 +603,7 @@ class Gen:
                 stage = r.choice([self.stage_chain, self.stage_chain, self.stage_residual, self.stage_concat])
             else:
                 stage = r.choices([self.stage_chain, self.stage_residual, self.stage_concat, self.stage_block,
-                                   self.stage_if], [5, 2, 2, 2, 1])[0]
+                                   self.stage_if, self.stage_pool_fanout], [5, 2, 2, 2, 1, 2])[0]
             cur, shape = stage(cur, shape)
 
         # head
@@ -600,6 +663,7 @@ class Gen:
         head = ["# rnet%d: %s %s: %s" % (self.seed, {"1d": "1-d", "2d": "2-d", "vec": "vector"}[kind],
                                           shape_str(in_shape), " ".join(self.feats)),
                 "# expect: params %d, output %s" % (self.params, shape_str(output)),
+                "# batch: %d" % self.batch(),
                 "network rnet%d" % self.seed, ""]
         for b in self.blocks:
             head += [b, ""]
