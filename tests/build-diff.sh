@@ -27,7 +27,7 @@
 #
 # Networks, one TAP line each: the network (tests/build-diff-dn.cnn),
 # the examples (in make check those that compile in seconds: lenet, mlp,
-# resnet, wavenet; all of them when BUILD_DIFF_NETS is set, for the long
+# resnet, wavenet; all but unet when BUILD_DIFF_NETS is set, for the long
 # run), and BUILD_DIFF_NETS (default 30) random networks of
 # tests/random-nets.py, seeds BUILD_DIFF_SEED (default 1000) on; each at the
 # batch its "# batch:" line asks for (sizes around the OpenMP thresholds of
@@ -44,7 +44,12 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/build-diff.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 "$PYTHON" -c 'import random' >/dev/null 2>&1 || n_random=0
 if [ -n "${BUILD_DIFF_NETS:-}" ]; then
-  examples=$(ls "$top_srcdir"/examples/*.cnn)
+  # Not unet: at batch 3 one of its conv9.weight gradients moves by 3% of the
+  # largest with gcc, at -O0 as at -O3 (so not the optimizer): a ReLU input
+  # within float rounding of zero that gcc's rounding puts on the other side
+  # (clang's builds agree with double); the same kind of kink as unet's
+  # parity seed in tests/parity.sh.
+  examples=$(ls "$top_srcdir"/examples/*.cnn | grep -v '/unet\.cnn$')
 else # vgg, vgg-cifar and unet take minutes to compile six times
   examples=$(for e in lenet mlp resnet wavenet; do echo "$top_srcdir/examples/$e.cnn"; done)
 fi
