@@ -219,7 +219,7 @@ bool cnn_infer_shape(CnnDiags *d, const CnnNet *net, CnnNode *node);
 /* ---- outputs ---- */
 void cnn_print_summary(FILE *out, const CnnNet *net);
 
-/* ---- PyTorch mirror (emit_torch.c) ---- */
+/* ---- PyTorch mirror (emit/torch.c) ---- */
 /* A Python module with a torch.nn.Module equivalent to net (docs/pytorch.md);
  * source names the .cnn file in the header comment (NULL: not named).
  * Returns 0, or -1 on a write error. */
@@ -228,7 +228,7 @@ int cnn_emit_pytorch_source(FILE *out, const CnnNet *net, const char *source);
 /* ---- end PyTorch mirror ---- */
 
 
-/* ---- code generation (printer.c, emit_c.c, build.c) ---- */
+/* ---- code generation (printer.c, emit/train.c, build.c) ---- */
 
 /* An indenting printer: cnn_pr() prints lines and indents by braces. */
 typedef struct {
@@ -249,7 +249,7 @@ typedef enum { CNN_DTYPE_FLOAT, CNN_DTYPE_DOUBLE } CnnDtype;
  * (-O3), "native" the build machine (-march=native), "avx2" (-mavx2 -mfma),
  * "avx512" (-mavx512f -mavx512vl ...). The C file is the same for all: it
  * picks its SIMD micro-kernel by the preprocessor. A target-specific kernel
- * may plug in per layer kind (emit_c.c's kernels[]). */
+ * may plug in per layer kind (emit/train.c's kernels[]). */
 typedef enum { CNN_TARGET_GENERIC, CNN_TARGET_NATIVE, CNN_TARGET_AVX2, CNN_TARGET_AVX512 } CnnTarget;
 
 typedef struct {
@@ -274,7 +274,7 @@ int cnn_write_output(const CnnNet *net, const char *out_path, const CnnEmitOptio
  * with (the default --target; CNNCC_CC and CNNCC_OPENMP as for a build). */
 void cnn_print_program_compiler(FILE *out);
 
-/* ---- standalone inference code (emit_infer.c, docs/inference.md) ---- */
+/* ---- standalone inference code (emit/infer.c, docs/inference.md) ---- */
 typedef struct {
   const char *weights;     /* the checkpoint (required) */
   const char *source_file; /* the .cnn file, for the header comment */

@@ -55,9 +55,9 @@ fuzz_link = $(AM_V_CCLD)srcs=; for f in $^; do case $$f in *.c) srcs="$$srcs $$f
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(DEFS) $(DEFAULT_INCLUDES) $(AM_CPPFLAGS) $(AM_CFLAGS) $(FUZZ_CFLAGS)
 
 if HAVE_FUZZER
-fuzz/fuzz-frontend$(EXEEXT): fuzz/fuzz-frontend.c $(fuzz_front_csources) compiler/parser.h
+fuzz/fuzz-frontend$(EXEEXT): fuzz/fuzz-frontend.c $(fuzz_front_csources) compiler/front/parser.h
 	@$(MKDIR_P) fuzz
-	$(fuzz_link) -I$(top_builddir)/compiler -I$(top_srcdir)/compiler -o $@ $$srcs -lm
+	$(fuzz_link) -I$(top_builddir)/compiler/front -I$(top_srcdir)/compiler -o $@ $$srcs -lm
 fuzz/fuzz-idx$(EXEEXT): fuzz/fuzz-idx.c fuzz/fuzz-util.h $(fuzz_rt_sources)
 	@$(MKDIR_P) fuzz
 	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs -lz -lm

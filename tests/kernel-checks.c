@@ -23,13 +23,13 @@
 
 #include "kernel-checks.h"
 
-/* What the generated file defines before the kernels (emit_c.c). */
+/* What the generated file defines before the kernels (emit/train.c). */
 #ifdef KERNELS_DOUBLE
 typedef double real;
 #else
 typedef float real;
 #endif
-#define PARTS 4 /* CNN_PARTS, compiler/kernels.h */
+#define PARTS 4 /* CNN_PARTS, compiler/emit/kernels.h */
 
 #include "kernels/threads.h"
 #ifdef KERNELS_DOUBLE
@@ -265,7 +265,7 @@ static real col_at(const Conv *v, const real *x, int k, int p) {
 }
 
 /* The Implicit of the forward pass and its padded image, as the generated
- * code makes them (emit_c.c's implicit_image): xp, and off for col. */
+ * code makes them (emit/train.c's implicit_image): xp, and off for col. */
 typedef struct {
   Implicit g;
   real *xp;

@@ -1,4 +1,4 @@
-/* emit_c.c - the training code generator: a network IR in, one C file and
+/* emit/train.c - the training code generator: a network IR in, one C file and
  * its header out (docs/generated-code.md describes what they contain).
  *
  * The generated code is meant to be read. Every layer gets a _forward and a
@@ -283,7 +283,7 @@ static Geo geometry(Emit *E, const CnnNode *n) {
  * its gradients are products too: d weight = dy * col^T and d col =
  * weight^T * dy, which "col2im" adds back to the input pixels. A transposed
  * convolution is the same with the roles of input and output exchanged.
- * The products run in the file's gemm() (kernels_gemm.c) on packed
+ * The products run in the file's gemm() (emit/kernels.c) on packed
  * operands: the window copies write col straight into gemm's panels. The
  * work over the batch goes in PARTS fixed parts, in parallel; the weight
  * gradient of each part is summed into part[p].dw and the parts are added
@@ -339,7 +339,7 @@ static void parts_begin(Emit *E) {
   pr(E->P, "for (int b = PART_BEGIN(n, p); b < PART_BEGIN(n, p + 1); b++) {");
 }
 
-/* Stride-1 convolutions run as implicit products (kernels_gemm.c): the
+/* Stride-1 convolutions run as implicit products (emit/kernels.c): the
  * window matrix is read in place from the padded image. Their input
  * gradient correlates dy, padded by the kernel's extent less the padding,
  * with the flipped kernel, which needs that padding to be >= 0. */
@@ -448,7 +448,7 @@ static void conv_backward_implicit(Emit *E, const CnnNode *n, const Geo *g) {
   else emit_implicit(E, dyi, "dy, padded, for the input gradient", &d);
   nl(P);
   need_scratch(&E->sc_col, implicit_padded(&m));
-  /* few output channels: the weight gradient along the positions (kernels_gemm.c) */
+  /* few output channels: the weight gradient along the positions (emit/kernels.c) */
   int64_t narrow = (g->oc + 15) / 16 * 16, wide = (g->oc + 31) / 32 * 32; /* AVX-512 panels */
   bool dot = g->oc * K <= 16384 && 10 * g->oc < 7 * (100 * wide >= 115 * narrow ? narrow : wide);
   need_scratch(&E->sc_b, pad_nr(g->oc) * implicit_q(&m));
@@ -2040,7 +2040,7 @@ static void emit_header(Emit *E, FILE *h) {
 }
 
 /* The helpers the layers call: sum(), then the matrix product and the
- * window copies (kernels_gemm.c). */
+ * window copies (emit/kernels.c). */
 static void emit_helpers(Emit *E) {
   CnnPrinter *P = E->P;
   if (E->need_sum || E->need_gemm) {

@@ -1,4 +1,4 @@
-/* emit_infer.c - the standalone inference code generator (cnncc
+/* emit/infer.c - the standalone inference code generator (cnncc
  * --emit=inference; docs/inference.md describes what it writes).
  *
  * In: the network IR and a checkpoint. Out: one C99 file (and with

@@ -1,12 +1,12 @@
 /* kernels.h - the compute kernels that the training code generator
- * (emit_c.c) writes once into every generated file: the matrix product
+ * (emit/train.c) writes once into every generated file: the matrix product
  * (packing, the register-blocked micro-kernels for AVX-512, AVX2+FMA and
  * portable C), the convolutions as implicit products, the window copies of
- * the other convolutions and max pooling (kernels_gemm.c).
+ * the other convolutions and max pooling (emit/kernels.c).
  * docs/generated-code.md describes them.
  *
  * The kernels are ordinary C headers in compiler/kernels/, compiled and
- * tested as such (tests/kernel-checks.c); compiler/embed-kernels.sh turns
+ * tested as such (tests/kernel-checks.c); compiler/kernels/embed.sh turns
  * each into a string at build time (kernel_texts.c), which the generated
  * file gets as it is. They go in this order, each after what it uses:
  *
@@ -21,7 +21,7 @@
  *   implicit.h       the convolutions as implicit products
  *   window.h         the window copies im2col_panels, im2row_panels, col2im
  *
- * The inference code (emit_infer.c) gets its own SIMD vocabulary, which it
+ * The inference code (emit/infer.c) gets its own SIMD vocabulary, which it
  * writes as it is, with the vector functions it uses after it:
  *
  *   infer_prelude.h  CNNCC_SIMD, cnn_vec, CNN_VL, cnn_vload, cnn_vfma, ...

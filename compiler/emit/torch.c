@@ -1,4 +1,4 @@
-/* emit_torch.c - `cnncc --emit=pytorch`: a readable Python module with a
+/* emit/torch.c - `cnncc --emit=pytorch`: a readable Python module with a
  * torch.nn.Module equivalent to the network, for checking the generated C
  * against PyTorch (tests/parity*) and for using a cnncc-trained network
  * from Python.

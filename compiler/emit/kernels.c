@@ -1,4 +1,4 @@
-/* kernels_gemm.c - writes the compute kernels into the generated training code
+/* emit/kernels.c - writes the compute kernels into the generated training code
  * (kernels.h): the thread and SIMD preamble, the matrix product,
  * convolutions with stride 1 as implicit products, the window copies of the
  * other convolutions and max pooling 2x2.
