@@ -21,10 +21,11 @@ compiler/front/libcnnfront_a-sema.$(OBJEXT) compiler/front/libcnnfront_a-lexer.$
 
 bin_PROGRAMS += cnncc
 cnncc_SOURCES = compiler/main.c compiler/build.c
-cnncc_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/compiler -I$(top_srcdir)/compiler/emit
+cnncc_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/compiler -I$(top_srcdir)/compiler/emit -I$(top_srcdir)/compiler/plan
 cnncc_LDADD = compiler/libcnnfront.a
 # the planning stage and the printers of the training code
-cnncc_SOURCES += compiler/emit/printer.c compiler/emit/train.c \
+cnncc_SOURCES += compiler/plan/plan.h compiler/plan/memory.c compiler/plan/geometry.c \
+	compiler/emit/printer.c compiler/emit/train.c \
 	compiler/emit/kernels.h compiler/emit/kernels.c
 # The kernels the generated code gets (emit/kernels.h) are ordinary C
 # headers, which cnncc holds as strings: kernels/embed.sh writes
