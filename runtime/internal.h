@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "cnnrt.h"
+
 /* Format a message into err[errlen] and return -1, so that failures read
  * `return rt_fail(err, errlen, "...", ...);`. */
 int rt_fail(char *err, size_t errlen, const char *fmt, ...)
@@ -36,5 +38,97 @@ void rt_progress_update(RtProgress *p, long epoch, long step, double loss,
                         double acc, double images_per_s);
 /* Erase the live line before normal output. */
 void rt_progress_clear(RtProgress *p);
+
+/* ---- the trainer's command line (rt_main) ---- */
+
+/* Where Fashion-MNIST is looked for first; named in --data's help too. */
+#define RT_SYSTEM_DATA_DIR "/usr/share/datasets/fashion-mnist"
+
+#define RT_EXIT_USAGE 2
+
+/* The values of the options (cli.c: the table that fills them). */
+typedef struct {
+  const char *data, *weights, *save, *resume, *metrics;
+  int epochs, batch, every, steps, threads, profile;
+  double lr;
+  uint64_t seed;
+  unsigned given; /* bit o: option o was on the command line */
+} RtArgs;
+
+enum { RT_O_DATA, RT_O_WEIGHTS, RT_O_EPOCHS, RT_O_BATCH, RT_O_LR, RT_O_SEED,
+       RT_O_SAVE, RT_O_RESUME, RT_O_METRICS, RT_O_EVERY, RT_O_STEPS, RT_O_THREADS,
+       RT_O_PROFILE, RT_NOPT };
+#define RT_BIT(o) (1u << (o))
+
+typedef struct {
+  const char *prog; /* for messages */
+  const RtNet *net;
+} RtCtx;
+
+struct RtRun;
+typedef struct {
+  const char *name, *operands, *summary, *details;
+  unsigned accepts, requires; /* RT_BIT()s of the options */
+  int (*run)(struct RtRun *r, const RtArgs *a, int nfiles, char **files);
+} RtCommand;
+
+/* cli.c: options, commands, help and messages. */
+
+/* "PROG: message" on stderr; returns status. */
+int rt_error(const RtCtx *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The command named name, or NULL. */
+const RtCommand *rt_find_command(const char *name);
+RtArgs rt_default_args(const RtDefaults *d);
+/* Parse argv (after the command name) into a and the operands. Returns -1
+ * to go on, or an exit status (0 after --help). */
+int rt_parse_args(const RtCtx *c, const RtCommand *cmd, int argc, char **argv,
+                  RtArgs *a, int *nfiles, char **files);
+/* Required options and operands; -1 when all are there. */
+int rt_check_required(const RtCtx *c, const RtCommand *cmd, const RtArgs *a,
+                      int nfiles);
+void rt_print_program_help(const RtCtx *c, FILE *out);
+void rt_print_full_help(const RtCtx *c);
+void rt_print_version(const RtCtx *c);
+
+/* run.c: a run: the network, its batch buffers and the optimizer state. */
+typedef struct RtRun {
+  const RtCtx *c;
+  const RtNet *net;
+  int batch;
+  size_t in_size, out_size, positions; /* positions: labels per sample */
+  float *x, *targets, *m, *v;          /* targets: one-hot, for MSE */
+  int32_t *y;
+  long *order;
+  RtDataset train, test;
+  FILE *metrics;
+} RtRun;
+
+void rt_run_free(RtRun *r);
+/* Allocate the Adam moments (adam != 0) and the order of norder samples. */
+int rt_run_alloc_state(RtRun *r, int adam, long norder);
+/* Allocate the batch buffers and the network's activations, once. */
+int rt_run_setup(RtRun *r, int batch);
+/* One-hot targets for MSE: classes along dim 0, positions after it. */
+void rt_run_one_hot(const RtRun *r, int n);
+/* Forward samples order[first..first+n) of ds (labelled) through the net. */
+float rt_run_forward(RtRun *r, const RtDataset *ds, const long *order,
+                     long first, int n, int training, uint64_t dropout_seed,
+                     long *correct);
+/* The size of the batch that starts at sample first of n. */
+int rt_run_batch_at(const RtRun *r, long n, long first);
+/* Fraction of correctly classified positions of `samples` samples. */
+double rt_run_accuracy(const RtRun *r, long correct, long samples);
+void rt_run_evaluate(RtRun *r, const RtDataset *ds, double *loss, double *acc);
+/* Load split ("train" or "test") of --data or the default data into ds. */
+int rt_run_load_split(RtRun *r, const RtArgs *a, const char *split, RtDataset *ds);
+/* Load a checkpoint's weights, and into st the training state when st. */
+int rt_run_load_weights(RtRun *r, const char *path, RtTrainState *st);
+
+/* The commands (train.c; commands.c), with the signature of RtCommand.run. */
+int rt_train(RtRun *r, const RtArgs *a, int nfiles, char **files);
+int rt_eval(RtRun *r, const RtArgs *a, int nfiles, char **files);
+int rt_predict(RtRun *r, const RtArgs *a, int nfiles, char **files);
+int rt_bench(RtRun *r, const RtArgs *a, int nfiles, char **files);
 
 #endif

@@ -4,11 +4,12 @@ lib_LIBRARIES += runtime/libcnnrt.a
 include_HEADERS += runtime/cnnrt.h
 runtime_libcnnrt_a_SOURCES = runtime/cnnrt.h runtime/internal.h runtime/notice.h \
 	runtime/util.c runtime/rng.c runtime/data.c runtime/adam.c \
-	runtime/checkpoint.c runtime/progress.c runtime/main.c
+	runtime/checkpoint.c runtime/progress.c runtime/run.c runtime/train.c \
+	runtime/commands.c runtime/cli.c runtime/main.c
 # sqrtf without errno, so that the Adam loop can vectorize; no contraction
 # into fused multiply-adds, so that Adam gives the same bits on every CPU.
 runtime_libcnnrt_a_CFLAGS = $(AM_CFLAGS) -fno-math-errno -ffp-contract=off
-# rt_main's --version (the release) and default data (the sample in the
+# The trainer's --version (the release) and default data (the sample in the
 # source tree, else the installed one).
 runtime_libcnnrt_a_CPPFLAGS = -DRT_VERSION='"$(PACKAGE_VERSION)"' \
 	-DRT_DEFAULT_DATA_DIR='"$(abs_top_srcdir)/data/fashion-mnist"' \
@@ -41,25 +42,25 @@ EXTRA_DIST += data/README.md data/make-sample.py runtime/tests/adam-reference.sh
 dist_doc_DATA += docs/runtime.md docs/checkpoint-format.md
 
 # Tests: C programs that print TAP (tests/tap.h, as every C test does).
-runtime_tests = runtime/tests/test-data runtime/tests/test-rng \
-	runtime/tests/test-adam runtime/tests/test-checkpoint runtime/tests/test-main
+runtime_tests = runtime/tests/data runtime/tests/rng runtime/tests/adam \
+	runtime/tests/checkpoint runtime/tests/main
 check_PROGRAMS += $(runtime_tests)
 TESTS += $(runtime_tests)
 runtime_test_cppflags = -I$(top_srcdir)/runtime -I$(top_srcdir)/tests \
 	-DRT_TEST_DATA_DIR='"$(abs_top_srcdir)/data/fashion-mnist"'
 runtime_test_sources = runtime/tests/fixtures.c runtime/tests/fixtures.h tests/tap.h
-runtime_tests_test_data_SOURCES = runtime/tests/test-data.c $(runtime_test_sources)
-runtime_tests_test_data_CPPFLAGS = $(runtime_test_cppflags)
-runtime_tests_test_data_LDADD = runtime/libcnnrt.a
-runtime_tests_test_rng_SOURCES = runtime/tests/test-rng.c $(runtime_test_sources)
-runtime_tests_test_rng_CPPFLAGS = $(runtime_test_cppflags)
-runtime_tests_test_rng_LDADD = runtime/libcnnrt.a
-runtime_tests_test_adam_SOURCES = runtime/tests/test-adam.c $(runtime_test_sources)
-runtime_tests_test_adam_CPPFLAGS = $(runtime_test_cppflags)
-runtime_tests_test_adam_LDADD = runtime/libcnnrt.a
-runtime_tests_test_checkpoint_SOURCES = runtime/tests/test-checkpoint.c $(runtime_test_sources)
-runtime_tests_test_checkpoint_CPPFLAGS = $(runtime_test_cppflags)
-runtime_tests_test_checkpoint_LDADD = runtime/libcnnrt.a
-runtime_tests_test_main_SOURCES = runtime/tests/test-main.c $(runtime_test_sources)
-runtime_tests_test_main_CPPFLAGS = $(runtime_test_cppflags)
-runtime_tests_test_main_LDADD = runtime/libcnnrt.a
+runtime_tests_data_SOURCES = runtime/tests/data.c $(runtime_test_sources)
+runtime_tests_data_CPPFLAGS = $(runtime_test_cppflags)
+runtime_tests_data_LDADD = runtime/libcnnrt.a
+runtime_tests_rng_SOURCES = runtime/tests/rng.c $(runtime_test_sources)
+runtime_tests_rng_CPPFLAGS = $(runtime_test_cppflags)
+runtime_tests_rng_LDADD = runtime/libcnnrt.a
+runtime_tests_adam_SOURCES = runtime/tests/adam.c $(runtime_test_sources)
+runtime_tests_adam_CPPFLAGS = $(runtime_test_cppflags)
+runtime_tests_adam_LDADD = runtime/libcnnrt.a
+runtime_tests_checkpoint_SOURCES = runtime/tests/checkpoint.c $(runtime_test_sources)
+runtime_tests_checkpoint_CPPFLAGS = $(runtime_test_cppflags)
+runtime_tests_checkpoint_LDADD = runtime/libcnnrt.a
+runtime_tests_main_SOURCES = runtime/tests/main.c $(runtime_test_sources)
+runtime_tests_main_CPPFLAGS = $(runtime_test_cppflags)
+runtime_tests_main_LDADD = runtime/libcnnrt.a

@@ -1,6 +1,6 @@
 /* notice.h - the lines after the first of `--version`, as GNU tools print
  * them, shared by cnncc (compiler/main.c) and every trainer it builds
- * (runtime/main.c). The licence is the one in COPYING. Not installed. */
+ * (runtime/cli.c). The licence is the one in COPYING. Not installed. */
 #ifndef CNNCC_NOTICE_H
 #define CNNCC_NOTICE_H
 

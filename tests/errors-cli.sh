@@ -3,8 +3,8 @@
 # (and cnncc itself) run on broken data, checkpoints, options and disks
 # must exit with the documented status and print exactly the documented
 # message on stderr (docs/robustness.md lists them all). The library tests
-# (runtime/tests/test-data.c, test-checkpoint.c, test-main.c) check the
-# same messages one function at a time; this checks what a user sees.
+# (runtime/tests/data.c, checkpoint.c, main.c) check the same messages one
+# function at a time; this checks what a user sees.
 . "$top_srcdir/tests/tap.sh"
 PYTHON=${CNNCC_PYTHON:-python3}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/errors-cli.XXXXXX") || exit 1

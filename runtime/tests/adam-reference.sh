@@ -1,6 +1,7 @@
 #!/bin/sh
-# Prints the PyTorch reference values hard-coded in test-adam.c: three steps
-# of torch.optim.Adam (PyTorch 1.13, Debian's python3-torch in /usr/bin/python3).
+# Prints the PyTorch reference values hard-coded in runtime/tests/adam.c:
+# three steps of torch.optim.Adam (PyTorch 1.13, Debian's python3-torch in
+# /usr/bin/python3).
 exec "${CNNCC_PYTHON:-/usr/bin/python3}" - <<'EOF'
 import torch
 def run(wd, lr):

@@ -1,4 +1,4 @@
-/* test-main.c - rt_main end to end, with a hand-written network: softmax
+/* main.c - rt_main end to end, with a hand-written network: softmax
  * regression 784 -> 10 (or MSE on the logits) with dropout on the input
  * and one running statistic as a buffer, so that resuming must restore
  * params, buffers, Adam moments, data order and dropout masks. */
@@ -156,7 +156,7 @@ static void slurp(const char *path, char *buf, size_t len)
  * leaves its stdout and stderr in out and err. */
 static int run(const char *arg, ...)
 {
-  char *argv[32] = {"test-main", (char *)arg};
+  char *argv[32] = {"trainer", (char *)arg};
   int argc = arg ? 2 : 1;
   va_list ap;
   va_start(ap, arg);
@@ -211,10 +211,10 @@ static double value_of(const char *s, const char *key)
 
 static void test_usage(void)
 {
-  tap_ok(run("--help", NULL) == 0 && strstr(out, "Usage: test-main COMMAND") &&
+  tap_ok(run("--help", NULL) == 0 && strstr(out, "Usage: trainer COMMAND") &&
      strstr(out, "network 'softmax' (input [1, 28, 28], output [10])"), "--help");
-  tap_ok(run("--help", NULL) == 0 && strstr(out, "test-main bench [OPTIONS]:\n") &&
-     strstr(out, "  --steps N") && strstr(out, "test-main predict [OPTIONS] FILE...:\n") &&
+  tap_ok(run("--help", NULL) == 0 && strstr(out, "trainer bench [OPTIONS]:\n") &&
+     strstr(out, "  --steps N") && strstr(out, "trainer predict [OPTIONS] FILE...:\n") &&
      strstr(out, "-V, --version") && strstr(out, "Exit status:"),
      "--help lists every command's options, --version and the exit status");
   tap_ok(run(NULL) == 2 && !strstr(err, "--steps"), "no command: the short usage, not every option");
@@ -226,8 +226,8 @@ static void test_usage(void)
   tap_ok(run(NULL) == 2 && strstr(err, "Usage:"), "no command: usage, status 2");
   tap_ok(run("bogus", NULL) == 2 && strstr(err, "unknown command 'bogus'"), "unknown command: status 2");
   tap_ok(run("train", "--epochs", "abc", NULL) == 2, "--epochs abc: status 2");
-  tap_is_str(err, "test-main train: --epochs expects a positive integer, got 'abc'\n"
-         "Try 'test-main train --help'.\n", "--epochs abc: message");
+  tap_is_str(err, "trainer train: --epochs expects a positive integer, got 'abc'\n"
+         "Try 'trainer train --help'.\n", "--epochs abc: message");
   tap_ok(run("train", "--batch", "0", NULL) == 2 && strstr(err, "--batch expects a positive integer, got '0'"),
      "--batch 0: status 2");
   tap_ok(run("train", "--batch=12x", NULL) == 2, "--batch=12x: status 2");

@@ -1,4 +1,4 @@
-/* test-adam.c - rt_adam_step against torch.optim.Adam (PyTorch 1.13). */
+/* adam.c - rt_adam_step against torch.optim.Adam (PyTorch 1.13). */
 #include <math.h>
 
 #include "cnnrt.h"

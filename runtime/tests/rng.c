@@ -1,4 +1,4 @@
-/* test-rng.c - the generator, the stateless hash and the epoch order. */
+/* rng.c - the generator, the stateless hash and the epoch order. */
 #include <stdlib.h>
 #include <string.h>
 

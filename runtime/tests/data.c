@@ -1,4 +1,4 @@
-/* test-data.c - IDX and CIFAR-10 loading, and every bad-file message. */
+/* data.c - IDX and CIFAR-10 loading, and every bad-file message. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* test-checkpoint.c - round trip, damage detection and atomic writes. */
+/* checkpoint.c - round trip, damage detection and atomic writes. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,191 @@
+/* train.c - the train command: the training loop, SIGINT/SIGTERM,
+ * resuming, and the checkpoints and metrics written while training. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cnnrt.h"
+#include "internal.h"
+
+static int save(RtRun *r, const char *path, const RtTrainState *st)
+{
+  char err[1024];
+  if (rt_checkpoint_save(path, r->net, st, r->m, r->v, err, sizeof err))
+    return rt_error(r->c, 1, "%s", err);
+  return 0;
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+  stop_signal = sig;
+}
+
+static int interrupted(RtRun *r, const RtArgs *a, const RtTrainState *st)
+{
+  int status = 128 + stop_signal;
+  const char *name = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+  char where[64];
+  if (st->epoch_step)
+    snprintf(where, sizeof where, "at epoch %ld, step %ld", st->epoch + 1, st->epoch_step);
+  else
+    snprintf(where, sizeof where, "after epoch %ld", st->epoch);
+  if (!a->save)
+    return rt_error(r->c, status, "interrupted by %s %s; no checkpoint saved (use --save)",
+                    name, where);
+  if (save(r, a->save, st))
+    return 1;
+  return rt_error(r->c, status, "interrupted by %s %s; saved checkpoint '%s'", name,
+                  where, a->save);
+}
+
+typedef struct {
+  double train_loss, train_acc, test_loss, test_acc, images_per_s, seconds;
+} EpochStats;
+
+/* Prints the epoch's line and appends it to --metrics; 1 when the metrics
+ * file cannot be written (e.g. a full disk), which must not pass silently. */
+static int report_epoch(RtRun *r, const RtArgs *a, long epoch, long epochs, const EpochStats *e)
+{
+  fprintf(stderr, "epoch %ld/%ld: train_loss %.4f train_acc %.4f test_loss %.4f test_acc %.4f (%.1f s, %.0f img/s)\n",
+          epoch + 1, epochs, e->train_loss, e->train_acc, e->test_loss,
+          e->test_acc, e->seconds, e->images_per_s);
+  if (!r->metrics)
+    return 0;
+  fprintf(r->metrics, "{\"epoch\":%ld,\"train_loss\":%.6g,\"train_acc\":%.6g,\"test_loss\":%.6g,\"test_acc\":%.6g,\"images_per_s\":%.6g,\"seconds\":%.6g}\n",
+          epoch + 1, e->train_loss, e->train_acc, e->test_loss, e->test_acc,
+          e->images_per_s, e->seconds);
+  if (fflush(r->metrics) || ferror(r->metrics))
+    return rt_error(r->c, 1, "cannot write metrics '%s': %s", a->metrics, strerror(errno));
+  return 0;
+}
+
+/* One epoch's training steps, from st->epoch_step on. */
+static int train_epoch(RtRun *r, const RtArgs *a, RtTrainState *st,
+                       RtProgress *progress, EpochStats *e)
+{
+  const RtNet *net = r->net;
+  const RtAdam adam = {a->lr, net->defaults.beta1, net->defaults.beta2,
+                       net->defaults.eps, net->defaults.weight_decay};
+  long n = r->train.n, steps = progress->steps, images = 0;
+  double start = rt_now();
+  rt_epoch_order(r->order, n, st->seed, st->epoch);
+  while (st->epoch_step < steps) {
+    long first = st->epoch_step * r->batch, correct;
+    int nb = rt_run_batch_at(r, n, first);
+    float loss = rt_run_forward(r, &r->train, r->order, first, nb, 1,
+                                rt_dropout_seed(st->seed, st->t + 1), &correct);
+    if (!isfinite(loss)) {
+      rt_progress_clear(progress);
+      return rt_error(r->c, 1, "loss is %s at epoch %ld, step %ld (optimizer step %ld); stopping%s",
+                      isnan(loss) ? "nan" : loss > 0 ? "inf" : "-inf", st->epoch + 1, st->epoch_step + 1, st->t + 1,
+                      a->save ? "; the last checkpoint is kept" : "");
+    }
+    net->backward(nb);
+    rt_adam_step(net->params, net->grads, r->m, r->v, net->nparams, &adam, ++st->t);
+    st->epoch_step++;
+    st->loss_sum += (double)loss * nb;
+    st->correct += correct;
+    st->seen += nb;
+    images += nb;
+    e->images_per_s = (double)images / (rt_now() - start);
+    rt_progress_update(progress, st->epoch, st->epoch_step, st->loss_sum / (double)st->seen,
+                       rt_run_accuracy(r, st->correct, st->seen), e->images_per_s);
+    if (stop_signal) {
+      rt_progress_clear(progress);
+      return interrupted(r, a, st);
+    }
+    if (a->every && st->t % a->every == 0 && st->epoch_step < steps &&
+        save(r, a->save, st))
+      return 1;
+  }
+  return 0;
+}
+
+/* Train from st up to a->epochs epochs. Returns the exit status. */
+static int train_loop(RtRun *r, const RtArgs *a, RtTrainState *st, double *test_acc)
+{
+  long steps = (r->train.n + r->batch - 1) / r->batch;
+  RtProgress progress;
+  if (st->epoch_step > steps)
+    return rt_error(r->c, 1, "checkpoint '%s' stopped at step %ld of an epoch, but this data has only %ld steps per epoch",
+                    a->resume, st->epoch_step, steps);
+  rt_progress_init(&progress, stderr, a->epochs, steps, st->epoch * steps + st->epoch_step);
+  while (st->epoch < a->epochs) {
+    double start = rt_now();
+    EpochStats e = {0};
+    int rc = train_epoch(r, a, st, &progress, &e);
+    if (rc)
+      return rc;
+    e.train_loss = st->loss_sum / (double)st->seen;
+    e.train_acc = rt_run_accuracy(r, st->correct, st->seen);
+    rt_run_evaluate(r, &r->test, &e.test_loss, &e.test_acc);
+    e.seconds = rt_now() - start;
+    *test_acc = e.test_acc;
+    rt_progress_clear(&progress);
+    if (report_epoch(r, a, st->epoch, a->epochs, &e))
+      return 1;
+    *st = (RtTrainState){st->seed, st->epoch + 1, 0, st->t, st->batch, 0, 0, 0};
+    if (a->save && save(r, a->save, st))
+      return 1;
+    if (stop_signal)
+      return interrupted(r, a, st);
+  }
+  return 0;
+}
+
+/* Check that --seed and --batch agree with the checkpoint being resumed. */
+static int resume_conflicts(const RtCtx *c, const RtArgs *a, const RtTrainState *st)
+{
+  if ((a->given & RT_BIT(RT_O_SEED)) && a->seed != st->seed)
+    return rt_error(c, RT_EXIT_USAGE, "--seed %llu conflicts with the seed %llu of checkpoint '%s'; leave --seed out when resuming",
+                    (unsigned long long)a->seed, (unsigned long long)st->seed, a->resume);
+  if ((a->given & RT_BIT(RT_O_BATCH)) && a->batch != st->batch)
+    return rt_error(c, RT_EXIT_USAGE, "--batch %d conflicts with the batch %d of checkpoint '%s' (the data order depends on it); leave --batch out when resuming",
+                    a->batch, st->batch, a->resume);
+  return 0;
+}
+
+int rt_train(RtRun *r, const RtArgs *a, int nfiles, char **files)
+{
+  (void)nfiles, (void)files; /* the signature of every command */
+  RtTrainState st = {a->seed, 0, 0, 0, a->batch, 0, 0, 0};
+  if (a->every && !a->save)
+    return rt_error(r->c, RT_EXIT_USAGE, "--checkpoint-every needs --save");
+  if (rt_run_load_split(r, a, "train", &r->train) || rt_run_load_split(r, a, "test", &r->test) ||
+      rt_run_alloc_state(r, 1, r->train.n))
+    return 1;
+  if (a->resume) {
+    int rc = rt_run_load_weights(r, a->resume, &st);
+    if (rc == 0)
+      rc = resume_conflicts(r->c, a, &st);
+    if (rc)
+      return rc;
+  }
+  if (rt_run_setup(r, st.batch))
+    return 1;
+  if (!a->resume)
+    r->net->init(st.seed);
+  if (a->metrics && !(r->metrics = fopen(a->metrics, a->resume ? "a" : "w")))
+    return rt_error(r->c, 1, "cannot write metrics '%s': %s", a->metrics, strerror(errno));
+
+  double test_acc = -1, test_loss;
+  struct sigaction act = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND}, old_int, old_term;
+  sigemptyset(&act.sa_mask);
+  stop_signal = 0;
+  sigaction(SIGINT, &act, &old_int);
+  sigaction(SIGTERM, &act, &old_term);
+  int rc = train_loop(r, a, &st, &test_acc);
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  if (rc)
+    return rc;
+  if (test_acc < 0) /* resumed a finished run: nothing was trained */
+    rt_run_evaluate(r, &r->test, &test_loss, &test_acc);
+  printf("test_acc=%.4f\n", test_acc);
+  return 0;
+}
