@@ -47,7 +47,8 @@ cnncc_CPPFLAGS = $(AM_CPPFLAGS) -DCNNCC_INCLUDEDIR='"$(includedir)"' -DCNNCC_LIB
 dist_doc_DATA += docs/generated-code.md
 # standalone inference code (emit/infer.c, docs/inference.md); it reads
 # checkpoints with libcnnrt's rt_checkpoint_load.
-cnncc_SOURCES += compiler/emit/infer.c
+cnncc_SOURCES += compiler/emit/infer.c compiler/emit/infer_emit.h compiler/emit/infer_weights.c \
+	compiler/emit/infer_file.c
 cnncc_CFLAGS += -I$(top_srcdir)/runtime
 cnncc_LDADD += runtime/libcnnrt.a
 dist_doc_DATA += docs/inference.md

@@ -8,14 +8,15 @@
  * scratch memory, or --static-arena makes it a static array), no stdio, no
  * written globals, and <math.h> only for exp/tanh.
  *
- * How it is organized:
+ * How it is organized (emit/infer_file.c reads the checkpoint and opens
+ * the files; emit/infer_weights.c packs the values):
  *
  *  1. plan/infer.c decides, as data: the groups of fused layers (one
  *     kernel each), the geometry of their convolutions, where every value
  *     and temporary lives in the scratch arena (the shared memory planner),
  *     and which helpers the file needs. cnncc never prints this file's
  *     text twice: the preamble comes from the plan.
- *  2. pack_tables() computes the static arrays from the checkpoint
+ *  2. cnn_infer_pack_tables() computes the static arrays from the checkpoint
  *     (weights packed for the kernels, batchnorm folded in), then the
  *     file is printed: preamble, each group's arrays and function, the API.
  *  3. Convolutions are all turned into one kind of kernel: a "shifted GEMM"
@@ -34,7 +35,6 @@
  *     "vector"), chosen by the compiler's predefined macros when the file is
  *     compiled, or by -DCNNCC_SIMD=0..3. */
 #include <ctype.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -42,64 +42,14 @@
 
 #include "config.h"
 #include "cnncc.h"
-#include "cnnrt.h"
 #include "kernels.h"
-#include "infer.h"
+#include "infer_emit.h"
 
-#define pr(...) cnn_pr(__VA_ARGS__) /* function-like: leaves CnnConvGeo.pr alone */
-
-/* ---- the emitter: the plan (plan/infer.h) and the packed weights ---- */
+/* ---- helpers ---- */
 
 typedef enum { ACT_NONE, ACT_RELU, ACT_LEAKY, ACT_SIGMOID, ACT_TANH } ActKind;
 
-typedef CnnInferGroup Group;
-
-/* The static const arrays of one group (packed weights, biases, scales),
- * computed from the checkpoint before anything is printed: a value that is
- * not finite needs <math.h> for its macro. */
-typedef struct {
-  const char *name, *what;
-  const float *v;
-  int64_t n;
-} Table;
-
-typedef struct {
-  Table *t;
-  int n;
-} Tables;
-
-typedef struct {
-  const CnnNet *net;
-  const CnnInferOptions *opt;
-  const CnnInferPlan *p; /* what to print: plan/infer.c */
-  CnnArena *A;
-  CnnPrinter *P;
-  const char *N; /* network name: the prefix of every symbol */
-  char *NU;      /* upper case, for macros */
-  const float *params, *buffers;
-  uint32_t crc;
-  uint64_t hash;
-  int *nts;
-  CnnTensorSpec (*ts)[4];
-  int64_t (*toff)[4];
-  Tables *tables;       /* per group */
-  bool weights_need_math;
-  /* what the printing used; the plan must have foreseen it (check_needs) */
-  bool need_math, need_zero, need_vsum, need_vsigmoid, need_vtanh;
-} Emit;
-
-#define BLOCK 8     /* output channels per register block */
-
-/* printf into the emitter's arena (the text lives as long as the emitter) */
-#define fmt(E, ...) ((const char *)cnn_format((E)->A, __VA_ARGS__))
-
 static void nl(CnnPrinter *P) { cnn_pr(P, "%s", ""); }
-
-static int64_t size_of(const CnnNode *n) { return cnn_shape_size(n->shape); }
-static const CnnNode *node(Emit *E, int id) { return &E->net->nodes[id]; }
-static const CnnNode *in_node(Emit *E, const CnnNode *n, int k) {
-  return &E->net->nodes[n->inputs[k]];
-}
 
 static bool is_act(CnnOp op) {
   return op == OP_RELU || op == OP_LEAKY_RELU || op == OP_SIGMOID || op == OP_TANH;
@@ -146,27 +96,6 @@ static const char *flit(Emit *E, double v) {
   float_text(buf, sizeof buf, (float)v, &E->need_math);
   return fmt(E, "%s", buf);
 }
-
-/* The tensor `name` of node n in the checkpoint's blocks. */
-static const float *tensor(Emit *E, const CnnNode *n, const char *name) {
-  for (int t = 0; t < E->nts[n->id]; t++)
-    if (!strcmp(E->ts[n->id][t].name, name))
-      return (E->ts[n->id][t].learnable ? E->params : E->buffers) + E->toff[n->id][t];
-  return NULL;
-}
-
-/* Batchnorm in evaluation mode as y = x * scale + shift, computed as the
- * training code does (the inverse standard deviation in double). */
-static void bn_affine(Emit *E, const CnnNode *bn, float *scale, float *shift) {
-  const float *w = tensor(E, bn, "weight"), *b = tensor(E, bn, "bias");
-  const float *mean = tensor(E, bn, "running_mean"), *var = tensor(E, bn, "running_var");
-  for (int c = 0; c < bn->shape.dim[0]; c++) {
-    float invstd = (float)(1 / sqrt((double)var[c] + bn->eps));
-    scale[c] = w[c] * invstd;
-    shift[c] = b[c] - mean[c] * scale[c];
-  }
-}
-
 
 /* ---- emission helpers ---- */
 
@@ -349,162 +278,6 @@ static void emit_gemm(Emit *E, const Gemm *m) {
     pr(P, "}");
   }
   if (j_outer) pr(P, "}");
-}
-
-static const char *fn_name(Emit *E, const Group *g) { return fmt(E, "%s_%s", E->N, node(E, g->main)->name); }
-
-/* Pack convolution weights for the GEMM: [oc/8][ic][taps][8], batchnorm
- * folded in; w(oc, ic, t) reads the checkpoint's layout. */
-typedef float (*WeightAt)(Emit *E, const Group *g, int oc, int ic, int t, const void *ctx);
-
-static float *pack_conv(Emit *E, const Group *g, int oc, int ic, int nt, WeightAt at, const void *ctx,
-                        const float *scale, int64_t *count) {
-  int ocb = (oc + BLOCK - 1) / BLOCK;
-  *count = (int64_t)ocb * ic * nt * BLOCK;
-  float *p = cnn_alloc(E->A, sizeof *p * (size_t)*count);
-  for (int o = 0; o < oc; o++)
-    for (int c = 0; c < ic; c++)
-      for (int t = 0; t < nt; t++) {
-        double w = at(E, g, o, c, t, ctx);
-        if (scale) w *= scale[o];
-        p[(((int64_t)(o / BLOCK) * ic + c) * nt + t) * BLOCK + o % BLOCK] = (float)w;
-      }
-  return p;
-}
-
-/* Bias with the batchnorm folded in, padded to whole blocks. */
-static float *folded_bias(Emit *E, const Group *g, int oc, int padded, const float *scale,
-                          const float *shift) {
-  const CnnNode *n = node(E, g->main);
-  const float *b = n->bias ? tensor(E, n, "bias") : NULL;
-  float *p = cnn_alloc(E->A, sizeof *p * (size_t)(padded > 0 ? padded : 1));
-  for (int o = 0; o < oc; o++) {
-    double v = b ? b[o] : 0;
-    if (scale) v = v * scale[o] + shift[o];
-    p[o] = (float)v;
-  }
-  return p;
-}
-
-/* The batchnorm folded into group g: scale and shift per channel, or NULL. */
-static void group_bn(Emit *E, const Group *g, int oc, float **scale, float **shift) {
-  *scale = *shift = NULL;
-  if (g->bn < 0) return;
-  *scale = cnn_alloc(E->A, sizeof(float) * (size_t)oc);
-  *shift = cnn_alloc(E->A, sizeof(float) * (size_t)oc);
-  bn_affine(E, node(E, g->bn), *scale, *shift);
-}
-
-static float conv_weight_at(Emit *E, const Group *g, int o, int c, int t, const void *ctx) {
-  const CnnInferConv *cg = ctx;
-  const float *w = tensor(E, node(E, g->main), "weight"); /* [out][in][kh][kw] */
-  const CnnTap *tap = &cg->taps.tap[t];
-  return w[(((int64_t)o * cg->g.ic + c) * cg->g.kh + tap->ky) * cg->g.kw + tap->kx];
-}
-
-typedef struct {
-  const CnnInferConvT *tg;
-  const CnnInferTPhase *f;
-} TCtx;
-
-static float convt_weight_at(Emit *E, const Group *g, int o, int c, int t, const void *ctx) {
-  const TCtx *x = ctx;
-  const float *w = tensor(E, node(E, g->main), "weight"); /* [in][out][kh][kw] */
-  const CnnTap *tap = &x->tg->taps.tap[x->f->tap[t]];
-  return w[(((int64_t)c * x->tg->g.oc + o) * x->tg->g.kh + tap->ky) * x->tg->g.kw + tap->kx];
-}
-
-static void add_table(Emit *E, int k, const char *name, const char *what, const float *v, int64_t n) {
-  Tables *ts = &E->tables[k];
-  ts->t[ts->n++] = (Table){name, what, v, n};
-  for (int64_t i = 0; i < n; i++)
-    if (!isfinite(v[i])) E->weights_need_math = true;
-}
-
-static void pack_conv_tables(Emit *E, int k) {
-  const Group *g = &E->p->g[k];
-  const CnnInferConv *c = &E->p->cg[k];
-  const char *name = fn_name(E, g);
-  float *scale, *shift;
-  group_bn(E, g, c->g.oc, &scale, &shift);
-  int64_t count;
-  float *w = pack_conv(E, g, c->g.oc, c->g.ic, c->taps.ntaps, conv_weight_at, c, scale, &count);
-  int padded = (c->g.oc + BLOCK - 1) / BLOCK * BLOCK;
-  add_table(E, k, fmt(E, "%s_w", name),
-            fmt(E, "[%d][%d][%d][%d]: output channels by 8, input channels, taps, 8", padded / BLOCK,
-                c->g.ic, c->taps.ntaps, BLOCK),
-            w, count);
-  add_table(E, k, fmt(E, "%s_b", name), "bias", folded_bias(E, g, c->g.oc, padded, scale, shift), padded);
-}
-
-static void pack_convt_tables(Emit *E, int k) {
-  const Group *g = &E->p->g[k];
-  const CnnInferConvT *c = &E->p->tg[k];
-  const char *name = fn_name(E, g);
-  float *scale, *shift;
-  group_bn(E, g, c->g.oc, &scale, &shift);
-  int padded = (c->g.oc + BLOCK - 1) / BLOCK * BLOCK;
-  for (int p = 0; p < c->nphase; p++) {
-    const CnnInferTPhase *f = &c->phase[p];
-    if (!f->nt || !f->ny || !f->nx) continue;
-    TCtx ctx = {c, f};
-    int64_t count;
-    float *w = pack_conv(E, g, c->g.oc, c->g.ic, f->nt, convt_weight_at, &ctx, scale, &count);
-    add_table(E, k, fmt(E, "%s_w%d", name, p),
-              fmt(E, "output phase (%d, %d): [%d][%d][%d][%d]", f->ry, f->rx, padded / BLOCK, c->g.ic, f->nt,
-                  BLOCK),
-              w, count);
-  }
-  add_table(E, k, fmt(E, "%s_b", name), "bias", folded_bias(E, g, c->g.oc, padded, scale, shift), padded);
-}
-
-static void pack_dense_tables(Emit *E, int k) {
-  const Group *g = &E->p->g[k];
-  const CnnNode *n = node(E, g->main);
-  int O = (int)size_of(n), I = (int)size_of(in_node(E, n, 0));
-  const char *name = fn_name(E, g);
-  float *scale, *shift;
-  group_bn(E, g, O, &scale, &shift);
-  const float *src = tensor(E, n, "weight");
-  float *w = cnn_alloc(E->A, sizeof(float) * (size_t)O * (size_t)I + 1);
-  for (int o = 0; o < O; o++)
-    for (int i = 0; i < I; i++)
-      w[(int64_t)o * I + i] = scale ? (float)((double)src[(int64_t)o * I + i] * scale[o])
-                                    : src[(int64_t)o * I + i];
-  add_table(E, k, fmt(E, "%s_w", name), fmt(E, "[%d][%d]", O, I), w, (int64_t)O * I);
-  add_table(E, k, fmt(E, "%s_b", name), "bias", folded_bias(E, g, O, O, scale, shift), O);
-}
-
-/* The batchnorms of an element-wise chain as scale and shift. */
-static void pack_ew_tables(Emit *E, int k) {
-  const Group *g = &E->p->g[k];
-  int C = node(E, g->result)->shape.dim[0];
-  for (int i = 0; i < g->nchain; i++) {
-    const CnnNode *n = node(E, g->chain[i]);
-    if (n->op != OP_BATCHNORM) continue;
-    float *scale = cnn_alloc(E->A, sizeof(float) * (size_t)C), *shift = cnn_alloc(E->A, sizeof(float) * (size_t)C);
-    bn_affine(E, n, scale, shift);
-    add_table(E, k, fmt(E, "%s_%s_scale", E->N, n->name), "weight / sqrt(running_var + eps)", scale, C);
-    add_table(E, k, fmt(E, "%s_%s_shift", E->N, n->name), "bias - running_mean * scale", shift, C);
-  }
-}
-
-/* Every group's tables, before anything is printed. */
-static void pack_tables(Emit *E) {
-  E->tables = cnn_alloc(E->A, sizeof(Tables) * (size_t)(E->p->ng + 1));
-  for (int k = 0; k < E->p->ng; k++) {
-    /* at most: weights and bias (a set of weights per phase), scale and shift per chained layer */
-    const Group *g = &E->p->g[k];
-    int most = 2 + 2 * g->nchain + (g->kind == CNN_IG_CONVT ? E->p->tg[k].nphase : 0);
-    E->tables[k].t = cnn_alloc(E->A, sizeof(Table) * (size_t)most);
-    switch (g->kind) {
-    case CNN_IG_CONV: pack_conv_tables(E, k); break;
-    case CNN_IG_CONVT: pack_convt_tables(E, k); break;
-    case CNN_IG_DENSE: pack_dense_tables(E, k); break;
-    case CNN_IG_EW: pack_ew_tables(E, k); break;
-    default: break;
-    }
-  }
 }
 
 /* Gather of an input [ic][ih][iw] into prepared planes: plane p, channel
@@ -947,11 +720,6 @@ static void emit_declarations(Emit *E, CnnPrinter *P) {
   pr(P, "#endif");
 }
 
-static const char *base_name(const char *path) {
-  const char *slash = strrchr(path, '/');
-  return slash ? slash + 1 : path;
-}
-
 /* Group k: its tables, then its function. */
 static void render_group(Emit *E, int k) {
   CnnPrinter *P = E->P;
@@ -1173,23 +941,6 @@ static void emit_file(Emit *E, FILE *c, FILE *h, const char *c_name, const char 
   if (cp.failed) longjmp(*E->A->oom, 1);
 }
 
-/* Where each node's tensors are in the checkpoint's blocks. */
-static void locate_tensors(Emit *E) {
-  const CnnNet *net = E->net;
-  int nn = net->nnodes;
-  E->nts = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->ts = cnn_alloc(E->A, sizeof *E->ts * (size_t)nn);
-  E->toff = cnn_alloc(E->A, sizeof *E->toff * (size_t)nn);
-  int64_t np = 0, nb = 0;
-  for (int i = 0; i < nn; i++) {
-    E->nts[i] = cnn_node_tensors(net, &net->nodes[i], E->ts[i]);
-    for (int t = 0; t < E->nts[i]; t++) {
-      E->toff[i][t] = E->ts[i][t].learnable ? np : nb;
-      *(E->ts[i][t].learnable ? &np : &nb) += E->ts[i][t].count;
-    }
-  }
-}
-
 int cnn_emit_inference(FILE *c, FILE *h, const char *c_name, const char *h_name, const CnnNet *net,
                        const float *params, const float *buffers, uint32_t crc,
                        const CnnInferOptions *opt) {
@@ -1205,130 +956,12 @@ int cnn_emit_inference(FILE *c, FILE *h, const char *c_name, const char *h_name,
             .buffers = buffers, .crc = crc, .hash = cnn_arch_hash(net)};
   E.NU = cnn_strdup(&arena, net->name);
   for (char *p = E.NU; *p; p++) *p = (char)toupper((unsigned char)*p);
-  locate_tensors(&E);
   int status = -1;
   if ((E.p = cnn_plan_inference(&arena, net, opt))) {
-    pack_tables(&E);
+    cnn_infer_pack_tables(&E);
     emit_file(&E, c, h, c_name, h_name);
     if (check_needs(&E)) status = 0;
   }
   cnn_arena_free(&arena);
-  return status;
-}
-
-/* ---- cnncc --emit=inference ---- */
-
-/* The checkpoint's blocks, read and checked by the runtime, and its CRC
- * (its last four bytes, little-endian). Returns 0 or the exit status. */
-static int load_weights(const CnnNet *net, const char *path, float **params, float **buffers, uint32_t *crc) {
-  int64_t np = 0, nb = 0;
-  for (int i = 0; i < net->nnodes; i++) {
-    CnnTensorSpec ts[4];
-    int k = cnn_node_tensors(net, &net->nodes[i], ts);
-    for (int t = 0; t < k; t++) *(ts[t].learnable ? &np : &nb) += ts[t].count;
-  }
-  *params = malloc(sizeof(float) * (size_t)(np + 1));
-  *buffers = malloc(sizeof(float) * (size_t)(nb + 1));
-  if (!*params || !*buffers) {
-    fprintf(stderr, "cnncc: out of memory\n");
-    return 1;
-  }
-  RtNet rt = {.name = net->name, .nparams = (size_t)np, .params = *params, .nbuffers = (size_t)nb,
-              .buffers = *buffers, .arch_hash = cnn_arch_hash(net)};
-  char err[1024];
-  if (rt_checkpoint_load(path, &rt, NULL, NULL, NULL, err, sizeof err)) {
-    fprintf(stderr, "cnncc: %s\n", err);
-    return 1;
-  }
-  *crc = 0;
-  FILE *f = fopen(path, "rb");
-  unsigned char b4[4];
-  if (f && fseek(f, -4, SEEK_END) == 0 && fread(b4, 1, 4, f) == 4)
-    *crc = (uint32_t)b4[0] | (uint32_t)b4[1] << 8 | (uint32_t)b4[2] << 16 | (uint32_t)b4[3] << 24;
-  if (f) fclose(f);
-  return 0;
-}
-
-/* Where to write: -o FILE, '-' for stdout, or NAME_infer.c next to
- * FILE.cnn (in *made); with --header FILE.h next to FILE.c (in *h_path).
- * Returns 0 or the exit status. */
-static int output_paths(const char *src_path, const char *out_path, bool header, const char **c_path,
-                        char **made, char **h_path) {
-  *c_path = out_path;
-  if (!*c_path) {
-    size_t n = strlen(src_path);
-    if (!(*made = malloc(n + 16))) {
-      fprintf(stderr, "cnncc: out of memory\n");
-      return 1;
-    }
-    memcpy(*made, src_path, n + 1);
-    if (n > 4 && !strcmp(*made + n - 4, ".cnn")) (*made)[n - 4] = '\0';
-    strcat(*made, "_infer.c");
-    *c_path = strcmp(src_path, "-") ? *made : "-";
-  }
-  if (!header) return 0;
-  if (!strcmp(*c_path, "-")) {
-    fprintf(stderr, "cnncc: --header needs an output file (-o FILE.c)\n");
-    return 2;
-  }
-  size_t n = strlen(*c_path);
-  if (!(*h_path = malloc(n + 3))) return 1;
-  memcpy(*h_path, *c_path, n + 1);
-  if (n > 2 && !strcmp(*h_path + n - 2, ".c")) (*h_path)[n - 2] = '\0';
-  strcat(*h_path, ".h");
-  return 0;
-}
-
-/* Writes c_path (and h_path) and removes them on failure. Returns 0 or 1. */
-static int write_files(const CnnNet *net, const char *src_path, const char *c_path, const char *h_path,
-                       const float *params, const float *buffers, uint32_t crc, const CnnInferOptions *opt) {
-  bool to_stdout = !strcmp(c_path, "-");
-  FILE *c = to_stdout ? stdout : fopen(c_path, "w"), *h = NULL;
-  if (!c) {
-    fprintf(stderr, "cnncc: cannot write '%s': %s\n", c_path, strerror(errno));
-    return 1;
-  }
-  if (h_path && !(h = fopen(h_path, "w"))) {
-    fprintf(stderr, "cnncc: cannot write '%s': %s\n", h_path, strerror(errno));
-    if (!to_stdout) fclose(c);
-    return 1;
-  }
-  CnnInferOptions o = *opt;
-  if (!o.source_file) o.source_file = src_path;
-  char stdout_name[300];
-  snprintf(stdout_name, sizeof stdout_name, "%s_infer.c", net->name);
-  int status = 0;
-  if (cnn_emit_inference(c, h, to_stdout ? stdout_name : base_name(c_path), h_path ? base_name(h_path) : NULL,
-                         net, params, buffers, crc, &o))
-    status = 1;
-  if ((c != stdout && fclose(c)) || (c == stdout && fflush(c)) || (h && fclose(h))) {
-    if (!status) fprintf(stderr, "cnncc: cannot write '%s': %s\n", c_path, strerror(errno));
-    status = 1;
-  }
-  if (status && !to_stdout) {
-    remove(c_path);
-    if (h_path) remove(h_path);
-  }
-  return status;
-}
-
-int cnn_emit_inference_file(const CnnNet *net, const char *src_path, const char *out_path,
-                            const CnnInferOptions *opt) {
-  if (!opt->weights) {
-    fprintf(stderr, "cnncc: --emit=inference needs the weights: --weights CHECKPOINT\n"
-                    "(a checkpoint written by the trainer: train --save CHECKPOINT)\n");
-    return 2;
-  }
-  float *params = NULL, *buffers = NULL;
-  char *made = NULL, *h_path = NULL;
-  const char *c_path = NULL;
-  uint32_t crc = 0;
-  int status = load_weights(net, opt->weights, &params, &buffers, &crc);
-  if (!status) status = output_paths(src_path, out_path, opt->header, &c_path, &made, &h_path);
-  if (!status) status = write_files(net, src_path, c_path, h_path, params, buffers, crc, opt);
-  free(made);
-  free(h_path);
-  free(params);
-  free(buffers);
   return status;
 }
