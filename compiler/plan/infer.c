@@ -435,7 +435,8 @@ CnnInferPlan *cnn_plan_inference(CnnArena *A, const CnnNet *net, const CnnInferO
 
 /* ---- the plan as text ---- */
 
-const char *cnn_infer_group_kind_name(CnnInferGroupKind kind) {
+/* The name of a group's kind in the plan's text. */
+static const char *kind_name(CnnInferGroupKind kind) {
   static const char *const names[] = {"conv", "convt", "dense", "pool", "gap", "ew", "concat", "softmax", "copy"};
   return names[kind];
 }
@@ -444,7 +445,7 @@ const char *cnn_infer_group_kind_name(CnnInferGroupKind kind) {
 static void print_group(FILE *out, const Plan *p, int k) {
   const Group *g = &p->g[k];
   const CnnNode *nodes = p->net->nodes;
-  fprintf(out, "group %d %s %s:", k, cnn_infer_group_kind_name(g->kind),
+  fprintf(out, "group %d %s %s:", k, kind_name(g->kind),
           g->kind == CNN_IG_COPY ? "copy" : nodes[g->main].name);
   if (g->kind == CNN_IG_EW)
     for (int i = 0; i < g->nchain; i++) fprintf(out, "%s %s", i ? " +" : "", nodes[g->chain[i]].name);

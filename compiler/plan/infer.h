@@ -117,7 +117,5 @@ CnnInferPlan *cnn_plan_inference(CnnArena *A, const CnnNet *net, const CnnInferO
  * ("buffer NAME offset O size S lives A..B", in floats), then its size.
  * Returns 0, or -1 on an internal error or when out of memory. */
 int cnn_print_inference_plan(FILE *out, const CnnNet *net);
-/* The name of a group's kind in the plan's text ("conv", "ew"). */
-const char *cnn_infer_group_kind_name(CnnInferGroupKind kind);
 
 #endif
