@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "cnncc.h"
-#include "infer.h"
+#include "plan/infer.h"
 
 static char *read_all(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");

@@ -5,7 +5,7 @@
 #define CNNCC_EMIT_INFER_EMIT_H
 
 #include "cnncc.h"
-#include "infer.h"
+#include "plan/infer.h"
 
 #define pr(...) cnn_pr(__VA_ARGS__) /* function-like: leaves CnnConvGeo.pr alone */
 
