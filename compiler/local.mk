@@ -25,6 +25,7 @@ cnncc_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/compiler -I$(top_srcdir)/compiler/em
 cnncc_LDADD = compiler/libcnnfront.a
 # the planning stage and the printers of the training code
 cnncc_SOURCES += compiler/plan/plan.h compiler/plan/memory.c compiler/plan/geometry.c \
+	compiler/plan/infer.h compiler/plan/infer.c \
 	compiler/emit/printer.c compiler/emit/train.c \
 	compiler/emit/kernels.h compiler/emit/kernels.c
 # The kernels the generated code gets (emit/kernels.h) are ordinary C
@@ -46,7 +47,8 @@ cnncc_CPPFLAGS = $(AM_CPPFLAGS) -DCNNCC_INCLUDEDIR='"$(includedir)"' -DCNNCC_LIB
 dist_doc_DATA += docs/generated-code.md
 # standalone inference code (emit/infer.c, docs/inference.md); it reads
 # checkpoints with libcnnrt's rt_checkpoint_load.
-cnncc_SOURCES += compiler/emit/infer.c
+cnncc_SOURCES += compiler/emit/infer.c compiler/emit/infer_emit.h compiler/emit/infer_weights.c \
+	compiler/emit/infer_file.c
 cnncc_CFLAGS += -I$(top_srcdir)/runtime
 cnncc_LDADD += runtime/libcnnrt.a
 dist_doc_DATA += docs/inference.md

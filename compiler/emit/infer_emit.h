@@ -1,0 +1,66 @@
+/* emit/infer_emit.h - inside the inference code generator (emit/infer.c
+ * prints, emit/infer_weights.c packs the checkpoint's values): the state
+ * of one generation and the helpers both use. Not an interface. */
+#ifndef CNNCC_EMIT_INFER_EMIT_H
+#define CNNCC_EMIT_INFER_EMIT_H
+
+#include "cnncc.h"
+#include "plan/infer.h"
+
+#define pr(...) cnn_pr(__VA_ARGS__) /* function-like: leaves CnnConvGeo.pr alone */
+
+typedef CnnInferGroup Group;
+
+/* The static const arrays of one group (packed weights, biases, scales),
+ * computed from the checkpoint before anything is printed: a value that is
+ * not finite needs <math.h> for its macro. */
+typedef struct {
+  const char *name, *what;
+  const float *v;
+  int64_t n;
+} Table;
+
+typedef struct {
+  Table *t;
+  int n;
+} Tables;
+
+typedef struct {
+  const CnnNet *net;
+  const CnnInferOptions *opt;
+  const CnnInferPlan *p; /* what to print: plan/infer.c */
+  CnnArena *A;
+  CnnPrinter *P;
+  const char *N; /* network name: the prefix of every symbol */
+  char *NU;      /* upper case, for macros */
+  const float *params, *buffers;
+  uint32_t crc;
+  uint64_t hash;
+  int *nts;
+  CnnTensorSpec (*ts)[4];
+  int64_t (*toff)[4];
+  Tables *tables;       /* per group */
+  bool weights_need_math;
+  /* what the printing used; the plan must have foreseen it (check_needs) */
+  bool need_math, need_zero, need_vsum, need_vsigmoid, need_vtanh;
+} Emit;
+
+#define BLOCK 8     /* output channels per register block */
+
+/* printf into the emitter's arena (the text lives as long as the emitter) */
+#define fmt(E, ...) ((const char *)cnn_format((E)->A, __VA_ARGS__))
+
+static inline int64_t size_of(const CnnNode *n) { return cnn_shape_size(n->shape); }
+static inline const CnnNode *node(Emit *E, int id) { return &E->net->nodes[id]; }
+static inline const CnnNode *in_node(Emit *E, const CnnNode *n, int k) {
+  return &E->net->nodes[n->inputs[k]];
+}
+/* The function of group g, a prefix of the names of its arrays. */
+static inline const char *fn_name(Emit *E, const Group *g) {
+  return fmt(E, "%s_%s", E->N, node(E, g->main)->name);
+}
+
+/* E->tables: every group's arrays, from the checkpoint (emit/infer_weights.c). */
+void cnn_infer_pack_tables(Emit *E);
+
+#endif

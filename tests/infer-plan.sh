@@ -1,0 +1,51 @@
+#!/bin/sh
+# The plan of the inference code (plan/infer.c) for every example,
+# tests/torch-ops*.cnn and tests/infer-edge.cnn, as tests/infer-plan prints
+# it, checked by awk, independently of the memory planner: every arena
+# block ("buffer NAME offset O size S lives A..B") lies inside the arena,
+# blocks alive at the same time do not overlap, lives are within the
+# groups, and every live layer is in some group.
+. "$top_srcdir/tests/tap.sh"
+nets="$top_srcdir/examples/*.cnn $top_srcdir/tests/torch-ops1d.cnn $top_srcdir/tests/torch-ops2d.cnn
+$top_srcdir/tests/infer-edge.cnn"
+plan $(echo $nets | wc -w)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/infer-plan.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+for f in $nets; do
+  name=${f##*/}
+  if ! "$top_builddir/tests/infer-plan" "$f" >"$tmp/plan" 2>"$tmp/err"; then
+    not_ok "$name: planned"
+    diag "$(cat "$tmp/err")"
+    continue
+  fi
+  if awk '
+    function fail(msg) { print msg; bad = 1 }
+    /^inference plan of / { groups = $5 + 0; nblocks = $7 + 0; next }
+    /^group / { ng++; next }
+    /^buffer / {
+      n++; name[n] = $2; off[n] = $4 + 0; size[n] = $6 + 0
+      split($8, l, /\.\./); lo[n] = l[1] + 0; hi[n] = l[2] + 0
+      if (size[n] <= 0 || size[n] % 16) fail("block " $2 " has size " $6)
+      if (lo[n] > hi[n] || lo[n] < 0 || hi[n] >= groups) fail("block " $2 " lives " $8)
+      next
+    }
+    /^arena / { arena = $2 + 0; next }
+    { fail("unexpected line: " $0) }
+    END {
+      if (ng != groups || n != nblocks) fail("counts: " ng " groups, " n " blocks")
+      for (i = 1; i <= n; i++) {
+        if (off[i] < 0 || off[i] + size[i] > arena) fail(name[i] " outside the arena of " arena)
+        for (j = i + 1; j <= n; j++)
+          if (lo[i] <= hi[j] && lo[j] <= hi[i] && off[i] < off[j] + size[j] && off[j] < off[i] + size[i])
+            fail(name[i] " and " name[j] " overlap while both alive")
+      }
+      exit bad
+    }' "$tmp/plan" >"$tmp/err"; then
+    ok "$name: $(grep -c '^group' "$tmp/plan") groups, $(grep -c '^buffer' "$tmp/plan") blocks in an arena of $(sed -n 's/^arena //p' "$tmp/plan") floats, none overlapping"
+  else
+    not_ok "$name: the plan holds its invariants"
+    diag "$(head -n 20 "$tmp/err")"
+  fi
+done
+exit 0
