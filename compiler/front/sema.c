@@ -163,7 +163,8 @@ static void suggest_name(Sema *S, Scope *sc, const char *name, bool callable) {
     for (int i = 0; i < OP_COUNT; i++) {
       const CnnOpInfo *op = called_op(i);
       if (op) consider(name, op->name, &best, &dist);
-      if (op && op->generic && op->rank == 2) consider(name, op->generic, &best, &dist); /* after maxpool2d */
+      if (op && op->generic && op->rank == 2) /* "maxpool" after maxpool2d: ties go to the first */
+        consider(name, op->generic, &best, &dist);
     }
     for (size_t i = 0; i < 2; i++) consider(name, loss_names[i], &best, &dist);
     for (CnnStmt *b = S->blocks; b; b = b->next) consider(name, b->name, &best, &dist);
@@ -254,8 +255,8 @@ static bool size_arg(Sema *S, const CnnOpInfo *op, Value v, CnnLoc loc, const ch
 
 /* padding: a size, valid (0), or same/causal which depend on kernel and
  * dilation and are resolved after all arguments are bound. */
-static bool padding_arg(Sema *S, const CnnOpInfo *op, const CnnOpParam *p, CnnNode *n, Value v,
-                        CnnLoc loc, const char **mode) {
+static bool padding_arg(Sema *S, const CnnOpInfo *op, const CnnOpParam *param, CnnNode *n,
+                        Value v, CnnLoc loc, const char **mode) {
   if (v.kind != V_SYMBOL) {
     int p[2];
     if (!size_arg(S, op, v, loc, "padding", 0, p)) return false;
@@ -264,7 +265,7 @@ static bool padding_arg(Sema *S, const CnnOpInfo *op, const CnnOpParam *p, CnnNo
     return true;
   }
   if (!strcmp(v.sym, "valid")) return true;
-  if (p->type != CNN_PARAM_PAD_SAME) {
+  if (param->type != CNN_PARAM_PAD_SAME) {
     cnn_error(S->diags, loc, "padding=%s is only for conv1d and conv2d", v.sym);
     return false;
   }
