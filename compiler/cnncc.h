@@ -150,7 +150,8 @@ typedef struct {
 /* Formulas are C (or Python) text with placeholders, rendered by
  * cnn_formula_render: {x} the operand, {g} the gradient of the output, {a}
  * the argument (as a literal), {f} the math functions' suffix ("f" for
- * float, "" for double), {d} the number of spatial axes. */
+ * float, "" for double), {d} PyTorch's dimensionality of a module (the 2 of
+ * BatchNorm2d). */
 typedef struct {
   const char *arg;        /* the keyword parameter that is {a} (in CnnNode), or NULL */
   const char *scalar;     /* y of x */
@@ -173,13 +174,15 @@ typedef struct CnnOpInfo {
   const char *name;    /* in the language and messages: "leaky_relu" (cnn_op_name) */
   const char *generic; /* the name that picks this op by the input's rank: "maxpool" */
   const char *prefix;  /* of generated identifiers: "lrelu" -> lrelu1, lrelu2 */
-  int min_inputs, max_inputs; /* input tensors; max > min: a list may give them */
+  int min_inputs, max_inputs; /* input tensors (0: declared, not called); max > min:
+                                 a list may give them */
   int rank;                   /* spatial axes of size arguments: 1, 2 (0: none) */
   unsigned flags;             /* CNN_OPF_* */
   CnnOpParam params[CNN_OP_MAX_PARAMS]; /* keyword parameters in positional order */
   CnnActFormulas act;                   /* CNN_OPF_ACTIVATION */
-  const char *torch_module; /* the torch.nn submodule mirroring it, or NULL */
-  const char *torch_call;   /* else, when a formula, its PyTorch expression of {x} */
+  const char *torch_module; /* the torch.nn class of its submodule ({d}), or NULL */
+  const char *torch_call;   /* else its PyTorch expression of {x} and {a}, or NULL:
+                               emit/torch.c writes it (windows, merges) */
 } CnnOpInfo;
 
 const CnnOpInfo *cnn_op_info(CnnOp op);
