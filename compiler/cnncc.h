@@ -127,6 +127,80 @@ typedef enum {
   OP_COUNT
 } CnnOp;
 
+/* ---- the operators' facts (front/ops.c): one entry per CnnOp ---- */
+
+/* A keyword parameter of an operator (names and defaults follow torch.nn). */
+typedef enum {
+  CNN_PARAM_INT,
+  CNN_PARAM_SIZE,     /* an integer, or (height, width) for a 2-d operator */
+  CNN_PARAM_PAD,      /* a size or valid */
+  CNN_PARAM_PAD_SAME, /* also same, and causal for a 1-d operator */
+  CNN_PARAM_BOOL,
+  CNN_PARAM_FLOAT,
+} CnnParamType;
+typedef enum { CNN_DEFAULT_REQUIRED, CNN_DEFAULT_VALUE, CNN_DEFAULT_KERNEL } CnnDefaultKind;
+typedef struct {
+  const char *name;
+  CnnParamType type;
+  CnnDefaultKind def; /* CNN_DEFAULT_KERNEL: the kernel size (a pool's stride) */
+  double value;       /* CNN_DEFAULT_VALUE */
+} CnnOpParam;
+#define CNN_OP_MAX_PARAMS 6
+
+/* Formulas are C (or Python) text with placeholders, rendered by
+ * cnn_formula_render: {x} the operand, {g} the gradient of the output, {a}
+ * the argument (as a literal), {f} the math functions' suffix ("f" for
+ * float, "" for double), {d} PyTorch's dimensionality of a module (the 2 of
+ * BatchNorm2d). */
+typedef struct {
+  const char *arg;        /* the keyword parameter that is {a} (in CnnNode), or NULL */
+  const char *scalar;     /* y of x */
+  const char *vector;     /* the same on a cnn_vec (kernels/infer_prelude.h) */
+  const char *derivative; /* dL/dx from {g} and {x}, the value it reads: */
+  bool reads_output;      /* the output y (else the input x) */
+  bool libm;              /* the formulas call math.h */
+  unsigned vkernels;      /* the vector helpers it calls: CNN_VK_* */
+} CnnActFormulas;
+enum { CNN_VK_SIGMOID = 1, CNN_VK_TANH = 2 }; /* kernels/infer_vsigmoid.h, infer_vtanh.h */
+
+enum { /* CnnOpInfo.flags */
+  CNN_OPF_CONV = 1,       /* a convolution: out_channels from its arguments */
+  CNN_OPF_POOL = 2,       /* window pooling: the input's channels */
+  CNN_OPF_ACTIVATION = 4, /* element-wise activation: .act holds its formulas */
+};
+
+typedef struct CnnOpInfo {
+  CnnOp op;
+  const char *name;    /* in the language and messages: "leaky_relu" (cnn_op_name) */
+  const char *generic; /* the name that picks this op by the input's rank: "maxpool" */
+  const char *prefix;  /* of generated identifiers: "lrelu" -> lrelu1, lrelu2 */
+  int min_inputs, max_inputs; /* input tensors (0: declared, not called); max > min:
+                                 a list may give them */
+  int rank;                   /* spatial axes of size arguments: 1, 2 (0: none) */
+  unsigned flags;             /* CNN_OPF_* */
+  CnnOpParam params[CNN_OP_MAX_PARAMS]; /* keyword parameters in positional order */
+  CnnActFormulas act;                   /* CNN_OPF_ACTIVATION */
+  const char *torch_module; /* the torch.nn class of its submodule ({d}), or NULL */
+  const char *torch_call;   /* else its PyTorch expression of {x} and {a}, or NULL:
+                               emit/torch.c writes it (windows, merges) */
+} CnnOpInfo;
+
+const CnnOpInfo *cnn_op_info(CnnOp op);
+/* The parameters' count of an operator. */
+int cnn_op_nparams(const CnnOpInfo *info);
+
+/* What a formula's placeholders stand for; NULL for an unused one. */
+typedef struct {
+  const char *x, *g, *a, *f, *d;
+} CnnFormulaArgs;
+/* Renders template `tmpl` into buf (snprintf's contract: returns the full
+ * length). With `operand`, the text is parenthesized unless it is one call
+ * already, so that it can stand inside a larger expression. */
+size_t cnn_formula_render(char *buf, size_t size, const char *tmpl, const CnnFormulaArgs *args,
+                          bool operand);
+/* The same, allocated in arena a. */
+char *cnn_formula(CnnArena *a, const char *tmpl, const CnnFormulaArgs *args, bool operand);
+
 /* Per-sample shape: [features], [channels, length] or [channels, h, w]. */
 typedef struct {
   int rank;

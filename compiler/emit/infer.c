@@ -47,24 +47,18 @@
 
 /* ---- helpers ---- */
 
-typedef enum { ACT_NONE, ACT_RELU, ACT_LEAKY, ACT_SIGMOID, ACT_TANH } ActKind;
+/* An activation's formulas (front/ops.c's table); ACT_NONE: no activation. */
+typedef const CnnActFormulas *ActKind;
+#define ACT_NONE ((ActKind)NULL)
 
 static void nl(CnnPrinter *P) { cnn_pr(P, "%s", ""); }
 
-static bool is_act(CnnOp op) {
-  return op == OP_RELU || op == OP_LEAKY_RELU || op == OP_SIGMOID || op == OP_TANH;
-}
+static bool is_act(CnnOp op) { return cnn_op_info(op)->flags & CNN_OPF_ACTIVATION; }
 static bool is_max(CnnOp op) { return op == OP_MAXPOOL1D || op == OP_MAXPOOL2D; }
 
 static ActKind act_kind(Emit *E, int id) {
-  if (id < 0) return ACT_NONE;
-  switch (node(E, id)->op) {
-  case OP_RELU: return ACT_RELU;
-  case OP_LEAKY_RELU: return ACT_LEAKY;
-  case OP_SIGMOID: return ACT_SIGMOID;
-  case OP_TANH: return ACT_TANH;
-  default: return ACT_NONE;
-  }
+  if (id < 0 || !is_act(node(E, id)->op)) return ACT_NONE;
+  return &cnn_op_info(node(E, id)->op)->act;
 }
 
 /* A float constant as C source: the shortest text that reads back exactly. */
@@ -108,29 +102,27 @@ static const char *storage_expr(Emit *E, int st) {
   }
 }
 
+/* The formula `tmpl` of activation node `act` applied to `x`, as an operand. */
+static const char *render_act(Emit *E, int act, const char *tmpl, const char *x) {
+  ActKind f = act_kind(E, act);
+  const char *arg = f->arg ? flit(E, node(E, act)->negative_slope) : NULL;
+  E->need_math |= f->libm;
+  return cnn_formula(E->A, tmpl, &(CnnFormulaArgs){.x = x, .a = arg, .f = "f"}, true);
+}
+
 /* The scalar expression of an activation applied to `x`. */
 static const char *act_expr(Emit *E, int act, const char *x) {
-  switch (act_kind(E, act)) {
-  case ACT_RELU: return fmt(E, "(%s > 0 ? %s : 0)", x, x);
-  case ACT_LEAKY:
-    return fmt(E, "(%s > 0 ? %s : %s * %s)", x, x, flit(E, node(E, act)->negative_slope), x);
-  case ACT_SIGMOID: E->need_math = true; return fmt(E, "(1 / (1 + expf(-%s)))", x);
-  case ACT_TANH: E->need_math = true; return fmt(E, "tanhf(%s)", x);
-  default: return x;
-  }
+  ActKind f = act_kind(E, act);
+  return f ? render_act(E, act, f->scalar, x) : x;
 }
 
 /* The same on a cnn_vec. */
 static const char *vact_expr(Emit *E, int act, const char *x) {
-  switch (act_kind(E, act)) {
-  case ACT_RELU: return fmt(E, "cnn_vmax(%s, cnn_vzero())", x);
-  case ACT_LEAKY:
-    return fmt(E, "cnn_vfma(cnn_vset1(%s), cnn_vmin(%s, cnn_vzero()), cnn_vmax(%s, cnn_vzero()))",
-               flit(E, node(E, act)->negative_slope), x, x);
-  case ACT_SIGMOID: E->need_math = E->need_vsigmoid = true; return fmt(E, "cnn_vsigmoid(%s)", x);
-  case ACT_TANH: E->need_math = E->need_vtanh = true; return fmt(E, "cnn_vtanh(%s)", x);
-  default: return x;
-  }
+  ActKind f = act_kind(E, act);
+  if (!f) return x;
+  E->need_vsigmoid |= (f->vkernels & CNN_VK_SIGMOID) != 0;
+  E->need_vtanh |= (f->vkernels & CNN_VK_TANH) != 0;
+  return render_act(E, act, f->vector, x);
 }
 
 /* Writes a static const float array, ten numbers a line. */

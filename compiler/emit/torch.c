@@ -96,7 +96,7 @@ static const char *pysize(const int v[2], bool one_d, char *buf, size_t size) {
   return buf;
 }
 
-static bool is_1d(CnnOp op) { return op == OP_CONV1D || op == OP_MAXPOOL1D || op == OP_AVGPOOL1D; }
+static bool is_1d(CnnOp op) { return cnn_op_info(op)->rank == 1; }
 
 static bool symmetric(const CnnNode *n) {
   return n->pad_lo[0] == n->pad_hi[0] && n->pad_lo[1] == n->pad_hi[1];
@@ -106,31 +106,39 @@ static const CnnShape *in_shape(const CnnNet *net, const CnnNode *n, int i) {
   return &net->nodes[n->inputs[i]].shape;
 }
 
-static bool has_submodule(CnnOp op) {
-  return op == OP_CONV1D || op == OP_CONV2D || op == OP_CONV_TRANSPOSE2D || op == OP_DENSE ||
-         op == OP_BATCHNORM || op == OP_DROPOUT;
+static bool has_submodule(CnnOp op) { return cnn_op_info(op)->torch_module != NULL; }
+
+/* Whether the operator has a `bias` argument (as PyTorch's module). */
+static bool takes_bias(CnnOp op) {
+  const CnnOpInfo *info = cnn_op_info(op);
+  for (int i = 0; i < cnn_op_nparams(info); i++)
+    if (!strcmp(info->params[i].name, "bias")) return true;
+  return false;
 }
 
-/* The constructor call of a node's submodule; false if it has none. */
-static bool submodule(FILE *out, const CnnNet *net, const CnnNode *n) {
-  char a[32], b[32], c[32], d[32];
+/* The constructor call of a node's submodule: the class from front/ops.c's
+ * table (BatchNorm1d or 2d by the axes past the channels), its arguments
+ * from the node. */
+static void submodule(FILE *out, const CnnNet *net, const CnnNode *n) {
+  char a[32], b[32], c[32], d[32], cls[32];
   bool one_d = is_1d(n->op);
+  cnn_formula_render(cls, sizeof cls, cnn_op_info(n->op)->torch_module,
+                     &(CnnFormulaArgs){.d = n->shape.rank == 3 ? "2" : "1"}, false);
+  fprintf(out, "%s(", cls);
   switch (n->op) {
-  case OP_CONV1D: case OP_CONV2D: {
-    fprintf(out, "nn.Conv%dd(%d, %d, kernel_size=%s", one_d ? 1 : 2, in_shape(net, n, 0)->dim[0],
-            n->out_channels, pysize(n->kernel, one_d, a, sizeof a));
+  case OP_CONV1D: case OP_CONV2D:
+    fprintf(out, "%d, %d, kernel_size=%s", in_shape(net, n, 0)->dim[0], n->out_channels,
+            pysize(n->kernel, one_d, a, sizeof a));
     if (n->stride[0] != 1 || n->stride[1] != 1)
       fprintf(out, ", stride=%s", pysize(n->stride, one_d, a, sizeof a));
     if (symmetric(n) && (n->pad_lo[0] || n->pad_lo[1]))
       fprintf(out, ", padding=%s", pysize(n->pad_lo, one_d, a, sizeof a));
     if (n->dilation[0] != 1 || n->dilation[1] != 1)
       fprintf(out, ", dilation=%s", pysize(n->dilation, one_d, a, sizeof a));
-    fprintf(out, "%s)", n->bias ? "" : ", bias=False");
-    return true;
-  }
+    break;
   case OP_CONV_TRANSPOSE2D:
-    fprintf(out, "nn.ConvTranspose2d(%d, %d, kernel_size=%s", in_shape(net, n, 0)->dim[0],
-            n->out_channels, pysize(n->kernel, false, a, sizeof a));
+    fprintf(out, "%d, %d, kernel_size=%s", in_shape(net, n, 0)->dim[0], n->out_channels,
+            pysize(n->kernel, false, a, sizeof a));
     if (n->stride[0] != 1 || n->stride[1] != 1)
       fprintf(out, ", stride=%s", pysize(n->stride, false, b, sizeof b));
     if (n->pad_lo[0] || n->pad_lo[1]) fprintf(out, ", padding=%s", pysize(n->pad_lo, false, c, sizeof c));
@@ -138,22 +146,18 @@ static bool submodule(FILE *out, const CnnNet *net, const CnnNode *n) {
       fprintf(out, ", output_padding=%s", pysize(n->output_padding, false, d, sizeof d));
     if (n->dilation[0] != 1 || n->dilation[1] != 1)
       fprintf(out, ", dilation=%s", pysize(n->dilation, false, a, sizeof a));
-    fprintf(out, "%s)", n->bias ? "" : ", bias=False");
-    return true;
+    break;
   case OP_DENSE:
-    fprintf(out, "nn.Linear(%lld, %d%s)", (long long)cnn_shape_size(*in_shape(net, n, 0)),
-            n->out_channels, n->bias ? "" : ", bias=False");
-    return true;
+    fprintf(out, "%lld, %d", (long long)cnn_shape_size(*in_shape(net, n, 0)), n->out_channels);
+    break;
   case OP_BATCHNORM:
-    fprintf(out, "nn.BatchNorm%dd(%d, eps=%s, momentum=%s)", n->shape.rank == 3 ? 2 : 1,
-            n->shape.dim[0], pyfloat(n->eps, a, sizeof a), pyfloat(n->momentum, b, sizeof b));
-    return true;
-  case OP_DROPOUT:
-    fprintf(out, "nn.Dropout(p=%s)", pyfloat(n->p, a, sizeof a));
-    return true;
-  default:
-    return false;
+    fprintf(out, "%d, eps=%s, momentum=%s", n->shape.dim[0], pyfloat(n->eps, a, sizeof a),
+            pyfloat(n->momentum, b, sizeof b));
+    break;
+  default: /* dropout */
+    fprintf(out, "p=%s", pyfloat(n->p, a, sizeof a));
   }
+  fprintf(out, "%s)", takes_bias(n->op) && !n->bias ? ", bias=False" : "");
 }
 
 /* Writes "nn.Conv2d(a, b, c)  # line N", wrapped after commas to stay
@@ -203,8 +207,16 @@ static int expression(FILE *out, const CnnNet *net, const CnnNode *n) {
   for (int i = 0; i < n->ninputs; i++) ident(net, n->inputs[i], in[i], sizeof in[i]);
   ident(net, n->id, self, sizeof self);
   bool one_d = is_1d(n->op);
-  switch (n->op) {
-  case OP_CONV1D: case OP_CONV2D:
+  const CnnOpInfo *info = cnn_op_info(n->op);
+  if (info->torch_call) { /* front/ops.c's table has its formula */
+    char text[160];
+    const char *arg = info->act.arg ? pyfloat(n->negative_slope, a, sizeof a) : NULL;
+    cnn_formula_render(text, sizeof text, info->torch_call, &(CnnFormulaArgs){.x = in[0], .a = arg},
+                       false);
+    fputs(text, out);
+    return 0;
+  }
+  if (has_submodule(n->op)) { /* padding that nn.Conv cannot express comes first */
     if (symmetric(n)) {
       fprintf(out, "self.%s(%s)", self, in[0]);
     } else {
@@ -213,9 +225,8 @@ static int expression(FILE *out, const CnnNet *net, const CnnNode *n) {
       fprintf(out, "))");
     }
     return 0;
-  case OP_CONV_TRANSPOSE2D: case OP_DENSE: case OP_BATCHNORM: case OP_DROPOUT:
-    fprintf(out, "self.%s(%s)", self, in[0]);
-    return 0;
+  }
+  switch (n->op) {
   case OP_MAXPOOL1D: case OP_MAXPOOL2D: case OP_AVGPOOL1D: case OP_AVGPOOL2D: {
     bool max = n->op == OP_MAXPOOL1D || n->op == OP_MAXPOOL2D;
     if (!max && (n->dilation[0] != 1 || n->dilation[1] != 1)) return -1;
@@ -240,13 +251,6 @@ static int expression(FILE *out, const CnnNet *net, const CnnNode *n) {
   case OP_GLOBAL_AVGPOOL:
     fprintf(out, "%s.mean(dim=%s)", in[0], in_shape(net, n, 0)->rank == 3 ? "(2, 3)" : "2");
     return 0;
-  case OP_FLATTEN: fprintf(out, "%s.flatten(1)", in[0]); return 0;
-  case OP_RELU: fprintf(out, "F.relu(%s)", in[0]); return 0;
-  case OP_LEAKY_RELU:
-    fprintf(out, "F.leaky_relu(%s, negative_slope=%s)", in[0], pyfloat(n->negative_slope, a, sizeof a));
-    return 0;
-  case OP_SIGMOID: fprintf(out, "torch.sigmoid(%s)", in[0]); return 0;
-  case OP_TANH: fprintf(out, "torch.tanh(%s)", in[0]); return 0;
   case OP_ADD: case OP_MUL: case OP_CONCAT: {
     /* one term after another, wrapped inside brackets past 88 columns */
     bool cat = n->op == OP_CONCAT, wrap = false;
@@ -274,7 +278,6 @@ static int expression(FILE *out, const CnnNet *net, const CnnNode *n) {
     fprintf(out, "%s", cat ? "], dim=1)" : wrap ? ")" : "");
     return 0;
   }
-  case OP_SOFTMAX: fprintf(out, "F.softmax(%s, dim=1)", in[0]); return 0;
   default: return -1;
   }
 }

@@ -1330,27 +1330,15 @@ static void emit_global_avgpool(Emit *E, const CnnNode *n) {
 static void emit_elementwise(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
   int64_t size = size_of(n);
-  const char *y = NULL, *dx = NULL, *note = "";
-  switch (n->op) {
-  case OP_RELU:
-    y = "x > 0 ? x : 0";
-    dx = "out[i] > 0 ? dout[i] : 0"; /* out > 0 exactly when in > 0 */
-    break;
-  case OP_LEAKY_RELU:
-    y = fmt(E, "x > 0 ? x : %s * x", lit(E, n->negative_slope));
-    dx = fmt(E, "in[i] > 0 ? dout[i] : %s * dout[i]", lit(E, n->negative_slope));
-    note = fmt(E, "negative_slope %g", n->negative_slope);
-    break;
-  case OP_SIGMOID:
-    y = fmt(E, "1 / (1 + %s(-x))", fn(E, "exp"));
-    dx = "dout[i] * out[i] * (1 - out[i])";
-    break;
-  case OP_TANH:
-    y = fmt(E, "%s(x)", fn(E, "tanh"));
-    dx = "dout[i] * (1 - out[i] * out[i])";
-    break;
-  default: break;
-  }
+  /* the formulas of front/ops.c's table */
+  const CnnActFormulas *f = &cnn_op_info(n->op)->act;
+  bool uses_out = f->reads_output; /* the derivative reads out[i], else in[i] */
+  CnnFormulaArgs args = {.x = "x", .g = "dout[i]", .a = f->arg ? lit(E, n->negative_slope) : NULL,
+                         .f = E->dbl ? "" : "f"};
+  const char *y = cnn_formula(E->A, f->scalar, &args, false);
+  args.x = uses_out ? "out[i]" : "in[i]";
+  const char *dx = cnn_formula(E->A, f->derivative, &args, false);
+  const char *note = f->arg ? fmt(E, "%s %g", f->arg, n->negative_slope) : "";
   int into = E->fused[n->id] ? n->inputs[0] : -1;
   if (into >= 0 && merges_relu_backward(&E->net->nodes[into])) {
     layer_comment(E, n, fmt(E, "no code: %s does it", E->net->nodes[into].name));
@@ -1366,7 +1354,6 @@ static void emit_elementwise(Emit *E, const CnnNode *n) {
     pr(P, "}\n}");
   }
   backward_begin(E, n);
-  bool uses_out = n->op == OP_SIGMOID || n->op == OP_TANH || n->op == OP_RELU;
   const char *used = bact(E, n, uses_out ? n->id : n->inputs[0]);
   if (E->in_place[n->id]) {
     pr(P, "static void %s_backward(real *restrict dout, const real *restrict %s, int n) {", n->name,

@@ -56,84 +56,24 @@ typedef struct {
 
 static const Value poison = {.kind = V_POISON};
 
-/* ---- operator signatures (names and defaults follow torch.nn) ---- */
-
-typedef enum { P_INT, P_SIZE, P_PAD, P_BOOL, P_FLOAT } ParamType;
-typedef enum { D_REQUIRED, D_VALUE, D_KERNEL } DefaultKind;
-
-typedef struct {
-  const char *name;
-  ParamType type;
-  DefaultKind def;
-  double value;
-} ParamSpec;
-
-typedef struct {
-  const char *name;
-  CnnOp op; /* OP_COUNT: 1-d or 2-d chosen by input rank */
-  int ninputs; /* tensors; -1: two or more */
-  int rank;    /* spatial rank of size arguments (1 or 2) */
-  ParamSpec params[6];
-} OpSpec;
-
-#define REQ(n, t) {n, t, D_REQUIRED, 0}
-#define DEF(n, t, v) {n, t, D_VALUE, v}
-#define CONV_PARAMS \
-  REQ("out_channels", P_INT), REQ("kernel", P_SIZE), DEF("stride", P_SIZE, 1), \
-  DEF("padding", P_PAD, 0), DEF("dilation", P_SIZE, 1), DEF("bias", P_BOOL, 1)
-#define POOL_PARAMS \
-  REQ("kernel", P_SIZE), {"stride", P_SIZE, D_KERNEL, 0}, DEF("padding", P_PAD, 0)
-
-static const OpSpec op_specs[] = {
-    {"conv1d", OP_CONV1D, 1, 1, {CONV_PARAMS}},
-    {"conv2d", OP_CONV2D, 1, 2, {CONV_PARAMS}},
-    {"conv_transpose2d", OP_CONV_TRANSPOSE2D, 1, 2,
-     {REQ("out_channels", P_INT), REQ("kernel", P_SIZE), DEF("stride", P_SIZE, 1),
-      DEF("padding", P_SIZE, 0), DEF("output_padding", P_SIZE, 0), DEF("bias", P_BOOL, 1)}},
-    {"maxpool1d", OP_MAXPOOL1D, 1, 1, {POOL_PARAMS}},
-    {"maxpool2d", OP_MAXPOOL2D, 1, 2, {POOL_PARAMS}},
-    {"maxpool", OP_COUNT, 1, 2, {POOL_PARAMS}},
-    {"avgpool1d", OP_AVGPOOL1D, 1, 1, {POOL_PARAMS}},
-    {"avgpool2d", OP_AVGPOOL2D, 1, 2, {POOL_PARAMS}},
-    {"avgpool", OP_COUNT, 1, 2, {POOL_PARAMS}},
-    {"global_avgpool", OP_GLOBAL_AVGPOOL, 1, 0, {{0}}},
-    {"dense", OP_DENSE, 1, 0, {REQ("out_features", P_INT), DEF("bias", P_BOOL, 1)}},
-    {"flatten", OP_FLATTEN, 1, 0, {{0}}},
-    {"relu", OP_RELU, 1, 0, {{0}}},
-    {"leaky_relu", OP_LEAKY_RELU, 1, 0, {DEF("negative_slope", P_FLOAT, 0.01)}},
-    {"sigmoid", OP_SIGMOID, 1, 0, {{0}}},
-    {"tanh", OP_TANH, 1, 0, {{0}}},
-    {"batchnorm", OP_BATCHNORM, 1, 0, {DEF("eps", P_FLOAT, 1e-5), DEF("momentum", P_FLOAT, 0.1)}},
-    {"dropout", OP_DROPOUT, 1, 0, {DEF("p", P_FLOAT, 0.5)}},
-    {"add", OP_ADD, -1, 0, {{0}}},
-    {"mul", OP_MUL, 2, 0, {{0}}},
-    {"concat", OP_CONCAT, -1, 0, {{0}}},
-    {"softmax", OP_SOFTMAX, 1, 0, {{0}}},
-};
+/* ---- operators: their names and signatures are front/ops.c's table ---- */
 
 static const char *const loss_names[] = {"softmax_cross_entropy", "mse"};
 
-/* Short names for generated identifiers: conv1, bn2, pool1, ... */
-static const char *const node_prefix[OP_COUNT] = {
-    [OP_INPUT] = "input", [OP_CONV1D] = "conv", [OP_CONV2D] = "conv",
-    [OP_CONV_TRANSPOSE2D] = "upconv", [OP_MAXPOOL1D] = "maxpool", [OP_MAXPOOL2D] = "maxpool",
-    [OP_AVGPOOL1D] = "avgpool", [OP_AVGPOOL2D] = "avgpool", [OP_GLOBAL_AVGPOOL] = "gap",
-    [OP_DENSE] = "dense", [OP_FLATTEN] = "flatten", [OP_RELU] = "relu",
-    [OP_LEAKY_RELU] = "lrelu", [OP_SIGMOID] = "sigmoid", [OP_TANH] = "tanh",
-    [OP_BATCHNORM] = "bn", [OP_DROPOUT] = "dropout", [OP_ADD] = "add", [OP_MUL] = "mul",
-    [OP_CONCAT] = "concat", [OP_SOFTMAX] = "softmax",
-};
-
-static const OpSpec *find_op(const char *name) {
-  for (size_t i = 0; i < sizeof op_specs / sizeof *op_specs; i++)
-    if (!strcmp(op_specs[i].name, name)) return &op_specs[i];
-  return NULL;
+/* An operator without input tensors (the input) is declared, not called. */
+static const CnnOpInfo *called_op(int i) {
+  const CnnOpInfo *op = cnn_op_info((CnnOp)i);
+  return op->min_inputs ? op : NULL;
 }
 
-static int nparams_of(const OpSpec *op) {
-  int n = 0;
-  while (n < 6 && op->params[n].name) n++;
-  return n;
+/* The operator a call of `name` makes; for a generic name ("maxpool") the
+ * first of its variants, which call_op replaces by the input's rank. */
+static const CnnOpInfo *find_op(const char *name) {
+  for (int i = 0; i < OP_COUNT; i++) {
+    const CnnOpInfo *op = called_op(i);
+    if (op && (!strcmp(op->name, name) || (op->generic && !strcmp(op->generic, name)))) return op;
+  }
+  return NULL;
 }
 
 /* ---- small helpers ---- */
@@ -220,8 +160,12 @@ static void suggest_name(Sema *S, Scope *sc, const char *name, bool callable) {
   const char *best = NULL;
   int dist = 3;
   if (callable) {
-    for (size_t i = 0; i < sizeof op_specs / sizeof *op_specs; i++)
-      consider(name, op_specs[i].name, &best, &dist);
+    for (int i = 0; i < OP_COUNT; i++) {
+      const CnnOpInfo *op = called_op(i);
+      if (op) consider(name, op->name, &best, &dist);
+      if (op && op->generic && op->rank == 2) /* "maxpool" after maxpool2d: ties go to the first */
+        consider(name, op->generic, &best, &dist);
+    }
     for (size_t i = 0; i < 2; i++) consider(name, loss_names[i], &best, &dist);
     for (CnnStmt *b = S->blocks; b; b = b->next) consider(name, b->name, &best, &dist);
   } else {
@@ -245,7 +189,7 @@ static CnnNode *new_node(Sema *S, CnnOp op, CnnLoc loc) {
   n->id = net->nnodes++;
   n->op = op;
   n->loc = loc;
-  n->name = cnn_format(S->arena, "%s%d", node_prefix[op], ++S->op_count[op]);
+  n->name = cnn_format(S->arena, "%s%d", cnn_op_info(op)->prefix, ++S->op_count[op]);
   for (int a = 0; a < 2; a++) n->kernel[a] = n->stride[a] = n->dilation[a] = 1;
   return n;
 }
@@ -286,7 +230,7 @@ static bool int_in_range(Sema *S, Value v, CnnLoc loc, const char *what, int64_t
 }
 
 /* A size: one integer for every axis, or (height, width) for 2-d ops. */
-static bool size_arg(Sema *S, const OpSpec *op, Value v, CnnLoc loc, const char *what, int lo,
+static bool size_arg(Sema *S, const CnnOpInfo *op, Value v, CnnLoc loc, const char *what, int lo,
                      int out[2]) {
   char label[96];
   snprintf(label, sizeof label, "'%s' of %s", what, op->name);
@@ -309,12 +253,10 @@ static bool size_arg(Sema *S, const OpSpec *op, Value v, CnnLoc loc, const char 
   return true;
 }
 
-static bool is_conv_op(CnnOp op) { return op == OP_CONV1D || op == OP_CONV2D; }
-
 /* padding: a size, valid (0), or same/causal which depend on kernel and
  * dilation and are resolved after all arguments are bound. */
-static bool padding_arg(Sema *S, const OpSpec *op, CnnNode *n, Value v, CnnLoc loc,
-                        const char **mode) {
+static bool padding_arg(Sema *S, const CnnOpInfo *op, const CnnOpParam *param, CnnNode *n,
+                        Value v, CnnLoc loc, const char **mode) {
   if (v.kind != V_SYMBOL) {
     int p[2];
     if (!size_arg(S, op, v, loc, "padding", 0, p)) return false;
@@ -323,11 +265,11 @@ static bool padding_arg(Sema *S, const OpSpec *op, CnnNode *n, Value v, CnnLoc l
     return true;
   }
   if (!strcmp(v.sym, "valid")) return true;
-  if (!is_conv_op(op->op)) {
+  if (param->type != CNN_PARAM_PAD_SAME) {
     cnn_error(S->diags, loc, "padding=%s is only for conv1d and conv2d", v.sym);
     return false;
   }
-  if (!strcmp(v.sym, "causal") && op->op != OP_CONV1D) {
+  if (!strcmp(v.sym, "causal") && op->rank != 1) {
     cnn_error(S->diags, loc, "padding=causal is only for conv1d");
     cnn_hint(S->diags, "causal padding pads the start of a sequence");
     return false;
@@ -365,7 +307,7 @@ static bool number_arg(Sema *S, Value v, CnnLoc loc, const char *label, double *
   return true;
 }
 
-static bool float_arg(Sema *S, const OpSpec *op, const char *name, Value v, CnnLoc loc,
+static bool float_arg(Sema *S, const CnnOpInfo *op, const char *name, Value v, CnnLoc loc,
                       double lo, double hi, bool hi_open, double *out) {
   char label[96];
   snprintf(label, sizeof label, "'%s' of %s", name, op->name);
@@ -378,8 +320,9 @@ static bool float_arg(Sema *S, const OpSpec *op, const char *name, Value v, CnnL
 }
 
 /* Stores one bound argument in the node. */
-static bool apply_param(Sema *S, const OpSpec *op, CnnNode *n, const char *name, Value v,
+static bool apply_param(Sema *S, const CnnOpInfo *op, CnnNode *n, const CnnOpParam *p, Value v,
                         CnnLoc loc, const char **pad_mode) {
+  const char *name = p->name;
   char label[96];
   snprintf(label, sizeof label, "'%s' of %s", name, op->name);
   if (!strcmp(name, "out_channels") || !strcmp(name, "out_features"))
@@ -389,12 +332,12 @@ static bool apply_param(Sema *S, const OpSpec *op, CnnNode *n, const char *name,
   if (!strcmp(name, "dilation")) return size_arg(S, op, v, loc, name, 1, n->dilation);
   if (!strcmp(name, "output_padding")) return size_arg(S, op, v, loc, name, 0, n->output_padding);
   if (!strcmp(name, "padding")) {
-    if (op->op == OP_CONV_TRANSPOSE2D) {
+    if (p->type == CNN_PARAM_SIZE) { /* conv_transpose2d's */
       if (!size_arg(S, op, v, loc, name, 0, n->pad_lo)) return false;
       memcpy(n->pad_hi, n->pad_lo, sizeof n->pad_lo);
       return true;
     }
-    return padding_arg(S, op, n, v, loc, pad_mode);
+    return padding_arg(S, op, p, n, v, loc, pad_mode);
   }
   if (!strcmp(name, "bias")) {
     if (v.kind != V_BOOL) {
@@ -412,15 +355,15 @@ static bool apply_param(Sema *S, const OpSpec *op, CnnNode *n, const char *name,
   return false;
 }
 
-static void signature(char *buf, size_t size, const OpSpec *op) {
+static void signature(char *buf, size_t size, const CnnOpInfo *op) {
   size_t len = (size_t)snprintf(buf, size, "%s(", op->name);
-  for (int i = 0; i < nparams_of(op) && len < size; i++) {
-    const ParamSpec *p = &op->params[i];
+  for (int i = 0; i < cnn_op_nparams(op) && len < size; i++) {
+    const CnnOpParam *p = &op->params[i];
     len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", p->name);
-    if (p->def == D_KERNEL) len += (size_t)snprintf(buf + len, size - len, "=kernel");
-    else if (p->def == D_VALUE && p->type == P_BOOL)
+    if (p->def == CNN_DEFAULT_KERNEL) len += (size_t)snprintf(buf + len, size - len, "=kernel");
+    else if (p->def == CNN_DEFAULT_VALUE && p->type == CNN_PARAM_BOOL)
       len += (size_t)snprintf(buf + len, size - len, "=%s", p->value ? "true" : "false");
-    else if (p->def == D_VALUE && len < size)
+    else if (p->def == CNN_DEFAULT_VALUE && len < size)
       len += (size_t)snprintf(buf + len, size - len, "=%g", p->value);
   }
   if (len < size) snprintf(buf + len, size - len, ")");
@@ -464,16 +407,17 @@ static bool is_tensor_list(Value v) {
 /* The input tensors of an operator call: its leading positional arguments,
  * or one list of tensors (add(skips), concat([a, b, c])). Returns how many
  * arguments they took, or -1. */
-static int bind_inputs(Sema *S, const OpSpec *op, CnnExpr *call, const CallArgs *ca, CnnNode *n) {
-  int k = 0, want = op->ninputs;
+static int bind_inputs(Sema *S, const CnnOpInfo *op, CnnExpr *call, const CallArgs *ca, CnnNode *n) {
+  int k = 0, want = op->min_inputs;
+  bool variadic = op->max_inputs > want;
   const Value *tensors = ca->values;
-  if (want < 0 && ca->n && !ca->args[0]->keyword && is_tensor_list(ca->values[0])) {
+  if (variadic && ca->n && !ca->args[0]->keyword && is_tensor_list(ca->values[0])) {
     tensors = ca->values[0].items;
     n->ninputs = ca->values[0].n;
     k = 1;
   } else {
     while (k < ca->n && !ca->args[k]->keyword && ca->values[k].kind == V_TENSOR) k++;
-    if (want > 0 && k > want) k = want; /* extra tensors are reported as arguments */
+    if (!variadic && k > want) k = want; /* extra tensors are reported as arguments */
     n->ninputs = k;
   }
   if (n->ninputs == 0) {
@@ -481,43 +425,37 @@ static int bind_inputs(Sema *S, const OpSpec *op, CnnExpr *call, const CallArgs 
     cnn_hint(S->diags, "write 'x -> %s(...)' or '%s(x, ...)'", op->name, op->name);
     return -1;
   }
-  if (want > 0 && n->ninputs < want) {
+  if (!variadic && n->ninputs < want) {
     cnn_error(S->diags, call->loc, "%s needs %d input tensors, got %d", op->name, want, n->ninputs);
     return -1;
   }
-  if (want < 0 && n->ninputs < 2) {
+  if (variadic && n->ninputs < 2) {
     cnn_error(S->diags, call->loc, "%s needs at least two input tensors", op->name);
     return -1;
   }
-  if (n->ninputs > CNN_MAX_INPUTS) {
-    cnn_error(S->diags, call->loc, "%s takes at most %d tensors", op->name, CNN_MAX_INPUTS);
+  if (n->ninputs > op->max_inputs) {
+    cnn_error(S->diags, call->loc, "%s takes at most %d tensors", op->name, op->max_inputs);
     return -1;
   }
   for (int i = 0; i < n->ninputs; i++) n->inputs[i] = (int)tensors[i].i;
   return k;
 }
 
-static CnnOp pick_rank(const OpSpec *op, int rank) {
-  bool max = !strcmp(op->name, "maxpool");
-  if (rank == 2) return max ? OP_MAXPOOL1D : OP_AVGPOOL1D;
-  return max ? OP_MAXPOOL2D : OP_AVGPOOL2D;
+/* The variant of a generic operator for an input of `rank` (2: 1-d). */
+static const CnnOpInfo *pick_rank(const CnnOpInfo *op, int rank) {
+  int spatial = rank == 2 ? 1 : 2;
+  for (int i = 0; i < OP_COUNT; i++) {
+    const CnnOpInfo *v = called_op(i);
+    if (v && v->generic && !strcmp(v->generic, op->generic) && v->rank == spatial) return v;
+  }
+  return op;
 }
 
-static const OpSpec *spec_of(CnnOp op) {
-  for (size_t i = 0; i < sizeof op_specs / sizeof *op_specs; i++)
-    if (op_specs[i].op == op) return &op_specs[i];
-  return NULL;
-}
-
-static Value call_op(Sema *S, Scope *sc, const OpSpec *op, CnnExpr *call) {
+static Value call_op(Sema *S, Scope *sc, const CnnOpInfo *op, CnnExpr *call) {
   CallArgs ca = eval_args(S, sc, call);
   if (any_poison(&ca) || S->stopped) return poison;
-  if (op->op == OP_COUNT) { /* maxpool/avgpool: 1-d or 2-d by the input's rank */
-    if (ca.n && ca.values[0].kind == V_TENSOR)
-      op = spec_of(pick_rank(op, tensor_shape(S, ca.values[0])->rank));
-    else
-      op = spec_of(pick_rank(op, 3));
-  }
+  if (strcmp(op->name, call->name)) /* maxpool/avgpool: 1-d or 2-d by the input's rank */
+    op = pick_rank(op, ca.n && ca.values[0].kind == V_TENSOR ? tensor_shape(S, ca.values[0])->rank : 3);
   if (S->net->nnodes >= MAX_NODES) {
     stop(S, call->loc, "the network has more than 100000 layers");
     return poison;
@@ -526,8 +464,8 @@ static Value call_op(Sema *S, Scope *sc, const OpSpec *op, CnnExpr *call) {
   int first = bind_inputs(S, op, call, &ca, n);
   if (first < 0) return poison;
 
-  int np = nparams_of(op);
-  Bound bound[6];
+  int np = cnn_op_nparams(op);
+  Bound bound[CNN_OP_MAX_PARAMS];
   memset(bound, 0, sizeof bound);
   int positional = 0;
   bool ok = true, seen_keyword = false;
@@ -580,29 +518,29 @@ static Value call_op(Sema *S, Scope *sc, const OpSpec *op, CnnExpr *call) {
   n->bias = false;
   const char *pad_mode = NULL;
   for (int j = 0; j < np; j++) {
-    const ParamSpec *p = &op->params[j];
+    const CnnOpParam *p = &op->params[j];
     Value v;
     CnnLoc loc = call->loc;
     if (bound[j].given) {
       v = bound[j].value;
       loc = bound[j].loc;
-    } else if (p->def == D_REQUIRED) {
+    } else if (p->def == CNN_DEFAULT_REQUIRED) {
       signature(sig, sizeof sig, op);
       cnn_error(S->diags, call->loc, "%s needs '%s'", op->name, p->name);
       cnn_hint(S->diags, "%s", sig);
       ok = false;
       continue;
-    } else if (p->def == D_KERNEL) {
+    } else if (p->def == CNN_DEFAULT_KERNEL) {
       memcpy(n->stride, n->kernel, sizeof n->kernel);
       continue;
-    } else if (p->type == P_BOOL) {
+    } else if (p->type == CNN_PARAM_BOOL) {
       v = (Value){.kind = V_BOOL, .i = p->value != 0};
-    } else if (p->type == P_FLOAT) {
+    } else if (p->type == CNN_PARAM_FLOAT) {
       v = (Value){.kind = V_FLOAT, .f = p->value};
     } else {
       v = (Value){.kind = V_INT, .i = (int64_t)p->value};
     }
-    if (!apply_param(S, op, n, p->name, v, loc, &pad_mode)) ok = false;
+    if (!apply_param(S, op, n, p, v, loc, &pad_mode)) ok = false;
   }
   if (ok && pad_mode) ok = resolve_padding(S, n, pad_mode, call->loc);
   if (!ok || !cnn_infer_shape(S->diags, S->net, n)) return poison;
@@ -706,7 +644,7 @@ static Value call_range(Sema *S, Scope *sc, CnnExpr *call) {
 }
 
 static Value eval_call(Sema *S, Scope *sc, CnnExpr *e) {
-  const OpSpec *op = find_op(e->name);
+  const CnnOpInfo *op = find_op(e->name);
   if (op) return call_op(S, sc, op, e);
   CnnStmt *block = find_block(S, e->name);
   if (block) return call_block(S, sc, block, e);

@@ -10,18 +10,6 @@
  * generated code could not index with int or allocate the storage. */
 #define MAX_ELEMENTS ((int64_t)1 << 30)
 
-static const char *const op_names[OP_COUNT] = {
-    [OP_INPUT] = "input", [OP_CONV1D] = "conv1d", [OP_CONV2D] = "conv2d",
-    [OP_CONV_TRANSPOSE2D] = "conv_transpose2d", [OP_MAXPOOL1D] = "maxpool1d",
-    [OP_MAXPOOL2D] = "maxpool2d", [OP_AVGPOOL1D] = "avgpool1d", [OP_AVGPOOL2D] = "avgpool2d",
-    [OP_GLOBAL_AVGPOOL] = "global_avgpool", [OP_DENSE] = "dense", [OP_FLATTEN] = "flatten",
-    [OP_RELU] = "relu", [OP_LEAKY_RELU] = "leaky_relu", [OP_SIGMOID] = "sigmoid",
-    [OP_TANH] = "tanh", [OP_BATCHNORM] = "batchnorm", [OP_DROPOUT] = "dropout",
-    [OP_ADD] = "add", [OP_MUL] = "mul", [OP_CONCAT] = "concat", [OP_SOFTMAX] = "softmax",
-};
-
-const char *cnn_op_name(CnnOp op) { return op >= 0 && op < OP_COUNT ? op_names[op] : "?"; }
-
 int64_t cnn_shape_size(CnnShape s) {
   int64_t n = 1;
   for (int i = 0; i < s.rank; i++) n *= s.dim[i];
@@ -46,17 +34,10 @@ static const char *shape_words(int rank) {
   return rank == 1 ? "[features]" : rank == 2 ? "[channels, length]" : "[channels, height, width]";
 }
 
-static bool is_spatial_1d(CnnOp op) {
-  return op == OP_CONV1D || op == OP_MAXPOOL1D || op == OP_AVGPOOL1D;
-}
-
-static bool is_pool(CnnOp op) {
-  return op == OP_MAXPOOL1D || op == OP_MAXPOOL2D || op == OP_AVGPOOL1D || op == OP_AVGPOOL2D;
-}
-
-static bool is_conv(CnnOp op) {
-  return op == OP_CONV1D || op == OP_CONV2D || op == OP_CONV_TRANSPOSE2D;
-}
+/* Facts of front/ops.c's table. */
+static bool is_spatial_1d(CnnOp op) { return cnn_op_info(op)->rank == 1; }
+static bool is_pool(CnnOp op) { return cnn_op_info(op)->flags & CNN_OPF_POOL; }
+static bool is_conv(CnnOp op) { return cnn_op_info(op)->flags & CNN_OPF_CONV; }
 
 static const CnnShape *input_shape(const CnnNet *net, const CnnNode *n, int i) {
   return &net->nodes[n->inputs[i]].shape;

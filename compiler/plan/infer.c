@@ -140,7 +140,7 @@ static void group_node(CnnArena *A, Plan *p, int i) {
     g = fusable(p, n->inputs[0]);
     fuse_or_chain(A, p, g, i, weighted(g) && g->bn < 0 && g->act < 0 && g->pool < 0 ? &g->bn : NULL);
     break;
-  case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH:
+  case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH: /* CNN_OPF_ACTIVATION */
     g = fusable(p, n->inputs[0]);
     fuse_or_chain(A, p, g, i, weighted(g) && g->act < 0 && g->pool < 0 ? &g->act : NULL);
     break;
@@ -387,10 +387,11 @@ static bool place(CnnArena *A, Plan *p) {
 static void need_act(Plan *p, int act, bool vec) {
   if (act < 0) return;
   const CnnNode *n = &p->net->nodes[act];
-  if (n->op == OP_SIGMOID || n->op == OP_TANH) p->need_math = true;
-  if (vec && n->op == OP_SIGMOID) p->need_vsigmoid = true;
-  if (vec && n->op == OP_TANH) p->need_vtanh = true;
-  if (n->op == OP_LEAKY_RELU && !isfinite((float)n->negative_slope)) p->need_math = true;
+  const CnnActFormulas *f = &cnn_op_info(n->op)->act; /* front/ops.c */
+  if (f->libm) p->need_math = true;
+  if (vec && (f->vkernels & CNN_VK_SIGMOID)) p->need_vsigmoid = true;
+  if (vec && (f->vkernels & CNN_VK_TANH)) p->need_vtanh = true;
+  if (f->arg && !isfinite((float)n->negative_slope)) p->need_math = true;
 }
 
 static void need_group(Plan *p, int k) {
