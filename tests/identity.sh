@@ -67,15 +67,15 @@ short=$(git -C "$top_srcdir" rev-parse --short "$base")
 OMP_NUM_THREADS=2
 export OMP_NUM_THREADS
 
-# The inference runner: N inputs from a fixed generator through cnn_predict,
-# the raw output floats to stdout.
+# The inference runner: 3 inputs from a fixed generator through cnn_predict
+# (and cnn_softmax, if the network has one), the raw floats to stdout.
 cat >"$tmp/run.c" <<'EOF'
 #include <stdio.h>
 #include <stdlib.h>
 #define CNNCC_GENERIC_NAMES
 #include INFER
 int main(void) {
-  static float x[CNN_INPUT_SIZE], y[CNN_OUTPUT_SIZE];
+  static float x[CNN_INPUT_SIZE], y[CNN_OUTPUT_SIZE], p[CNN_OUTPUT_SIZE];
   unsigned char *scratch = malloc(CNN_SCRATCH_BYTES + 1);
   unsigned long s = 12345;
   for (int n = 0; n < 3; n++) {
@@ -85,6 +85,10 @@ int main(void) {
     }
     if (!scratch || cnn_predict(x, y, scratch)) return 1;
     fwrite(y, sizeof y, 1, stdout);
+#ifdef cnn_softmax /* the probabilities too, when the network has them */
+    cnn_softmax(y, p);
+    fwrite(p, sizeof p, 1, stdout);
+#endif
   }
   free(scratch);
   return 0;
