@@ -1,7 +1,7 @@
 # bench/: the training benchmark, `make bench` (docs/performance.md). Not part
 # of `make check`: it takes minutes and its figures depend on the machine.
 EXTRA_DIST += bench/train.sh bench/torch_train.py bench/synth_data.py \
-	bench/peak.c docs/performance.md
+	bench/peak.c bench/baseline.sh docs/performance.md
 CLEANFILES += bench/peak
 
 # The FMA peak probe, built for this machine with the generated-code compiler.
@@ -15,3 +15,11 @@ bench: cnncc$(EXEEXT) runtime/libcnnrt.a bench/peak
 	CNNCC='$(top_builddir)/cnncc$(EXEEXT)' CNNCC_PYTHON='$(CNNCC_PYTHON)' \
 	CNNCC_CC='$(CNNCC_CC)' PEAK=bench/peak \
 	$(SHELL) $(top_srcdir)/bench/train.sh
+
+# The generated trainers' speed against the baseline commit's, old and new
+# runs alternating (bench/baseline.sh; issue #12: no slower).
+.PHONY: bench-baseline
+bench-baseline: cnncc$(EXEEXT) runtime/libcnnrt.a
+	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
+	CNNCC='$(top_builddir)/cnncc$(EXEEXT)' MAKE='$(MAKE)' \
+	$(SHELL) $(top_srcdir)/bench/baseline.sh

@@ -60,6 +60,12 @@ TESTS += tests/build-diff.sh
 dist_check_SCRIPTS += tests/build-diff.sh
 EXTRA_DIST += tests/build-diff-dn.cnn
 
+# Behaviour kept across the refactor of issue #12: every example's trainer
+# checkpoint and inference outputs bit for bit against the baseline commit's
+# cnncc, built from the git history (IDENTITY_BASELINE; skipped without it).
+TESTS += tests/identity.sh
+dist_check_SCRIPTS += tests/identity.sh
+
 # --enable-sanitizers: the scripts build the programs they make from
 # generated C with configure's sanitizer flags too (they link with the
 # sanitized libcnnrt), as cnncc -o does; tests/tap.sh reads them.
