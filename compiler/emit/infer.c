@@ -1518,11 +1518,11 @@ static void emit_file(Emit *E, FILE *c, FILE *h, const char *c_name, const char 
   nl(P);
   /* the SIMD vocabulary, and the vector functions only when used (clang
    * warns about unused static functions) */
-  fputs(cnn_kernel_infer_prelude, c);
-  if (E->need_vsum) fputs(cnn_kernel_infer_vsum, c);
-  if (E->need_vsigmoid || E->need_vtanh) fputs(cnn_kernel_infer_vexp, c);
-  if (E->need_vsigmoid) fputs(cnn_kernel_infer_vsigmoid, c);
-  if (E->need_vtanh) fputs(cnn_kernel_infer_vtanh, c);
+  fputs(cnn_kernel_vector, c);
+  if (E->need_vsum) fputs(cnn_kernel_vsum, c);
+  if (E->need_vsigmoid || E->need_vtanh) fputs(cnn_kernel_vexp, c);
+  if (E->need_vsigmoid) fputs(cnn_kernel_vsigmoid, c);
+  if (E->need_vtanh) fputs(cnn_kernel_vtanh, c);
   if (E->need_zero) {
     nl(P);
     pr(P, "static const volatile float %s_zero = 0.0f;", N);
