@@ -155,13 +155,13 @@ typedef struct {
 typedef struct {
   const char *arg;        /* the keyword parameter that is {a} (in CnnNode), or NULL */
   const char *scalar;     /* y of x */
-  const char *vector;     /* the same on a cnn_vec (kernels/infer_prelude.h) */
+  const char *vector;     /* the same on a cnn_vec (kernels/vector.h) */
   const char *derivative; /* dL/dx from {g} and {x}, the value it reads: */
   bool reads_output;      /* the output y (else the input x) */
   bool libm;              /* the formulas call math.h */
   unsigned vkernels;      /* the vector helpers it calls: CNN_VK_* */
 } CnnActFormulas;
-enum { CNN_VK_SIGMOID = 1, CNN_VK_TANH = 2 }; /* kernels/infer_vsigmoid.h, infer_vtanh.h */
+enum { CNN_VK_SIGMOID = 1, CNN_VK_TANH = 2 }; /* kernels/vsigmoid.h, vtanh.h */
 
 enum { /* CnnOpInfo.flags */
   CNN_OPF_CONV = 1,       /* a convolution: out_channels from its arguments */

@@ -31,11 +31,11 @@ cnncc_SOURCES += compiler/plan/plan.h compiler/plan/memory.c compiler/plan/geome
 # The kernels the generated code gets (emit/kernels.h) are ordinary C
 # headers, which cnncc holds as strings: kernels/embed.sh writes
 # kernel_texts.c from them, again whenever one changes.
-CNNCC_KERNELS = compiler/kernels/threads.h compiler/kernels/config_float.h \
+CNNCC_KERNELS = compiler/kernels/threads.h compiler/kernels/vector.h compiler/kernels/config_float.h \
 	compiler/kernels/config_double.h compiler/kernels/pool.h compiler/kernels/simd.h \
 	compiler/kernels/portable.h compiler/kernels/gemm.h compiler/kernels/implicit.h \
-	compiler/kernels/window.h compiler/kernels/infer_prelude.h compiler/kernels/infer_vsum.h \
-	compiler/kernels/infer_vexp.h compiler/kernels/infer_vsigmoid.h compiler/kernels/infer_vtanh.h
+	compiler/kernels/window.h compiler/kernels/vsum.h compiler/kernels/vexp.h \
+	compiler/kernels/vsigmoid.h compiler/kernels/vtanh.h
 EXTRA_DIST += $(CNNCC_KERNELS) compiler/kernels/embed.sh
 nodist_cnncc_SOURCES = compiler/kernels/kernel_texts.c
 CLEANFILES += compiler/kernels/kernel_texts.c

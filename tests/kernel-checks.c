@@ -31,7 +31,15 @@ typedef float real;
 #endif
 #define PARTS 4 /* CNN_PARTS, compiler/emit/kernels.h */
 
+/* The vector vocabulary, which the inference code shares (float only): in
+ * plain C here for the portable build, on SSE2 for the double one. */
+#ifdef CNNCC_PORTABLE
+#define CNNCC_SIMD 0
+#elif defined(KERNELS_DOUBLE)
+#define CNNCC_SIMD 1
+#endif
 #include "kernels/threads.h"
+#include "kernels/vector.h"
 #ifdef KERNELS_DOUBLE
 #include "kernels/config_double.h"
 #else
@@ -55,18 +63,11 @@ static struct {
 #include "kernels/implicit.h"
 #include "kernels/window.h"
 
-/* The inference code's vocabulary and vector functions (float only): in
- * plain C here for the portable build, on SSE2 for the double one. */
-#ifdef CNNCC_PORTABLE
-#define CNNCC_SIMD 0
-#elif defined(KERNELS_DOUBLE)
-#define CNNCC_SIMD 1
-#endif
-#include "kernels/infer_prelude.h"
-#include "kernels/infer_vsum.h"
-#include "kernels/infer_vexp.h"
-#include "kernels/infer_vsigmoid.h"
-#include "kernels/infer_vtanh.h"
+/* the inference code's vector functions */
+#include "kernels/vsum.h"
+#include "kernels/vexp.h"
+#include "kernels/vsigmoid.h"
+#include "kernels/vtanh.h"
 
 /* ---- data ---- */
 
@@ -98,6 +99,16 @@ static int same(const real *x, const real *want, size_t n, char *why, size_t siz
       return 0;
     }
   return 1;
+}
+
+/* ---- the choice of micro-kernels ---- */
+
+/* KERNEL_ISA is the build's WANT_ISA: vectors with AVX-512F or AVX2 + FMA
+ * only, portable C with -DCNNCC_PORTABLE and in double */
+static int check_isa(char *why, size_t size) {
+  if (!strcmp(KERNEL_ISA, WANT_ISA)) return 1;
+  snprintf(why, size, "KERNEL_ISA is %s", KERNEL_ISA);
+  return 0;
 }
 
 /* ---- packing ---- */
@@ -558,6 +569,7 @@ static int check_infer_functions(char *why, size_t size) {
 }
 
 const KernelCheck CHECKS[] = {
+    {"the configuration's micro-kernels (KERNEL_ISA)", check_isa},
     {"pack_a as a loop packs (m 1..2MR+1)", check_pack_a},
     {"pack_b as a loop packs (n 1..2NR+1)", check_pack_b},
     {"pack_flipped as a loop packs (m 1..MR+1, c 1..2MR+1)", check_pack_flipped},

@@ -92,9 +92,11 @@ KERNEL_CHECKS_SOURCES = tests/kernel-checks.c tests/kernel-checks.h
 KERNEL_CHECKS_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/compiler
 noinst_LIBRARIES += tests/libkernels-portable.a tests/libkernels-double.a
 tests_libkernels_portable_a_SOURCES = $(KERNEL_CHECKS_SOURCES)
-tests_libkernels_portable_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -DCNNCC_PORTABLE -DCHECKS=kernel_checks_portable
+tests_libkernels_portable_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -DCNNCC_PORTABLE -DWANT_ISA='"portable"' \
+	-DCHECKS=kernel_checks_portable
 tests_libkernels_double_a_SOURCES = $(KERNEL_CHECKS_SOURCES)
-tests_libkernels_double_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -DKERNELS_DOUBLE -DCHECKS=kernel_checks_double
+tests_libkernels_double_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -DKERNELS_DOUBLE -DWANT_ISA='"portable"' \
+	-DCHECKS=kernel_checks_double
 check_PROGRAMS += tests/kernels
 TESTS += tests/kernels
 tests_kernels_SOURCES = tests/kernels.c tests/kernel-checks.h tests/tap.h
@@ -102,13 +104,15 @@ tests_kernels_LDADD = tests/libkernels-portable.a tests/libkernels-double.a
 if KERNELS_AVX2
 noinst_LIBRARIES += tests/libkernels-avx2.a
 tests_libkernels_avx2_a_SOURCES = $(KERNEL_CHECKS_SOURCES)
-tests_libkernels_avx2_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -mavx2 -mfma -DCHECKS=kernel_checks_avx2
+tests_libkernels_avx2_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -mavx2 -mfma -DWANT_ISA='"avx2"' \
+	-DCHECKS=kernel_checks_avx2
 tests_kernels_LDADD += tests/libkernels-avx2.a
 endif
 if KERNELS_AVX512
 noinst_LIBRARIES += tests/libkernels-avx512.a
 tests_libkernels_avx512_a_SOURCES = $(KERNEL_CHECKS_SOURCES)
-tests_libkernels_avx512_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -mavx512f -DCHECKS=kernel_checks_avx512
+tests_libkernels_avx512_a_CFLAGS = $(KERNEL_CHECKS_CFLAGS) -mavx512f -DWANT_ISA='"avx512"' \
+	-DCHECKS=kernel_checks_avx512
 tests_kernels_LDADD += tests/libkernels-avx512.a
 endif
 tests_kernels_LDADD += -lm

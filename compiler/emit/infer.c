@@ -30,7 +30,8 @@
  *     one SIMD vector of positions in registers; the weights are packed for
  *     it. Transposed convolutions are the same kernel once per output phase.
  *  4. SIMD: the kernels use a few vector macros that the generated file
- *     defines (compiler/kernels/infer_prelude.h, as kernels.h tells) for
+ *     defines (compiler/kernels/vector.h, as kernels.h tells; the training code
+ *     uses the same) for
  *     AVX-512F, AVX2+FMA, SSE2 or plain C (one float per
  *     "vector"), chosen by the compiler's predefined macros when the file is
  *     compiled, or by -DCNNCC_SIMD=0..3. */
@@ -872,11 +873,13 @@ static void emit_preamble(Emit *E, FILE *c, const char *c_name, const char *h_na
     emit_declarations(E, P);
   }
   nl(P);
-  fputs(cnn_kernel_infer_prelude, c);
-  if (E->p->need_vsum) fputs(cnn_kernel_infer_vsum, c);
-  if (E->p->need_vsigmoid || E->p->need_vtanh) fputs(cnn_kernel_infer_vexp, c);
-  if (E->p->need_vsigmoid) fputs(cnn_kernel_infer_vsigmoid, c);
-  if (E->p->need_vtanh) fputs(cnn_kernel_infer_vtanh, c);
+  /* the SIMD vocabulary, and the vector functions only when used (clang
+   * warns about unused static functions) */
+  fputs(cnn_kernel_vector, c);
+  if (E->p->need_vsum) fputs(cnn_kernel_vsum, c);
+  if (E->p->need_vsigmoid || E->p->need_vtanh) fputs(cnn_kernel_vexp, c);
+  if (E->p->need_vsigmoid) fputs(cnn_kernel_vsigmoid, c);
+  if (E->p->need_vtanh) fputs(cnn_kernel_vtanh, c);
   if (E->p->need_zero) {
     nl(P);
     pr(P, "static const volatile float %s_zero = 0.0f;", E->N);

@@ -6,7 +6,8 @@
  * The kernels are the C headers of compiler/kernels/, written out as they
  * are (kernel_texts.c holds their text). One file compiles anywhere: the
  * micro-kernels are picked by the preprocessor from what the compiler
- * targets (AVX-512F, AVX2 with FMA, or portable C), and OpenMP is used when
+ * targets (AVX-512F, AVX2 with FMA, or portable C), over the vector
+ * vocabulary that the inference code shares (vector.h), and OpenMP is used when
  * the compiler has it (-fopenmp), the pragmas disappearing otherwise. */
 #include "kernels.h"
 
@@ -19,6 +20,7 @@ static void section(CnnPrinter *P, const char *text) {
 void cnn_emit_kernel_config(CnnPrinter *P, bool dbl) {
   section(P, cnn_kernel_threads);
   cnn_pr(P, "#define PARTS %d /* parts of a batch */", CNN_PARTS);
+  if (!dbl) section(P, cnn_kernel_vector);
   section(P, dbl ? cnn_kernel_config_double : cnn_kernel_config_float);
 }
 

@@ -11,24 +11,26 @@
  * file gets as it is. They go in this order, each after what it uses:
  *
  *   threads.h        PARALLEL_FOR_IF, PART_BEGIN, INLINE, ... (uses PARTS)
- *   config_float.h   the instruction set, its vector vocabulary (vec, VL,
- *   config_double.h  vload, ...) and the register block MR x NR
+ *   vector.h         the vector vocabulary, as in the inference code (float)
+ *   config_float.h   the instruction set of the micro-kernels (vectors only
+ *                    where cnn_vfma is fused: KERNEL_SIMD) and the register
+ *   config_double.h  block MR x NR; double: portable C
  *   pool.h           maxpool_2x2 (uses real)
- *   simd.h           the micro-kernels on vectors (when VL is defined)
+ *   simd.h           the micro-kernels on vectors (when KERNEL_SIMD is defined)
  *   portable.h       the micro-kernels in plain C (when it is not)
  *   gemm.h           KC, pack_a, pack_b, gemm, ... (uses sum() and the
  *                    parts' weight gradients part[p].dw)
  *   implicit.h       the convolutions as implicit products
  *   window.h         the window copies im2col_panels, im2row_panels, col2im
  *
- * The inference code (emit/infer.c) gets its own SIMD vocabulary, which it
- * writes as it is, with the vector functions it uses after it:
+ * The inference code (emit/infer.c) writes the same vocabulary as it is,
+ * with the vector functions it uses after it:
  *
- *   infer_prelude.h  CNNCC_SIMD, cnn_vec, CNN_VL, cnn_vload, cnn_vfma, ...
- *   infer_vsum.h     cnn_vsum, the horizontal sum (dense layers)
- *   infer_vexp.h     cnn_vexp, for the next two: the Cephes single precision
- *   infer_vsigmoid.h polynomials (a few ulp); in portable C, libm's expf
- *   infer_vtanh.h    and tanhf
+ *   vector.h         CNNCC_SIMD, cnn_vec, CNN_VL, cnn_vload, cnn_vfma, ...
+ *   vsum.h           cnn_vsum, the horizontal sum (dense layers)
+ *   vexp.h           cnn_vexp, for the next two: the Cephes single precision
+ *   vsigmoid.h       polynomials (a few ulp); in portable C, libm's expf
+ *   vtanh.h          and tanhf
  */
 #ifndef CNNCC_KERNELS_H
 #define CNNCC_KERNELS_H
@@ -49,11 +51,12 @@
 /* The kernel headers' text (kernel_texts.c). */
 extern const char cnn_kernel_threads[], cnn_kernel_config_float[], cnn_kernel_config_double[],
     cnn_kernel_pool[], cnn_kernel_simd[], cnn_kernel_portable[], cnn_kernel_gemm[], cnn_kernel_implicit[],
-    cnn_kernel_window[], cnn_kernel_infer_prelude[], cnn_kernel_infer_vsum[], cnn_kernel_infer_vexp[],
-    cnn_kernel_infer_vsigmoid[], cnn_kernel_infer_vtanh[];
+    cnn_kernel_window[], cnn_kernel_vector[], cnn_kernel_vsum[], cnn_kernel_vexp[], cnn_kernel_vsigmoid[],
+    cnn_kernel_vtanh[];
 
 /* The thread and SIMD preamble: PARALLEL_FOR_IF, ALWAYS_INLINE, NOINLINE,
- * PARTS, MR, NR and the choice of micro-kernel. */
+ * PARTS, the vector vocabulary (float), MR, NR and the choice of
+ * micro-kernel. */
 void cnn_emit_kernel_config(CnnPrinter *P, bool dbl);
 /* The GEMM (KC, pack_a, pack_b, gemm, gemm_parallel, add_parts, bias_grad);
  * with implicit, the stride-1 convolutions as implicit products

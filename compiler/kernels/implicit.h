@@ -124,17 +124,17 @@ static INLINE void put(int mr, const real *restrict t, real *restrict y, int ldy
   if (l->dst < 0) return;
   for (int r = 0; r < mr; r++) {
     real *y0 = y + (size_t)r * ldy + l->dst, *y1 = y0 + l->n0;
-    vec v0 = vload(t + r * NR), v1 = vload(t + r * NR + VL);
+    cnn_vec v0 = cnn_vload(t + r * NR), v1 = cnn_vload(t + r * NR + CNN_VL);
     if (bias) {
-      v0 = vadd(vset1(bias[r]), v0);
-      v1 = vadd(vset1(bias[r]), v1);
+      v0 = cnn_vadd(cnn_vset1(bias[r]), v0);
+      v1 = cnn_vadd(cnn_vset1(bias[r]), v1);
     } else if (add) {
-      v0 = vadd(_mm512_maskz_expandloadu_ps(m0, y0), v0);
-      v1 = vadd(_mm512_maskz_expandloadu_ps(m1, y1), v1);
+      v0 = cnn_vadd(_mm512_maskz_expandloadu_ps(m0, y0), v0);
+      v1 = cnn_vadd(_mm512_maskz_expandloadu_ps(m1, y1), v1);
     }
     if (relu) { /* max(v, 0) is 0 for NaN, as v > 0 ? v : 0 */
-      v0 = _mm512_max_ps(v0, vzero());
-      v1 = _mm512_max_ps(v1, vzero());
+      v0 = cnn_vmax(v0, cnn_vzero());
+      v1 = cnn_vmax(v1, cnn_vzero());
     }
     _mm512_mask_compressstoreu_ps(y0, m0, v0);
     _mm512_mask_compressstoreu_ps(y1, m1, v1);
@@ -376,23 +376,24 @@ static NOINLINE void pad_dy(int m, const real *restrict dy, const Implicit *g, r
   }
 }
 
-#ifdef VL
+#ifdef KERNEL_SIMD
 /* dwv[o][k][lanes] = (add ? dwv : 0) + the products of row o of dq and the
  * row of col at x + off[k], nq registers along q, for o < mo <= 4, k < mk <= 5 */
 static ALWAYS_INLINE void kernel_dot(const int mo, const int mk, int nq, const real *restrict dq, int ldq,
     const real *restrict x, const int *restrict off, real *restrict dwv, int ldw, int add) {
-  vec acc[4][5];
+  cnn_vec acc[4][5];
   for (int o = 0; o < mo; o++)
-    for (int k = 0; k < mk; k++) acc[o][k] = add ? vload(dwv + (size_t)o * ldw + k * VL) : vzero();
+    for (int k = 0; k < mk; k++)
+      acc[o][k] = add ? cnn_vload(dwv + (size_t)o * ldw + k * CNN_VL) : cnn_vzero();
   for (int j = 0; j < nq; j++) {
-    vec d[4], c[5];
-    for (int o = 0; o < mo; o++) d[o] = vload(dq + (size_t)o * ldq + j * VL);
-    for (int k = 0; k < mk; k++) c[k] = vload(x + off[k] + j * VL);
+    cnn_vec d[4], c[5];
+    for (int o = 0; o < mo; o++) d[o] = cnn_vload(dq + (size_t)o * ldq + j * CNN_VL);
+    for (int k = 0; k < mk; k++) c[k] = cnn_vload(x + off[k] + j * CNN_VL);
     for (int o = 0; o < mo; o++)
-      for (int k = 0; k < mk; k++) acc[o][k] = vfma(d[o], c[k], acc[o][k]);
+      for (int k = 0; k < mk; k++) acc[o][k] = cnn_vfma(d[o], c[k], acc[o][k]);
   }
   for (int o = 0; o < mo; o++)
-    for (int k = 0; k < mk; k++) vstore(dwv + (size_t)o * ldw + k * VL, acc[o][k]);
+    for (int k = 0; k < mk; k++) cnn_vstore(dwv + (size_t)o * ldw + k * CNN_VL, acc[o][k]);
 }
 #endif
 
@@ -401,15 +402,15 @@ static ALWAYS_INLINE void kernel_dot(const int mo, const int mk, int nq, const r
  * scratch. */
 static NOINLINE void conv_wgrad_dot(int m, const real *restrict dy, const Implicit *g,
     const int *restrict off, const real *restrict xp, real *restrict dq, real *restrict dwv, int add) {
-#ifdef VL
-  const int K = g->c * g->kh * g->kw, ldq = (implicit_q(g) + WV - 1) / WV * WV, nq = ldq / VL;
+#ifdef KERNEL_SIMD
+  const int K = g->c * g->kh * g->kw, ldq = (implicit_q(g) + WV - 1) / WV * WV, nq = ldq / CNN_VL;
   pad_dy(m, dy, g, dq);
   for (int o = 0; o < m; o += 4)
     for (int k = 0; k < K; k += 5) {
       const int mo = m - o < 4 ? m - o : 4, mk = K - k < 5 ? K - k : 5;
       const real *d = dq + (size_t)o * ldq;
-      real *w = dwv + ((size_t)o * K + k) * VL;
-#define DOT(a, b) kernel_dot(a, b, nq, d, ldq, xp, off + k, w, K * VL, add)
+      real *w = dwv + ((size_t)o * K + k) * CNN_VL;
+#define DOT(a, b) kernel_dot(a, b, nq, d, ldq, xp, off + k, w, K * CNN_VL, add)
       switch (mo * 8 + mk) {
       case 8 + 1: DOT(1, 1); break;
       case 8 + 2: DOT(1, 2); break;
@@ -443,16 +444,16 @@ static NOINLINE void conv_wgrad_dot(int m, const real *restrict dy, const Implic
 /* dw[o][k] += the parts' dwv[o][k]: the lanes added in order, then the parts
  * in order */
 static INLINE void add_parts_dot(real *restrict dw, int m, int K, int n) {
-#ifdef VL
+#ifdef KERNEL_SIMD
   const real *d[PARTS];
   const int np = part_gradients(n, d);
   PARALLEL_FOR_IF((long)m * K > 4096)
   for (int i = 0; i < m * K; i++) {
     real s = 0;
     for (int q = 0; q < np; q++) {
-      const real *v = d[q] + (size_t)i * VL;
+      const real *v = d[q] + (size_t)i * CNN_VL;
       real t = v[0];
-      for (int l = 1; l < VL; l++) t += v[l];
+      for (int l = 1; l < CNN_VL; l++) t += v[l];
       s = q ? s + t : t;
     }
     dw[i] += s;

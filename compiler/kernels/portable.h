@@ -1,7 +1,8 @@
 /* ---- the micro-kernels of the matrix products, in portable C ----
- * Without SIMD registers (VL undefined: double, -DCNNCC_PORTABLE, or neither
- * AVX-512F nor AVX2 with FMA): the SIMD micro-kernels' work in plain C. */
-#ifndef VL
+ * Without SIMD registers (KERNEL_SIMD undefined: double, -DCNNCC_PORTABLE,
+ * or neither AVX-512F nor AVX2 with FMA): the SIMD micro-kernels' work in
+ * plain C. */
+#ifndef KERNEL_SIMD
 /* kernel: c[r][0, NR) = (bias ? bias[r] : add ? c[r][0, NR) : 0) + the sum over kc
  * terms of a[r] * b[0, NR), for the rows r < mr; a advances by MR per term, b by
  * NR. The accumulators are a small array that compilers keep in registers. */
@@ -58,4 +59,4 @@ static ALWAYS_INLINE void kernel_xa(const int mr, const int nv, int kc, const re
     for (int v = 0; v < NR; v++) cr[v] = add ? cr[v] + acc[r][v] : acc[r][v];
   }
 }
-#endif /* !VL */
+#endif /* !KERNEL_SIMD */

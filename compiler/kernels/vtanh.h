@@ -1,5 +1,5 @@
-#ifndef CNNCC_INFER_VTANH_1
-#define CNNCC_INFER_VTANH_1
+#ifndef CNNCC_VTANH_1
+#define CNNCC_VTANH_1
 #if CNNCC_SIMD != 0
 static inline cnn_vec cnn_vtanh(cnn_vec x) {
   const cnn_vec one = cnn_vset1(1.0f), z = cnn_vmul(x, x);

@@ -1,5 +1,5 @@
-#ifndef CNNCC_INFER_VSIGMOID_1
-#define CNNCC_INFER_VSIGMOID_1
+#ifndef CNNCC_VSIGMOID_1
+#define CNNCC_VSIGMOID_1
 #if CNNCC_SIMD != 0
 static inline cnn_vec cnn_vsigmoid(cnn_vec x) {
   const cnn_vec one = cnn_vset1(1.0f);

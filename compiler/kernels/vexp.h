@@ -1,5 +1,5 @@
-#ifndef CNNCC_INFER_VEXP_1
-#define CNNCC_INFER_VEXP_1
+#ifndef CNNCC_VEXP_1
+#define CNNCC_VEXP_1
 #if CNNCC_SIMD != 0
 static inline cnn_vec cnn_vexp(cnn_vec x) {
   cnn_vec n, y, z;

@@ -1,8 +1,14 @@
-/* ---- SIMD: chosen when this file is compiled; -DCNNCC_SIMD=N forces one:
- * 3 AVX-512F, 2 AVX2 + FMA, 1 SSE2, 0 portable C (one float per vector) ---- */
-#ifndef CNNCC_INFER_SIMD_1
-#define CNNCC_INFER_SIMD_1
+/* ---- SIMD: the vector vocabulary of the generated code (training and
+ * inference), chosen when this file is compiled; -DCNNCC_SIMD=N forces one:
+ * 3 AVX-512F, 2 AVX2 + FMA, 1 SSE2, 0 portable C (one float per vector).
+ * CNN_VFMA_FUSED is defined where cnn_vfma is one fused multiply-add (3, 2).
+ * Level 4 is reserved for aarch64 NEON (__ARM_NEON): not written yet, so
+ * such machines get 0; it would define the same names on float32x4_t
+ * (cnn_vfma as vfmaq_f32, so CNN_VFMA_FUSED too). ---- */
+#ifndef CNNCC_VECTOR_1
+#define CNNCC_VECTOR_1
 #ifndef CNNCC_SIMD
+/* here, when written: #if defined(__aarch64__) && defined(__ARM_NEON), 4 */
 #if defined(__AVX512F__)
 #define CNNCC_SIMD 3
 #elif defined(__AVX2__) && defined(__FMA__)
@@ -13,9 +19,12 @@
 #define CNNCC_SIMD 0
 #endif
 #endif
-#if CNNCC_SIMD == 3
+#if CNNCC_SIMD == 4
+#error "CNNCC_SIMD=4 (aarch64 NEON) is reserved, not written yet"
+#elif CNNCC_SIMD == 3
 #include <immintrin.h>
 #define CNN_VL 16
+#define CNN_VFMA_FUSED 1
 typedef __m512 cnn_vec;
 #define cnn_vload(p) _mm512_loadu_ps(p)
 #define cnn_vstore(p, a) _mm512_storeu_ps(p, a)
@@ -36,6 +45,7 @@ typedef __m512 cnn_vec;
 #elif CNNCC_SIMD == 2
 #include <immintrin.h>
 #define CNN_VL 8
+#define CNN_VFMA_FUSED 1
 typedef __m256 cnn_vec;
 #define cnn_vload(p) _mm256_loadu_ps(p)
 #define cnn_vstore(p, a) _mm256_storeu_ps(p, a)

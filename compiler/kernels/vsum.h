@@ -1,5 +1,5 @@
-#ifndef CNNCC_INFER_VSUM_1
-#define CNNCC_INFER_VSUM_1
+#ifndef CNNCC_VSUM_1
+#define CNNCC_VSUM_1
 #if CNNCC_SIMD == 3
 #define cnn_vsum(a) _mm512_reduce_add_ps(a)
 #elif CNNCC_SIMD == 2
