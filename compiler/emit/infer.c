@@ -30,9 +30,8 @@
  *     one SIMD vector of positions in registers; the weights are packed for
  *     it. Transposed convolutions are the same kernel once per output phase.
  *  4. SIMD: the kernels use a few vector macros that the generated file
- *     defines (compiler/kernels/vector.h, as kernels.h tells; the training code
- *     uses the same) for
- *     AVX-512F, AVX2+FMA, SSE2 or plain C (one float per
+ *     defines (compiler/kernels/vector.h, the vocabulary the training code
+ *     uses too) for AVX-512F, AVX2+FMA, SSE2 or plain C (one float per
  *     "vector"), chosen by the compiler's predefined macros when the file is
  *     compiled, or by -DCNNCC_SIMD=0..3. */
 #include <ctype.h>
