@@ -20,6 +20,7 @@
 #include "config.h"
 #include "cnncc.h"
 #include "kernels.h"
+#include "train.h"
 
 #define pr cnn_pr
 
@@ -33,15 +34,7 @@ typedef struct {
   bool dbl;
   const char *N; /* network name, the prefix of public symbols */
   char *NU;      /* upper case, for macros */
-  int *root;        /* the node whose buffer a node uses (flatten aliases) */
-  bool *live_train; /* computed by forward: ancestors of the loss input */
-  bool *live_pred;  /* computed by predict: ancestors of the output */
-  bool *ng;         /* its gradient is needed for parameter gradients */
-  int *nts;
-  CnnTensorSpec (*ts)[4];
-  int64_t (*off)[4]; /* offset of each tensor in params or buffers */
-  int64_t nparams, nbuffers;
-  int ntensors;
+  const CnnTrainPlan *T; /* what the text says (plan/train.c) */
   const char **fwd, **bwd; /* the call of each layer's functions */
   bool *fwd_training, *fwd_seed; /* the call uses `training`, `dropout_seed` */
   bool need_sum, need_gemm, need_implicit, need_windows, need_lanes, need_pool2; /* helpers the layers use */
@@ -50,32 +43,6 @@ typedef struct {
   int64_t sc_col, sc_b, sc_a, sc_dcol, sc_dw, sc_w;
   int64_t sa_per, sa_fix, sb_per;
   int *prof, nprof; /* the row of each node in the layer profile (-1: none), rows */
-  /* fusions: relu_into[i] is the relu whose forward pass node i's layer does
-   * too, writing the relu's output (a batchnorm also does its backward pass),
-   * -1 if none; fused[r] marks such a relu. */
-  int *relu_into;
-  bool *fused;
-  /* assign[i][k]: node i's backward pass writes (=) the gradient of its
-   * input k instead of adding to it (+=): it is the first in backward order
-   * to write that buffer, so no buffer needs zeroing. */
-  bool (*assign)[CNN_MAX_INPUTS];
-  /* the memory plan (plan_memory): bread[i] lists the activations (root
-   * nodes) that node i's backward pass reads; recompute[r] is the batchnorm
-   * or mul whose output r the backward pass recomputes instead of keeping it
-   * (-1: none), before the backward pass of node recompute_at[r]; buf[] the
-   * buffers of the pool, act_buf[r], grad_buf[r], arg_buf[r] their index (-1) */
-  int (*bread)[2], *nbread;
-  int *recompute, *recompute_at;
-  /* in_place[i]: node i's backward pass writes its input's gradient over
-   * its output's, whose buffer grad_alias[input] then is (-1: its own) */
-  bool *in_place;
-  int *grad_alias;
-  bool (*add_alias)[CNN_MAX_INPUTS]; /* add_alias[i][k]: input k of add i has its gradient buffer */
-  int *alias_by; /* the node whose backward pass makes grad_alias[] */
-  struct Buf *buf;
-  int nbuf, *act_buf, *grad_buf, *arg_buf;
-  int64_t pool_bytes; /* per sample */
-  bool replay;        /* a second backward pass must run the forward pass again */
 } Emit;
 
 /* ---- small helpers ---- */
@@ -108,22 +75,22 @@ static int64_t size_of(const CnnNode *n) { return cnn_shape_size(n->shape); }
 static const CnnNode *input_node(Emit *E, const CnnNode *n, int i) {
   return &E->net->nodes[n->inputs[i]];
 }
-static const char *act(Emit *E, int id) { return fmt(E, "act.%s", E->net->nodes[E->root[id]].name); }
-static const char *grad(Emit *E, int id) { return fmt(E, "grad.%s", E->net->nodes[E->root[id]].name); }
+static const char *act(Emit *E, int id) { return fmt(E, "act.%s", E->net->nodes[E->T->root[id]].name); }
+static const char *grad(Emit *E, int id) { return fmt(E, "grad.%s", E->net->nodes[E->T->root[id]].name); }
 
 /* The gradient buffer for input i of node n as the backward call passes it:
  * NULL unless someone needs it (parameters upstream, or d loss / d input). */
 static const char *din_arg(Emit *E, const CnnNode *n, int i) {
   int id = n->inputs[i];
-  return E->ng[id] ? grad(E, id) : fmt(E, "want_dx ? %s : NULL", grad(E, id));
+  return E->T->ng[id] ? grad(E, id) : fmt(E, "want_dx ? %s : NULL", grad(E, id));
 }
 
 /* "=" if node n's backward pass writes input k's gradient, "+=" if it adds */
-static const char *acc_op(Emit *E, const CnnNode *n, int k) { return E->assign[n->id][k] ? "=" : "+="; }
+static const char *acc_op(Emit *E, const CnnNode *n, int k) { return E->T->assign[n->id][k] ? "=" : "+="; }
 
 /* The buffer a layer's forward pass writes: its own, or its fused relu's. */
 static const char *out_act(Emit *E, const CnnNode *n) {
-  return act(E, E->relu_into[n->id] >= 0 ? E->relu_into[n->id] : n->id);
+  return act(E, E->T->relu_into[n->id] >= 0 ? E->T->relu_into[n->id] : n->id);
 }
 
 /* "oy * 2 + ky * 3 - 1", leaving out zero terms and unit factors. */
@@ -142,49 +109,6 @@ static const char *lin(Emit *E, const char *v0, int c0, const char *v1, int c1, 
   return fmt(E, "%s", buf);
 }
 
-/* ---- analysis ---- */
-
-static void analyse(Emit *E) {
-  const CnnNet *net = E->net;
-  int nn = net->nnodes;
-  E->root = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->live_train = cnn_alloc(E->A, (size_t)nn);
-  E->live_pred = cnn_alloc(E->A, (size_t)nn);
-  E->ng = cnn_alloc(E->A, (size_t)nn);
-  E->nts = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->ts = cnn_alloc(E->A, sizeof *E->ts * (size_t)nn);
-  E->off = cnn_alloc(E->A, sizeof *E->off * (size_t)nn);
-  E->fwd = cnn_alloc(E->A, sizeof(char *) * (size_t)nn);
-  E->bwd = cnn_alloc(E->A, sizeof(char *) * (size_t)nn);
-  E->fwd_training = cnn_alloc(E->A, (size_t)nn);
-  E->fwd_seed = cnn_alloc(E->A, (size_t)nn);
-  for (int i = 0; i < nn; i++) {
-    const CnnNode *n = &net->nodes[i];
-    E->root[i] = n->op == OP_FLATTEN ? E->root[n->inputs[0]] : i;
-    E->nts[i] = cnn_node_tensors(net, n, E->ts[i]);
-    for (int t = 0; t < E->nts[i]; t++) {
-      CnnTensorSpec *s = &E->ts[i][t];
-      E->off[i][t] = s->learnable ? E->nparams : E->nbuffers;
-      *(s->learnable ? &E->nparams : &E->nbuffers) += s->count;
-      E->ntensors++;
-    }
-    bool ng = n->nparams > 0;
-    for (int k = 0; k < n->ninputs; k++) ng |= E->ng[n->inputs[k]];
-    E->ng[i] = ng;
-  }
-  /* liveness: walk back from the loss input and from the output */
-  E->live_train[net->loss_input] = true;
-  E->live_pred[net->output] = true;
-  for (int i = nn - 1; i >= 0; i--) {
-    const CnnNode *n = &net->nodes[i];
-    for (int k = 0; k < n->ninputs; k++) {
-      if (E->live_train[i]) E->live_train[n->inputs[k]] = true;
-      if (E->live_pred[i]) E->live_pred[n->inputs[k]] = true;
-    }
-  }
-}
-
-/* ---- architecture hash ---- */
 
 char *cnn_arch_text(CnnArena *a, const CnnNet *net) {
   size_t cap = 256 + (size_t)net->nnodes * (300 + 8 * CNN_MAX_INPUTS), n = 0;
@@ -240,8 +164,8 @@ static const char *tensor_shape_text(Emit *E, const CnnNode *n) {
   char buf[256];
   size_t o = 0;
   buf[0] = '\0';
-  for (int t = 0; t < E->nts[n->id]; t++) {
-    const CnnTensorSpec *s = &E->ts[n->id][t];
+  for (int t = 0; t < E->T->nts[n->id]; t++) {
+    const CnnTensorSpec *s = &E->T->ts[n->id][t];
     o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s [", t ? ", " : "", s->name);
     for (int k = 0; k < s->rank; k++)
       o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%d", k ? ", " : "", s->dim[k]);
@@ -418,9 +342,9 @@ static void conv_forward_implicit(Emit *E, const CnnNode *n, const Geo *g) {
   pr(P, "offsets(&%s, %s_off);", img, img);
   parts_begin(E);
   pr(P, "pad_image(&%s, part[p].col, in + (size_t)b * %d);", img, g->ic * g->ih * g->iw);
-  bool relu = E->relu_into[n->id] >= 0;
+  bool relu = E->T->relu_into[n->id] >= 0;
   pr(P, "/* y[oc][p] = %s%ssum over k of weight[oc][k] * col[k][p]%s */", relu ? "relu(" : "",
-     n->bias ? "bias[oc] + " : "", relu ? fmt(E, "), the output of %s", E->net->nodes[E->relu_into[n->id]].name) : "");
+     n->bias ? "bias[oc] + " : "", relu ? fmt(E, "), the output of %s", E->net->nodes[E->T->relu_into[n->id]].name) : "");
   pr(P, "conv_implicit(%d, shared.w, &%s, %s_off, part[p].col, out + (size_t)b * %" PRId64 ", %" PRId64
         ", %s, 0, %d);",
      g->oc, img, img, g->oc * pos, pos, n->bias ? "bias" : "NULL", relu ? 1 : 0);
@@ -491,17 +415,17 @@ static void conv_backward_implicit(Emit *E, const CnnNode *n, const Geo *g) {
   pr(P, "if (!din) continue;");
   if (dx_gemm) {
     pr(P, "/* input gradient: dcol[k][p] = sum over oc of weight[oc][k] * dy[oc][p], %s the pixels */",
-       E->assign[n->id][0] ? "summed into" : "added to");
+       E->T->assign[n->id][0] ? "summed into" : "added to");
     pr(P, "pack_b(%d, %" PRId64 ", dy, %" PRId64 ", 1, part[p].b);", g->oc, pos, pos);
     pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, shared.w, part[p].b, part[p].dcol, %" PRId64 ", NULL, 0);", K,
        pos, g->oc, pos);
-    if (E->assign[n->id][0]) pr(P, "memset(din + (size_t)b * %d, 0, %d * sizeof *din);", in_size, in_size);
+    if (E->T->assign[n->id][0]) pr(P, "memset(din + (size_t)b * %d, 0, %d * sizeof *din);", in_size, in_size);
     pr(P, "col2im(&%s_window, din + (size_t)b * %d, part[p].dcol);", n->name, in_size);
   } else {
     pr(P, "/* input gradient: dx %s dy (padded) correlated with the flipped kernel */", acc_op(E, n, 0));
     pr(P, "pad_image(&%s, part[p].dcol, dy);", dyi);
     pr(P, "conv_implicit(%d, shared.w, &%s, %s_off, part[p].dcol, din + (size_t)b * %d, %d, NULL, %d, 0);",
-       m.c, dyi, dyi, in_size, g->ih * g->iw, E->assign[n->id][0] ? 0 : 1);
+       m.c, dyi, dyi, in_size, g->ih * g->iw, E->T->assign[n->id][0] ? 0 : 1);
   }
   pr(P, "}\n}");
   pr(P, "%s(dweight, %d, %" PRId64 ", n);", dot ? "add_parts_dot" : "add_parts_t", g->oc, K);
@@ -587,7 +511,7 @@ static void convt_backward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
     pr(P, "im2col_panels(&%s_window, part[p].b, dy);", n->name);
   pr(P, "gemm(%d, %" PRId64 ", %" PRId64 ", shared.w, part[p].b, din + (size_t)b * %" PRId64 ", %" PRId64
         ", NULL, %d);",
-     g->ic, pos, K, g->ic * pos, pos, E->assign[n->id][0] ? 0 : 1);
+     g->ic, pos, K, g->ic * pos, pos, E->T->assign[n->id][0] ? 0 : 1);
   pr(P, "}\n}");
   pr(P, "add_parts(dweight, %" PRId64 ", n);", g->ic * K);
   if (n->bias) {
@@ -640,7 +564,7 @@ static void dense_backward_gemm(Emit *E, const CnnNode *n, int in, int out) {
   pr(P, "pack_a(n, %d, dout, %d, 1, shared.a);", out, out);
   pr(P, "pack_b(%d, %d, weight, %d, 1, shared.w);", out, in, in);
   pr(P, "gemm_parallel(n, %d, %d, shared.a, shared.w, din, %d, NULL, %d);", in, out, in,
-     E->assign[n->id][0] ? 0 : 1);
+     E->T->assign[n->id][0] ? 0 : 1);
   pr(P, "}");
 }
 
@@ -675,7 +599,7 @@ static const Kernels kernels[] = {
  * only predict runs (e.g. a softmax after the logits) does not need. */
 static void backward_begin(Emit *E, const CnnNode *n) {
   nl(E->P);
-  E->P->mute = !E->live_train[n->id];
+  E->P->mute = !E->T->live_train[n->id];
 }
 
 /* pad text for comments: "padding 2/2 x 1/0 (top/bottom x left/right)" */
@@ -689,172 +613,9 @@ static const char *window_text(Emit *E, const CnnNode *n) {
              n->pad_lo[0], n->pad_hi[0], n->pad_lo[1], n->pad_hi[1]);
 }
 
-/* Layers whose backward pass does their fused relu's too. */
-static bool merges_relu_backward(const CnnNode *n) { return n->op == OP_BATCHNORM || n->op == OP_ADD; }
-
-/* Does node i have a backward call of its own? */
-static bool has_backward(Emit *E, int i) {
-  const CnnNode *n = &E->net->nodes[i];
-  if (!E->live_train[i] || n->op == OP_INPUT || n->op == OP_FLATTEN) return false;
-  /* a relu fused into a batchnorm or an add runs in its backward pass */
-  return !(E->fused[i] && merges_relu_backward(input_node(E, n, 0)));
-}
-
-/* Fusions and the assignment of gradients (after analyse()). A relu whose
- * input is a batchnorm, an add, or a stride-1 convolution (implicit), used by
- * nothing else, runs inside that layer: the layer writes the relu's output,
- * and its own output is not kept. A batchnorm or an add does the relu's
- * backward pass too (it reads the relu's gradient and output); a convolution
- * leaves it to the relu, whose backward pass needs only the relu's output. */
-static void analyse_fusion(Emit *E) {
-  const CnnNet *net = E->net;
-  int nn = net->nnodes;
-  E->relu_into = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->fused = cnn_alloc(E->A, (size_t)nn);
-  E->assign = cnn_alloc(E->A, sizeof *E->assign * (size_t)nn);
-  int *uses = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  for (int i = 0; i < nn; i++) {
-    E->relu_into[i] = -1;
-    if (!E->live_train[i] && !E->live_pred[i]) continue;
-    for (int k = 0; k < net->nodes[i].ninputs; k++) uses[net->nodes[i].inputs[k]]++;
-  }
-  for (int r = 0; r < nn; r++) {
-    const CnnNode *n = &net->nodes[r];
-    if (n->op != OP_RELU || (!E->live_train[r] && !E->live_pred[r])) continue;
-    int b = n->inputs[0];
-    const CnnNode *in = &net->nodes[b];
-    bool conv = in->op == OP_CONV2D || in->op == OP_CONV1D;
-    if (!merges_relu_backward(in) && !conv) continue;
-    if (uses[b] != 1 || b == net->loss_input || b == net->output || E->root[b] != b) continue;
-    E->relu_into[b] = r;
-    E->fused[r] = true;
-  }
-  /* the first writer of each gradient buffer in backward order assigns; the
-   * loss writes the loss input's gradient before all layers */
-  bool *written = cnn_alloc(E->A, (size_t)nn);
-  written[E->root[net->loss_input]] = true;
-  for (int i = nn - 1; i > 0; i--) {
-    if (!has_backward(E, i)) continue;
-    const CnnNode *n = &net->nodes[i];
-    for (int k = 0; k < n->ninputs; k++) {
-      int r = E->root[n->inputs[k]];
-      E->assign[i][k] = !written[r];
-      written[r] = true;
-    }
-  }
-}
-
-/* ---- the memory plan ----
- *
- * A training step needs the buffer of an activation, of a gradient or of
- * max pooling indexes only for a while: an activation from the forward pass
- * that writes it to the last one that reads it or, when a backward pass
- * reads it, to the last of those; a gradient from the first backward pass
- * that writes it to the backward pass of its layer. All these buffers share
- * one pool: each is placed at an offset (bytes per sample, so the plan holds
- * for any batch) where it overlaps no buffer in use at the same time, and
- * only the buffers in use at once take memory (the gradients of a deep
- * network: a few; activations that only the forward pass reads: none after
- * it).
- *
- * The output of a batchnorm (with a fused relu, the relu's output) or of a
- * mul is not kept for the backward passes that read it: the backward pass
- * recomputes it before the first of them from the layer's inputs, which the
- * layer's own backward pass needs anyway (a batchnorm with the statistics of
- * the forward pass: <bn>_recompute; both run the code of the forward pass,
- * so the values are the same bit for bit).
- *
- * Gradients share buffers too: a backward pass that computes each value of
- * its input's gradient from the same value of its output's (batchnorm,
- * relu, ...) and writes that gradient first writes it over the output's
- * (in place), and an input of an add whose gradient nothing else writes has
- * the add's gradient buffer (an add passes its gradient on unchanged).
- *
- * As a backward pass reuses the memory of the activations it is done with,
- * a second backward pass after one forward pass first runs the forward pass
- * again (replay()).
- *
- * Steps: the forward pass of node i is step i (the input: 0), the loss nn,
- * its backward pass nn + 1, the backward pass of node i 2 nn + 1 - i, and
- * 2 nn + 1 is after the backward pass (d loss / d input, <net>_output() and
- * a replay read buffers then). */
-
-typedef struct Buf {
-  const char *name; /* "grad.conv1" */
-  int64_t bytes;    /* per sample, a multiple of 64 */
-  int lo[2], hi[2]; /* its first and last step in the forward [0] and the
-                     * backward [1] pass; lo > hi: none. Kept data: [0] only,
-                     * from the forward to the backward pass */
-  int64_t off;      /* bytes per sample from the start of the pool */
-} Buf;
-
-static int step_backward(const Emit *E, int i) { return 2 * E->net->nnodes + 1 - i; }
-static int step_end(const Emit *E) { return 2 * E->net->nnodes + 1; }
-
-/* "conv1 forward", "bn1 backward", for the comments of layout() */
-static const char *step_text(Emit *E, int t) {
-  int nn = E->net->nnodes;
-  if (t == 0) return "input";
-  if (t < nn) return fmt(E, "%s forward", E->net->nodes[t].name);
-  if (t == nn) return "loss";
-  if (t == nn + 1) return "loss backward";
-  if (t < step_end(E)) return fmt(E, "%s backward", E->net->nodes[2 * nn + 1 - t].name);
-  return "end";
-}
-
-static const char *life_text(Emit *E, const Buf *u) {
-  const char *s[2] = {NULL, NULL};
-  for (int ph = 0; ph < 2; ph++)
-    if (u->lo[ph] <= u->hi[ph])
-      s[ph] = u->lo[ph] == u->hi[ph] ? step_text(E, u->lo[ph])
-                                     : fmt(E, "%s .. %s", step_text(E, u->lo[ph]), step_text(E, u->hi[ph]));
-  if (s[0] && s[1]) return fmt(E, "%s; %s (recomputed)", s[0], s[1]);
-  return s[0] ? s[0] : s[1] ? s[1] : "unused";
-}
-
-/* Does node i have a forward call of its own? */
-static bool has_forward(Emit *E, int i) {
-  const CnnNode *n = &E->net->nodes[i];
-  return (E->live_train[i] || E->live_pred[i]) && n->op != OP_INPUT && n->op != OP_FLATTEN && !E->fused[i];
-}
-
-/* The activations (root nodes) that node i's backward pass reads; the layer
- * emitters pass exactly these to it (bact()). */
-static void backward_reads(Emit *E, int i) {
-  const CnnNode *n = &E->net->nodes[i];
-  int *r = E->bread[i], k = 0, in0 = n->ninputs > 0 ? E->root[n->inputs[0]] : -1;
-  switch (n->op) {
-  case OP_CONV1D: case OP_CONV2D: case OP_CONV_TRANSPOSE2D: case OP_DENSE: case OP_LEAKY_RELU:
-    r[k++] = in0;
-    break;
-  case OP_BATCHNORM: /* its input; with a relu, the relu's output */
-    r[k++] = in0;
-    if (E->relu_into[i] >= 0) r[k++] = E->relu_into[i];
-    break;
-  case OP_ADD:
-    if (E->relu_into[i] >= 0) r[k++] = E->relu_into[i];
-    break;
-  case OP_MUL:
-    r[k++] = in0;
-    if (E->root[n->inputs[1]] != in0) r[k++] = E->root[n->inputs[1]];
-    break;
-  case OP_RELU: case OP_SIGMOID: case OP_TANH: case OP_SOFTMAX: /* their output */
-    r[k++] = i;
-    break;
-  default: break;
-  }
-  E->nbread[i] = k;
-}
-
-static bool reads_in_backward(const Emit *E, int i, int r) {
-  for (int k = 0; k < E->nbread[i]; k++)
-    if (E->bread[i][k] == r) return true;
-  return false;
-}
-
 /* act() in a backward call: one of backward_reads(), or the plan is wrong */
 static const char *bact(Emit *E, const CnnNode *n, int id) {
-  if (!reads_in_backward(E, n->id, E->root[id])) {
+  if (!cnn_train_reads_in_backward(E->T, n->id, E->T->root[id])) {
     fprintf(stderr, "cnncc: internal error: the memory plan misses that %s's backward pass reads %s\n",
             n->name, E->net->nodes[id].name);
     abort();
@@ -862,215 +623,6 @@ static const char *bact(Emit *E, const CnnNode *n, int id) {
   return act(E, id);
 }
 
-static int new_buf(Emit *E, const char *name, int64_t bytes) {
-  Buf *u = &E->buf[E->nbuf];
-  u->name = name;
-  u->bytes = (bytes + 63) / 64 * 64;
-  u->lo[0] = u->lo[1] = INT32_MAX;
-  u->hi[0] = u->hi[1] = -1;
-  u->off = 0;
-  return E->nbuf++;
-}
-
-/* buffer b (none if < 0) is used at step t */
-static void use(Emit *E, int b, int t) {
-  if (b < 0) return;
-  Buf *u = &E->buf[b];
-  int ph = t > E->net->nnodes;
-  if (t < u->lo[ph]) u->lo[ph] = t;
-  if (t > u->hi[ph]) u->hi[ph] = t;
-}
-
-static bool in_use_together(const Buf *a, const Buf *b) {
-  for (int i = 0; i < 2; i++)
-    for (int j = 0; j < 2; j++)
-      if (a->lo[i] <= a->hi[i] && b->lo[j] <= b->hi[j] && a->lo[i] <= b->hi[j] && b->lo[j] <= a->hi[i])
-        return true;
-  return false;
-}
-
-static int64_t first_step(const Buf *u) { return u->lo[0] <= u->hi[0] ? u->lo[0] : u->lo[1]; }
-
-/* the order of placement: the largest first, then the first used first (then by index) */
-static bool placed_before(const Buf *buf, int a, int b) {
-  if (buf[a].bytes != buf[b].bytes) return buf[a].bytes > buf[b].bytes;
-  if (first_step(&buf[a]) != first_step(&buf[b])) return first_step(&buf[a]) < first_step(&buf[b]);
-  return a < b;
-}
-
-/* Places the buffers (first fit: each at the lowest offset where it overlaps
- * none of those placed before it that are in use with it); returns the size
- * of the pool. */
-static int64_t place(Emit *E) {
-  int *order = cnn_alloc(E->A, sizeof(int) * (size_t)E->nbuf + 1);
-  int *c = cnn_alloc(E->A, sizeof(int) * (size_t)E->nbuf + 1);
-  for (int b = 0; b < E->nbuf; b++) { /* insertion sort */
-    int k = b;
-    for (; k > 0 && placed_before(E->buf, b, order[k - 1]); k--) order[k] = order[k - 1];
-    order[k] = b;
-  }
-  int64_t size = 0;
-  for (int o = 0; o < E->nbuf; o++) {
-    Buf *u = &E->buf[order[o]];
-    /* those in use with it, by offset: it goes in the first gap large enough */
-    int nc = 0;
-    for (int k = 0; k < o; k++) {
-      if (!in_use_together(u, &E->buf[order[k]])) continue;
-      int m = nc++;
-      for (; m > 0 && E->buf[c[m - 1]].off > E->buf[order[k]].off; m--) c[m] = c[m - 1];
-      c[m] = order[k];
-    }
-    int64_t off = 0;
-    for (int k = 0; k < nc && off + u->bytes > E->buf[c[k]].off; k++)
-      if (E->buf[c[k]].off + E->buf[c[k]].bytes > off) off = E->buf[c[k]].off + E->buf[c[k]].bytes;
-    u->off = off;
-    if (off + u->bytes > size) size = off + u->bytes;
-  }
-  return size;
-}
-
-static void plan_memory(Emit *E) {
-  const CnnNet *net = E->net;
-  int nn = net->nnodes, end = step_end(E);
-  int64_t es = E->dbl ? (int64_t)sizeof(double) : (int64_t)sizeof(float);
-  E->bread = cnn_alloc(E->A, sizeof *E->bread * (size_t)nn);
-  E->nbread = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->recompute = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->recompute_at = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->act_buf = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->grad_buf = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->arg_buf = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->buf = cnn_alloc(E->A, sizeof(Buf) * 3 * (size_t)nn);
-  E->in_place = cnn_alloc(E->A, (size_t)nn);
-  E->grad_alias = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  for (int i = 0; i < nn; i++) E->grad_alias[i] = -1;
-  /* Gradients that share a buffer, decided from the last node back (so that
-   * the later nodes' choices are known): an add passes its output's gradient
-   * (with a fused relu: where the output is > 0, which it writes in place) to
-   * its inputs, and an input whose gradient nothing else writes uses that
-   * buffer; a backward pass elementwise in the gradient (dx[i] from dy[i])
-   * that writes its input's gradient first writes it in place. Neither
-   * writes in place a buffer that several inputs of an add share. */
-  int *writers = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  for (int i = 1; i < nn; i++)
-    if (has_backward(E, i))
-      for (int k = 0; k < net->nodes[i].ninputs; k++) writers[E->root[net->nodes[i].inputs[k]]]++;
-  E->add_alias = cnn_alloc(E->A, sizeof *E->add_alias * (size_t)nn);
-  E->alias_by = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  int *shared_by = cnn_alloc(E->A, sizeof(int) * (size_t)nn); /* an add's inputs that use its buffer */
-  for (int i = nn - 1; i > 0; i--) {
-    const CnnNode *n = &net->nodes[i];
-    if (!has_backward(E, i)) continue;
-    bool merged = E->relu_into[i] >= 0 && merges_relu_backward(n);
-    int d = merged ? E->relu_into[i] : i; /* the gradient it reads */
-    bool exclusive = true; /* may it write that buffer? */
-    for (int t = d; E->grad_alias[t] >= 0; t = E->grad_alias[t])
-      exclusive &= !(net->nodes[E->alias_by[t]].op == OP_ADD && shared_by[E->alias_by[t]] > 1);
-    if (n->op == OP_ADD && (!merged || exclusive)) {
-      for (int k = 0; k < n->ninputs; k++) {
-        int x = E->root[n->inputs[k]];
-        if (writers[x] != 1 || (E->relu_into[x] >= 0 && merges_relu_backward(&net->nodes[x]))) continue;
-        E->add_alias[i][k] = true;
-        E->grad_alias[x] = d;
-        E->alias_by[x] = i;
-        shared_by[i]++;
-      }
-    }
-    bool elementwise = n->op == OP_BATCHNORM || n->op == OP_RELU || n->op == OP_LEAKY_RELU ||
-                       n->op == OP_SIGMOID || n->op == OP_TANH;
-    int x = E->root[n->inputs[0]];
-    if (elementwise && exclusive && E->assign[i][0] && E->grad_alias[x] < 0 &&
-        !(E->relu_into[x] >= 0 && merges_relu_backward(&net->nodes[x]))) { /* x has a gradient */
-      E->in_place[i] = true;
-      E->grad_alias[x] = d;
-      E->alias_by[x] = i;
-    }
-  }
-  /* the buffers, as layout() has them */
-  for (int i = 0; i < nn; i++) {
-    const CnnNode *n = &net->nodes[i];
-    E->act_buf[i] = E->grad_buf[i] = E->arg_buf[i] = E->recompute[i] = E->recompute_at[i] = -1;
-    if (!(E->live_train[i] || E->live_pred[i])) continue;
-    backward_reads(E, i);
-    if (E->root[i] != i) continue;
-    /* a layer that writes its relu's output keeps no output of its own; a
-     * batchnorm or add that does its relu's backward pass no gradient either */
-    bool merged = E->relu_into[i] >= 0 && merges_relu_backward(n);
-    if (E->relu_into[i] < 0) E->act_buf[i] = new_buf(E, fmt(E, "act.%s", n->name), size_of(n) * es);
-    if (E->live_train[i] && !merged && E->grad_alias[i] < 0)
-      E->grad_buf[i] = new_buf(E, fmt(E, "grad.%s", n->name), size_of(n) * es);
-    if (n->op == OP_MAXPOOL1D || n->op == OP_MAXPOOL2D)
-      E->arg_buf[i] = new_buf(E, fmt(E, "argmax.%s", n->name), size_of(n) * (int64_t)sizeof(int32_t));
-  }
-  for (int i = nn - 1; i >= 0; i--) /* the later node's buffer first */
-    if (E->grad_alias[i] >= 0) E->grad_buf[i] = E->grad_buf[E->grad_alias[i]];
-  int z = E->root[net->loss_input];
-  /* the forward pass (of training, and of predict: its layers after the loss input) */
-  use(E, E->act_buf[0], 0);
-  for (int i = 1; i < nn; i++) {
-    if (!has_forward(E, i)) continue;
-    const CnnNode *n = &net->nodes[i];
-    use(E, E->act_buf[E->relu_into[i] >= 0 ? E->relu_into[i] : i], i);
-    use(E, E->arg_buf[i], i);
-    for (int k = 0; k < n->ninputs; k++) use(E, E->act_buf[E->root[n->inputs[k]]], i);
-  }
-  use(E, E->act_buf[z], nn);
-  use(E, E->act_buf[E->root[net->output]], nn);
-  /* the backward pass */
-  use(E, E->act_buf[z], nn + 1);
-  use(E, E->grad_buf[z], nn + 1);
-  for (int i = nn - 1; i > 0; i--) {
-    if (!has_backward(E, i)) continue;
-    const CnnNode *n = &net->nodes[i];
-    int t = step_backward(E, i);
-    bool merged = E->relu_into[i] >= 0 && merges_relu_backward(n);
-    use(E, E->grad_buf[merged ? E->relu_into[i] : i], t);
-    for (int k = 0; k < n->ninputs; k++) use(E, E->grad_buf[E->root[n->inputs[k]]], t);
-    for (int k = 0; k < E->nbread[i]; k++) use(E, E->act_buf[E->bread[i][k]], t);
-    use(E, E->arg_buf[i], t);
-  }
-  /* after it: d loss / d input, <net>_output(), a replay's input */
-  use(E, E->grad_buf[0], end);
-  use(E, E->act_buf[0], end);
-  use(E, E->act_buf[z], end);
-  /* The outputs of batchnorms and products that backward passes read:
-   * recomputed before the first of those from the layer's inputs, which its
-   * own backward pass reads, so they are kept anyway (unless recomputed). */
-  for (int p = 0; p < nn; p++) {
-    const CnnNode *n = &net->nodes[p];
-    if ((n->op != OP_BATCHNORM && n->op != OP_MUL) || !E->live_train[p]) continue;
-    int r = E->relu_into[p] >= 0 ? E->relu_into[p] : p, b = E->act_buf[r];
-    bool inputs_kept = true;
-    for (int k = 0; k < n->ninputs; k++) inputs_kept &= E->recompute[E->root[n->inputs[k]]] < 0;
-    if (b < 0 || E->buf[b].lo[1] > E->buf[b].hi[1] || r == z || r == E->root[net->output] || !inputs_kept)
-      continue;
-    for (int j = nn - 1; j > 0 && E->recompute_at[r] < 0; j--)
-      if (has_backward(E, j) && reads_in_backward(E, j, r)) E->recompute_at[r] = j;
-    E->recompute[r] = p;
-    for (int k = 0; k < n->ninputs; k++) use(E, E->act_buf[E->root[n->inputs[k]]], step_backward(E, E->recompute_at[r]));
-  }
-  /* data of the forward pass that the backward pass reads: one life */
-  for (int b = 0; b < E->nbuf; b++) {
-    Buf *u = &E->buf[b];
-    bool recomputed = false;
-    for (int r = 0; r < nn; r++) recomputed |= E->act_buf[r] == b && E->recompute[r] >= 0;
-    if (recomputed || u->lo[0] > u->hi[0] || u->lo[1] > u->hi[1]) continue;
-    u->hi[0] = u->hi[1];
-    u->lo[1] = INT32_MAX, u->hi[1] = -1;
-  }
-  E->pool_bytes = place(E);
-  /* Does the backward pass overwrite data of the forward pass that it reads? */
-  E->replay = false;
-  for (int a = 0; a < E->nbuf; a++) {
-    const Buf *x = &E->buf[a];
-    if (x->lo[1] <= x->hi[1] || x->hi[0] <= nn || x->hi[0] >= end) continue; /* not kept data, or kept to the end */
-    for (int b = 0; b < E->nbuf; b++) {
-      const Buf *y = &E->buf[b];
-      bool shared = y->off < x->off + x->bytes && x->off < y->off + y->bytes;
-      if (b != a && shared && (y->hi[0] > x->hi[0] || y->hi[1] > x->hi[0])) E->replay = true;
-    }
-  }
-}
 
 static void emit_conv(Emit *E, const CnnNode *n) {
   Geo g = geometry(E, n);
@@ -1132,7 +684,7 @@ static void emit_covering_windows(Emit *E, const char *i, const char *o, int k, 
  * window. */
 static void emit_pool_backward_disjoint(Emit *E, const CnnNode *n, const Geo *g, bool max) {
   CnnPrinter *P = E->P;
-  bool assign = E->assign[n->id][0];
+  bool assign = E->T->assign[n->id][0];
   if (max) {
     if (assign) pr(P, "memset(dxc, 0, %d * sizeof *dxc);", g->ih * g->iw);
     pr(P, "for (int o = 0; o < %d; o++) dxc[ac[o]] %s= dyc[o];", g->oh * g->ow, assign ? "" : "+");
@@ -1180,7 +732,7 @@ static void emit_pool_backward_gather(Emit *E, const CnnNode *n, const Geo *g, b
   pr(P, max ? "s += ac[%s] == %s ? dyc[%s] : 0;" : "s += dyc[%s];", o, i, o);
   pr(P, g->one_d ? "}" : "}\n}");
   const char *scaled = max ? "s" : fmt(E, "s * %s", lit(E, 1.0 / (g->kh * g->kw)));
-  pr(P, "dxc[%s] %s= %s;", i, E->assign[n->id][0] ? "" : "+", scaled);
+  pr(P, "dxc[%s] %s= %s;", i, E->T->assign[n->id][0] ? "" : "+", scaled);
   pr(P, "}");
   if (!g->one_d) pr(P, "}");
 }
@@ -1351,8 +903,8 @@ static void emit_elementwise(Emit *E, const CnnNode *n) {
     break;
   default: break;
   }
-  int into = E->fused[n->id] ? n->inputs[0] : -1;
-  if (into >= 0 && merges_relu_backward(&E->net->nodes[into])) {
+  int into = E->T->fused[n->id] ? n->inputs[0] : -1;
+  if (into >= 0 && cnn_merges_relu_backward(&E->net->nodes[into])) {
     layer_comment(E, n, fmt(E, "no code: %s does it", E->net->nodes[into].name));
     return;
   }
@@ -1368,7 +920,7 @@ static void emit_elementwise(Emit *E, const CnnNode *n) {
   backward_begin(E, n);
   bool uses_out = n->op == OP_SIGMOID || n->op == OP_TANH || n->op == OP_RELU;
   const char *used = bact(E, n, uses_out ? n->id : n->inputs[0]);
-  if (E->in_place[n->id]) {
+  if (E->T->in_place[n->id]) {
     pr(P, "static void %s_backward(real *restrict dout, const real *restrict %s, int n) {", n->name,
        uses_out ? "out" : "in");
     pr(P, "/* in place: dout, the gradient of %s, becomes that of %s */", n->name, input_node(E, n, 0)->name);
@@ -1491,7 +1043,7 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
   int c = n->shape.dim[0];
   int positions = (int)(size_of(n) / c);
-  int relu = E->relu_into[n->id];
+  int relu = E->T->relu_into[n->id];
   const char *rname = relu >= 0 ? E->net->nodes[relu].name : NULL;
   E->need_lanes = true;
   layer_comment(E, n, fmt(E, "%s; eps %g, momentum %g\n"
@@ -1558,7 +1110,7 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
   /* backward: dy is the gradient of the output, or with a fused relu the
    * relu's gradient where its output is > 0 */
   const char *dy1 = relu >= 0 ? "(r[i] > 0 ? g[i] : 0)" : "g[i]";
-  bool in_place = E->in_place[n->id];
+  bool in_place = E->T->in_place[n->id];
   if (in_place)
     pr(P, "static void %s_backward(real *restrict dout, int din,", n->name);
   else
@@ -1603,7 +1155,7 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
   }
   pr(P, "}\n}\n}");
   int r = relu >= 0 ? relu : n->id;
-  if (E->recompute[r] == n->id) {
+  if (E->T->recompute[r] == n->id) {
     nl(P);
     pr(P, "/* %s again for the backward passes that read it, which is not kept: the values\n"
           " * of the forward pass, bit for bit */", E->net->nodes[r].name);
@@ -1615,12 +1167,12 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
     pr(P, "}");
   }
   const char *ps[4];
-  for (int t = 0; t < 4; t++) ps[t] = param(E, n, E->ts[n->id][t].name);
+  for (int t = 0; t < 4; t++) ps[t] = param(E, n, E->T->ts[n->id][t].name);
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s, %s, %s, n, training);", n->name, out_act(E, n),
                       act(E, n->inputs[0]), ps[0], ps[1], ps[2], ps[3]);
   E->fwd_training[n->id] = true;
   /* in place: whether to write the input's gradient */
-  const char *din = !in_place ? din_arg(E, n, 0) : E->ng[n->inputs[0]] ? "1" : "want_dx";
+  const char *din = !in_place ? din_arg(E, n, 0) : E->T->ng[n->inputs[0]] ? "1" : "want_dx";
   if (relu >= 0)
     E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s, %s_grad, %s_grad, n, last.training);", n->name,
                         grad(E, relu), din, bact(E, n, n->inputs[0]), bact(E, n, relu), ps[0], ps[0], ps[1]);
@@ -1637,7 +1189,7 @@ static const char *buffer_list(Emit *E, const CnnNode *n, bool grads) {
   for (int k = 0; k < n->ninputs; k++)
     o += (size_t)snprintf(s + o, cap - o, "%s%s", k ? ", " : "",
                           !grads                   ? act(E, n->inputs[k])
-                          : n->op == OP_ADD && E->add_alias[n->id][k] ? "NULL"
+                          : n->op == OP_ADD && E->T->add_alias[n->id][k] ? "NULL"
                                                    : din_arg(E, n, k));
   snprintf(s + o, cap - o, "}");
   return s;
@@ -1649,7 +1201,7 @@ static void emit_assign_flags(Emit *E, const CnnNode *n) {
   char buf[3 * CNN_MAX_INPUTS + 8];
   size_t o = 0;
   for (int k = 0; k < n->ninputs; k++)
-    o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%d", k ? ", " : "", E->assign[n->id][k] ? 1 : 0);
+    o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%d", k ? ", " : "", E->T->assign[n->id][k] ? 1 : 0);
   pr(E->P, "/* 1: the gradient of the input is written here first (=); 0: added to (+=) */");
   pr(E->P, "static const unsigned char assign[%d] = {%s};", n->ninputs, buf);
 }
@@ -1657,13 +1209,13 @@ static void emit_assign_flags(Emit *E, const CnnNode *n) {
 static void emit_add(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
   int64_t size = size_of(n);
-  int relu = E->relu_into[n->id];
+  int relu = E->T->relu_into[n->id];
   const char *rname = relu >= 0 ? E->net->nodes[relu].name : NULL;
   /* inputs whose gradient is the buffer of the sum's: nothing to do */
   const char *shared = "";
   bool o = false;
   for (int k = 0; k < n->ninputs; k++)
-    if (E->add_alias[n->id][k]) {
+    if (E->T->add_alias[n->id][k]) {
       shared = fmt(E, "%s%s%s", shared, o ? ", " : "", input_node(E, n, k)->name);
       o = true;
     }
@@ -1977,9 +1529,9 @@ static void emit_header(Emit *E, FILE *h) {
   nl(P);
   pr(P, "typedef %s %s_real;", E->dbl ? "double" : "float", N);
   nl(P);
-  pr(P, "#define %s_NPARAMS %" PRId64 " /* learnable parameters */", NU, E->nparams);
-  pr(P, "#define %s_NBUFFERS %" PRId64 " /* batchnorm running statistics */", NU, E->nbuffers);
-  pr(P, "#define %s_NTENSORS %d", NU, E->ntensors);
+  pr(P, "#define %s_NPARAMS %" PRId64 " /* learnable parameters */", NU, E->T->nparams);
+  pr(P, "#define %s_NBUFFERS %" PRId64 " /* batchnorm running statistics */", NU, E->T->nbuffers);
+  pr(P, "#define %s_NTENSORS %d", NU, E->T->ntensors);
   pr(P, "#define %s_IN_SIZE %" PRId64 " /* input per sample: %s */", NU, size_of(&net->nodes[0]),
      cnn_shape_str(net->nodes[0].shape, b1, sizeof b1));
   pr(P, "#define %s_OUT_SIZE %" PRId64 " /* logits per sample (%s): %s */", NU, size_of(z), z->name,
@@ -2071,7 +1623,7 @@ static void emit_profile(Emit *E) {
   E->prof = cnn_alloc(E->A, sizeof(int) * (size_t)net->nnodes);
   E->nprof = 0;
   for (int i = 0; i < net->nnodes; i++)
-    E->prof[i] = (E->live_train[i] || E->live_pred[i]) && (E->fwd[i] || E->bwd[i]) ? E->nprof++ : -1;
+    E->prof[i] = (E->T->live_train[i] || E->T->live_pred[i]) && (E->fwd[i] || E->bwd[i]) ? E->nprof++ : -1;
   E->nprof += 2;
   nl(P);
   pr(P, "/* ---- the layer profile ----");
@@ -2169,7 +1721,7 @@ static void emit_source(Emit *E) {
   cnn_printer_init(&lp, mem);
   E->P = &lp;
   for (int i = 0; i < net->nnodes; i++)
-    if (E->live_train[i] || E->live_pred[i]) emit_layer(E, &net->nodes[i]);
+    if (E->T->live_train[i] || E->T->live_pred[i]) emit_layer(E, &net->nodes[i]);
   emit_loss(E);
   E->P = P;
   P->failed |= lp.failed || fclose(mem) != 0;
@@ -2206,26 +1758,26 @@ static void emit_source(Emit *E) {
   nl(P);
   pr(P, "const %s_tensor %s_tensors[%s_NTENSORS > 0 ? %s_NTENSORS : 1] = {", N, N, NU, NU);
   for (int i = 0; i < net->nnodes; i++)
-    for (int t = 0; t < E->nts[i]; t++) {
-      const CnnTensorSpec *s = &E->ts[i][t];
+    for (int t = 0; t < E->T->nts[i]; t++) {
+      const CnnTensorSpec *s = &E->T->ts[i][t];
       pr(P, "{\"%s.%s\", %d, %" PRId64 ", %" PRId64 ", %d, {%d, %d, %d, %d}},", net->nodes[i].name, s->name,
-         s->learnable, E->off[i][t], s->count, s->rank, s->dim[0], s->rank > 1 ? s->dim[1] : 0,
+         s->learnable, E->T->off[i][t], s->count, s->rank, s->dim[0], s->rank > 1 ? s->dim[1] : 0,
          s->rank > 2 ? s->dim[2] : 0, s->rank > 3 ? s->dim[3] : 0);
     }
-  if (!E->ntensors) pr(P, "{0}");
+  if (!E->T->ntensors) pr(P, "{0}");
   pr(P, "};");
   nl(P);
   pr(P, "/* Named views: layer_tensor points into the block, layer_tensor_grad into the gradients. */");
   for (int i = 0; i < net->nnodes; i++)
-    for (int t = 0; t < E->nts[i]; t++) {
-      const CnnTensorSpec *s = &E->ts[i][t];
+    for (int t = 0; t < E->T->nts[i]; t++) {
+      const CnnTensorSpec *s = &E->T->ts[i][t];
       char dims[64];
       size_t k = 0;
       for (int d = 0; d < s->rank; d++) k += (size_t)snprintf(dims + k, sizeof dims - k, "%s%d", d ? ", " : "", s->dim[d]);
       pr(P, "#define %s_%s (%s_%s + %" PRId64 ") /* [%s] */", net->nodes[i].name, s->name, N,
-         s->learnable ? "params" : "buffers", E->off[i][t], dims);
+         s->learnable ? "params" : "buffers", E->T->off[i][t], dims);
       if (s->learnable)
-        pr(P, "#define %s_%s_grad (%s_grads + %" PRId64 ")", net->nodes[i].name, s->name, N, E->off[i][t]);
+        pr(P, "#define %s_%s_grad (%s_grads + %" PRId64 ")", net->nodes[i].name, s->name, N, E->T->off[i][t]);
     }
   /* activations */
   nl(P);
@@ -2235,20 +1787,20 @@ static void emit_source(Emit *E) {
   nl(P);
   pr(P, "static struct {");
   for (int i = 0; i < net->nnodes; i++)
-    if ((E->live_train[i] || E->live_pred[i]) && E->root[i] == i)
+    if ((E->T->live_train[i] || E->T->live_pred[i]) && E->T->root[i] == i)
       pr(P, "real *%s; /* %" PRId64 " per sample%s */", net->nodes[i].name, size_of(&net->nodes[i]),
-         E->relu_into[i] >= 0   ? fmt(E, "; act: none (%s is written)", net->nodes[E->relu_into[i]].name)
-         : E->recompute[i] >= 0 ? "; act: recomputed for backward"
+         E->T->relu_into[i] >= 0   ? fmt(E, "; act: none (%s is written)", net->nodes[E->T->relu_into[i]].name)
+         : E->T->recompute[i] >= 0 ? "; act: recomputed for backward"
                                 : "");
   pr(P, "} act, grad;");
   bool any_max = false;
   for (int i = 0; i < net->nnodes; i++)
-    any_max |= (E->live_train[i] || E->live_pred[i]) &&
+    any_max |= (E->T->live_train[i] || E->T->live_pred[i]) &&
                (net->nodes[i].op == OP_MAXPOOL1D || net->nodes[i].op == OP_MAXPOOL2D);
   if (any_max) {
     pr(P, "static struct { /* where each max pooling window's maximum was */");
     for (int i = 0; i < net->nnodes; i++)
-      if ((E->live_train[i] || E->live_pred[i]) &&
+      if ((E->T->live_train[i] || E->T->live_pred[i]) &&
           (net->nodes[i].op == OP_MAXPOOL1D || net->nodes[i].op == OP_MAXPOOL2D))
         pr(P, "int32_t *%s;", net->nodes[i].name);
     pr(P, "} argmax;");
@@ -2274,7 +1826,7 @@ static void emit_source(Emit *E) {
   pr(P, "static struct { /* what the last forward did, for backward */");
   pr(P, "int n, training, has_loss;");
   pr(P, "uint64_t dropout_seed;");
-  if (E->replay) pr(P, "int reused; /* a backward pass has reused memory of its activations since */");
+  if (E->T->replay) pr(P, "int reused; /* a backward pass has reused memory of its activations since */");
   pr(P, "} last;");
   /* layers */
   emit_helpers(E);
@@ -2300,19 +1852,19 @@ static void emit_source(Emit *E) {
   pr(P, " * training step (the comments: the forward and backward passes of layers; the");
   pr(P, " * end: after the backward pass), and buffers in use at different times share");
   pr(P, " * memory. The offsets are bytes per sample, planned by cnncc. */");
-  pr(P, "SLOT(pool, b * %" PRId64 ");", E->pool_bytes);
+  pr(P, "SLOT(pool, b * %" PRId64 ");", E->T->pool_bytes);
   pr(P, "if (base) {");
   pr(P, "#define AT(bytes) (void *)(pool + b * (size_t)(bytes))");
   for (int i = 0; i < net->nnodes; i++) {
-    const int bs[3] = {E->act_buf[i], E->grad_alias[i] < 0 ? E->grad_buf[i] : -1, E->arg_buf[i]};
+    const int bs[3] = {E->T->act_buf[i], E->T->grad_alias[i] < 0 ? E->T->grad_buf[i] : -1, E->T->arg_buf[i]};
     for (int k = 0; k < 3; k++)
       if (bs[k] >= 0)
-        pr(P, "%s = AT(%" PRId64 "); /* %s */", E->buf[bs[k]].name, E->buf[bs[k]].off, life_text(E, &E->buf[bs[k]]));
+        pr(P, "%s = AT(%" PRId64 "); /* %s */", E->T->buf[bs[k]].name, E->T->buf[bs[k]].offset, cnn_train_life_text(E->T, &E->T->buf[bs[k]]));
   }
   for (int i = net->nnodes - 1; i >= 0; i--) { /* a buffer before those that share it */
-    if (E->grad_alias[i] < 0) continue;
-    const CnnNode *by = &net->nodes[E->alias_by[i]];
-    pr(P, "grad.%s = grad.%s; /* %s */", net->nodes[i].name, net->nodes[E->grad_alias[i]].name,
+    if (E->T->grad_alias[i] < 0) continue;
+    const CnnNode *by = &net->nodes[E->T->alias_by[i]];
+    pr(P, "grad.%s = grad.%s; /* %s */", net->nodes[i].name, net->nodes[E->T->grad_alias[i]].name,
        by->op == OP_ADD ? fmt(E, "the same gradient: %s passes it on", by->name)
                         : fmt(E, "%s's backward pass turns one into the other", by->name));
   }
@@ -2378,7 +1930,7 @@ static void emit_source(Emit *E) {
   pr(P, "rt_rng_seed(&rng, seed);");
   for (int i = 0; i < net->nnodes; i++) {
     const CnnNode *n = &net->nodes[i];
-    if (!E->nts[i]) continue;
+    if (!E->T->nts[i]) continue;
     if (n->op == OP_BATCHNORM) {
       int c = n->shape.dim[0];
       pr(P, "fill(%s, %d, 1);", param(E, n, "weight"), c);
@@ -2387,14 +1939,14 @@ static void emit_source(Emit *E) {
       pr(P, "fill(%s, %d, 1);", param(E, n, "running_var"), c);
       continue;
     }
-    const CnnTensorSpec *w = &E->ts[i][0];
+    const CnnTensorSpec *w = &E->T->ts[i][0];
     int64_t fan_in = w->count / w->dim[0]; /* weight.size(1) * kernel */
-    for (int t = 0; t < E->nts[i]; t++)
-      pr(P, "init_uniform(%s, %" PRId64 ", %" PRId64 ", &rng);", param(E, n, E->ts[i][t].name),
-         E->ts[i][t].count, fan_in);
+    for (int t = 0; t < E->T->nts[i]; t++)
+      pr(P, "init_uniform(%s, %" PRId64 ", %" PRId64 ", &rng);", param(E, n, E->T->ts[i][t].name),
+         E->T->ts[i][t].count, fan_in);
   }
   bool any_uniform = false;
-  for (int i = 0; i < net->nnodes; i++) any_uniform |= E->nts[i] && net->nodes[i].op != OP_BATCHNORM;
+  for (int i = 0; i < net->nnodes; i++) any_uniform |= E->T->nts[i] && net->nodes[i].op != OP_BATCHNORM;
   if (!any_uniform) pr(P, "(void)rng;");
   pr(P, "if (adam_started) { /* else they are all zero */");
   pr(P, "memset(adam_m, 0, sizeof adam_m);");
@@ -2405,39 +1957,39 @@ static void emit_source(Emit *E) {
   /* forward */
   bool uses_training = false, uses_seed = false;
   for (int i = 0; i < net->nnodes; i++) {
-    uses_training |= E->live_pred[i] && E->fwd_training[i];
-    uses_seed |= E->live_pred[i] && E->fwd_seed[i];
+    uses_training |= E->T->live_pred[i] && E->fwd_training[i];
+    uses_seed |= E->T->live_pred[i] && E->fwd_seed[i];
   }
   bool train_training = false, train_seed = false;
   for (int i = 0; i < net->nnodes; i++) {
-    train_training |= E->live_train[i] && E->fwd[i] && E->fwd_training[i];
-    train_seed |= E->live_train[i] && E->fwd[i] && E->fwd_seed[i];
+    train_training |= E->T->live_train[i] && E->fwd[i] && E->fwd_training[i];
+    train_seed |= E->T->live_train[i] && E->fwd[i] && E->fwd_seed[i];
   }
   nl(P);
-  pr(P, "/* The layers' forward passes, for %s_forward()%s */", N, E->replay ? " and replay()" : "");
+  pr(P, "/* The layers' forward passes, for %s_forward()%s */", N, E->T->replay ? " and replay()" : "");
   pr(P, "static void forward_layers(int n, int training, uint64_t dropout_seed) {");
   if (!train_training) pr(P, "(void)training;");
   if (!train_seed) pr(P, "(void)dropout_seed;");
   pr(P, "lap(-1, 0, n);");
   for (int i = 0; i < net->nnodes; i++)
-    if (E->live_train[i] && E->fwd[i]) {
+    if (E->T->live_train[i] && E->fwd[i]) {
       pr(P, "%s", E->fwd[i]);
       pr(P, "lap(%d, 0, n);", E->prof[i]);
     }
   pr(P, "}");
-  if (E->replay) {
+  if (E->T->replay) {
     nl(P);
     pr(P, "/* For a second backward pass after one forward pass: the first reused the");
     pr(P, " * memory of activations it had read for the last time (the pool), so the forward");
     pr(P, " * pass runs again, from the input that the pool keeps, which gives the same");
     pr(P, " * values bit for bit; the running statistics it moves are put back. */");
     pr(P, "static void replay(void) {");
-    if (E->nbuffers > 0) {
+    if (E->T->nbuffers > 0) {
       pr(P, "static real saved[%s_NBUFFERS];", NU);
       pr(P, "memcpy(saved, %s_buffers, sizeof saved);", N);
     }
     pr(P, "forward_layers(last.n, last.training, last.dropout_seed);");
-    if (E->nbuffers > 0) pr(P, "memcpy(%s_buffers, saved, sizeof saved);", N);
+    if (E->T->nbuffers > 0) pr(P, "memcpy(%s_buffers, saved, sizeof saved);", N);
     pr(P, "}");
   }
   nl(P);
@@ -2448,7 +2000,7 @@ static void emit_source(Emit *E) {
   pr(P, "last.n = n;");
   pr(P, "last.training = training;");
   pr(P, "last.dropout_seed = dropout_seed;");
-  if (E->replay) pr(P, "last.reused = 0;");
+  if (E->T->replay) pr(P, "last.reused = 0;");
   pr(P, "memcpy(%s, x, (size_t)n * %s_IN_SIZE * sizeof *x);", act(E, 0), NU);
   pr(P, "forward_layers(n, training, dropout_seed);");
   if (mse) {
@@ -2483,7 +2035,7 @@ static void emit_source(Emit *E) {
   pr(P, "lap(-1, 1, n);");
   pr(P, "memset(%s_grads, 0, sizeof %s_grads);", N, N);
   pr(P, "if (n != last.n || !last.has_loss) return;");
-  if (E->replay) {
+  if (E->T->replay) {
     pr(P, "if (last.reused) replay();");
     pr(P, "last.reused = 1;");
   }
@@ -2494,22 +2046,22 @@ static void emit_source(Emit *E) {
   else pr(P, "loss_backward(%s, %s, labels_copy, n);", grad(E, z->id), act(E, z->id));
   pr(P, "lap(%d, 1, n); /* loss */", E->nprof - 2);
   for (int i = net->nnodes - 1; i > 0; i--)
-    if (E->live_train[i] && E->bwd[i]) {
+    if (E->T->live_train[i] && E->bwd[i]) {
       for (int r = 0; r < net->nnodes; r++) {
-        if (E->recompute_at[r] != i) continue;
+        if (E->T->recompute_at[r] != i) continue;
         /* skipped with the layers that read it */
         bool needed = false;
         for (int j = 1; j < net->nnodes; j++)
-          needed |= has_backward(E, j) && reads_in_backward(E, j, r) && E->ng[j];
+          needed |= E->T->has_bwd[j] && cnn_train_reads_in_backward(E->T, j, r) && E->T->ng[j];
         /* a batchnorm: without the statistics; others: their forward pass again */
-        const CnnNode *p = &net->nodes[E->recompute[r]];
+        const CnnNode *p = &net->nodes[E->T->recompute[r]];
         const char *call = p->op == OP_BATCHNORM
                                ? fmt(E, "%s_recompute(%s, %s, %s, %s, n);", p->name, act(E, r),
                                      act(E, p->inputs[0]), param(E, p, "weight"), param(E, p, "bias"))
                                : E->fwd[p->id];
         pr(P, "%s%s /* %s, not kept */", needed ? "" : "if (want_dx) ", call, net->nodes[r].name);
       }
-      if (!E->ng[i] && strncmp(E->bwd[i], "if (want_dx)", 12)) pr(P, "if (want_dx) %s", E->bwd[i]);
+      if (!E->T->ng[i] && strncmp(E->bwd[i], "if (want_dx)", 12)) pr(P, "if (want_dx) %s", E->bwd[i]);
       else pr(P, "%s", E->bwd[i]);
       pr(P, "lap(%d, 1, n);", E->prof[i]);
     }
@@ -2548,7 +2100,7 @@ static void emit_source(Emit *E) {
   pr(P, "memcpy(%s, x + (size_t)first * %s_IN_SIZE, (size_t)n * %s_IN_SIZE * sizeof *x);", act(E, 0),
      NU, NU);
   for (int i = 0; i < net->nnodes; i++)
-    if (E->live_pred[i] && E->fwd[i]) pr(P, "%s", E->fwd[i]);
+    if (E->T->live_pred[i] && E->fwd[i]) pr(P, "%s", E->fwd[i]);
   pr(P, "memcpy(out + (size_t)first * %s_PRED_SIZE, %s, (size_t)n * %s_PRED_SIZE * sizeof *out);", NU,
      act(E, o->id), NU);
   pr(P, "}");
@@ -2632,9 +2184,16 @@ int cnn_emit_c(FILE *c, FILE *h, const CnnNet *net, const CnnEmitOptions *opt) {
             .N = net->name};
   E.NU = cnn_strdup(&arena, net->name);
   for (char *p = E.NU; *p; p++) *p = (char)toupper((unsigned char)*p);
-  analyse(&E);
-  analyse_fusion(&E);
-  plan_memory(&E);
+  E.T = cnn_plan_training(&arena, net, E.dbl ? (int64_t)sizeof(double) : (int64_t)sizeof(float));
+  if (!E.T) {
+    cnn_arena_free(&arena);
+    return -1;
+  }
+  size_t nn = (size_t)net->nnodes;
+  E.fwd = cnn_alloc(&arena, sizeof(char *) * nn);
+  E.bwd = cnn_alloc(&arena, sizeof(char *) * nn);
+  E.fwd_training = cnn_alloc(&arena, nn);
+  E.fwd_seed = cnn_alloc(&arena, nn);
   emit_header(&E, h);
   emit_source(&E);
   bool failed = printer.failed;
