@@ -25,7 +25,7 @@ cnncc_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/compiler -I$(top_srcdir)/compiler/em
 cnncc_LDADD = compiler/libcnnfront.a
 # the planning stage and the printers of the training code
 cnncc_SOURCES += compiler/plan/plan.h compiler/plan/memory.c compiler/plan/geometry.c \
-	compiler/plan/train.h compiler/plan/train.c \
+	compiler/plan/train.h compiler/plan/train.c compiler/plan/train_kernels.c \
 	compiler/emit/printer.c compiler/emit/train.c \
 	compiler/emit/kernels.h compiler/emit/kernels.c
 # The kernels the generated code gets (emit/kernels.h) are ordinary C

@@ -37,11 +37,6 @@ typedef struct {
   const CnnTrainPlan *T; /* what the text says (plan/train.c) */
   const char **fwd, **bwd; /* the call of each layer's functions */
   bool *fwd_training, *fwd_seed; /* the call uses `training`, `dropout_seed` */
-  bool need_sum, need_gemm, need_implicit, need_windows, need_lanes, need_pool2; /* helpers the layers use */
-  /* scratch sizes (values) the layers need: per part of the batch, shared,
-   * and shared with a part that grows with the batch (per sample + fixed) */
-  int64_t sc_col, sc_b, sc_a, sc_dcol, sc_dw, sc_w;
-  int64_t sa_per, sa_fix, sb_per;
   int *prof, nprof; /* the row of each node in the layer profile (-1: none), rows */
 } Emit;
 
@@ -180,25 +175,6 @@ static const char *param(Emit *E, const CnnNode *n, const char *t) {
 
 /* ---- window geometry of convolutions and pooling ---- */
 
-typedef struct {
-  int ic, ih, iw, oc, oh, ow;
-  int kh, kw, sh, sw, dh, dw, pt, pl, pb, pr; /* padding top, left, bottom, right */
-  bool one_d;
-} Geo;
-
-static Geo geometry(Emit *E, const CnnNode *n) {
-  Geo g;
-  cnn_shape_chw(input_node(E, n, 0)->shape, &g.ic, &g.ih, &g.iw);
-  cnn_shape_chw(n->shape, &g.oc, &g.oh, &g.ow);
-  g.kh = n->kernel[0], g.kw = n->kernel[1];
-  g.sh = n->stride[0], g.sw = n->stride[1];
-  g.dh = n->dilation[0], g.dw = n->dilation[1];
-  g.pt = n->pad_lo[0], g.pl = n->pad_lo[1];
-  g.pb = n->pad_hi[0], g.pr = n->pad_hi[1];
-  g.one_d = n->shape.rank == 2;
-  return g;
-}
-
 /* ---- kernels: convolutions and dense layers as matrix products ----
  *
  * A convolution gathers, for every output position p, the input values
@@ -213,42 +189,7 @@ static Geo geometry(Emit *E, const CnnNode *n) {
  * gradient of each part is summed into part[p].dw and the parts are added
  * in order (add_parts), so the result does not depend on the threads. */
 
-/* The image side of a window: channels c, h x w pixels; the position side:
- * oh x ow positions; col has c * kh * kw rows of oh * ow values. For a
- * convolution the image is the input, for a transposed one the output.
- * 1-d layers are 2-d ones of height 1. */
-typedef struct {
-  int c, h, w, oh, ow;
-  int kh, kw, sh, sw, dh, dw, pt, pl;
-} Window;
-
-static Window make_window(int c, int h, int w, int oh, int ow, const Geo *g) {
-  Window win = {c, h, w, oh, ow, g->kh, g->kw, g->sh, g->sw, g->dh, g->dw, g->pt, g->pl};
-  if (g->one_d) win.kh = win.sh = win.dh = 1, win.pt = 0;
-  return win;
-}
-
-static Window conv_window(const Geo *g) { return make_window(g->ic, g->ih, g->iw, g->oh, g->ow, g); }
-static Window convt_window(const Geo *g) { return make_window(g->oc, g->oh, g->ow, g->ih, g->iw, g); }
-
-/* A 1x1 window with stride 1 and no padding: col is the image itself. */
-static bool window_trivial(const Window *w, const Geo *g) {
-  return w->kh == 1 && w->kw == 1 && w->sh == 1 && w->sw == 1 && !g->pt && !g->pl && !g->pb &&
-         !g->pr && w->oh == w->h && w->ow == w->w;
-}
-
-static int64_t window_rows(const Window *w) { return (int64_t)w->c * w->kh * w->kw; }
-static int64_t window_cols(const Window *w) { return (int64_t)w->oh * w->ow; }
-
-static void need_scratch(int64_t *have, int64_t want) {
-  if (*have < want) *have = want;
-}
-/* bounds of m rounded up to slivers or panels, for any MR, NR the file picks */
-static int64_t pad_mr(int64_t m) { return m + CNN_MAX_MR - 1; }
-static int64_t pad_nr(int64_t n) { return n + CNN_MAX_NR - 1; }
-
-static void emit_window(Emit *E, const CnnNode *n, const Window *w) {
-  E->need_windows = true;
+static void emit_window(Emit *E, const CnnNode *n, const CnnWindow *w) {
   pr(E->P, "static const Window %s_window = {.c = %d, .h = %d, .w = %d, .oh = %d, .ow = %d,", n->name,
      w->c, w->h, w->w, w->oh, w->ow);
   pr(E->P, "    .kh = %d, .kw = %d, .sh = %d, .sw = %d, .dh = %d, .dw = %d, .pt = %d, .pl = %d};", w->kh,
@@ -263,60 +204,7 @@ static void parts_begin(Emit *E) {
   pr(E->P, "for (int b = PART_BEGIN(n, p); b < PART_BEGIN(n, p + 1); b++) {");
 }
 
-/* Stride-1 convolutions run as implicit products (emit/kernels.c): the
- * window matrix is read in place from the padded image. Their input
- * gradient correlates dy, padded by the kernel's extent less the padding,
- * with the flipped kernel, which needs that padding to be >= 0. */
-static bool conv_dx_implicit_ok(const Geo *g) {
-  int ekh = (g->one_d ? 0 : (g->kh - 1) * g->dh), ekw = (g->kw - 1) * g->dw;
-  bool rows = g->one_d || (g->sh == 1 && g->pt <= ekh && g->pb <= ekh);
-  return rows && g->sw == 1 && g->pl <= ekw && g->pr <= ekw;
-}
-
-typedef struct {
-  int c, h, w, oh, ow, kh, kw, dh, dw, sh, sw, pt, pl, hp, wp;
-} Implicit;
-
-/* the forward pass's image: the input padded, in stride x stride planes */
-static Implicit implicit_image(const Geo *g) {
-  Implicit m = {g->ic, g->ih, g->iw, g->oh, g->ow, g->kh, g->kw, g->dh, g->dw, g->sh, g->sw, g->pt, g->pl, 0, 0};
-  if (g->one_d) m.kh = m.dh = m.sh = 1, m.pt = 0;
-  m.hp = g->one_d ? 1 : (g->ih + g->pt + g->pb + m.sh - 1) / m.sh;
-  m.wp = (g->iw + g->pl + g->pr + m.sw - 1) / m.sw;
-  return m;
-}
-
-/* the input gradient's image: dy padded by the kernel extent less the padding */
-static Implicit implicit_dy(const Geo *g) {
-  Implicit m = implicit_image(g);
-  int ekh = (m.kh - 1) * m.dh, ekw = (m.kw - 1) * m.dw;
-  m.c = g->oc, m.h = g->oh, m.w = g->ow, m.oh = g->ih, m.ow = g->iw;
-  m.pt = g->one_d ? 0 : ekh - g->pt;
-  m.pl = ekw - g->pl;
-  m.hp = g->one_d ? 1 : g->oh + 2 * ekh - g->pt - g->pb;
-  m.wp = g->ow + 2 * ekw - g->pl - g->pr;
-  return m;
-}
-
-static int64_t implicit_q(const Implicit *m) { return (int64_t)(m->oh - 1) * m->wp + m->ow; }
-/* the phases (mod the stride) that a kernel's taps read: the planes of the padded image */
-static int64_t phase_count(int k, int d, int s) {
-  int64_t n = 0;
-  for (int p = 0; p < s; p++) {
-    bool used = false;
-    for (int t = 0; t < k && !used; t++) used = (int64_t)t * d % s == p;
-    n += used;
-  }
-  return n;
-}
-
-static int64_t implicit_padded(const Implicit *m) {
-  return (int64_t)m->c * phase_count(m->kh, m->dh, m->sh) * phase_count(m->kw, m->dw, m->sw) * m->hp * m->wp +
-         CNN_MAX_NR;
-}
-
-static void emit_implicit(Emit *E, const char *name, const char *what, const Implicit *m) {
-  E->need_implicit = true;
+static void emit_implicit(Emit *E, const char *name, const char *what, const CnnImplicit *m) {
   pr(E->P, "static const Implicit %s = {.c = %d, .h = %d, .w = %d, .oh = %d, .ow = %d, /* %s */", name,
      m->c, m->h, m->w, m->oh, m->ow, what);
   pr(E->P, "    .kh = %d, .kw = %d, .dh = %d, .dw = %d, .sh = %d, .sw = %d, .pt = %d, .pl = %d, .hp = %d,",
@@ -325,16 +213,13 @@ static void emit_implicit(Emit *E, const char *name, const char *what, const Imp
   pr(E->P, "static int %s_off[%d];", name, m->c * m->kh * m->kw);
 }
 
-static void conv_forward_implicit(Emit *E, const CnnNode *n, const Geo *g) {
+static void conv_forward_implicit(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
   CnnPrinter *P = E->P;
-  Implicit m = implicit_image(g);
+  CnnImplicit m = cnn_implicit_image(g);
   int64_t K = (int64_t)m.c * m.kh * m.kw, pos = (int64_t)g->oh * g->ow;
   const char *img = fmt(E, "%s_image", n->name);
-  E->need_gemm = true;
   emit_implicit(E, img, "the input, padded", &m);
   nl(P);
-  need_scratch(&E->sc_w, pad_mr(g->oc) * K);
-  need_scratch(&E->sc_col, implicit_padded(&m));
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
   pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
   pr(P, "pack_a(%d, %" PRId64 ", weight, %" PRId64 ", 1, shared.w); /* weight [%d][%" PRId64 "] */", g->oc,
@@ -351,41 +236,18 @@ static void conv_forward_implicit(Emit *E, const CnnNode *n, const Geo *g) {
   pr(P, "}\n}\n}");
 }
 
-static void conv_backward_implicit(Emit *E, const CnnNode *n, const Geo *g) {
+static void conv_backward_implicit(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
   CnnPrinter *P = E->P;
-  Implicit m = implicit_image(g), d = implicit_dy(g);
-  int64_t K = (int64_t)m.c * m.kh * m.kw, Kd = (int64_t)d.c * d.kh * d.kw, pos = (int64_t)g->oh * g->ow;
+  CnnImplicit m = cnn_implicit_image(g), d = cnn_implicit_dy(g);
+  int64_t K = (int64_t)m.c * m.kh * m.kw, pos = (int64_t)g->oh * g->ow;
   int in_size = g->ic * g->ih * g->iw;
   const char *img = fmt(E, "%s_image", n->name), *dyi = fmt(E, "%s_dy", n->name);
-  /* The input gradient as an implicit product computes every tap of the
-   * padded dy, zeros too: for a valid convolution with a large kernel, the
-   * product weight^T * dy and col2im do less (estimated costs, in
-   * multiply-adds of the lanes an AVX-512 kernel computes, plus col2im):
-   * when the product is clearly cheaper, as col2im moves more memory. */
-  int64_t qd = implicit_q(&d), lanes_pos = (pos + 31) / 32 * 32;
-  int64_t lanes_dx = qd / 32 * 32 + (qd % 32 == 0 ? 0 : qd % 32 <= 16 ? 16 : 32); /* conv_implicit's tiles */
-  int64_t depth = g->oc < 48 ? 48 : g->oc; /* a short sum (few channels) stores tiles more than it adds */
-  bool dx_gemm = !conv_dx_implicit_ok(g) ||
-                 2 * (int64_t)(g->ic + 5) / 6 * 6 * Kd * lanes_dx > 3 * (K * depth * lanes_pos + 6 * K * pos);
-  Window w = conv_window(g);
+  /* how: plan/train_kernels.c */
+  bool dx_gemm = E->T->kernel[n->id].dx_gemm, dot = E->T->kernel[n->id].wgrad_dot;
+  CnnWindow w = cnn_conv_window(g);
   if (dx_gemm) emit_window(E, n, &w);
   else emit_implicit(E, dyi, "dy, padded, for the input gradient", &d);
   nl(P);
-  need_scratch(&E->sc_col, implicit_padded(&m));
-  /* few output channels: the weight gradient along the positions (emit/kernels.c) */
-  int64_t narrow = (g->oc + 15) / 16 * 16, wide = (g->oc + 31) / 32 * 32; /* AVX-512 panels */
-  bool dot = g->oc * K <= 16384 && 10 * g->oc < 7 * (100 * wide >= 115 * narrow ? narrow : wide);
-  need_scratch(&E->sc_b, pad_nr(g->oc) * implicit_q(&m));
-  need_scratch(&E->sc_b, g->oc * (implicit_q(&m) + CNN_MAX_NR));
-  need_scratch(&E->sc_dw, K * g->oc * (dot ? 16 : 1)); /* dot: a register of lanes per weight */
-  if (dx_gemm) {
-    need_scratch(&E->sc_w, pad_mr(K) * g->oc);
-    need_scratch(&E->sc_b, pad_nr(pos) * g->oc);
-    need_scratch(&E->sc_dcol, K * pos);
-  } else {
-    need_scratch(&E->sc_dcol, implicit_padded(&d));
-    need_scratch(&E->sc_w, pad_mr(g->ic) * Kd);
-  }
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
   pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
   pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
@@ -430,29 +292,24 @@ static void conv_backward_implicit(Emit *E, const CnnNode *n, const Geo *g) {
   pr(P, "}\n}");
   pr(P, "%s(dweight, %d, %" PRId64 ", n);", dot ? "add_parts_dot" : "add_parts_t", g->oc, K);
   if (n->bias) {
-    E->need_sum = true;
     pr(P, "bias_grad(dbias, dout, %d, %" PRId64 ", n);", g->oc, pos);
   }
   pr(P, "}");
 }
 
 /* Convolutions run as implicit products (above); the kernels[] entries. */
-static void conv_forward_gemm(Emit *E, const CnnNode *n, const Geo *g) { conv_forward_implicit(E, n, g); }
-static void conv_backward_gemm(Emit *E, const CnnNode *n, const Geo *g) { conv_backward_implicit(E, n, g); }
+static void conv_forward_gemm(Emit *E, const CnnNode *n, const CnnConvGeo *g) { conv_forward_implicit(E, n, g); }
+static void conv_backward_gemm(Emit *E, const CnnNode *n, const CnnConvGeo *g) { conv_backward_implicit(E, n, g); }
 
 /* conv_transpose2d, weight [in, out, kh, kw] = [in][kt] with kt = (oc, ky,
  * kx): col[kt][p] = sum over ic of weight[ic][kt] * x[ic][p], scattered to
  * the output pixels (col2im); the adjoint of conv2d. */
-static void convt_forward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
+static void convt_forward_gemm(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
   CnnPrinter *P = E->P;
-  Window w = convt_window(g);
-  bool trivial = window_trivial(&w, g);
-  int64_t K = window_rows(&w), pos = window_cols(&w), out = (int64_t)g->oc * g->oh * g->ow;
-  E->need_gemm = true;
+  CnnWindow w = cnn_convt_window(g);
+  bool trivial = E->T->kernel[n->id].kind == CNN_KERNEL_GEMM;
+  int64_t K = cnn_window_rows(&w), pos = cnn_window_cols(&w), out = (int64_t)g->oc * g->oh * g->ow;
   if (!trivial) emit_window(E, n, &w);
-  need_scratch(&E->sc_w, pad_mr(K) * g->ic);
-  need_scratch(&E->sc_b, pad_nr(pos) * g->ic);
-  if (!trivial) need_scratch(&E->sc_dcol, K * pos);
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
   pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
   pr(P, "pack_a(%" PRId64 ", %d, weight, 1, %" PRId64 ", shared.w); /* weight^T [%" PRId64 "][%d] */", K,
@@ -476,16 +333,11 @@ static void convt_forward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
   pr(P, "}\n}\n}");
 }
 
-static void convt_backward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
+static void convt_backward_gemm(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
   CnnPrinter *P = E->P;
-  Window w = convt_window(g);
-  bool trivial = window_trivial(&w, g);
-  int64_t K = window_rows(&w), pos = window_cols(&w), out = (int64_t)g->oc * g->oh * g->ow;
-  need_scratch(&E->sc_w, pad_mr(g->ic) * K);
-  need_scratch(&E->sc_a, pad_mr(g->ic) * pos);
-  need_scratch(&E->sc_col, pad_nr(K) * pos);
-  need_scratch(&E->sc_dw, g->ic * K);
-  need_scratch(&E->sc_b, pad_nr(pos) * K);
+  CnnWindow w = cnn_convt_window(g);
+  bool trivial = E->T->kernel[n->id].kind == CNN_KERNEL_GEMM;
+  int64_t K = cnn_window_rows(&w), pos = cnn_window_cols(&w), out = (int64_t)g->oc * g->oh * g->ow;
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
   pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
   pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
@@ -515,7 +367,6 @@ static void convt_backward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
   pr(P, "}\n}");
   pr(P, "add_parts(dweight, %" PRId64 ", n);", g->ic * K);
   if (n->bias) {
-    E->need_sum = true;
     pr(P, "bias_grad(dbias, dout, %d, %d, n);", g->oc, g->oh * g->ow);
   }
   pr(P, "}");
@@ -525,10 +376,6 @@ static void convt_backward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
  * its columns shared between threads. */
 static void dense_forward_gemm(Emit *E, const CnnNode *n, int in, int out) {
   CnnPrinter *P = E->P;
-  E->need_gemm = true;
-  need_scratch(&E->sc_w, pad_nr(out) * in);
-  need_scratch(&E->sa_per, in);
-  need_scratch(&E->sa_fix, (CNN_MAX_MR - 1) * (int64_t)in);
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
   pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
   pr(P, "/* y[b][o] = %ssum over i of x[b][i] * weight[o][i] */", n->bias ? "bias[o] + " : "");
@@ -543,11 +390,6 @@ static void dense_forward_gemm(Emit *E, const CnnNode *n, int in, int out) {
 
 static void dense_backward_gemm(Emit *E, const CnnNode *n, int in, int out) {
   CnnPrinter *P = E->P;
-  need_scratch(&E->sc_w, pad_nr(in) * out);
-  need_scratch(&E->sa_per, pad_mr(out));
-  need_scratch(&E->sa_per, out);
-  need_scratch(&E->sa_fix, (CNN_MAX_MR - 1) * (int64_t)out);
-  need_scratch(&E->sb_per, pad_nr(in));
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
   pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
   pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
@@ -556,7 +398,6 @@ static void dense_backward_gemm(Emit *E, const CnnNode *n, int in, int out) {
   pr(P, "pack_b(n, %d, in, %d, 1, shared.b);", in, in);
   pr(P, "gemm_parallel(%d, %d, n, shared.a, shared.b, dweight, %d, NULL, 1);", out, in, in);
   if (n->bias) {
-    E->need_sum = true;
     pr(P, "bias_grad(dbias, dout, %d, 1, n);", out);
   }
   pr(P, "if (!din) return;");
@@ -574,10 +415,10 @@ static void dense_backward_gemm(Emit *E, const CnnNode *n, int in, int out) {
  * target chooses the compiler flags (build.c). */
 typedef struct {
   const char *name;
-  void (*conv_forward)(Emit *, const CnnNode *, const Geo *);
-  void (*conv_backward)(Emit *, const CnnNode *, const Geo *);
-  void (*convt_forward)(Emit *, const CnnNode *, const Geo *);
-  void (*convt_backward)(Emit *, const CnnNode *, const Geo *);
+  void (*conv_forward)(Emit *, const CnnNode *, const CnnConvGeo *);
+  void (*conv_backward)(Emit *, const CnnNode *, const CnnConvGeo *);
+  void (*convt_forward)(Emit *, const CnnNode *, const CnnConvGeo *);
+  void (*convt_backward)(Emit *, const CnnNode *, const CnnConvGeo *);
   void (*dense_forward)(Emit *, const CnnNode *, int, int);
   void (*dense_backward)(Emit *, const CnnNode *, int, int);
 } Kernels;
@@ -625,7 +466,7 @@ static const char *bact(Emit *E, const CnnNode *n, int id) {
 
 
 static void emit_conv(Emit *E, const CnnNode *n) {
-  Geo g = geometry(E, n);
+  CnnConvGeo g = cnn_conv_geo(E->net, n);
   bool t = n->op == OP_CONV_TRANSPOSE2D;
   const char *extra = fmt(E, "%s\n * %s%s", tensor_shape_text(E, n), window_text(E, n),
                           t ? fmt(E, ", output_padding %dx%d", n->output_padding[0], n->output_padding[1]) : "");
@@ -662,10 +503,6 @@ static void emit_dense(Emit *E, const CnnNode *n) {
 }
 
 /* Can a pooling window reach outside the input along an axis? */
-static bool pool_needs_check(int k, int s, int p, int in, int out) {
-  return p > 0 || (int64_t)(out - 1) * s + k > in;
-}
-
 /* Along one axis (kernel k, stride s, padding pad, out windows): o0 and o1,
  * the first and the last window that covers input position i. */
 static void emit_covering_windows(Emit *E, const char *i, const char *o, int k, int s, int pad, int out) {
@@ -682,7 +519,7 @@ static void emit_covering_windows(Emit *E, const char *i, const char *o, int k, 
  * it); average pooling writes each window's positions in turn, stride
  * apart with the taps unrolled, and zeroes first the positions under no
  * window. */
-static void emit_pool_backward_disjoint(Emit *E, const CnnNode *n, const Geo *g, bool max) {
+static void emit_pool_backward_disjoint(Emit *E, const CnnNode *n, const CnnConvGeo *g, bool max) {
   CnnPrinter *P = E->P;
   bool assign = E->T->assign[n->id][0];
   if (max) {
@@ -697,12 +534,12 @@ static void emit_pool_backward_disjoint(Emit *E, const CnnNode *n, const Geo *g,
     pr(P, "for (int oy = 0; oy < %d; oy++) {", g->oh);
     pr(P, "for (int ky = 0; ky < %d; ky++) {", g->kh);
     pr(P, "const int iy = %s;", lin(E, "oy", g->sh, "ky", 1, -g->pt));
-    if (pool_needs_check(g->kh, g->sh, g->pt, g->ih, g->oh)) pr(P, "if (iy < 0 || iy >= %d) continue;", g->ih);
+    if (cnn_pool_needs_check(g->kh, g->sh, g->pt, g->ih, g->oh)) pr(P, "if (iy < 0 || iy >= %d) continue;", g->ih);
   }
   pr(P, "for (int ox = 0; ox < %d; ox++) {", g->ow);
   pr(P, "for (int kx = 0; kx < %d; kx++) {", g->kw);
   pr(P, "const int ix = %s;", lin(E, "ox", g->sw, "kx", 1, -g->pl));
-  if (pool_needs_check(g->kw, g->sw, g->pl, g->iw, g->ow)) pr(P, "if (ix < 0 || ix >= %d) continue;", g->iw);
+  if (cnn_pool_needs_check(g->kw, g->sw, g->pl, g->iw, g->ow)) pr(P, "if (ix < 0 || ix >= %d) continue;", g->iw);
   const char *i = g->one_d ? "ix" : fmt(E, "iy * %d + ix", g->iw);
   const char *o = g->one_d ? "ox" : fmt(E, "oy * %d + ox", g->ow);
   pr(P, "dxc[%s] %s= dyc[%s] * %s;", i, assign ? "" : "+", o, lit(E, 1.0 / (g->kh * g->kw)));
@@ -716,7 +553,7 @@ static void emit_pool_backward_disjoint(Emit *E, const CnnNode *n, const Geo *g,
  * was miscompiled by clang 14's loop vectorizer in OpenMP-outlined code
  * where windows overlap (issue #11, tests/build-diff.sh), and it
  * read-modified-wrote every input position k times. */
-static void emit_pool_backward_gather(Emit *E, const CnnNode *n, const Geo *g, bool max) {
+static void emit_pool_backward_gather(Emit *E, const CnnNode *n, const CnnConvGeo *g, bool max) {
   CnnPrinter *P = E->P;
   if (!g->one_d) {
     pr(P, "for (int iy = 0; iy < %d; iy++) {", g->ih);
@@ -737,7 +574,7 @@ static void emit_pool_backward_gather(Emit *E, const CnnNode *n, const Geo *g, b
   if (!g->one_d) pr(P, "}");
 }
 
-static void emit_pool_backward(Emit *E, const CnnNode *n, const Geo *g, bool max) {
+static void emit_pool_backward(Emit *E, const CnnNode *n, const CnnConvGeo *g, bool max) {
   CnnPrinter *P = E->P;
   int ihw = g->ih * g->iw, ohw = g->oh * g->ow;
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, %sint n) {", n->name,
@@ -756,11 +593,11 @@ static void emit_pool_backward(Emit *E, const CnnNode *n, const Geo *g, bool max
 
 static void emit_pool(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
-  Geo g = geometry(E, n);
+  CnnConvGeo g = cnn_conv_geo(E->net, n);
   bool max = n->op == OP_MAXPOOL1D || n->op == OP_MAXPOOL2D;
   int ihw = g.ih * g.iw, ohw = g.oh * g.ow, khw = g.kh * g.kw;
-  bool cy = !g.one_d && pool_needs_check(g.kh, g.sh, g.pt, g.ih, g.oh);
-  bool cx = pool_needs_check(g.kw, g.sw, g.pl, g.iw, g.ow);
+  bool cy = !g.one_d && cnn_pool_needs_check(g.kh, g.sh, g.pt, g.ih, g.oh);
+  bool cx = cnn_pool_needs_check(g.kw, g.sw, g.pl, g.iw, g.ow);
   layer_comment(E, n, fmt(E, "%s\n * %s", window_text(E, n),
                           max ? "the gradient goes to the first maximum of each window"
                               : "padding counts as zeros (count_include_pad)"));
@@ -776,14 +613,12 @@ static void emit_pool(Emit *E, const CnnNode *n) {
   pr(P, "const real *restrict xc = in + (size_t)bc * %d;", ihw);
   pr(P, "real *restrict yc = out + (size_t)bc * %d;", ohw);
   if (max) pr(P, "int32_t *restrict ac = argmax + (size_t)bc * %d;", ohw);
-  bool two = max && !g.one_d && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && !g.pt && !g.pl &&
-             !cy && !cx;
+  bool two = E->T->kernel[n->id].kind == CNN_KERNEL_POOL2;
   if (!two) {
     if (!g.one_d) pr(P, "for (int oy = 0; oy < %d; oy++) {", g.oh);
     pr(P, "for (int ox = 0; ox < %d; ox++) {", g.ow);
   }
   if (two) {
-    E->need_pool2 = true;
     pr(P, "maxpool_2x2(xc, %d, %d, %d, yc, ac);", g.iw, g.oh, g.ow);
     pr(P, "}\n}");
   } else if (max && !cy && !cx && khw <= 16) {
@@ -861,7 +696,6 @@ static void emit_global_avgpool(Emit *E, const CnnNode *n) {
   int positions = (int)(size_of(input_node(E, n, 0)) / c);
   layer_comment(E, n, "the mean over all positions of each channel");
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in, int n) {", n->name);
-  E->need_sum = true;
   pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
   pr(P, "for (int bc = 0; bc < n * %d; bc++) out[bc] = sum(in + (size_t)bc * %d, %d) * %s;", c,
      positions, positions, lit(E, 1.0 / positions));
@@ -1045,7 +879,6 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
   int positions = (int)(size_of(n) / c);
   int relu = E->T->relu_into[n->id];
   const char *rname = relu >= 0 ? E->net->nodes[relu].name : NULL;
-  E->need_lanes = true;
   layer_comment(E, n, fmt(E, "%s; eps %g, momentum %g\n"
                              " * training: normalize with the batch mean and biased variance over the %s,\n"
                              " * and move the running stats toward the mean and the unbiased variance;\n"
@@ -1595,7 +1428,7 @@ static void emit_header(Emit *E, FILE *h) {
  * window copies (emit/kernels.c). */
 static void emit_helpers(Emit *E) {
   CnnPrinter *P = E->P;
-  if (E->need_sum || E->need_gemm) {
+  if (E->T->needs.sum || E->T->needs.gemm) {
     nl(P);
     pr(P, "/* Sums in eight independent lanes, which compilers vectorize without");
     pr(P, " * reordering floating-point additions themselves. */");
@@ -1608,9 +1441,9 @@ static void emit_helpers(Emit *E) {
     pr(P, "return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));");
     pr(P, "}");
   }
-  if (E->need_lanes) emit_lanes(E);
-  if (E->need_pool2) cnn_emit_pool_kernels(P);
-  if (E->need_gemm) cnn_emit_kernels(P, E->dbl, E->need_implicit, E->need_windows);
+  if (E->T->needs.lanes) emit_lanes(E);
+  if (E->T->needs.pool2) cnn_emit_pool_kernels(P);
+  if (E->T->needs.gemm) cnn_emit_kernels(P, E->dbl, E->T->needs.implicit, E->T->needs.windows);
 }
 
 /* The layer profile: with CNNCC_PROFILE=1 (any value but 0) in the
@@ -1709,22 +1542,6 @@ static void emit_source(Emit *E) {
   const char *N = E->N, *NU = E->NU;
   const CnnNode *z = &net->nodes[net->loss_input], *o = &net->nodes[net->output];
   bool mse = net->loss == LOSS_MSE;
-  /* the layers go to memory first: the helpers and scratch they use come before them */
-  char *layers = NULL;
-  size_t layers_len = 0;
-  FILE *mem = open_memstream(&layers, &layers_len);
-  if (!mem) {
-    P->failed = true;
-    return;
-  }
-  CnnPrinter lp;
-  cnn_printer_init(&lp, mem);
-  E->P = &lp;
-  for (int i = 0; i < net->nnodes; i++)
-    if (E->T->live_train[i] || E->T->live_pred[i]) emit_layer(E, &net->nodes[i]);
-  emit_loss(E);
-  E->P = P;
-  P->failed |= lp.failed || fclose(mem) != 0;
   pr(P, "/* %s.c - training code for the network \"%s\", generated by cnncc %s\n"
         " * from %s (%s, target %s).\n"
         " * Do not edit: change the .cnn file and run cnncc again.\n"
@@ -1805,7 +1622,7 @@ static void emit_source(Emit *E) {
         pr(P, "int32_t *%s;", net->nodes[i].name);
     pr(P, "} argmax;");
   }
-  if (E->need_gemm) {
+  if (E->T->needs.gemm) {
     pr(P, "static struct { /* scratch of the matrix products, per part of the batch */");
     pr(P, "real *col;  /* a packed right-hand operand: a window matrix or its transpose */");
     pr(P, "real *b;    /* another packed right-hand operand */");
@@ -1832,8 +1649,9 @@ static void emit_source(Emit *E) {
   emit_helpers(E);
   nl(P);
   pr(P, "/* ---- layers ---- */");
-  if (layers) fwrite(layers, 1, layers_len, P->out);
-  free(layers);
+  for (int i = 0; i < net->nnodes; i++)
+    if (E->T->live_train[i] || E->T->live_pred[i]) emit_layer(E, &net->nodes[i]);
+  emit_loss(E);
 
   /* setup */
   nl(P);
@@ -1872,17 +1690,17 @@ static void emit_source(Emit *E) {
   pr(P, "}");
   pr(P, "SLOT(labels_copy, b * %s_LABELS);", NU);
   if (mse) pr(P, "SLOT(targets_copy, b * %s_OUT_SIZE);", NU);
-  if (E->need_gemm) {
+  if (E->T->needs.gemm) {
     pr(P, "for (int p = 0; p < PARTS; p++) { /* scratch of one sample per part */");
-    pr(P, "SLOT(part[p].col, %" PRId64 ");", E->sc_col);
-    pr(P, "SLOT(part[p].b, %" PRId64 ");", E->sc_b);
-    pr(P, "SLOT(part[p].a, %" PRId64 ");", E->sc_a);
-    pr(P, "SLOT(part[p].dcol, %" PRId64 ");", E->sc_dcol);
-    pr(P, "SLOT(part[p].dw, %" PRId64 ");", E->sc_dw);
+    pr(P, "SLOT(part[p].col, %" PRId64 ");", E->T->scratch.col);
+    pr(P, "SLOT(part[p].b, %" PRId64 ");", E->T->scratch.b);
+    pr(P, "SLOT(part[p].a, %" PRId64 ");", E->T->scratch.a);
+    pr(P, "SLOT(part[p].dcol, %" PRId64 ");", E->T->scratch.dcol);
+    pr(P, "SLOT(part[p].dw, %" PRId64 ");", E->T->scratch.dw);
     pr(P, "}");
-    pr(P, "SLOT(shared.w, %" PRId64 ");", E->sc_w);
-    pr(P, "SLOT(shared.a, b * %" PRId64 " + %" PRId64 ");", E->sa_per, E->sa_fix);
-    pr(P, "SLOT(shared.b, b * %" PRId64 ");", E->sb_per);
+    pr(P, "SLOT(shared.w, %" PRId64 ");", E->T->scratch.w);
+    pr(P, "SLOT(shared.a, b * %" PRId64 " + %" PRId64 ");", E->T->scratch.a_per, E->T->scratch.a_fix);
+    pr(P, "SLOT(shared.b, b * %" PRId64 ");", E->T->scratch.b_per);
   }
   pr(P, "#undef SLOT");
   pr(P, "return off;");

@@ -397,6 +397,7 @@ CnnTrainPlan *cnn_plan_training(CnnArena *A, const CnnNet *net, int64_t es) {
   analyse(T);
   analyse_fusion(T);
   plan_memory(T, es);
+  cnn_plan_kernels(T);
   int a, b;
   if (!cnn_check_placement(T->buf, T->nbuf, T->pool_bytes, &a, &b)) {
     fprintf(stderr, "cnncc: internal error: the memory plan places %s%s%s wrongly\n", T->buf[a].name,

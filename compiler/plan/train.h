@@ -7,6 +7,54 @@
 
 #include "plan.h"
 
+/* ---- the kernels (plan/train_kernels.c) ----
+ * Convolutions and dense layers run as matrix products in the file's gemm()
+ * (emit/kernels.c); these say how, and how much scratch they need. */
+
+/* The image side of a window copy: channels c, h x w pixels; the position
+ * side: oh x ow positions; col has c * kh * kw rows of oh * ow values. For a
+ * convolution the image is the input, for a transposed one the output. 1-d
+ * layers are 2-d ones of height 1. */
+typedef struct {
+  int c, h, w, oh, ow;
+  int kh, kw, sh, sw, dh, dw, pt, pl;
+} CnnWindow;
+
+/* An image that an implicit product reads in place: c channels of h x w,
+ * padded (pt, pl; hp x wp per stride phase) for oh x ow positions. */
+typedef struct {
+  int c, h, w, oh, ow, kh, kw, dh, dw, sh, sw, pt, pl, hp, wp;
+} CnnImplicit;
+
+typedef enum {
+  CNN_KERNEL_NONE,
+  CNN_KERNEL_IMPLICIT, /* conv1d/conv2d: implicit products on the padded image */
+  CNN_KERNEL_GEMM,     /* dense, or conv_transpose2d with a trivial (1x1) window */
+  CNN_KERNEL_WINDOWS,  /* conv_transpose2d: products and window copies (col2im) */
+  CNN_KERNEL_POOL2,    /* maxpool 2x2, stride 2, no padding: maxpool_2x2() */
+  CNN_KERNEL_LOOPS,    /* the layer's own loops */
+} CnnKernelKind;
+
+typedef struct {
+  CnnKernelKind kind;
+  /* conv1d/conv2d: the input gradient as weight^T * dy and col2im (else an
+   * implicit product of the padded dy with the flipped kernel); the weight
+   * gradient along the positions (few output channels) */
+  bool dx_gemm, wgrad_dot;
+} CnnTrainKernel;
+
+/* Scratch sizes (values) the layers need: per part of the batch, shared, and
+ * shared with a part that grows with the batch (per sample + fixed). */
+typedef struct {
+  int64_t col, b, a, dcol, dw, w;
+  int64_t a_per, a_fix, b_per;
+} CnnTrainScratch;
+
+/* The helpers the file carries, for the layers that use them. */
+typedef struct {
+  bool sum, gemm, implicit, windows, lanes, pool2;
+} CnnTrainNeeds;
+
 typedef struct {
   const CnnNet *net;
   CnnArena *A;
@@ -48,6 +96,10 @@ typedef struct {
   int nbuf, *act_buf, *grad_buf, *arg_buf;
   int64_t pool_bytes; /* per sample */
   bool replay;        /* a second backward pass must run the forward pass again */
+  /* the kernels (cnn_plan_kernels): of each node, the scratch, the helpers */
+  CnnTrainKernel *kernel;
+  CnnTrainScratch scratch;
+  CnnTrainNeeds needs;
 } CnnTrainPlan;
 
 /* The plan of the training code of net in elements of es bytes (float or
@@ -64,5 +116,23 @@ int cnn_train_step_end(const CnnTrainPlan *T);
 const char *cnn_train_life_text(const CnnTrainPlan *T, const CnnBlock *u);
 /* The plan as text (cnncc --plan, docs/generated-code.md). */
 void cnn_print_train_plan(FILE *f, const CnnTrainPlan *T);
+/* ---- the kernels (plan/train_kernels.c) ---- */
+
+CnnWindow cnn_conv_window(const CnnConvGeo *g);
+CnnWindow cnn_convt_window(const CnnConvGeo *g);
+/* col's rows and columns */
+int64_t cnn_window_rows(const CnnWindow *w);
+int64_t cnn_window_cols(const CnnWindow *w);
+/* A 1x1 window with stride 1 and no padding: col is the image itself. */
+bool cnn_window_trivial(const CnnWindow *w, const CnnConvGeo *g);
+/* the forward pass's image: the input padded, in stride x stride planes */
+CnnImplicit cnn_implicit_image(const CnnConvGeo *g);
+/* the input gradient's image: dy padded by the kernel extent less the padding */
+CnnImplicit cnn_implicit_dy(const CnnConvGeo *g);
+/* Does a pooling window (kernel k, stride s, padding p) reach out of the input? */
+bool cnn_pool_needs_check(int k, int s, int p, int in, int out);
+/* The kernel of each node, the scratch and the helpers (after the rest of
+ * the plan: only the nodes with code count). */
+void cnn_plan_kernels(CnnTrainPlan *T);
 
 #endif
