@@ -8,9 +8,11 @@
  * in one array with named views; activations and their gradients in one
  * arena allocated by <net>_setup().
  *
- * Target seam: the kernels of the heavy layers (convolutions, dense) are
- * chosen through the table `kernels[]` by CnnTarget. Only portable C exists
- * now ("generic"; "native" uses the same kernels with -march=native). */
+ * What the code is (which kernels, the memory plan, the scratch) is decided
+ * before by the plan (plan/train.c, plan/train_kernels.c); this renders it.
+ * All targets share the kernels: the generated file picks its micro-kernel
+ * (AVX-512, AVX2+FMA or portable C) by the preprocessor, and the target
+ * chooses the compiler flags (build.c). */
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
@@ -297,10 +299,6 @@ static void conv_backward_implicit(Emit *E, const CnnNode *n, const CnnConvGeo *
   pr(P, "}");
 }
 
-/* Convolutions run as implicit products (above); the kernels[] entries. */
-static void conv_forward_gemm(Emit *E, const CnnNode *n, const CnnConvGeo *g) { conv_forward_implicit(E, n, g); }
-static void conv_backward_gemm(Emit *E, const CnnNode *n, const CnnConvGeo *g) { conv_backward_implicit(E, n, g); }
-
 /* conv_transpose2d, weight [in, out, kh, kw] = [in][kt] with kt = (oc, ky,
  * kx): col[kt][p] = sum over ic of weight[ic][kt] * x[ic][p], scattered to
  * the output pixels (col2im); the adjoint of conv2d. */
@@ -409,38 +407,22 @@ static void dense_backward_gemm(Emit *E, const CnnNode *n, int in, int out) {
   pr(P, "}");
 }
 
-/* The target seam: a target supplies these kernels; NULL entries fall back
- * to the GEMM ones. All targets share them now: the generated file picks its
- * micro-kernel (AVX-512, AVX2+FMA or portable C) by the preprocessor, and the
- * target chooses the compiler flags (build.c). */
-typedef struct {
-  const char *name;
-  void (*conv_forward)(Emit *, const CnnNode *, const CnnConvGeo *);
-  void (*conv_backward)(Emit *, const CnnNode *, const CnnConvGeo *);
-  void (*convt_forward)(Emit *, const CnnNode *, const CnnConvGeo *);
-  void (*convt_backward)(Emit *, const CnnNode *, const CnnConvGeo *);
-  void (*dense_forward)(Emit *, const CnnNode *, int, int);
-  void (*dense_backward)(Emit *, const CnnNode *, int, int);
-} Kernels;
-
-static const Kernels kernels[] = {
-    [CNN_TARGET_GENERIC] = {"generic", conv_forward_gemm, conv_backward_gemm, convt_forward_gemm,
-                            convt_backward_gemm, dense_forward_gemm, dense_backward_gemm},
-    [CNN_TARGET_NATIVE] = {"native", NULL, NULL, NULL, NULL, NULL, NULL},
-    [CNN_TARGET_AVX2] = {"avx2", NULL, NULL, NULL, NULL, NULL, NULL},
-    [CNN_TARGET_AVX512] = {"avx512", NULL, NULL, NULL, NULL, NULL, NULL},
+/* the targets' names, for the file's first comment */
+static const char *const target_names[] = {
+    [CNN_TARGET_GENERIC] = "generic",
+    [CNN_TARGET_NATIVE] = "native",
+    [CNN_TARGET_AVX2] = "avx2",
+    [CNN_TARGET_AVX512] = "avx512",
 };
-
-#define KERNEL(E, k) \
-  (kernels[(E)->opt->target].k ? kernels[(E)->opt->target].k : kernels[CNN_TARGET_GENERIC].k)
 
 /* ---- layers ---- */
 
 /* What follows in a layer emitter is its backward pass, which a layer that
- * only predict runs (e.g. a softmax after the logits) does not need. */
-static void backward_begin(Emit *E, const CnnNode *n) {
+ * only predict runs (e.g. a softmax after the logits) does not have: false
+ * for those. */
+static bool backward_begin(Emit *E, const CnnNode *n) {
   nl(E->P);
-  E->P->mute = !E->T->live_train[n->id];
+  return E->T->live_train[n->id];
 }
 
 /* pad text for comments: "padding 2/2 x 1/0 (top/bottom x left/right)" */
@@ -471,18 +453,14 @@ static void emit_conv(Emit *E, const CnnNode *n) {
   const char *extra = fmt(E, "%s\n * %s%s", tensor_shape_text(E, n), window_text(E, n),
                           t ? fmt(E, ", output_padding %dx%d", n->output_padding[0], n->output_padding[1]) : "");
   layer_comment(E, n, extra);
-  if (t) {
-    KERNEL(E, convt_forward)(E, n, &g);
-    backward_begin(E, n);
-    KERNEL(E, convt_backward)(E, n, &g);
-  } else {
-    KERNEL(E, conv_forward)(E, n, &g);
-    backward_begin(E, n);
-    KERNEL(E, conv_backward)(E, n, &g);
-  }
+  if (t) convt_forward_gemm(E, n, &g);
+  else conv_forward_implicit(E, n, &g);
   const char *in = act(E, n->inputs[0]);
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s%sn);", n->name, out_act(E, n), in,
                       param(E, n, "weight"), n->bias ? param(E, n, "bias") : "", n->bias ? ", " : "");
+  if (!backward_begin(E, n)) return;
+  if (t) convt_backward_gemm(E, n, &g);
+  else conv_backward_implicit(E, n, &g);
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s%sn);", n->name, grad(E, n->id),
                       din_arg(E, n, 0), bact(E, n, n->inputs[0]), param(E, n, "weight"), param(E, n, "weight"),
                       n->bias ? fmt(E, "%s_grad", param(E, n, "bias")) : "", n->bias ? ", " : "");
@@ -491,18 +469,17 @@ static void emit_conv(Emit *E, const CnnNode *n) {
 static void emit_dense(Emit *E, const CnnNode *n) {
   int in = (int)size_of(input_node(E, n, 0)), out = (int)size_of(n);
   layer_comment(E, n, tensor_shape_text(E, n));
-  KERNEL(E, dense_forward)(E, n, in, out);
-  backward_begin(E, n);
-  KERNEL(E, dense_backward)(E, n, in, out);
+  dense_forward_gemm(E, n, in, out);
   const char *x = act(E, n->inputs[0]);
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s%sn);", n->name, act(E, n->id), x,
                       param(E, n, "weight"), n->bias ? param(E, n, "bias") : "", n->bias ? ", " : "");
+  if (!backward_begin(E, n)) return;
+  dense_backward_gemm(E, n, in, out);
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s%sn);", n->name, grad(E, n->id),
                       din_arg(E, n, 0), bact(E, n, n->inputs[0]), param(E, n, "weight"), param(E, n, "weight"),
                       n->bias ? fmt(E, "%s_grad", param(E, n, "bias")) : "", n->bias ? ", " : "");
 }
 
-/* Can a pooling window reach outside the input along an axis? */
 /* Along one axis (kernel k, stride s, padding pad, out windows): o0 and o1,
  * the first and the last window that covers input position i. */
 static void emit_covering_windows(Emit *E, const char *i, const char *o, int k, int s, int pad, int out) {
@@ -682,10 +659,10 @@ static void emit_pool(Emit *E, const CnnNode *n) {
   if (!g.one_d) pr(P, "}");
   pr(P, "}\n}");
   }
-  backward_begin(E, n);
-  emit_pool_backward(E, n, &g, max);
   const char *argmax = max ? fmt(E, "argmax.%s, ", n->name) : "";
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s%s, n);", n->name, act(E, n->id), argmax, act(E, n->inputs[0]));
+  if (!backward_begin(E, n)) return;
+  emit_pool_backward(E, n, &g, max);
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %sn);", n->name, grad(E, n->id), grad(E, n->inputs[0]),
                       argmax);
 }
@@ -700,7 +677,8 @@ static void emit_global_avgpool(Emit *E, const CnnNode *n) {
   pr(P, "for (int bc = 0; bc < n * %d; bc++) out[bc] = sum(in + (size_t)bc * %d, %d) * %s;", c,
      positions, positions, lit(E, 1.0 / positions));
   pr(P, "}");
-  backward_begin(E, n);
+  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
+  if (!backward_begin(E, n)) return;
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, int n) {", n->name);
   pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
   pr(P, "for (int bc = 0; bc < n * %d; bc++) {", c);
@@ -708,7 +686,6 @@ static void emit_global_avgpool(Emit *E, const CnnNode *n) {
   pr(P, "real *dx = din + (size_t)bc * %d;", positions);
   pr(P, "for (int i = 0; i < %d; i++) dx[i] %s g;", positions, acc_op(E, n, 0));
   pr(P, "}\n}");
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), grad(E, n->inputs[0]));
 }
 
@@ -750,8 +727,9 @@ static void emit_elementwise(Emit *E, const CnnNode *n) {
     pr(P, "const real x = in[i];");
     pr(P, "out[i] = %s;", y);
     pr(P, "}\n}");
+    E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
   }
-  backward_begin(E, n);
+  if (!backward_begin(E, n)) return;
   bool uses_out = n->op == OP_SIGMOID || n->op == OP_TANH || n->op == OP_RELU;
   const char *used = bact(E, n, uses_out ? n->id : n->inputs[0]);
   if (E->T->in_place[n->id]) {
@@ -770,7 +748,6 @@ static void emit_elementwise(Emit *E, const CnnNode *n) {
     pr(P, "}");
     E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, n->id), grad(E, n->inputs[0]), used);
   }
-  if (into < 0) E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
 }
 
 static void emit_dropout(Emit *E, const CnnNode *n) {
@@ -792,16 +769,16 @@ static void emit_dropout(Emit *E, const CnnNode *n) {
   pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++)", size);
   pr(P, "  out[i] = !training ? in[i] : %s_KEEP(seed, i) ? in[i] * %s : 0;", n->name, scale);
   pr(P, "}");
-  backward_begin(E, n);
+  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n, training, dropout_seed);", n->name, act(E, n->id),
+                      act(E, n->inputs[0]));
+  E->fwd_training[n->id] = E->fwd_seed[n->id] = true;
+  if (!backward_begin(E, n)) return;
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, int n, int training,",
      n->name);
   pr(P, "    uint64_t seed) {");
   pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++)", size);
   pr(P, "  din[i] %s !training ? dout[i] : %s_KEEP(seed, i) ? dout[i] * %s : 0;", acc_op(E, n, 0), n->name, scale);
   pr(P, "}");
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n, training, dropout_seed);", n->name, act(E, n->id),
-                      act(E, n->inputs[0]));
-  E->fwd_training[n->id] = E->fwd_seed[n->id] = true;
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n, last.training, last.dropout_seed);", n->name,
                       grad(E, n->id), grad(E, n->inputs[0]));
 }
@@ -939,7 +916,12 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
   pr(P, "%s_invstd[c] = invstd;", n->name);
   pr(P, "%s_normalize(out, in, weight, bias, c, n);", n->name);
   pr(P, "}\n}");
-  backward_begin(E, n);
+  const char *ps[4];
+  for (int t = 0; t < 4; t++) ps[t] = param(E, n, E->T->ts[n->id][t].name);
+  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s, %s, %s, n, training);", n->name, out_act(E, n),
+                      act(E, n->inputs[0]), ps[0], ps[1], ps[2], ps[3]);
+  E->fwd_training[n->id] = true;
+  if (!backward_begin(E, n)) return;
   /* backward: dy is the gradient of the output, or with a fused relu the
    * relu's gradient where its output is > 0 */
   const char *dy1 = relu >= 0 ? "(r[i] > 0 ? g[i] : 0)" : "g[i]";
@@ -999,11 +981,6 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
     pr(P, "for (int c = 0; c < %d; c++) %s_normalize(out, in, weight, bias, c, n);", c, n->name);
     pr(P, "}");
   }
-  const char *ps[4];
-  for (int t = 0; t < 4; t++) ps[t] = param(E, n, E->T->ts[n->id][t].name);
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s, %s, %s, n, training);", n->name, out_act(E, n),
-                      act(E, n->inputs[0]), ps[0], ps[1], ps[2], ps[3]);
-  E->fwd_training[n->id] = true;
   /* in place: whether to write the input's gradient */
   const char *din = !in_place ? din_arg(E, n, 0) : E->T->ng[n->inputs[0]] ? "1" : "want_dx";
   if (relu >= 0)
@@ -1063,7 +1040,8 @@ static void emit_add(Emit *E, const CnnNode *n) {
   pr(P, "for (int k = 1; k < %d; k++) s += in[k][i];", n->ninputs);
   pr(P, relu >= 0 ? "out[i] = s > 0 ? s : 0; /* %s */" : "out[i] = s;%s", relu >= 0 ? rname : "");
   pr(P, "}\n}");
-  backward_begin(E, n);
+  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, out_act(E, n), buffer_list(E, n, false));
+  if (!backward_begin(E, n)) return;
   /* with a relu and inputs that share the buffer: the sum's gradient is made there, in place */
   bool in_place = relu >= 0 && o;
   pr(P, "static void %s_backward(%sreal *restrict dout, %sreal *const din[%d], int n) {", n->name,
@@ -1094,7 +1072,6 @@ static void emit_add(Emit *E, const CnnNode *n) {
     pr(P, "for (long i = 0; i < count; i++) d[i] += dout[i];");
   }
   pr(P, "}\n}");
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, out_act(E, n), buffer_list(E, n, false));
   if (relu >= 0)
     E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, relu), bact(E, n, relu),
                         buffer_list(E, n, true));
@@ -1110,7 +1087,9 @@ static void emit_mul(Emit *E, const CnnNode *n) {
   pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size);
   pr(P, "for (long i = 0; i < n * %" PRId64 "L; i++) out[i] = a[i] * b[i];", size);
   pr(P, "}");
-  backward_begin(E, n);
+  const char *a = act(E, n->inputs[0]), *b = act(E, n->inputs[1]);
+  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, n);", n->name, act(E, n->id), a, b);
+  if (!backward_begin(E, n)) return;
   pr(P, "static void %s_backward(const real *restrict dout, real *da, real *db, const real *a,", n->name);
   pr(P, "    const real *b, int n) {");
   pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size);
@@ -1119,8 +1098,6 @@ static void emit_mul(Emit *E, const CnnNode *n) {
   pr(P, "if (da) da[i] %s g * bi;", acc_op(E, n, 0));
   pr(P, "if (db) db[i] %s g * ai;", acc_op(E, n, 1));
   pr(P, "}\n}");
-  const char *a = act(E, n->inputs[0]), *b = act(E, n->inputs[1]);
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, n);", n->name, act(E, n->id), a, b);
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s, n);", n->name, grad(E, n->id),
                       din_arg(E, n, 0), din_arg(E, n, 1), bact(E, n, n->inputs[0]), bact(E, n, n->inputs[1]));
 }
@@ -1150,7 +1127,8 @@ static void emit_concat(Emit *E, const CnnNode *n) {
      n->name, n->name);
   pr(P, "           %s_size[k] * sizeof *out);", n->name);
   pr(P, "}");
-  backward_begin(E, n);
+  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), buffer_list(E, n, false));
+  if (!backward_begin(E, n)) return;
   pr(P, "static void %s_backward(const real *restrict dout, real *const din[%d], int n) {", n->name,
      n->ninputs);
   emit_assign_flags(E, n);
@@ -1162,7 +1140,6 @@ static void emit_concat(Emit *E, const CnnNode *n) {
   pr(P, "if (assign[k]) memcpy(dx, dy, %s_size[k] * sizeof *dx);", n->name);
   pr(P, "else for (int i = 0; i < %s_size[k]; i++) dx[i] += dy[i];", n->name);
   pr(P, "}\n}\n}");
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), buffer_list(E, n, false));
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), buffer_list(E, n, true));
 }
 
@@ -1183,7 +1160,8 @@ static void emit_softmax(Emit *E, const CnnNode *n) {
      fn(E, "exp"), positions);
   pr(P, "for (int c = 0; c < %d; c++) y[c * %d] /= s;", c, positions);
   pr(P, "}\n}\n}");
-  backward_begin(E, n);
+  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
+  if (!backward_begin(E, n)) return;
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
   pr(P, "    const real *restrict out, int n) {");
   pr(P, "for (int b = 0; b < n; b++) {");
@@ -1196,13 +1174,11 @@ static void emit_softmax(Emit *E, const CnnNode *n) {
   pr(P, "  din[base + c * %d] %s out[base + c * %d] * (dout[base + c * %d] - s);", positions,
      acc_op(E, n, 0), positions, positions);
   pr(P, "}\n}\n}");
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, n->id),
                       grad(E, n->inputs[0]), bact(E, n, n->id));
 }
 
 static void emit_layer(Emit *E, const CnnNode *n) {
-  E->P->mute = false;
   switch (n->op) {
   case OP_INPUT: break;
   case OP_FLATTEN:
@@ -1222,7 +1198,6 @@ static void emit_layer(Emit *E, const CnnNode *n) {
   case OP_SOFTMAX: emit_softmax(E, n); break;
   case OP_COUNT: break;
   }
-  E->P->mute = false;
 }
 
 /* ---- the loss ---- */
@@ -1550,7 +1525,7 @@ static void emit_source(Emit *E) {
         " * Build a trainer: cc -O2 %s.c $(pkg-config --cflags --libs cnnrt)\n"
         " * (with -DCNNCC_NO_MAIN, only the functions). */",
      N, net->name, PACKAGE_VERSION, E->opt->source_file ? E->opt->source_file : "?",
-     E->dbl ? "double" : "float", kernels[E->opt->target].name, E->opt->header_name, N);
+     E->dbl ? "double" : "float", target_names[E->opt->target], E->opt->header_name, N);
   pr(P, "#include <math.h>");
   pr(P, "#include <stdio.h>");
   pr(P, "#include <stdlib.h>");

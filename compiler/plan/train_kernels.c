@@ -160,8 +160,9 @@ static bool pool2(const CnnNode *n, const CnnConvGeo *g) {
          !g->pl && !cy && !cx;
 }
 
-/* Every node that has code: the backward pass of a node that only predict
- * runs is planned too, as the printer writes it (muted). */
+/* Every node that has code. The scratch of a node that only predict runs
+ * counts its backward pass too, which the file does not have: the printer
+ * used to print it muted, and this keeps the files as they were. */
 void cnn_plan_kernels(CnnTrainPlan *T) {
   const CnnNet *net = T->net;
   T->kernel = cnn_alloc(T->A, sizeof *T->kernel * (size_t)net->nnodes);
