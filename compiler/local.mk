@@ -26,6 +26,7 @@ cnncc_LDADD = compiler/libcnnfront.a
 # the planning stage and the printers of the training code
 cnncc_SOURCES += compiler/plan/plan.h compiler/plan/memory.c compiler/plan/geometry.c \
 	compiler/plan/train.h compiler/plan/train.c compiler/plan/train_kernels.c \
+	compiler/plan/train_print.c \
 	compiler/emit/printer.c compiler/emit/train.c \
 	compiler/emit/kernels.h compiler/emit/kernels.c
 # The kernels the generated code gets (emit/kernels.h) are ordinary C

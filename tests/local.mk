@@ -60,6 +60,12 @@ TESTS += tests/build-diff.sh
 dist_check_SCRIPTS += tests/build-diff.sh
 EXTRA_DIST += tests/build-diff-dn.cnn
 
+# The training plan (cnncc --plan): its memory plan and scratch checked from
+# the text by an independent checker, for the examples and random networks.
+TESTS += tests/plan.sh
+dist_check_SCRIPTS += tests/plan.sh
+EXTRA_DIST += tests/plan-check.py
+
 # --enable-sanitizers: the scripts build the programs they make from
 # generated C with configure's sanitizer flags too (they link with the
 # sanitized libcnnrt), as cnncc -o does; tests/tap.sh reads them.

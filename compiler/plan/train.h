@@ -26,6 +26,21 @@ typedef struct {
   int c, h, w, oh, ow, kh, kw, dh, dw, sh, sw, pt, pl, hp, wp;
 } CnnImplicit;
 
+/* Scratch sizes (values) the layers need: per part of the batch, shared, and
+ * shared with a part that grows with the batch (per sample + fixed). */
+typedef struct {
+  int64_t col, b, a, dcol, dw, w;
+  int64_t a_per, a_fix, b_per;
+} CnnTrainScratch;
+/* its fields by name, for loops over them (cnn_plan_kernels, --plan) */
+#define CNN_SCRATCH_FIELDS 9
+typedef struct {
+  const char *name;
+  size_t offset;
+} CnnScratchField;
+extern const CnnScratchField cnn_scratch_fields[CNN_SCRATCH_FIELDS];
+#define CNN_SCRATCH(s, f) (*(int64_t *)((char *)(s) + cnn_scratch_fields[f].offset))
+
 typedef enum {
   CNN_KERNEL_NONE,
   CNN_KERNEL_IMPLICIT, /* conv1d/conv2d: implicit products on the padded image */
@@ -41,14 +56,8 @@ typedef struct {
    * implicit product of the padded dy with the flipped kernel); the weight
    * gradient along the positions (few output channels) */
   bool dx_gemm, wgrad_dot;
+  CnnTrainScratch scratch; /* what this node needs of each */
 } CnnTrainKernel;
-
-/* Scratch sizes (values) the layers need: per part of the batch, shared, and
- * shared with a part that grows with the batch (per sample + fixed). */
-typedef struct {
-  int64_t col, b, a, dcol, dw, w;
-  int64_t a_per, a_fix, b_per;
-} CnnTrainScratch;
 
 /* The helpers the file carries, for the layers that use them. */
 typedef struct {
@@ -116,6 +125,8 @@ int cnn_train_step_end(const CnnTrainPlan *T);
 const char *cnn_train_life_text(const CnnTrainPlan *T, const CnnBlock *u);
 /* The plan as text (cnncc --plan, docs/generated-code.md). */
 void cnn_print_train_plan(FILE *f, const CnnTrainPlan *T);
+/* cnncc --plan: plans net's training code and prints the plan; 0 or 1. */
+int cnn_print_training_plan(FILE *f, const CnnNet *net, const CnnEmitOptions *opt);
 /* ---- the kernels (plan/train_kernels.c) ---- */
 
 CnnWindow cnn_conv_window(const CnnConvGeo *g);

@@ -10,8 +10,16 @@
  * convolution is the same with the roles of input and output exchanged.
  * Stride-1 convolutions read col in place from the padded image (implicit
  * products). */
+#include <stddef.h>
+
 #include "kernels.h"
 #include "train.h"
+
+#define FIELD(f) {#f, offsetof(CnnTrainScratch, f)}
+const CnnScratchField cnn_scratch_fields[CNN_SCRATCH_FIELDS] = {
+    FIELD(col), FIELD(b), FIELD(a), FIELD(dcol), FIELD(dw), FIELD(w), FIELD(a_per), FIELD(a_fix), FIELD(b_per),
+};
+#undef FIELD
 
 static CnnWindow make_window(int c, int h, int w, int oh, int ow, const CnnConvGeo *g) {
   CnnWindow win = {c, h, w, oh, ow, g->kh, g->kw, g->sh, g->sw, g->dh, g->dw, g->pt, g->pl};
@@ -77,11 +85,11 @@ static int64_t pad_mr(int64_t m) { return m + CNN_MAX_MR - 1; }
 static int64_t pad_nr(int64_t n) { return n + CNN_MAX_NR - 1; }
 
 /* A convolution's forward pass: an implicit product on the padded input. */
-static void conv_forward(CnnTrainPlan *T, const CnnConvGeo *g) {
+static void conv_forward(CnnTrainPlan *T, const CnnConvGeo *g, CnnTrainKernel *k) {
   CnnImplicit m = cnn_implicit_image(g);
   T->needs.gemm = T->needs.implicit = true;
-  need(&T->scratch.w, pad_mr(g->oc) * m.c * m.kh * m.kw);
-  need(&T->scratch.col, implicit_padded(&m));
+  need(&k->scratch.w, pad_mr(g->oc) * m.c * m.kh * m.kw);
+  need(&k->scratch.col, implicit_padded(&m));
 }
 
 /* A convolution's backward pass. The input gradient as an implicit product
@@ -102,17 +110,17 @@ static void conv_backward(CnnTrainPlan *T, const CnnNode *n, const CnnConvGeo *g
   int64_t narrow = (g->oc + 15) / 16 * 16, wide = (g->oc + 31) / 32 * 32; /* AVX-512 panels */
   k->wgrad_dot = g->oc * K <= 16384 && 10 * g->oc < 7 * (100 * wide >= 115 * narrow ? narrow : wide);
   *(k->dx_gemm ? &T->needs.windows : &T->needs.implicit) = true;
-  need(&T->scratch.col, implicit_padded(&m));
-  need(&T->scratch.b, pad_nr(g->oc) * implicit_q(&m));
-  need(&T->scratch.b, g->oc * (implicit_q(&m) + CNN_MAX_NR));
-  need(&T->scratch.dw, K * g->oc * (k->wgrad_dot ? 16 : 1)); /* dot: a register of lanes per weight */
+  need(&k->scratch.col, implicit_padded(&m));
+  need(&k->scratch.b, pad_nr(g->oc) * implicit_q(&m));
+  need(&k->scratch.b, g->oc * (implicit_q(&m) + CNN_MAX_NR));
+  need(&k->scratch.dw, K * g->oc * (k->wgrad_dot ? 16 : 1)); /* dot: a register of lanes per weight */
   if (k->dx_gemm) {
-    need(&T->scratch.w, pad_mr(K) * g->oc);
-    need(&T->scratch.b, pad_nr(pos) * g->oc);
-    need(&T->scratch.dcol, K * pos);
+    need(&k->scratch.w, pad_mr(K) * g->oc);
+    need(&k->scratch.b, pad_nr(pos) * g->oc);
+    need(&k->scratch.dcol, K * pos);
   } else {
-    need(&T->scratch.dcol, implicit_padded(&d));
-    need(&T->scratch.w, pad_mr(g->ic) * Kd);
+    need(&k->scratch.dcol, implicit_padded(&d));
+    need(&k->scratch.w, pad_mr(g->ic) * Kd);
   }
   T->needs.sum |= n->bias;
 }
@@ -125,29 +133,29 @@ static void convt(CnnTrainPlan *T, const CnnNode *n, const CnnConvGeo *g, CnnTra
   k->kind = trivial ? CNN_KERNEL_GEMM : CNN_KERNEL_WINDOWS;
   T->needs.gemm = true;
   T->needs.windows |= !trivial;
-  need(&T->scratch.w, pad_mr(K) * g->ic); /* forward */
-  need(&T->scratch.b, pad_nr(pos) * g->ic);
-  if (!trivial) need(&T->scratch.dcol, K * pos);
-  need(&T->scratch.w, pad_mr(g->ic) * K); /* backward */
-  need(&T->scratch.a, pad_mr(g->ic) * pos);
-  need(&T->scratch.col, pad_nr(K) * pos);
-  need(&T->scratch.dw, g->ic * K);
-  need(&T->scratch.b, pad_nr(pos) * K);
+  need(&k->scratch.w, pad_mr(K) * g->ic); /* forward */
+  need(&k->scratch.b, pad_nr(pos) * g->ic);
+  if (!trivial) need(&k->scratch.dcol, K * pos);
+  need(&k->scratch.w, pad_mr(g->ic) * K); /* backward */
+  need(&k->scratch.a, pad_mr(g->ic) * pos);
+  need(&k->scratch.col, pad_nr(K) * pos);
+  need(&k->scratch.dw, g->ic * K);
+  need(&k->scratch.b, pad_nr(pos) * K);
   T->needs.sum |= n->bias;
 }
 
 /* dense: one product over the batch, forward and backward */
-static void dense(CnnTrainPlan *T, const CnnNode *n) {
+static void dense(CnnTrainPlan *T, const CnnNode *n, CnnTrainKernel *k) {
   int64_t in = cnn_shape_size(T->net->nodes[n->inputs[0]].shape), out = cnn_shape_size(n->shape);
   T->needs.gemm = true;
-  need(&T->scratch.w, pad_nr(out) * in);
-  need(&T->scratch.a_per, in);
-  need(&T->scratch.a_fix, (CNN_MAX_MR - 1) * in);
-  need(&T->scratch.w, pad_nr(in) * out);
-  need(&T->scratch.a_per, pad_mr(out));
-  need(&T->scratch.a_per, out);
-  need(&T->scratch.a_fix, (CNN_MAX_MR - 1) * out);
-  need(&T->scratch.b_per, pad_nr(in));
+  need(&k->scratch.w, pad_nr(out) * in);
+  need(&k->scratch.a_per, in);
+  need(&k->scratch.a_fix, (CNN_MAX_MR - 1) * in);
+  need(&k->scratch.w, pad_nr(in) * out);
+  need(&k->scratch.a_per, pad_mr(out));
+  need(&k->scratch.a_per, out);
+  need(&k->scratch.a_fix, (CNN_MAX_MR - 1) * out);
+  need(&k->scratch.b_per, pad_nr(in));
   T->needs.sum |= n->bias;
 }
 
@@ -177,11 +185,11 @@ void cnn_plan_kernels(CnnTrainPlan *T) {
     switch (n->op) {
     case OP_CONV1D: case OP_CONV2D:
       k->kind = CNN_KERNEL_IMPLICIT;
-      conv_forward(T, &g);
+      conv_forward(T, &g, k);
       conv_backward(T, n, &g, k);
       break;
     case OP_CONV_TRANSPOSE2D: convt(T, n, &g, k); break;
-    case OP_DENSE: k->kind = CNN_KERNEL_GEMM; dense(T, n); break;
+    case OP_DENSE: k->kind = CNN_KERNEL_GEMM; dense(T, n, k); break;
     case OP_MAXPOOL1D: case OP_MAXPOOL2D:
       if (pool2(n, &g)) k->kind = CNN_KERNEL_POOL2, T->needs.pool2 = true;
       break;
@@ -189,5 +197,6 @@ void cnn_plan_kernels(CnnTrainPlan *T) {
     case OP_BATCHNORM: T->needs.lanes = true; break;
     default: break;
     }
+    for (int f = 0; f < CNN_SCRATCH_FIELDS; f++) need(&CNN_SCRATCH(&T->scratch, f), CNN_SCRATCH(&k->scratch, f));
   }
 }
