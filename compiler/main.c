@@ -8,7 +8,7 @@
 #include "config.h"
 #include "cnncc.h"
 #include "notice.h"
-#include "train.h"
+#include "plan/train.h"
 
 static void usage(FILE *out) {
   fprintf(out,
