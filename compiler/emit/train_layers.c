@@ -409,23 +409,14 @@ void cnn_emit_lanes(Emit *E) {
   pr(P, "}");
 }
 
-static void emit_batchnorm(Emit *E, const CnnNode *n) {
+/* The output from the statistics: the forward pass and the recomputation
+ * (which must give the same values) run this one function. */
+static void batchnorm_normalize(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
   int c = n->shape.dim[0];
   int positions = (int)(size_of(n) / c);
   int relu = E->T->relu_into[n->id];
   const char *rname = relu >= 0 ? E->net->nodes[relu].name : NULL;
-  cnn_layer_comment(E, n, fmt(E, "%s; eps %g, momentum %g\n"
-                             " * training: normalize with the batch mean and biased variance over the %s,\n"
-                             " * and move the running stats toward the mean and the unbiased variance;\n"
-                             " * evaluation: normalize with the running stats%s",
-                          cnn_tensor_shape_text(E, n), n->eps, n->momentum,
-                          positions > 1 ? fmt(E, "batch and %d positions", positions) : "batch",
-                          relu >= 0 ? fmt(E, "\n * with %s: writes relu(y) as the output of %s, and does its backward pass", rname, rname) : ""));
-  pr(P, "static real %s_mean[%d], %s_invstd[%d]; /* what the last forward used */", n->name, c, n->name, c);
-  nl(P);
-  /* the output from the statistics: the forward pass and the recomputation
-   * (which must give the same values) run this one function */
   pr(P, "/* channel c of the output%s: y = x * scale + shift%s with the statistics of the last\n"
         " * forward pass */", relu >= 0 ? fmt(E, ", the output of %s", rname) : "", relu >= 0 ? ", then relu" : "");
   pr(P, "static NOINLINE void %s_normalize(real *restrict out, const real *restrict in,", n->name);
@@ -444,7 +435,12 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
   }
   pr(P, "}\n}");
   nl(P);
-  /* forward */
+}
+
+static void batchnorm_forward(Emit *E, const CnnNode *n) {
+  CnnPrinter *P = E->P;
+  int c = n->shape.dim[0];
+  int positions = (int)(size_of(n) / c);
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
   pr(P, "    const real *restrict weight, const real *restrict bias, real *restrict running_mean,");
   pr(P, "    real *restrict running_var, int n, int training) {");
@@ -475,16 +471,18 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
   pr(P, "%s_invstd[c] = invstd;", n->name);
   pr(P, "%s_normalize(out, in, weight, bias, c, n);", n->name);
   pr(P, "}\n}");
-  const char *ps[4];
-  for (int t = 0; t < 4; t++) ps[t] = param(E, n, E->T->ts[n->id][t].name);
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s, %s, %s, n, training);", n->name, out_act(E, n),
-                      act(E, n->inputs[0]), ps[0], ps[1], ps[2], ps[3]);
-  E->fwd_training[n->id] = true;
-  if (!cnn_backward_begin(E, n)) return;
-  /* backward: dy is the gradient of the output, or with a fused relu the
-   * relu's gradient where its output is > 0 */
-  const char *dy1 = relu >= 0 ? "(r[i] > 0 ? g[i] : 0)" : "g[i]";
+}
+
+/* dy is the gradient of the output, or with a fused relu the relu's
+ * gradient where its output is > 0 */
+static void batchnorm_backward(Emit *E, const CnnNode *n) {
+  CnnPrinter *P = E->P;
+  int c = n->shape.dim[0];
+  int positions = (int)(size_of(n) / c);
+  int relu = E->T->relu_into[n->id];
+  const char *rname = relu >= 0 ? E->net->nodes[relu].name : NULL;
   bool in_place = E->T->in_place[n->id];
+  const char *dy1 = relu >= 0 ? "(r[i] > 0 ? g[i] : 0)" : "g[i]";
   if (in_place)
     pr(P, "static void %s_backward(real *restrict dout, int din,", n->name);
   else
@@ -528,18 +526,53 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
        acc_op(E, n, 0), dy1);
   }
   pr(P, "}\n}\n}");
+}
+
+/* the output again for the backward passes that read it, if not kept */
+static void batchnorm_recompute(Emit *E, const CnnNode *n) {
+  CnnPrinter *P = E->P;
+  int c = n->shape.dim[0];
+  int positions = (int)(size_of(n) / c);
+  int relu = E->T->relu_into[n->id];
   int r = relu >= 0 ? relu : n->id;
-  if (E->T->recompute[r] == n->id) {
-    nl(P);
-    pr(P, "/* %s again for the backward passes that read it, which is not kept: the values\n"
-          " * of the forward pass, bit for bit */", E->net->nodes[r].name);
-    pr(P, "static void %s_recompute(real *restrict out, const real *restrict in, const real *restrict weight,",
-       n->name);
-    pr(P, "    const real *restrict bias, int n) {");
-    pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
-    pr(P, "for (int c = 0; c < %d; c++) %s_normalize(out, in, weight, bias, c, n);", c, n->name);
-    pr(P, "}");
-  }
+  if (E->T->recompute[r] != n->id) return;
+  nl(P);
+  pr(P, "/* %s again for the backward passes that read it, which is not kept: the values\n"
+        " * of the forward pass, bit for bit */", E->net->nodes[r].name);
+  pr(P, "static void %s_recompute(real *restrict out, const real *restrict in, const real *restrict weight,",
+     n->name);
+  pr(P, "    const real *restrict bias, int n) {");
+  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
+  pr(P, "for (int c = 0; c < %d; c++) %s_normalize(out, in, weight, bias, c, n);", c, n->name);
+  pr(P, "}");
+}
+
+static void emit_batchnorm(Emit *E, const CnnNode *n) {
+  CnnPrinter *P = E->P;
+  int c = n->shape.dim[0];
+  int positions = (int)(size_of(n) / c);
+  int relu = E->T->relu_into[n->id];
+  const char *rname = relu >= 0 ? E->net->nodes[relu].name : NULL;
+  cnn_layer_comment(E, n, fmt(E, "%s; eps %g, momentum %g\n"
+                             " * training: normalize with the batch mean and biased variance over the %s,\n"
+                             " * and move the running stats toward the mean and the unbiased variance;\n"
+                             " * evaluation: normalize with the running stats%s",
+                          cnn_tensor_shape_text(E, n), n->eps, n->momentum,
+                          positions > 1 ? fmt(E, "batch and %d positions", positions) : "batch",
+                          relu >= 0 ? fmt(E, "\n * with %s: writes relu(y) as the output of %s, and does its backward pass", rname, rname) : ""));
+  pr(P, "static real %s_mean[%d], %s_invstd[%d]; /* what the last forward used */", n->name, c, n->name, c);
+  nl(P);
+  batchnorm_normalize(E, n);
+  batchnorm_forward(E, n);
+  const char *ps[4];
+  for (int t = 0; t < 4; t++) ps[t] = param(E, n, E->T->ts[n->id][t].name);
+  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s, %s, %s, n, training);", n->name, out_act(E, n),
+                      act(E, n->inputs[0]), ps[0], ps[1], ps[2], ps[3]);
+  E->fwd_training[n->id] = true;
+  if (!cnn_backward_begin(E, n)) return;
+  batchnorm_backward(E, n);
+  bool in_place = E->T->in_place[n->id];
+  batchnorm_recompute(E, n);
   /* in place: whether to write the input's gradient */
   const char *din = !in_place ? din_arg(E, n, 0) : E->T->ng[n->inputs[0]] ? "1" : "want_dx";
   if (relu >= 0)
