@@ -497,8 +497,10 @@ static void emit_layout(Emit *E) {
   for (int i = 0; i < net->nnodes; i++) {
     const int bs[3] = {E->T->act_buf[i], E->T->grad_alias[i] < 0 ? E->T->grad_buf[i] : -1, E->T->arg_buf[i]};
     for (int k = 0; k < 3; k++)
-      if (bs[k] >= 0)
-        pr(P, "%s = AT(%" PRId64 "); /* %s */", E->T->buf[bs[k]].name, E->T->buf[bs[k]].offset, cnn_train_life_text(E->T, &E->T->buf[bs[k]]));
+      if (bs[k] >= 0) {
+        const CnnBlock *u = &E->T->buf[bs[k]];
+        pr(P, "%s = AT(%" PRId64 "); /* %s */", u->name, u->offset, cnn_train_life_text(E->T, u));
+      }
   }
   for (int i = net->nnodes - 1; i >= 0; i--) { /* a buffer before those that share it */
     if (E->T->grad_alias[i] < 0) continue;

@@ -14,60 +14,56 @@ typedef struct {
 static void loss_cross_entropy(Emit *E, const Loss *L) {
   CnnPrinter *P = E->P;
   const CnnNet *net = E->net;
-  const CnnNode *z = L->z;
-  int c = L->c, positions = L->positions;
-  int64_t size = L->size;
-  const char *shape = L->shape, *cp = L->cp, *bp = L->bp;
-  const char *lp = L->lp;
   nl(P);
   pr(P, "/* loss: softmax cross-entropy of %s %s, line %d\n"
         " * classes along the %d channels, one label per %s; the mean over n * %d terms.\n"
         " * Labels outside [0, %d) add nothing (and count as wrong). */",
-     z->name, shape, net->loss_loc.first_line, c, positions > 1 ? "position" : "sample", positions, c);
+     L->z->name, L->shape, net->loss_loc.first_line, L->c, L->positions > 1 ? "position" : "sample", L->positions,
+     L->c);
   pr(P, "static real loss_forward(const real *restrict logits, const int32_t *restrict labels, int n,");
   pr(P, "    long *correct) {");
   pr(P, "double total = 0, lost = 0; /* compensated (Neumaier) sum */");
   pr(P, "long right = 0;");
   pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "for (int p = 0; p < %d; p++) {", positions);
-  pr(P, "const real *z = logits + (size_t)b * %" PRId64 " + p;", size);
-  pr(P, "const int32_t label = labels[%s];", bp);
+  pr(P, "for (int p = 0; p < %d; p++) {", L->positions);
+  pr(P, "const real *z = logits + (size_t)b * %" PRId64 " + p;", L->size);
+  pr(P, "const int32_t label = labels[%s];", L->bp);
   pr(P, "real m = z[0];");
   pr(P, "int best = 0;");
-  pr(P, "for (int c = 1; c < %d; c++) {", c);
-  pr(P, "if (z[%s] > m) {", cp);
-  pr(P, "m = z[%s];", cp);
+  pr(P, "for (int c = 1; c < %d; c++) {", L->c);
+  pr(P, "if (z[%s] > m) {", L->cp);
+  pr(P, "m = z[%s];", L->cp);
   pr(P, "best = c;");
   pr(P, "}");
   pr(P, "}");
   pr(P, "double s = 0;");
-  pr(P, "for (int c = 0; c < %d; c++) s += %s(z[%s] - m);", c, fn(E, "exp"), cp);
-  pr(P, "if (label < 0 || label >= %d) continue;", c);
-  pr(P, "add_compensated(&total, &lost, log(s) + m - z[%s]);", lp);
+  pr(P, "for (int c = 0; c < %d; c++) s += %s(z[%s] - m);", L->c, fn(E, "exp"), L->cp);
+  pr(P, "if (label < 0 || label >= %d) continue;", L->c);
+  pr(P, "add_compensated(&total, &lost, log(s) + m - z[%s]);", L->lp);
   pr(P, "right += best == label;");
   pr(P, "}\n}");
   pr(P, "if (correct) *correct = right;");
-  pr(P, "return (real)((total + lost) / ((double)n * %d));", positions);
+  pr(P, "return (real)((total + lost) / ((double)n * %d));", L->positions);
   pr(P, "}");
   nl(P);
-  pr(P, "/* d loss / d logits = (softmax - onehot(label)) / (n * %d), written (not added) */", positions);
+  pr(P, "/* d loss / d logits = (softmax - onehot(label)) / (n * %d), written (not added) */", L->positions);
   pr(P, "static void loss_backward(real *restrict dlogits, const real *restrict logits,");
   pr(P, "    const int32_t *restrict labels, int n) {");
-  pr(P, "const real scale = (real)(1.0 / ((double)n * %d));", positions);
+  pr(P, "const real scale = (real)(1.0 / ((double)n * %d));", L->positions);
   pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "for (int p = 0; p < %d; p++) {", positions);
-  pr(P, "const real *z = logits + (size_t)b * %" PRId64 " + p;", size);
-  pr(P, "real *dz = dlogits + (size_t)b * %" PRId64 " + p;", size);
-  pr(P, "const int32_t label = labels[%s];", bp);
-  pr(P, "if (label < 0 || label >= %d) {", c);
-  pr(P, "for (int c = 0; c < %d; c++) dz[%s] = 0;", c, cp);
+  pr(P, "for (int p = 0; p < %d; p++) {", L->positions);
+  pr(P, "const real *z = logits + (size_t)b * %" PRId64 " + p;", L->size);
+  pr(P, "real *dz = dlogits + (size_t)b * %" PRId64 " + p;", L->size);
+  pr(P, "const int32_t label = labels[%s];", L->bp);
+  pr(P, "if (label < 0 || label >= %d) {", L->c);
+  pr(P, "for (int c = 0; c < %d; c++) dz[%s] = 0;", L->c, L->cp);
   pr(P, "continue;");
   pr(P, "}");
   pr(P, "real m = z[0], s = 0;");
-  pr(P, "for (int c = 1; c < %d; c++) m = z[%s] > m ? z[%s] : m;", c, cp, cp);
-  pr(P, "for (int c = 0; c < %d; c++) s += %s(z[%s] - m);", c, fn(E, "exp"), cp);
-  pr(P, "for (int c = 0; c < %d; c++)", c);
-  pr(P, "  dz[%s] = (%s(z[%s] - m) / s - (c == label)) * scale;", cp, fn(E, "exp"), cp);
+  pr(P, "for (int c = 1; c < %d; c++) m = z[%s] > m ? z[%s] : m;", L->c, L->cp, L->cp);
+  pr(P, "for (int c = 0; c < %d; c++) s += %s(z[%s] - m);", L->c, fn(E, "exp"), L->cp);
+  pr(P, "for (int c = 0; c < %d; c++)", L->c);
+  pr(P, "  dz[%s] = (%s(z[%s] - m) / s - (c == label)) * scale;", L->cp, fn(E, "exp"), L->cp);
   pr(P, "}\n}\n}");
 }
 
@@ -75,41 +71,37 @@ static void loss_cross_entropy(Emit *E, const Loss *L) {
 static void loss_mse(Emit *E, const Loss *L) {
   CnnPrinter *P = E->P;
   const CnnNet *net = E->net;
-  const CnnNode *z = L->z;
-  int c = L->c, positions = L->positions;
-  int64_t size = L->size;
-  const char *shape = L->shape, *cp = L->cp, *bp = L->bp;
   nl(P);
   pr(P, "/* loss: mean squared error of %s %s, line %d: the mean over n * %" PRId64 " elements.\n"
         " * Correct: positions whose largest channel is the label (when labels are given). */",
-     z->name, shape, net->loss_loc.first_line, size);
+     L->z->name, L->shape, net->loss_loc.first_line, L->size);
   pr(P, "static real loss_forward(const real *restrict y, const real *restrict targets,");
   pr(P, "    const int32_t *restrict labels, int n, long *correct) {");
   pr(P, "double total = 0, lost = 0; /* compensated (Neumaier) sum */");
-  pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++) {", size);
+  pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++) {", L->size);
   pr(P, "const double d = (double)y[i] - targets[i];");
   pr(P, "add_compensated(&total, &lost, d * d);");
   pr(P, "}");
   pr(P, "long right = 0;");
   pr(P, "if (labels) {");
   pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "for (int p = 0; p < %d; p++) {", positions);
-  pr(P, "const real *z = y + (size_t)b * %" PRId64 " + p;", size);
+  pr(P, "for (int p = 0; p < %d; p++) {", L->positions);
+  pr(P, "const real *z = y + (size_t)b * %" PRId64 " + p;", L->size);
   pr(P, "int best = 0;");
-  pr(P, "for (int c = 1; c < %d; c++) best = z[%s] > z[%s] ? c : best;", c, cp,
-     cnn_lin(E, "best", positions, NULL, 0, 0));
-  pr(P, "right += best == labels[%s];", bp);
+  pr(P, "for (int c = 1; c < %d; c++) best = z[%s] > z[%s] ? c : best;", L->c, L->cp,
+     cnn_lin(E, "best", L->positions, NULL, 0, 0));
+  pr(P, "right += best == labels[%s];", L->bp);
   pr(P, "}\n}\n}");
   pr(P, "if (correct) *correct = right;");
-  pr(P, "return (real)((total + lost) / ((double)n * %" PRId64 "));", size);
+  pr(P, "return (real)((total + lost) / ((double)n * %" PRId64 "));", L->size);
   pr(P, "}");
   nl(P);
-  pr(P, "/* d loss / d y = 2 (y - target) / (n * %" PRId64 ") */", size);
+  pr(P, "/* d loss / d y = 2 (y - target) / (n * %" PRId64 ") */", L->size);
   pr(P, "static void loss_backward(real *restrict dy, const real *restrict y,");
   pr(P, "    const real *restrict targets, int n) {");
-  pr(P, "const real scale = (real)(2.0 / ((double)n * %" PRId64 "));", size);
+  pr(P, "const real scale = (real)(2.0 / ((double)n * %" PRId64 "));", L->size);
   pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++) dy[i] = (y[i] - targets[i]) * scale;",
-     size);
+     L->size);
   pr(P, "}");
 }
 
