@@ -400,8 +400,11 @@ CnnTrainPlan *cnn_plan_training(CnnArena *A, const CnnNet *net, int64_t es) {
   cnn_plan_kernels(T);
   int a, b;
   if (!cnn_check_placement(T->buf, T->nbuf, T->pool_bytes, &a, &b)) {
-    fprintf(stderr, "cnncc: internal error: the memory plan places %s%s%s wrongly\n", T->buf[a].name,
-            b >= 0 ? " and " : "", b >= 0 ? T->buf[b].name : "");
+    if (b >= 0)
+      fprintf(stderr, "cnncc: internal error: the memory plan puts %s and %s, in use at once, in the same memory\n",
+              T->buf[a].name, T->buf[b].name);
+    else
+      fprintf(stderr, "cnncc: internal error: the memory plan puts %s outside the pool\n", T->buf[a].name);
     return NULL;
   }
   return T;
