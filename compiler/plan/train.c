@@ -7,6 +7,9 @@
 /* printf into the plan's arena */
 #define fmt(T, ...) ((const char *)cnn_format((T)->A, __VA_ARGS__))
 
+/* Where each tensor of the parameters and buffers goes, which nodes need
+ * their gradient, and which nodes forward (the loss input's ancestors) and
+ * predict (the output's) run. */
 static void analyse(CnnTrainPlan *T) {
   const CnnNet *net = T->net;
   int nn = net->nnodes;
@@ -42,7 +45,6 @@ static void analyse(CnnTrainPlan *T) {
     }
   }
 }
-
 
 /* Layers whose backward pass does their fused relu's too. */
 bool cnn_merges_relu_backward(const CnnNode *n) { return n->op == OP_BATCHNORM || n->op == OP_ADD; }
@@ -143,7 +145,6 @@ static void analyse_fusion(CnnTrainPlan *T) {
  * 2 nn + 1 is after the backward pass (d loss / d input, <net>_output() and
  * a replay read buffers then). */
 
-
 int cnn_train_step_backward(const CnnTrainPlan *T, int i) { return 2 * T->net->nnodes + 1 - i; }
 int cnn_train_step_end(const CnnTrainPlan *T) { return 2 * T->net->nnodes + 1; }
 
@@ -169,7 +170,7 @@ const char *cnn_train_life_text(const CnnTrainPlan *T, const CnnBlock *u) {
 }
 
 /* The activations (root nodes) that node i's backward pass reads; the layer
- * emitters pass exactly these to it (bact()). */
+ * emitters pass exactly these to it (cnn_bact()). */
 static void backward_reads(CnnTrainPlan *T, int i) {
   const CnnNode *n = &T->net->nodes[i];
   int *r = T->bread[i], k = 0, in0 = n->ninputs > 0 ? T->root[n->inputs[0]] : -1;
