@@ -125,8 +125,9 @@ static void conv_backward(CnnTrainPlan *T, const CnnNode *n, const CnnConvGeo *g
   T->needs.sum |= n->bias;
 }
 
-/* conv_transpose2d: products, and window copies unless the window is 1x1 */
-static void convt(CnnTrainPlan *T, const CnnNode *n, const CnnConvGeo *g, CnnTrainKernel *k) {
+/* conv_transpose2d: products, and window copies unless the window is 1x1;
+ * the backward pass if the node has one */
+static void convt(CnnTrainPlan *T, const CnnNode *n, const CnnConvGeo *g, CnnTrainKernel *k, bool backward) {
   CnnWindow w = cnn_convt_window(g);
   bool trivial = cnn_window_trivial(&w, g);
   int64_t K = cnn_window_rows(&w), pos = cnn_window_cols(&w);
@@ -136,7 +137,8 @@ static void convt(CnnTrainPlan *T, const CnnNode *n, const CnnConvGeo *g, CnnTra
   need(&k->scratch.w, pad_mr(K) * g->ic); /* forward */
   need(&k->scratch.b, pad_nr(pos) * g->ic);
   if (!trivial) need(&k->scratch.dcol, K * pos);
-  need(&k->scratch.w, pad_mr(g->ic) * K); /* backward */
+  if (!backward) return;
+  need(&k->scratch.w, pad_mr(g->ic) * K);
   need(&k->scratch.a, pad_mr(g->ic) * pos);
   need(&k->scratch.col, pad_nr(K) * pos);
   need(&k->scratch.dw, g->ic * K);
@@ -144,13 +146,14 @@ static void convt(CnnTrainPlan *T, const CnnNode *n, const CnnConvGeo *g, CnnTra
   T->needs.sum |= n->bias;
 }
 
-/* dense: one product over the batch, forward and backward */
-static void dense(CnnTrainPlan *T, const CnnNode *n, CnnTrainKernel *k) {
+/* dense: one product over the batch, forward and (if it has one) backward */
+static void dense(CnnTrainPlan *T, const CnnNode *n, CnnTrainKernel *k, bool backward) {
   int64_t in = cnn_shape_size(T->net->nodes[n->inputs[0]].shape), out = cnn_shape_size(n->shape);
   T->needs.gemm = true;
   need(&k->scratch.w, pad_nr(out) * in);
   need(&k->scratch.a_per, in);
   need(&k->scratch.a_fix, (CNN_MAX_MR - 1) * in);
+  if (!backward) return;
   need(&k->scratch.w, pad_nr(in) * out);
   need(&k->scratch.a_per, pad_mr(out));
   need(&k->scratch.a_per, out);
@@ -168,9 +171,8 @@ static bool pool2(const CnnNode *n, const CnnConvGeo *g) {
          !g->pl && !cy && !cx;
 }
 
-/* Every node that has code. The scratch of a node that only predict runs
- * counts its backward pass too, which the file does not have: the printer
- * used to print it muted, and this keeps the files as they were. */
+/* Every node that has code; a node that only predict runs has no backward
+ * pass, whose scratch and helpers it then does not need. */
 void cnn_plan_kernels(CnnTrainPlan *T) {
   const CnnNet *net = T->net;
   T->kernel = cnn_alloc(T->A, sizeof *T->kernel * (size_t)net->nnodes);
@@ -186,10 +188,10 @@ void cnn_plan_kernels(CnnTrainPlan *T) {
     case OP_CONV1D: case OP_CONV2D:
       k->kind = CNN_KERNEL_IMPLICIT;
       conv_forward(T, &g, k);
-      conv_backward(T, n, &g, k);
+      if (T->live_train[i]) conv_backward(T, n, &g, k);
       break;
-    case OP_CONV_TRANSPOSE2D: convt(T, n, &g, k); break;
-    case OP_DENSE: k->kind = CNN_KERNEL_GEMM; dense(T, n, k); break;
+    case OP_CONV_TRANSPOSE2D: convt(T, n, &g, k, T->live_train[i]); break;
+    case OP_DENSE: k->kind = CNN_KERNEL_GEMM; dense(T, n, k, T->live_train[i]); break;
     case OP_MAXPOOL1D: case OP_MAXPOOL2D:
       if (pool2(n, &g)) k->kind = CNN_KERNEL_POOL2, T->needs.pool2 = true;
       break;

@@ -23,7 +23,7 @@ static void print_node(FILE *f, const CnnTrainPlan *T, int i) {
   }
   fprintf(f, " %s %s %s kernel %s", T->live_train[i] ? "train" : "predict-only",
           T->has_fwd[i] ? "forward" : "-", T->has_bwd[i] ? "backward" : "-", kernel_names[k->kind]);
-  if (k->kind == CNN_KERNEL_IMPLICIT)
+  if (k->kind == CNN_KERNEL_IMPLICIT && T->live_train[i])
     fprintf(f, " dx=%s wgrad=%s", k->dx_gemm ? "gemm" : "implicit", k->wgrad_dot ? "dot" : "transposed");
   if (T->relu_into[i] >= 0) fprintf(f, " relu=%s", T->net->nodes[T->relu_into[i]].name);
   if (T->fused[i]) fprintf(f, " fused");
