@@ -302,7 +302,7 @@ int cnn_emit_pytorch_source(FILE *out, const CnnNet *net, const char *source);
 /* ---- end PyTorch mirror ---- */
 
 
-/* ---- code generation (printer.c, emit/train.c, build.c) ---- */
+/* ---- code generation (printer.c, plan/train*.c, emit/train*.c, build.c) ---- */
 
 /* An indenting printer: cnn_pr() prints lines and indents by braces. */
 typedef struct {
@@ -310,7 +310,6 @@ typedef struct {
   int indent;
   bool failed;    /* out of memory while formatting */
   bool continued; /* the last line ended with a backslash */
-  bool mute;      /* print nothing while set */
 } CnnPrinter;
 void cnn_printer_init(CnnPrinter *P, FILE *out);
 void cnn_pr(CnnPrinter *P, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -323,7 +322,7 @@ typedef enum { CNN_DTYPE_FLOAT, CNN_DTYPE_DOUBLE } CnnDtype;
  * (-O3), "native" the build machine (-march=native), "avx2" (-mavx2 -mfma),
  * "avx512" (-mavx512f -mavx512vl ...). The C file is the same for all: it
  * picks its SIMD micro-kernel by the preprocessor. A target-specific kernel
- * may plug in per layer kind (emit/train.c's kernels[]). */
+ * would be a choice of the plan (plan/train_kernels.c). */
 typedef enum { CNN_TARGET_GENERIC, CNN_TARGET_NATIVE, CNN_TARGET_AVX2, CNN_TARGET_AVX512 } CnnTarget;
 
 typedef struct {

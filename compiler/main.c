@@ -8,6 +8,7 @@
 #include "config.h"
 #include "cnncc.h"
 #include "notice.h"
+#include "plan/train.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -17,6 +18,10 @@ static void usage(FILE *out) {
           "  -c, --check          check the program (syntax, names, shapes) and exit\n"
           "  -s, --summary        print each layer's output shape, parameters, FLOPs\n"
           "                       and activation memory, then totals\n"
+          "      --plan           print the plan of the training code (per layer: the\n"
+          "                       kernel, fusions, recomputation; per buffer of the\n"
+          "                       pool: offset, size and steps in use; the scratch)\n"
+          "                       and exit (docs/generated-code.md)\n"
           "      --emit=train     (the default) with -o FILE.c: write the training code\n"
           "                       FILE.c and FILE.h; with -o FILE: also compile it (with\n"
           "                       CNNCC_CC) and link it with libcnnrt into the trainer FILE\n"
@@ -151,9 +156,10 @@ int main(int argc, char **argv) {
       {"dtype", required_argument, NULL, 'D'}, {"target", required_argument, NULL, 'T'},
       {"weights", required_argument, NULL, 'W'}, {"header", no_argument, NULL, 'H'},
       {"static-arena", no_argument, NULL, 'A'}, {"no-softmax", no_argument, NULL, 'S'},
+      {"plan", no_argument, NULL, 'P'},
       {NULL, 0, NULL, 0},
   };
-  bool check = false, summary = false;
+  bool check = false, summary = false, plan = false;
   const char *emit = NULL, *output = NULL;
   CnnEmitOptions gen = {.dtype = CNN_DTYPE_FLOAT, .target = CNN_TARGET_NATIVE};
   CnnInferOptions infer = {0}; /* --emit=inference */
@@ -162,6 +168,7 @@ int main(int argc, char **argv) {
     switch (opt) {
     case 'c': check = true; break;
     case 's': summary = true; break;
+    case 'P': plan = true; break;
     case 'h': usage(stdout); return 0;
     case 'E': emit = optarg; break;
     case 'o': output = optarg; break;
@@ -206,7 +213,7 @@ int main(int argc, char **argv) {
   }
   bool train = !emit || !strcmp(emit, "train");
   char *made_output = NULL; /* never exit 0 having done nothing */
-  if (train && !output && !check && !summary && !(output = made_output = default_trainer(path)))
+  if (train && !output && !check && !summary && !plan && !(output = made_output = default_trainer(path)))
     return 2;
   size_t len;
   char *src = read_file(path, &len);
@@ -230,6 +237,7 @@ int main(int argc, char **argv) {
     status = 1;
   } else {
     if (summary) cnn_print_summary(stdout, net);
+    if (plan) status = cnn_print_training_plan(stdout, net, &gen);
     if (output && train) {
       gen.source_file = path;
       status = cnn_write_output(net, output, &gen);

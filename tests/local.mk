@@ -66,6 +66,12 @@ EXTRA_DIST += tests/build-diff-dn.cnn
 TESTS += tests/identity.sh
 dist_check_SCRIPTS += tests/identity.sh
 
+# The training plan (cnncc --plan): its memory plan and scratch checked from
+# the text by an independent checker, for the examples and random networks.
+TESTS += tests/plan.sh
+dist_check_SCRIPTS += tests/plan.sh
+EXTRA_DIST += tests/plan-check.py
+
 # --enable-sanitizers: the scripts build the programs they make from
 # generated C with configure's sanitizer flags too (they link with the
 # sanitized libcnnrt), as cnncc -o does; tests/tap.sh reads them.

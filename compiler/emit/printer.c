@@ -84,7 +84,6 @@ static void line(CnnPrinter *P, const char *s, size_t len) {
 }
 
 void cnn_vpr(CnnPrinter *P, const char *fmt, va_list ap) {
-  if (P->mute) return;
   char small[512];
   va_list ap2;
   va_copy(ap2, ap);
@@ -111,7 +110,7 @@ void cnn_vpr(CnnPrinter *P, const char *fmt, va_list ap) {
 }
 
 void cnn_pr_verbatim(CnnPrinter *P, const char *text) {
-  if (!P->mute) fputs(text, P->out);
+  fputs(text, P->out);
 }
 
 void cnn_pr(CnnPrinter *P, const char *fmt, ...) {

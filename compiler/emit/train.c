@@ -8,9 +8,11 @@
  * in one array with named views; activations and their gradients in one
  * arena allocated by <net>_setup().
  *
- * Target seam: the kernels of the heavy layers (convolutions, dense) are
- * chosen through the table `kernels[]` by CnnTarget. Only portable C exists
- * now ("generic"; "native" uses the same kernels with -march=native). */
+ * What the code is (which kernels, the memory plan, the scratch) is decided
+ * before by the plan (plan/train.c, plan/train_kernels.c); this renders it.
+ * All targets share the kernels: the generated file picks its micro-kernel
+ * (AVX-512, AVX2+FMA or portable C) by the preprocessor, and the target
+ * chooses the compiler flags (build.c). */
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
@@ -19,72 +21,10 @@
 
 #include "config.h"
 #include "cnncc.h"
-#include "kernels.h"
-
-#define pr cnn_pr
-
-static void nl(CnnPrinter *P) { cnn_pr(P, "%s", ""); }
-
-typedef struct {
-  const CnnNet *net;
-  CnnPrinter *P;
-  CnnArena *A;
-  const CnnEmitOptions *opt;
-  bool dbl;
-  const char *N; /* network name, the prefix of public symbols */
-  char *NU;      /* upper case, for macros */
-  int *root;        /* the node whose buffer a node uses (flatten aliases) */
-  bool *live_train; /* computed by forward: ancestors of the loss input */
-  bool *live_pred;  /* computed by predict: ancestors of the output */
-  bool *ng;         /* its gradient is needed for parameter gradients */
-  int *nts;
-  CnnTensorSpec (*ts)[4];
-  int64_t (*off)[4]; /* offset of each tensor in params or buffers */
-  int64_t nparams, nbuffers;
-  int ntensors;
-  const char **fwd, **bwd; /* the call of each layer's functions */
-  bool *fwd_training, *fwd_seed; /* the call uses `training`, `dropout_seed` */
-  bool need_sum, need_gemm, need_implicit, need_windows, need_lanes, need_pool2; /* helpers the layers use */
-  /* scratch sizes (values) the layers need: per part of the batch, shared,
-   * and shared with a part that grows with the batch (per sample + fixed) */
-  int64_t sc_col, sc_b, sc_a, sc_dcol, sc_dw, sc_w;
-  int64_t sa_per, sa_fix, sb_per;
-  int *prof, nprof; /* the row of each node in the layer profile (-1: none), rows */
-  /* fusions: relu_into[i] is the relu whose forward pass node i's layer does
-   * too, writing the relu's output (a batchnorm also does its backward pass),
-   * -1 if none; fused[r] marks such a relu. */
-  int *relu_into;
-  bool *fused;
-  /* assign[i][k]: node i's backward pass writes (=) the gradient of its
-   * input k instead of adding to it (+=): it is the first in backward order
-   * to write that buffer, so no buffer needs zeroing. */
-  bool (*assign)[CNN_MAX_INPUTS];
-  /* the memory plan (plan_memory): bread[i] lists the activations (root
-   * nodes) that node i's backward pass reads; recompute[r] is the batchnorm
-   * or mul whose output r the backward pass recomputes instead of keeping it
-   * (-1: none), before the backward pass of node recompute_at[r]; buf[] the
-   * buffers of the pool, act_buf[r], grad_buf[r], arg_buf[r] their index (-1) */
-  int (*bread)[2], *nbread;
-  int *recompute, *recompute_at;
-  /* in_place[i]: node i's backward pass writes its input's gradient over
-   * its output's, whose buffer grad_alias[input] then is (-1: its own) */
-  bool *in_place;
-  int *grad_alias;
-  bool (*add_alias)[CNN_MAX_INPUTS]; /* add_alias[i][k]: input k of add i has its gradient buffer */
-  int *alias_by; /* the node whose backward pass makes grad_alias[] */
-  struct Buf *buf;
-  int nbuf, *act_buf, *grad_buf, *arg_buf;
-  int64_t pool_bytes; /* per sample */
-  bool replay;        /* a second backward pass must run the forward pass again */
-} Emit;
-
-/* ---- small helpers ---- */
-
-/* printf into the emitter's arena (the text lives as long as the emitter) */
-#define fmt(E, ...) ((const char *)cnn_format((E)->A, __VA_ARGS__))
+#include "train.h"
 
 /* A floating-point literal of the generated code's type. */
-static const char *lit(Emit *E, double v) {
+const char *cnn_lit(Emit *E, double v) {
   char buf[64];
   snprintf(buf, sizeof buf, E->dbl ? "%.17g" : "%.9g", v);
   if (!strpbrk(buf, ".eEn")) strcat(buf, ".0");
@@ -92,7 +32,7 @@ static const char *lit(Emit *E, double v) {
 }
 
 /* The shortest "%g" text that reads back as v. */
-static const char *num(Emit *E, double v) {
+const char *cnn_num(Emit *E, double v) {
   char buf[64];
   for (int prec = 1; prec <= 17; prec++) {
     snprintf(buf, sizeof buf, "%.*g", prec, v);
@@ -101,33 +41,8 @@ static const char *num(Emit *E, double v) {
   return fmt(E, "%s", buf);
 }
 
-/* math.h function of the generated code's type: exp -> expf for float. */
-static const char *fn(Emit *E, const char *name) { return E->dbl ? name : fmt(E, "%sf", name); }
-
-static int64_t size_of(const CnnNode *n) { return cnn_shape_size(n->shape); }
-static const CnnNode *input_node(Emit *E, const CnnNode *n, int i) {
-  return &E->net->nodes[n->inputs[i]];
-}
-static const char *act(Emit *E, int id) { return fmt(E, "act.%s", E->net->nodes[E->root[id]].name); }
-static const char *grad(Emit *E, int id) { return fmt(E, "grad.%s", E->net->nodes[E->root[id]].name); }
-
-/* The gradient buffer for input i of node n as the backward call passes it:
- * NULL unless someone needs it (parameters upstream, or d loss / d input). */
-static const char *din_arg(Emit *E, const CnnNode *n, int i) {
-  int id = n->inputs[i];
-  return E->ng[id] ? grad(E, id) : fmt(E, "want_dx ? %s : NULL", grad(E, id));
-}
-
-/* "=" if node n's backward pass writes input k's gradient, "+=" if it adds */
-static const char *acc_op(Emit *E, const CnnNode *n, int k) { return E->assign[n->id][k] ? "=" : "+="; }
-
-/* The buffer a layer's forward pass writes: its own, or its fused relu's. */
-static const char *out_act(Emit *E, const CnnNode *n) {
-  return act(E, E->relu_into[n->id] >= 0 ? E->relu_into[n->id] : n->id);
-}
-
 /* "oy * 2 + ky * 3 - 1", leaving out zero terms and unit factors. */
-static const char *lin(Emit *E, const char *v0, int c0, const char *v1, int c1, int k) {
+const char *cnn_lin(Emit *E, const char *v0, int c0, const char *v1, int c1, int k) {
   char buf[128];
   size_t o = 0;
   const char *v[2] = {v0, v1};
@@ -142,49 +57,6 @@ static const char *lin(Emit *E, const char *v0, int c0, const char *v1, int c1, 
   return fmt(E, "%s", buf);
 }
 
-/* ---- analysis ---- */
-
-static void analyse(Emit *E) {
-  const CnnNet *net = E->net;
-  int nn = net->nnodes;
-  E->root = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->live_train = cnn_alloc(E->A, (size_t)nn);
-  E->live_pred = cnn_alloc(E->A, (size_t)nn);
-  E->ng = cnn_alloc(E->A, (size_t)nn);
-  E->nts = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->ts = cnn_alloc(E->A, sizeof *E->ts * (size_t)nn);
-  E->off = cnn_alloc(E->A, sizeof *E->off * (size_t)nn);
-  E->fwd = cnn_alloc(E->A, sizeof(char *) * (size_t)nn);
-  E->bwd = cnn_alloc(E->A, sizeof(char *) * (size_t)nn);
-  E->fwd_training = cnn_alloc(E->A, (size_t)nn);
-  E->fwd_seed = cnn_alloc(E->A, (size_t)nn);
-  for (int i = 0; i < nn; i++) {
-    const CnnNode *n = &net->nodes[i];
-    E->root[i] = n->op == OP_FLATTEN ? E->root[n->inputs[0]] : i;
-    E->nts[i] = cnn_node_tensors(net, n, E->ts[i]);
-    for (int t = 0; t < E->nts[i]; t++) {
-      CnnTensorSpec *s = &E->ts[i][t];
-      E->off[i][t] = s->learnable ? E->nparams : E->nbuffers;
-      *(s->learnable ? &E->nparams : &E->nbuffers) += s->count;
-      E->ntensors++;
-    }
-    bool ng = n->nparams > 0;
-    for (int k = 0; k < n->ninputs; k++) ng |= E->ng[n->inputs[k]];
-    E->ng[i] = ng;
-  }
-  /* liveness: walk back from the loss input and from the output */
-  E->live_train[net->loss_input] = true;
-  E->live_pred[net->output] = true;
-  for (int i = nn - 1; i >= 0; i--) {
-    const CnnNode *n = &net->nodes[i];
-    for (int k = 0; k < n->ninputs; k++) {
-      if (E->live_train[i]) E->live_train[n->inputs[k]] = true;
-      if (E->live_pred[i]) E->live_pred[n->inputs[k]] = true;
-    }
-  }
-}
-
-/* ---- architecture hash ---- */
 
 char *cnn_arch_text(CnnArena *a, const CnnNet *net) {
   size_t cap = 256 + (size_t)net->nnodes * (300 + 8 * CNN_MAX_INPUTS), n = 0;
@@ -224,7 +96,7 @@ uint64_t cnn_arch_hash(const CnnNet *net) {
 
 /* ---- layer comments ---- */
 
-static void layer_comment(Emit *E, const CnnNode *n, const char *extra) {
+void cnn_layer_comment(Emit *E, const CnnNode *n, const char *extra) {
   char in[256] = "", out[64], buf[64];
   size_t o = 0;
   for (int k = 0; k < n->ninputs && o < sizeof in - 80; k++)
@@ -236,12 +108,12 @@ static void layer_comment(Emit *E, const CnnNode *n, const char *extra) {
      in, out, extra && *extra ? "\n * " : "", extra ? extra : "");
 }
 
-static const char *tensor_shape_text(Emit *E, const CnnNode *n) {
+const char *cnn_tensor_shape_text(Emit *E, const CnnNode *n) {
   char buf[256];
   size_t o = 0;
   buf[0] = '\0';
-  for (int t = 0; t < E->nts[n->id]; t++) {
-    const CnnTensorSpec *s = &E->ts[n->id][t];
+  for (int t = 0; t < E->T->nts[n->id]; t++) {
+    const CnnTensorSpec *s = &E->T->ts[n->id][t];
     o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s [", t ? ", " : "", s->name);
     for (int k = 0; k < s->rank; k++)
       o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%d", k ? ", " : "", s->dim[k]);
@@ -250,1691 +122,13 @@ static const char *tensor_shape_text(Emit *E, const CnnNode *n) {
   return fmt(E, "%s", buf);
 }
 
-static const char *param(Emit *E, const CnnNode *n, const char *t) {
-  return fmt(E, "%s_%s", n->name, t);
-}
-
-/* ---- window geometry of convolutions and pooling ---- */
-
-typedef struct {
-  int ic, ih, iw, oc, oh, ow;
-  int kh, kw, sh, sw, dh, dw, pt, pl, pb, pr; /* padding top, left, bottom, right */
-  bool one_d;
-} Geo;
-
-static Geo geometry(Emit *E, const CnnNode *n) {
-  Geo g;
-  cnn_shape_chw(input_node(E, n, 0)->shape, &g.ic, &g.ih, &g.iw);
-  cnn_shape_chw(n->shape, &g.oc, &g.oh, &g.ow);
-  g.kh = n->kernel[0], g.kw = n->kernel[1];
-  g.sh = n->stride[0], g.sw = n->stride[1];
-  g.dh = n->dilation[0], g.dw = n->dilation[1];
-  g.pt = n->pad_lo[0], g.pl = n->pad_lo[1];
-  g.pb = n->pad_hi[0], g.pr = n->pad_hi[1];
-  g.one_d = n->shape.rank == 2;
-  return g;
-}
-
-/* ---- kernels: convolutions and dense layers as matrix products ----
- *
- * A convolution gathers, for every output position p, the input values
- * under the kernel: with col[k][p] = x[ic][iy][ix] for k = (ic, ky, kx) (0
- * in the padding; "im2col"), it is the matrix product y = weight * col, and
- * its gradients are products too: d weight = dy * col^T and d col =
- * weight^T * dy, which "col2im" adds back to the input pixels. A transposed
- * convolution is the same with the roles of input and output exchanged.
- * The products run in the file's gemm() (emit/kernels.c) on packed
- * operands: the window copies write col straight into gemm's panels. The
- * work over the batch goes in PARTS fixed parts, in parallel; the weight
- * gradient of each part is summed into part[p].dw and the parts are added
- * in order (add_parts), so the result does not depend on the threads. */
-
-/* The image side of a window: channels c, h x w pixels; the position side:
- * oh x ow positions; col has c * kh * kw rows of oh * ow values. For a
- * convolution the image is the input, for a transposed one the output.
- * 1-d layers are 2-d ones of height 1. */
-typedef struct {
-  int c, h, w, oh, ow;
-  int kh, kw, sh, sw, dh, dw, pt, pl;
-} Window;
-
-static Window make_window(int c, int h, int w, int oh, int ow, const Geo *g) {
-  Window win = {c, h, w, oh, ow, g->kh, g->kw, g->sh, g->sw, g->dh, g->dw, g->pt, g->pl};
-  if (g->one_d) win.kh = win.sh = win.dh = 1, win.pt = 0;
-  return win;
-}
-
-static Window conv_window(const Geo *g) { return make_window(g->ic, g->ih, g->iw, g->oh, g->ow, g); }
-static Window convt_window(const Geo *g) { return make_window(g->oc, g->oh, g->ow, g->ih, g->iw, g); }
-
-/* A 1x1 window with stride 1 and no padding: col is the image itself. */
-static bool window_trivial(const Window *w, const Geo *g) {
-  return w->kh == 1 && w->kw == 1 && w->sh == 1 && w->sw == 1 && !g->pt && !g->pl && !g->pb &&
-         !g->pr && w->oh == w->h && w->ow == w->w;
-}
-
-static int64_t window_rows(const Window *w) { return (int64_t)w->c * w->kh * w->kw; }
-static int64_t window_cols(const Window *w) { return (int64_t)w->oh * w->ow; }
-
-static void need_scratch(int64_t *have, int64_t want) {
-  if (*have < want) *have = want;
-}
-/* bounds of m rounded up to slivers or panels, for any MR, NR the file picks */
-static int64_t pad_mr(int64_t m) { return m + CNN_MAX_MR - 1; }
-static int64_t pad_nr(int64_t n) { return n + CNN_MAX_NR - 1; }
-
-static void emit_window(Emit *E, const CnnNode *n, const Window *w) {
-  E->need_windows = true;
-  pr(E->P, "static const Window %s_window = {.c = %d, .h = %d, .w = %d, .oh = %d, .ow = %d,", n->name,
-     w->c, w->h, w->w, w->oh, w->ow);
-  pr(E->P, "    .kh = %d, .kw = %d, .sh = %d, .sw = %d, .dh = %d, .dw = %d, .pt = %d, .pl = %d};", w->kh,
-     w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl);
-  nl(E->P);
-}
-
-/* The loop over the parts of the batch, each part's samples in order. */
-static void parts_begin(Emit *E) {
-  pr(E->P, "PARALLEL_PARTS_IF(n > 1)");
-  pr(E->P, "for (int p = 0; p < PARTS; p++) {");
-  pr(E->P, "for (int b = PART_BEGIN(n, p); b < PART_BEGIN(n, p + 1); b++) {");
-}
-
-/* Stride-1 convolutions run as implicit products (emit/kernels.c): the
- * window matrix is read in place from the padded image. Their input
- * gradient correlates dy, padded by the kernel's extent less the padding,
- * with the flipped kernel, which needs that padding to be >= 0. */
-static bool conv_dx_implicit_ok(const Geo *g) {
-  int ekh = (g->one_d ? 0 : (g->kh - 1) * g->dh), ekw = (g->kw - 1) * g->dw;
-  bool rows = g->one_d || (g->sh == 1 && g->pt <= ekh && g->pb <= ekh);
-  return rows && g->sw == 1 && g->pl <= ekw && g->pr <= ekw;
-}
-
-typedef struct {
-  int c, h, w, oh, ow, kh, kw, dh, dw, sh, sw, pt, pl, hp, wp;
-} Implicit;
-
-/* the forward pass's image: the input padded, in stride x stride planes */
-static Implicit implicit_image(const Geo *g) {
-  Implicit m = {g->ic, g->ih, g->iw, g->oh, g->ow, g->kh, g->kw, g->dh, g->dw, g->sh, g->sw, g->pt, g->pl, 0, 0};
-  if (g->one_d) m.kh = m.dh = m.sh = 1, m.pt = 0;
-  m.hp = g->one_d ? 1 : (g->ih + g->pt + g->pb + m.sh - 1) / m.sh;
-  m.wp = (g->iw + g->pl + g->pr + m.sw - 1) / m.sw;
-  return m;
-}
-
-/* the input gradient's image: dy padded by the kernel extent less the padding */
-static Implicit implicit_dy(const Geo *g) {
-  Implicit m = implicit_image(g);
-  int ekh = (m.kh - 1) * m.dh, ekw = (m.kw - 1) * m.dw;
-  m.c = g->oc, m.h = g->oh, m.w = g->ow, m.oh = g->ih, m.ow = g->iw;
-  m.pt = g->one_d ? 0 : ekh - g->pt;
-  m.pl = ekw - g->pl;
-  m.hp = g->one_d ? 1 : g->oh + 2 * ekh - g->pt - g->pb;
-  m.wp = g->ow + 2 * ekw - g->pl - g->pr;
-  return m;
-}
-
-static int64_t implicit_q(const Implicit *m) { return (int64_t)(m->oh - 1) * m->wp + m->ow; }
-/* the phases (mod the stride) that a kernel's taps read: the planes of the padded image */
-static int64_t phase_count(int k, int d, int s) {
-  int64_t n = 0;
-  for (int p = 0; p < s; p++) {
-    bool used = false;
-    for (int t = 0; t < k && !used; t++) used = (int64_t)t * d % s == p;
-    n += used;
-  }
-  return n;
-}
-
-static int64_t implicit_padded(const Implicit *m) {
-  return (int64_t)m->c * phase_count(m->kh, m->dh, m->sh) * phase_count(m->kw, m->dw, m->sw) * m->hp * m->wp +
-         CNN_MAX_NR;
-}
-
-static void emit_implicit(Emit *E, const char *name, const char *what, const Implicit *m) {
-  E->need_implicit = true;
-  pr(E->P, "static const Implicit %s = {.c = %d, .h = %d, .w = %d, .oh = %d, .ow = %d, /* %s */", name,
-     m->c, m->h, m->w, m->oh, m->ow, what);
-  pr(E->P, "    .kh = %d, .kw = %d, .dh = %d, .dw = %d, .sh = %d, .sw = %d, .pt = %d, .pl = %d, .hp = %d,",
-     m->kh, m->kw, m->dh, m->dw, m->sh, m->sw, m->pt, m->pl, m->hp);
-  pr(E->P, "    .wp = %d};", m->wp);
-  pr(E->P, "static int %s_off[%d];", name, m->c * m->kh * m->kw);
-}
-
-static void conv_forward_implicit(Emit *E, const CnnNode *n, const Geo *g) {
-  CnnPrinter *P = E->P;
-  Implicit m = implicit_image(g);
-  int64_t K = (int64_t)m.c * m.kh * m.kw, pos = (int64_t)g->oh * g->ow;
-  const char *img = fmt(E, "%s_image", n->name);
-  E->need_gemm = true;
-  emit_implicit(E, img, "the input, padded", &m);
-  nl(P);
-  need_scratch(&E->sc_w, pad_mr(g->oc) * K);
-  need_scratch(&E->sc_col, implicit_padded(&m));
-  pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
-  pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
-  pr(P, "pack_a(%d, %" PRId64 ", weight, %" PRId64 ", 1, shared.w); /* weight [%d][%" PRId64 "] */", g->oc,
-     K, K, g->oc, K);
-  pr(P, "offsets(&%s, %s_off);", img, img);
-  parts_begin(E);
-  pr(P, "pad_image(&%s, part[p].col, in + (size_t)b * %d);", img, g->ic * g->ih * g->iw);
-  bool relu = E->relu_into[n->id] >= 0;
-  pr(P, "/* y[oc][p] = %s%ssum over k of weight[oc][k] * col[k][p]%s */", relu ? "relu(" : "",
-     n->bias ? "bias[oc] + " : "", relu ? fmt(E, "), the output of %s", E->net->nodes[E->relu_into[n->id]].name) : "");
-  pr(P, "conv_implicit(%d, shared.w, &%s, %s_off, part[p].col, out + (size_t)b * %" PRId64 ", %" PRId64
-        ", %s, 0, %d);",
-     g->oc, img, img, g->oc * pos, pos, n->bias ? "bias" : "NULL", relu ? 1 : 0);
-  pr(P, "}\n}\n}");
-}
-
-static void conv_backward_implicit(Emit *E, const CnnNode *n, const Geo *g) {
-  CnnPrinter *P = E->P;
-  Implicit m = implicit_image(g), d = implicit_dy(g);
-  int64_t K = (int64_t)m.c * m.kh * m.kw, Kd = (int64_t)d.c * d.kh * d.kw, pos = (int64_t)g->oh * g->ow;
-  int in_size = g->ic * g->ih * g->iw;
-  const char *img = fmt(E, "%s_image", n->name), *dyi = fmt(E, "%s_dy", n->name);
-  /* The input gradient as an implicit product computes every tap of the
-   * padded dy, zeros too: for a valid convolution with a large kernel, the
-   * product weight^T * dy and col2im do less (estimated costs, in
-   * multiply-adds of the lanes an AVX-512 kernel computes, plus col2im):
-   * when the product is clearly cheaper, as col2im moves more memory. */
-  int64_t qd = implicit_q(&d), lanes_pos = (pos + 31) / 32 * 32;
-  int64_t lanes_dx = qd / 32 * 32 + (qd % 32 == 0 ? 0 : qd % 32 <= 16 ? 16 : 32); /* conv_implicit's tiles */
-  int64_t depth = g->oc < 48 ? 48 : g->oc; /* a short sum (few channels) stores tiles more than it adds */
-  bool dx_gemm = !conv_dx_implicit_ok(g) ||
-                 2 * (int64_t)(g->ic + 5) / 6 * 6 * Kd * lanes_dx > 3 * (K * depth * lanes_pos + 6 * K * pos);
-  Window w = conv_window(g);
-  if (dx_gemm) emit_window(E, n, &w);
-  else emit_implicit(E, dyi, "dy, padded, for the input gradient", &d);
-  nl(P);
-  need_scratch(&E->sc_col, implicit_padded(&m));
-  /* few output channels: the weight gradient along the positions (emit/kernels.c) */
-  int64_t narrow = (g->oc + 15) / 16 * 16, wide = (g->oc + 31) / 32 * 32; /* AVX-512 panels */
-  bool dot = g->oc * K <= 16384 && 10 * g->oc < 7 * (100 * wide >= 115 * narrow ? narrow : wide);
-  need_scratch(&E->sc_b, pad_nr(g->oc) * implicit_q(&m));
-  need_scratch(&E->sc_b, g->oc * (implicit_q(&m) + CNN_MAX_NR));
-  need_scratch(&E->sc_dw, K * g->oc * (dot ? 16 : 1)); /* dot: a register of lanes per weight */
-  if (dx_gemm) {
-    need_scratch(&E->sc_w, pad_mr(K) * g->oc);
-    need_scratch(&E->sc_b, pad_nr(pos) * g->oc);
-    need_scratch(&E->sc_dcol, K * pos);
-  } else {
-    need_scratch(&E->sc_dcol, implicit_padded(&d));
-    need_scratch(&E->sc_w, pad_mr(g->ic) * Kd);
-  }
-  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
-  pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
-  pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
-  pr(P, "offsets(&%s, %s_off);", img, img);
-  if (dx_gemm) {
-    pr(P, "if (din) pack_a(%" PRId64 ", %d, weight, 1, %" PRId64 ", shared.w); /* weight^T [%" PRId64 "][%d] */",
-       K, g->oc, K, K, g->oc);
-  } else {
-    pr(P, "if (din) {");
-    pr(P, "pack_flipped(%d, %d, %d, %d, weight, shared.w);", g->oc, m.c, m.kh, m.kw);
-    pr(P, "offsets(&%s, %s_off);", dyi, dyi);
-    pr(P, "}");
-  }
-  parts_begin(E);
-  pr(P, "const real *dy = dout + (size_t)b * %" PRId64 ";", g->oc * pos);
-  pr(P, "pad_image(&%s, part[p].col, in + (size_t)b * %d);", img, in_size);
-  if (dot) {
-    pr(P, "/* weight gradient of the part, along the positions: dw[oc][k] += sum over p of dy[oc][p] * col[k][p] */");
-    pr(P, "conv_wgrad_dot(%d, dy, &%s, %s_off, part[p].col, part[p].b, part[p].dw, b > PART_BEGIN(n, p));",
-       g->oc, img, img);
-  } else {
-    pr(P, "/* weight gradient of the part, transposed: dw[k][oc] += sum over p of col[k][p] * dy[oc][p] */");
-    pr(P, "pack_dy(%d, dy, &%s, part[p].b);", g->oc, img);
-    pr(P, "conv_implicit_wgrad(%d, part[p].b, &%s, %s_off, part[p].col, part[p].dw, b > PART_BEGIN(n, p));",
-       g->oc, img, img);
-  }
-  pr(P, "if (!din) continue;");
-  if (dx_gemm) {
-    pr(P, "/* input gradient: dcol[k][p] = sum over oc of weight[oc][k] * dy[oc][p], %s the pixels */",
-       E->assign[n->id][0] ? "summed into" : "added to");
-    pr(P, "pack_b(%d, %" PRId64 ", dy, %" PRId64 ", 1, part[p].b);", g->oc, pos, pos);
-    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, shared.w, part[p].b, part[p].dcol, %" PRId64 ", NULL, 0);", K,
-       pos, g->oc, pos);
-    if (E->assign[n->id][0]) pr(P, "memset(din + (size_t)b * %d, 0, %d * sizeof *din);", in_size, in_size);
-    pr(P, "col2im(&%s_window, din + (size_t)b * %d, part[p].dcol);", n->name, in_size);
-  } else {
-    pr(P, "/* input gradient: dx %s dy (padded) correlated with the flipped kernel */", acc_op(E, n, 0));
-    pr(P, "pad_image(&%s, part[p].dcol, dy);", dyi);
-    pr(P, "conv_implicit(%d, shared.w, &%s, %s_off, part[p].dcol, din + (size_t)b * %d, %d, NULL, %d, 0);",
-       m.c, dyi, dyi, in_size, g->ih * g->iw, E->assign[n->id][0] ? 0 : 1);
-  }
-  pr(P, "}\n}");
-  pr(P, "%s(dweight, %d, %" PRId64 ", n);", dot ? "add_parts_dot" : "add_parts_t", g->oc, K);
-  if (n->bias) {
-    E->need_sum = true;
-    pr(P, "bias_grad(dbias, dout, %d, %" PRId64 ", n);", g->oc, pos);
-  }
-  pr(P, "}");
-}
-
-/* Convolutions run as implicit products (above); the kernels[] entries. */
-static void conv_forward_gemm(Emit *E, const CnnNode *n, const Geo *g) { conv_forward_implicit(E, n, g); }
-static void conv_backward_gemm(Emit *E, const CnnNode *n, const Geo *g) { conv_backward_implicit(E, n, g); }
-
-/* conv_transpose2d, weight [in, out, kh, kw] = [in][kt] with kt = (oc, ky,
- * kx): col[kt][p] = sum over ic of weight[ic][kt] * x[ic][p], scattered to
- * the output pixels (col2im); the adjoint of conv2d. */
-static void convt_forward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
-  CnnPrinter *P = E->P;
-  Window w = convt_window(g);
-  bool trivial = window_trivial(&w, g);
-  int64_t K = window_rows(&w), pos = window_cols(&w), out = (int64_t)g->oc * g->oh * g->ow;
-  E->need_gemm = true;
-  if (!trivial) emit_window(E, n, &w);
-  need_scratch(&E->sc_w, pad_mr(K) * g->ic);
-  need_scratch(&E->sc_b, pad_nr(pos) * g->ic);
-  if (!trivial) need_scratch(&E->sc_dcol, K * pos);
-  pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
-  pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
-  pr(P, "pack_a(%" PRId64 ", %d, weight, 1, %" PRId64 ", shared.w); /* weight^T [%" PRId64 "][%d] */", K,
-     g->ic, K, K, g->ic);
-  parts_begin(E);
-  pr(P, "const real *x = in + (size_t)b * %" PRId64 ";", g->ic * pos);
-  pr(P, "real *y = out + (size_t)b * %" PRId64 ";", out);
-  pr(P, "for (int oc = 0; oc < %d; oc++)", g->oc);
-  pr(P, "  for (int q = 0; q < %d; q++) y[oc * %d + q] = %s;", g->oh * g->ow, g->oh * g->ow,
-     n->bias ? "bias[oc]" : "0");
-  pr(P, "/* col[kt][p] = sum over ic of weight[ic][kt] * x[ic][p] */");
-  pr(P, "pack_b(%d, %" PRId64 ", x, %" PRId64 ", 1, part[p].b);", g->ic, pos, pos);
-  if (trivial) {
-    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, shared.w, part[p].b, y, %" PRId64 ", NULL, 1);", K, pos, g->ic,
-       pos);
-  } else {
-    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, shared.w, part[p].b, part[p].dcol, %" PRId64 ", NULL, 0);", K,
-       pos, g->ic, pos);
-    pr(P, "col2im(&%s_window, y, part[p].dcol);", n->name);
-  }
-  pr(P, "}\n}\n}");
-}
-
-static void convt_backward_gemm(Emit *E, const CnnNode *n, const Geo *g) {
-  CnnPrinter *P = E->P;
-  Window w = convt_window(g);
-  bool trivial = window_trivial(&w, g);
-  int64_t K = window_rows(&w), pos = window_cols(&w), out = (int64_t)g->oc * g->oh * g->ow;
-  need_scratch(&E->sc_w, pad_mr(g->ic) * K);
-  need_scratch(&E->sc_a, pad_mr(g->ic) * pos);
-  need_scratch(&E->sc_col, pad_nr(K) * pos);
-  need_scratch(&E->sc_dw, g->ic * K);
-  need_scratch(&E->sc_b, pad_nr(pos) * K);
-  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
-  pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
-  pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
-  pr(P, "if (din) pack_a(%d, %" PRId64 ", weight, %" PRId64 ", 1, shared.w); /* weight [%d][%" PRId64 "] */",
-     g->ic, K, K, g->ic, K);
-  parts_begin(E);
-  pr(P, "const real *x = in + (size_t)b * %" PRId64 ", *dy = dout + (size_t)b * %" PRId64 ";", g->ic * pos,
-     out);
-  pr(P, "/* weight gradient of the part: dw[ic][kt] += sum over p of x[ic][p] * dcol[kt][p], dcol = im2col(dy) */");
-  pr(P, "pack_a(%d, %" PRId64 ", x, %" PRId64 ", 1, part[p].a);", g->ic, pos, pos);
-  if (trivial)
-    pr(P, "pack_b(%" PRId64 ", %" PRId64 ", dy, 1, %" PRId64 ", part[p].col);", pos, K, pos);
-  else
-    pr(P, "im2row_panels(&%s_window, part[p].col, dy);", n->name);
-  pr(P, "gemm(%d, %" PRId64 ", %" PRId64 ", part[p].a, part[p].col, part[p].dw, %" PRId64
-        ", NULL, b > PART_BEGIN(n, p));",
-     g->ic, K, pos, K);
-  pr(P, "if (!din) continue;");
-  pr(P, "/* input gradient: dx[ic][p] %s sum over kt of weight[ic][kt] * dcol[kt][p] */", acc_op(E, n, 0));
-  if (trivial)
-    pr(P, "pack_b(%" PRId64 ", %" PRId64 ", dy, %" PRId64 ", 1, part[p].b);", K, pos, pos);
-  else
-    pr(P, "im2col_panels(&%s_window, part[p].b, dy);", n->name);
-  pr(P, "gemm(%d, %" PRId64 ", %" PRId64 ", shared.w, part[p].b, din + (size_t)b * %" PRId64 ", %" PRId64
-        ", NULL, %d);",
-     g->ic, pos, K, g->ic * pos, pos, E->assign[n->id][0] ? 0 : 1);
-  pr(P, "}\n}");
-  pr(P, "add_parts(dweight, %" PRId64 ", n);", g->ic * K);
-  if (n->bias) {
-    E->need_sum = true;
-    pr(P, "bias_grad(dbias, dout, %d, %d, n);", g->oc, g->oh * g->ow);
-  }
-  pr(P, "}");
-}
-
-/* dense: y = x W^T + b with W [out, in], as one product over the batch,
- * its columns shared between threads. */
-static void dense_forward_gemm(Emit *E, const CnnNode *n, int in, int out) {
-  CnnPrinter *P = E->P;
-  E->need_gemm = true;
-  need_scratch(&E->sc_w, pad_nr(out) * in);
-  need_scratch(&E->sa_per, in);
-  need_scratch(&E->sa_fix, (CNN_MAX_MR - 1) * (int64_t)in);
-  pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
-  pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
-  pr(P, "/* y[b][o] = %ssum over i of x[b][i] * weight[o][i] */", n->bias ? "bias[o] + " : "");
-  pr(P, "pack_a(n, %d, in, %d, 1, shared.a);", in, in);
-  pr(P, "pack_b(%d, %d, weight, 1, %d, shared.w); /* weight^T */", in, out, in);
-  if (n->bias) {
-    pr(P, "for (int b = 0; b < n; b++) memcpy(out + (size_t)b * %d, bias, %d * sizeof *out);", out, out);
-  }
-  pr(P, "gemm_parallel(n, %d, %d, shared.a, shared.w, out, %d, NULL, %d);", out, in, out, n->bias ? 1 : 0);
-  pr(P, "}");
-}
-
-static void dense_backward_gemm(Emit *E, const CnnNode *n, int in, int out) {
-  CnnPrinter *P = E->P;
-  need_scratch(&E->sc_w, pad_nr(in) * out);
-  need_scratch(&E->sa_per, pad_mr(out));
-  need_scratch(&E->sa_per, out);
-  need_scratch(&E->sa_fix, (CNN_MAX_MR - 1) * (int64_t)out);
-  need_scratch(&E->sb_per, pad_nr(in));
-  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
-  pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
-  pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
-  pr(P, "/* weight gradient: dweight[o][i] += sum over the batch of dy[b][o] * x[b][i] */");
-  pr(P, "pack_a(%d, n, dout, 1, %d, shared.a); /* dy^T */", out, out);
-  pr(P, "pack_b(n, %d, in, %d, 1, shared.b);", in, in);
-  pr(P, "gemm_parallel(%d, %d, n, shared.a, shared.b, dweight, %d, NULL, 1);", out, in, in);
-  if (n->bias) {
-    E->need_sum = true;
-    pr(P, "bias_grad(dbias, dout, %d, 1, n);", out);
-  }
-  pr(P, "if (!din) return;");
-  pr(P, "/* input gradient: dx[b][i] %s sum over o of dy[b][o] * weight[o][i] */", acc_op(E, n, 0));
-  pr(P, "pack_a(n, %d, dout, %d, 1, shared.a);", out, out);
-  pr(P, "pack_b(%d, %d, weight, %d, 1, shared.w);", out, in, in);
-  pr(P, "gemm_parallel(n, %d, %d, shared.a, shared.w, din, %d, NULL, %d);", in, out, in,
-     E->assign[n->id][0] ? 0 : 1);
-  pr(P, "}");
-}
-
-/* The target seam: a target supplies these kernels; NULL entries fall back
- * to the GEMM ones. All targets share them now: the generated file picks its
- * micro-kernel (AVX-512, AVX2+FMA or portable C) by the preprocessor, and the
- * target chooses the compiler flags (build.c). */
-typedef struct {
-  const char *name;
-  void (*conv_forward)(Emit *, const CnnNode *, const Geo *);
-  void (*conv_backward)(Emit *, const CnnNode *, const Geo *);
-  void (*convt_forward)(Emit *, const CnnNode *, const Geo *);
-  void (*convt_backward)(Emit *, const CnnNode *, const Geo *);
-  void (*dense_forward)(Emit *, const CnnNode *, int, int);
-  void (*dense_backward)(Emit *, const CnnNode *, int, int);
-} Kernels;
-
-static const Kernels kernels[] = {
-    [CNN_TARGET_GENERIC] = {"generic", conv_forward_gemm, conv_backward_gemm, convt_forward_gemm,
-                            convt_backward_gemm, dense_forward_gemm, dense_backward_gemm},
-    [CNN_TARGET_NATIVE] = {"native", NULL, NULL, NULL, NULL, NULL, NULL},
-    [CNN_TARGET_AVX2] = {"avx2", NULL, NULL, NULL, NULL, NULL, NULL},
-    [CNN_TARGET_AVX512] = {"avx512", NULL, NULL, NULL, NULL, NULL, NULL},
+/* the targets' names, for the file's first comment */
+static const char *const target_names[] = {
+    [CNN_TARGET_GENERIC] = "generic",
+    [CNN_TARGET_NATIVE] = "native",
+    [CNN_TARGET_AVX2] = "avx2",
+    [CNN_TARGET_AVX512] = "avx512",
 };
-
-#define KERNEL(E, k) \
-  (kernels[(E)->opt->target].k ? kernels[(E)->opt->target].k : kernels[CNN_TARGET_GENERIC].k)
-
-/* ---- layers ---- */
-
-/* What follows in a layer emitter is its backward pass, which a layer that
- * only predict runs (e.g. a softmax after the logits) does not need. */
-static void backward_begin(Emit *E, const CnnNode *n) {
-  nl(E->P);
-  E->P->mute = !E->live_train[n->id];
-}
-
-/* pad text for comments: "padding 2/2 x 1/0 (top/bottom x left/right)" */
-static const char *window_text(Emit *E, const CnnNode *n) {
-  bool one_d = n->shape.rank == 2;
-  if (one_d)
-    return fmt(E, "kernel %d, stride %d, dilation %d, padding %d left %d right", n->kernel[1],
-               n->stride[1], n->dilation[1], n->pad_lo[1], n->pad_hi[1]);
-  return fmt(E, "kernel %dx%d, stride %dx%d, dilation %dx%d, padding %d/%d x %d/%d (top/bottom x left/right)",
-             n->kernel[0], n->kernel[1], n->stride[0], n->stride[1], n->dilation[0], n->dilation[1],
-             n->pad_lo[0], n->pad_hi[0], n->pad_lo[1], n->pad_hi[1]);
-}
-
-/* Layers whose backward pass does their fused relu's too. */
-static bool merges_relu_backward(const CnnNode *n) { return n->op == OP_BATCHNORM || n->op == OP_ADD; }
-
-/* Does node i have a backward call of its own? */
-static bool has_backward(Emit *E, int i) {
-  const CnnNode *n = &E->net->nodes[i];
-  if (!E->live_train[i] || n->op == OP_INPUT || n->op == OP_FLATTEN) return false;
-  /* a relu fused into a batchnorm or an add runs in its backward pass */
-  return !(E->fused[i] && merges_relu_backward(input_node(E, n, 0)));
-}
-
-/* Fusions and the assignment of gradients (after analyse()). A relu whose
- * input is a batchnorm, an add, or a stride-1 convolution (implicit), used by
- * nothing else, runs inside that layer: the layer writes the relu's output,
- * and its own output is not kept. A batchnorm or an add does the relu's
- * backward pass too (it reads the relu's gradient and output); a convolution
- * leaves it to the relu, whose backward pass needs only the relu's output. */
-static void analyse_fusion(Emit *E) {
-  const CnnNet *net = E->net;
-  int nn = net->nnodes;
-  E->relu_into = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->fused = cnn_alloc(E->A, (size_t)nn);
-  E->assign = cnn_alloc(E->A, sizeof *E->assign * (size_t)nn);
-  int *uses = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  for (int i = 0; i < nn; i++) {
-    E->relu_into[i] = -1;
-    if (!E->live_train[i] && !E->live_pred[i]) continue;
-    for (int k = 0; k < net->nodes[i].ninputs; k++) uses[net->nodes[i].inputs[k]]++;
-  }
-  for (int r = 0; r < nn; r++) {
-    const CnnNode *n = &net->nodes[r];
-    if (n->op != OP_RELU || (!E->live_train[r] && !E->live_pred[r])) continue;
-    int b = n->inputs[0];
-    const CnnNode *in = &net->nodes[b];
-    bool conv = in->op == OP_CONV2D || in->op == OP_CONV1D;
-    if (!merges_relu_backward(in) && !conv) continue;
-    if (uses[b] != 1 || b == net->loss_input || b == net->output || E->root[b] != b) continue;
-    E->relu_into[b] = r;
-    E->fused[r] = true;
-  }
-  /* the first writer of each gradient buffer in backward order assigns; the
-   * loss writes the loss input's gradient before all layers */
-  bool *written = cnn_alloc(E->A, (size_t)nn);
-  written[E->root[net->loss_input]] = true;
-  for (int i = nn - 1; i > 0; i--) {
-    if (!has_backward(E, i)) continue;
-    const CnnNode *n = &net->nodes[i];
-    for (int k = 0; k < n->ninputs; k++) {
-      int r = E->root[n->inputs[k]];
-      E->assign[i][k] = !written[r];
-      written[r] = true;
-    }
-  }
-}
-
-/* ---- the memory plan ----
- *
- * A training step needs the buffer of an activation, of a gradient or of
- * max pooling indexes only for a while: an activation from the forward pass
- * that writes it to the last one that reads it or, when a backward pass
- * reads it, to the last of those; a gradient from the first backward pass
- * that writes it to the backward pass of its layer. All these buffers share
- * one pool: each is placed at an offset (bytes per sample, so the plan holds
- * for any batch) where it overlaps no buffer in use at the same time, and
- * only the buffers in use at once take memory (the gradients of a deep
- * network: a few; activations that only the forward pass reads: none after
- * it).
- *
- * The output of a batchnorm (with a fused relu, the relu's output) or of a
- * mul is not kept for the backward passes that read it: the backward pass
- * recomputes it before the first of them from the layer's inputs, which the
- * layer's own backward pass needs anyway (a batchnorm with the statistics of
- * the forward pass: <bn>_recompute; both run the code of the forward pass,
- * so the values are the same bit for bit).
- *
- * Gradients share buffers too: a backward pass that computes each value of
- * its input's gradient from the same value of its output's (batchnorm,
- * relu, ...) and writes that gradient first writes it over the output's
- * (in place), and an input of an add whose gradient nothing else writes has
- * the add's gradient buffer (an add passes its gradient on unchanged).
- *
- * As a backward pass reuses the memory of the activations it is done with,
- * a second backward pass after one forward pass first runs the forward pass
- * again (replay()).
- *
- * Steps: the forward pass of node i is step i (the input: 0), the loss nn,
- * its backward pass nn + 1, the backward pass of node i 2 nn + 1 - i, and
- * 2 nn + 1 is after the backward pass (d loss / d input, <net>_output() and
- * a replay read buffers then). */
-
-typedef struct Buf {
-  const char *name; /* "grad.conv1" */
-  int64_t bytes;    /* per sample, a multiple of 64 */
-  int lo[2], hi[2]; /* its first and last step in the forward [0] and the
-                     * backward [1] pass; lo > hi: none. Kept data: [0] only,
-                     * from the forward to the backward pass */
-  int64_t off;      /* bytes per sample from the start of the pool */
-} Buf;
-
-static int step_backward(const Emit *E, int i) { return 2 * E->net->nnodes + 1 - i; }
-static int step_end(const Emit *E) { return 2 * E->net->nnodes + 1; }
-
-/* "conv1 forward", "bn1 backward", for the comments of layout() */
-static const char *step_text(Emit *E, int t) {
-  int nn = E->net->nnodes;
-  if (t == 0) return "input";
-  if (t < nn) return fmt(E, "%s forward", E->net->nodes[t].name);
-  if (t == nn) return "loss";
-  if (t == nn + 1) return "loss backward";
-  if (t < step_end(E)) return fmt(E, "%s backward", E->net->nodes[2 * nn + 1 - t].name);
-  return "end";
-}
-
-static const char *life_text(Emit *E, const Buf *u) {
-  const char *s[2] = {NULL, NULL};
-  for (int ph = 0; ph < 2; ph++)
-    if (u->lo[ph] <= u->hi[ph])
-      s[ph] = u->lo[ph] == u->hi[ph] ? step_text(E, u->lo[ph])
-                                     : fmt(E, "%s .. %s", step_text(E, u->lo[ph]), step_text(E, u->hi[ph]));
-  if (s[0] && s[1]) return fmt(E, "%s; %s (recomputed)", s[0], s[1]);
-  return s[0] ? s[0] : s[1] ? s[1] : "unused";
-}
-
-/* Does node i have a forward call of its own? */
-static bool has_forward(Emit *E, int i) {
-  const CnnNode *n = &E->net->nodes[i];
-  return (E->live_train[i] || E->live_pred[i]) && n->op != OP_INPUT && n->op != OP_FLATTEN && !E->fused[i];
-}
-
-/* The activations (root nodes) that node i's backward pass reads; the layer
- * emitters pass exactly these to it (bact()). */
-static void backward_reads(Emit *E, int i) {
-  const CnnNode *n = &E->net->nodes[i];
-  int *r = E->bread[i], k = 0, in0 = n->ninputs > 0 ? E->root[n->inputs[0]] : -1;
-  switch (n->op) {
-  case OP_CONV1D: case OP_CONV2D: case OP_CONV_TRANSPOSE2D: case OP_DENSE: case OP_LEAKY_RELU:
-    r[k++] = in0;
-    break;
-  case OP_BATCHNORM: /* its input; with a relu, the relu's output */
-    r[k++] = in0;
-    if (E->relu_into[i] >= 0) r[k++] = E->relu_into[i];
-    break;
-  case OP_ADD:
-    if (E->relu_into[i] >= 0) r[k++] = E->relu_into[i];
-    break;
-  case OP_MUL:
-    r[k++] = in0;
-    if (E->root[n->inputs[1]] != in0) r[k++] = E->root[n->inputs[1]];
-    break;
-  case OP_RELU: case OP_SIGMOID: case OP_TANH: case OP_SOFTMAX: /* their output */
-    r[k++] = i;
-    break;
-  default: break;
-  }
-  E->nbread[i] = k;
-}
-
-static bool reads_in_backward(const Emit *E, int i, int r) {
-  for (int k = 0; k < E->nbread[i]; k++)
-    if (E->bread[i][k] == r) return true;
-  return false;
-}
-
-/* act() in a backward call: one of backward_reads(), or the plan is wrong */
-static const char *bact(Emit *E, const CnnNode *n, int id) {
-  if (!reads_in_backward(E, n->id, E->root[id])) {
-    fprintf(stderr, "cnncc: internal error: the memory plan misses that %s's backward pass reads %s\n",
-            n->name, E->net->nodes[id].name);
-    abort();
-  }
-  return act(E, id);
-}
-
-static int new_buf(Emit *E, const char *name, int64_t bytes) {
-  Buf *u = &E->buf[E->nbuf];
-  u->name = name;
-  u->bytes = (bytes + 63) / 64 * 64;
-  u->lo[0] = u->lo[1] = INT32_MAX;
-  u->hi[0] = u->hi[1] = -1;
-  u->off = 0;
-  return E->nbuf++;
-}
-
-/* buffer b (none if < 0) is used at step t */
-static void use(Emit *E, int b, int t) {
-  if (b < 0) return;
-  Buf *u = &E->buf[b];
-  int ph = t > E->net->nnodes;
-  if (t < u->lo[ph]) u->lo[ph] = t;
-  if (t > u->hi[ph]) u->hi[ph] = t;
-}
-
-static bool in_use_together(const Buf *a, const Buf *b) {
-  for (int i = 0; i < 2; i++)
-    for (int j = 0; j < 2; j++)
-      if (a->lo[i] <= a->hi[i] && b->lo[j] <= b->hi[j] && a->lo[i] <= b->hi[j] && b->lo[j] <= a->hi[i])
-        return true;
-  return false;
-}
-
-static int64_t first_step(const Buf *u) { return u->lo[0] <= u->hi[0] ? u->lo[0] : u->lo[1]; }
-
-/* the order of placement: the largest first, then the first used first (then by index) */
-static bool placed_before(const Buf *buf, int a, int b) {
-  if (buf[a].bytes != buf[b].bytes) return buf[a].bytes > buf[b].bytes;
-  if (first_step(&buf[a]) != first_step(&buf[b])) return first_step(&buf[a]) < first_step(&buf[b]);
-  return a < b;
-}
-
-/* Places the buffers (first fit: each at the lowest offset where it overlaps
- * none of those placed before it that are in use with it); returns the size
- * of the pool. */
-static int64_t place(Emit *E) {
-  int *order = cnn_alloc(E->A, sizeof(int) * (size_t)E->nbuf + 1);
-  int *c = cnn_alloc(E->A, sizeof(int) * (size_t)E->nbuf + 1);
-  for (int b = 0; b < E->nbuf; b++) { /* insertion sort */
-    int k = b;
-    for (; k > 0 && placed_before(E->buf, b, order[k - 1]); k--) order[k] = order[k - 1];
-    order[k] = b;
-  }
-  int64_t size = 0;
-  for (int o = 0; o < E->nbuf; o++) {
-    Buf *u = &E->buf[order[o]];
-    /* those in use with it, by offset: it goes in the first gap large enough */
-    int nc = 0;
-    for (int k = 0; k < o; k++) {
-      if (!in_use_together(u, &E->buf[order[k]])) continue;
-      int m = nc++;
-      for (; m > 0 && E->buf[c[m - 1]].off > E->buf[order[k]].off; m--) c[m] = c[m - 1];
-      c[m] = order[k];
-    }
-    int64_t off = 0;
-    for (int k = 0; k < nc && off + u->bytes > E->buf[c[k]].off; k++)
-      if (E->buf[c[k]].off + E->buf[c[k]].bytes > off) off = E->buf[c[k]].off + E->buf[c[k]].bytes;
-    u->off = off;
-    if (off + u->bytes > size) size = off + u->bytes;
-  }
-  return size;
-}
-
-static void plan_memory(Emit *E) {
-  const CnnNet *net = E->net;
-  int nn = net->nnodes, end = step_end(E);
-  int64_t es = E->dbl ? (int64_t)sizeof(double) : (int64_t)sizeof(float);
-  E->bread = cnn_alloc(E->A, sizeof *E->bread * (size_t)nn);
-  E->nbread = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->recompute = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->recompute_at = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->act_buf = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->grad_buf = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->arg_buf = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  E->buf = cnn_alloc(E->A, sizeof(Buf) * 3 * (size_t)nn);
-  E->in_place = cnn_alloc(E->A, (size_t)nn);
-  E->grad_alias = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  for (int i = 0; i < nn; i++) E->grad_alias[i] = -1;
-  /* Gradients that share a buffer, decided from the last node back (so that
-   * the later nodes' choices are known): an add passes its output's gradient
-   * (with a fused relu: where the output is > 0, which it writes in place) to
-   * its inputs, and an input whose gradient nothing else writes uses that
-   * buffer; a backward pass elementwise in the gradient (dx[i] from dy[i])
-   * that writes its input's gradient first writes it in place. Neither
-   * writes in place a buffer that several inputs of an add share. */
-  int *writers = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  for (int i = 1; i < nn; i++)
-    if (has_backward(E, i))
-      for (int k = 0; k < net->nodes[i].ninputs; k++) writers[E->root[net->nodes[i].inputs[k]]]++;
-  E->add_alias = cnn_alloc(E->A, sizeof *E->add_alias * (size_t)nn);
-  E->alias_by = cnn_alloc(E->A, sizeof(int) * (size_t)nn);
-  int *shared_by = cnn_alloc(E->A, sizeof(int) * (size_t)nn); /* an add's inputs that use its buffer */
-  for (int i = nn - 1; i > 0; i--) {
-    const CnnNode *n = &net->nodes[i];
-    if (!has_backward(E, i)) continue;
-    bool merged = E->relu_into[i] >= 0 && merges_relu_backward(n);
-    int d = merged ? E->relu_into[i] : i; /* the gradient it reads */
-    bool exclusive = true; /* may it write that buffer? */
-    for (int t = d; E->grad_alias[t] >= 0; t = E->grad_alias[t])
-      exclusive &= !(net->nodes[E->alias_by[t]].op == OP_ADD && shared_by[E->alias_by[t]] > 1);
-    if (n->op == OP_ADD && (!merged || exclusive)) {
-      for (int k = 0; k < n->ninputs; k++) {
-        int x = E->root[n->inputs[k]];
-        if (writers[x] != 1 || (E->relu_into[x] >= 0 && merges_relu_backward(&net->nodes[x]))) continue;
-        E->add_alias[i][k] = true;
-        E->grad_alias[x] = d;
-        E->alias_by[x] = i;
-        shared_by[i]++;
-      }
-    }
-    bool elementwise = n->op == OP_BATCHNORM || n->op == OP_RELU || n->op == OP_LEAKY_RELU ||
-                       n->op == OP_SIGMOID || n->op == OP_TANH;
-    int x = E->root[n->inputs[0]];
-    if (elementwise && exclusive && E->assign[i][0] && E->grad_alias[x] < 0 &&
-        !(E->relu_into[x] >= 0 && merges_relu_backward(&net->nodes[x]))) { /* x has a gradient */
-      E->in_place[i] = true;
-      E->grad_alias[x] = d;
-      E->alias_by[x] = i;
-    }
-  }
-  /* the buffers, as layout() has them */
-  for (int i = 0; i < nn; i++) {
-    const CnnNode *n = &net->nodes[i];
-    E->act_buf[i] = E->grad_buf[i] = E->arg_buf[i] = E->recompute[i] = E->recompute_at[i] = -1;
-    if (!(E->live_train[i] || E->live_pred[i])) continue;
-    backward_reads(E, i);
-    if (E->root[i] != i) continue;
-    /* a layer that writes its relu's output keeps no output of its own; a
-     * batchnorm or add that does its relu's backward pass no gradient either */
-    bool merged = E->relu_into[i] >= 0 && merges_relu_backward(n);
-    if (E->relu_into[i] < 0) E->act_buf[i] = new_buf(E, fmt(E, "act.%s", n->name), size_of(n) * es);
-    if (E->live_train[i] && !merged && E->grad_alias[i] < 0)
-      E->grad_buf[i] = new_buf(E, fmt(E, "grad.%s", n->name), size_of(n) * es);
-    if (n->op == OP_MAXPOOL1D || n->op == OP_MAXPOOL2D)
-      E->arg_buf[i] = new_buf(E, fmt(E, "argmax.%s", n->name), size_of(n) * (int64_t)sizeof(int32_t));
-  }
-  for (int i = nn - 1; i >= 0; i--) /* the later node's buffer first */
-    if (E->grad_alias[i] >= 0) E->grad_buf[i] = E->grad_buf[E->grad_alias[i]];
-  int z = E->root[net->loss_input];
-  /* the forward pass (of training, and of predict: its layers after the loss input) */
-  use(E, E->act_buf[0], 0);
-  for (int i = 1; i < nn; i++) {
-    if (!has_forward(E, i)) continue;
-    const CnnNode *n = &net->nodes[i];
-    use(E, E->act_buf[E->relu_into[i] >= 0 ? E->relu_into[i] : i], i);
-    use(E, E->arg_buf[i], i);
-    for (int k = 0; k < n->ninputs; k++) use(E, E->act_buf[E->root[n->inputs[k]]], i);
-  }
-  use(E, E->act_buf[z], nn);
-  use(E, E->act_buf[E->root[net->output]], nn);
-  /* the backward pass */
-  use(E, E->act_buf[z], nn + 1);
-  use(E, E->grad_buf[z], nn + 1);
-  for (int i = nn - 1; i > 0; i--) {
-    if (!has_backward(E, i)) continue;
-    const CnnNode *n = &net->nodes[i];
-    int t = step_backward(E, i);
-    bool merged = E->relu_into[i] >= 0 && merges_relu_backward(n);
-    use(E, E->grad_buf[merged ? E->relu_into[i] : i], t);
-    for (int k = 0; k < n->ninputs; k++) use(E, E->grad_buf[E->root[n->inputs[k]]], t);
-    for (int k = 0; k < E->nbread[i]; k++) use(E, E->act_buf[E->bread[i][k]], t);
-    use(E, E->arg_buf[i], t);
-  }
-  /* after it: d loss / d input, <net>_output(), a replay's input */
-  use(E, E->grad_buf[0], end);
-  use(E, E->act_buf[0], end);
-  use(E, E->act_buf[z], end);
-  /* The outputs of batchnorms and products that backward passes read:
-   * recomputed before the first of those from the layer's inputs, which its
-   * own backward pass reads, so they are kept anyway (unless recomputed). */
-  for (int p = 0; p < nn; p++) {
-    const CnnNode *n = &net->nodes[p];
-    if ((n->op != OP_BATCHNORM && n->op != OP_MUL) || !E->live_train[p]) continue;
-    int r = E->relu_into[p] >= 0 ? E->relu_into[p] : p, b = E->act_buf[r];
-    bool inputs_kept = true;
-    for (int k = 0; k < n->ninputs; k++) inputs_kept &= E->recompute[E->root[n->inputs[k]]] < 0;
-    if (b < 0 || E->buf[b].lo[1] > E->buf[b].hi[1] || r == z || r == E->root[net->output] || !inputs_kept)
-      continue;
-    for (int j = nn - 1; j > 0 && E->recompute_at[r] < 0; j--)
-      if (has_backward(E, j) && reads_in_backward(E, j, r)) E->recompute_at[r] = j;
-    E->recompute[r] = p;
-    for (int k = 0; k < n->ninputs; k++) use(E, E->act_buf[E->root[n->inputs[k]]], step_backward(E, E->recompute_at[r]));
-  }
-  /* data of the forward pass that the backward pass reads: one life */
-  for (int b = 0; b < E->nbuf; b++) {
-    Buf *u = &E->buf[b];
-    bool recomputed = false;
-    for (int r = 0; r < nn; r++) recomputed |= E->act_buf[r] == b && E->recompute[r] >= 0;
-    if (recomputed || u->lo[0] > u->hi[0] || u->lo[1] > u->hi[1]) continue;
-    u->hi[0] = u->hi[1];
-    u->lo[1] = INT32_MAX, u->hi[1] = -1;
-  }
-  E->pool_bytes = place(E);
-  /* Does the backward pass overwrite data of the forward pass that it reads? */
-  E->replay = false;
-  for (int a = 0; a < E->nbuf; a++) {
-    const Buf *x = &E->buf[a];
-    if (x->lo[1] <= x->hi[1] || x->hi[0] <= nn || x->hi[0] >= end) continue; /* not kept data, or kept to the end */
-    for (int b = 0; b < E->nbuf; b++) {
-      const Buf *y = &E->buf[b];
-      bool shared = y->off < x->off + x->bytes && x->off < y->off + y->bytes;
-      if (b != a && shared && (y->hi[0] > x->hi[0] || y->hi[1] > x->hi[0])) E->replay = true;
-    }
-  }
-}
-
-static void emit_conv(Emit *E, const CnnNode *n) {
-  Geo g = geometry(E, n);
-  bool t = n->op == OP_CONV_TRANSPOSE2D;
-  const char *extra = fmt(E, "%s\n * %s%s", tensor_shape_text(E, n), window_text(E, n),
-                          t ? fmt(E, ", output_padding %dx%d", n->output_padding[0], n->output_padding[1]) : "");
-  layer_comment(E, n, extra);
-  if (t) {
-    KERNEL(E, convt_forward)(E, n, &g);
-    backward_begin(E, n);
-    KERNEL(E, convt_backward)(E, n, &g);
-  } else {
-    KERNEL(E, conv_forward)(E, n, &g);
-    backward_begin(E, n);
-    KERNEL(E, conv_backward)(E, n, &g);
-  }
-  const char *in = act(E, n->inputs[0]);
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s%sn);", n->name, out_act(E, n), in,
-                      param(E, n, "weight"), n->bias ? param(E, n, "bias") : "", n->bias ? ", " : "");
-  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s%sn);", n->name, grad(E, n->id),
-                      din_arg(E, n, 0), bact(E, n, n->inputs[0]), param(E, n, "weight"), param(E, n, "weight"),
-                      n->bias ? fmt(E, "%s_grad", param(E, n, "bias")) : "", n->bias ? ", " : "");
-}
-
-static void emit_dense(Emit *E, const CnnNode *n) {
-  int in = (int)size_of(input_node(E, n, 0)), out = (int)size_of(n);
-  layer_comment(E, n, tensor_shape_text(E, n));
-  KERNEL(E, dense_forward)(E, n, in, out);
-  backward_begin(E, n);
-  KERNEL(E, dense_backward)(E, n, in, out);
-  const char *x = act(E, n->inputs[0]);
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s%sn);", n->name, act(E, n->id), x,
-                      param(E, n, "weight"), n->bias ? param(E, n, "bias") : "", n->bias ? ", " : "");
-  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s%sn);", n->name, grad(E, n->id),
-                      din_arg(E, n, 0), bact(E, n, n->inputs[0]), param(E, n, "weight"), param(E, n, "weight"),
-                      n->bias ? fmt(E, "%s_grad", param(E, n, "bias")) : "", n->bias ? ", " : "");
-}
-
-/* Can a pooling window reach outside the input along an axis? */
-static bool pool_needs_check(int k, int s, int p, int in, int out) {
-  return p > 0 || (int64_t)(out - 1) * s + k > in;
-}
-
-/* Along one axis (kernel k, stride s, padding pad, out windows): o0 and o1,
- * the first and the last window that covers input position i. */
-static void emit_covering_windows(Emit *E, const char *i, const char *o, int k, int s, int pad, int out) {
-  const char *first = lin(E, i, 1, NULL, 0, pad - k + 1), *last = lin(E, i, 1, NULL, 0, pad);
-  pr(E->P, "const int %s0 = %s <= 0 ? 0 : (%s) / %d;", o, first, lin(E, i, 1, NULL, 0, pad - k + s), s);
-  pr(E->P, "const int %s1 = (%s) / %d < %d ? (%s) / %d : %d;", o, last, s, out - 1, last, s, out - 1);
-}
-
-/* Pooling windows that do not overlap (stride >= kernel on every axis, as
- * in the common 2x2 max pooling): each input position is under one window
- * at most, so no two windows write the same position and nothing is summed
- * across windows. Max pooling stores each window's gradient at its maximum
- * (after zeroing, when the layer writes the gradient rather than adds to
- * it); average pooling writes each window's positions in turn, stride
- * apart with the taps unrolled, and zeroes first the positions under no
- * window. */
-static void emit_pool_backward_disjoint(Emit *E, const CnnNode *n, const Geo *g, bool max) {
-  CnnPrinter *P = E->P;
-  bool assign = E->assign[n->id][0];
-  if (max) {
-    if (assign) pr(P, "memset(dxc, 0, %d * sizeof *dxc);", g->ih * g->iw);
-    pr(P, "for (int o = 0; o < %d; o++) dxc[ac[o]] %s= dyc[o];", g->oh * g->ow, assign ? "" : "+");
-    return;
-  }
-  bool tiled = g->sw == g->kw && !g->pl && g->ow * g->sw == g->iw &&
-               (g->one_d || (g->sh == g->kh && !g->pt && g->oh * g->sh == g->ih));
-  if (assign && !tiled) pr(P, "memset(dxc, 0, %d * sizeof *dxc);", g->ih * g->iw);
-  if (!g->one_d) {
-    pr(P, "for (int oy = 0; oy < %d; oy++) {", g->oh);
-    pr(P, "for (int ky = 0; ky < %d; ky++) {", g->kh);
-    pr(P, "const int iy = %s;", lin(E, "oy", g->sh, "ky", 1, -g->pt));
-    if (pool_needs_check(g->kh, g->sh, g->pt, g->ih, g->oh)) pr(P, "if (iy < 0 || iy >= %d) continue;", g->ih);
-  }
-  pr(P, "for (int ox = 0; ox < %d; ox++) {", g->ow);
-  pr(P, "for (int kx = 0; kx < %d; kx++) {", g->kw);
-  pr(P, "const int ix = %s;", lin(E, "ox", g->sw, "kx", 1, -g->pl));
-  if (pool_needs_check(g->kw, g->sw, g->pl, g->iw, g->ow)) pr(P, "if (ix < 0 || ix >= %d) continue;", g->iw);
-  const char *i = g->one_d ? "ix" : fmt(E, "iy * %d + ix", g->iw);
-  const char *o = g->one_d ? "ox" : fmt(E, "oy * %d + ox", g->ow);
-  pr(P, "dxc[%s] %s= dyc[%s] * %s;", i, assign ? "" : "+", o, lit(E, 1.0 / (g->kh * g->kw)));
-  pr(P, g->one_d ? "}\n}" : "}\n}\n}\n}");
-}
-
-/* The backward of a pooling layer as a gather: each input position sums the
- * gradients of the windows that cover it (of those whose maximum it was, for
- * max pooling) in window order, and writes its own gradient once. The
- * scatter-add it replaces (every window adding into the positions under it)
- * was miscompiled by clang 14's loop vectorizer in OpenMP-outlined code
- * where windows overlap (issue #11, tests/build-diff.sh), and it
- * read-modified-wrote every input position k times. */
-static void emit_pool_backward_gather(Emit *E, const CnnNode *n, const Geo *g, bool max) {
-  CnnPrinter *P = E->P;
-  if (!g->one_d) {
-    pr(P, "for (int iy = 0; iy < %d; iy++) {", g->ih);
-    emit_covering_windows(E, "iy", "oy", g->kh, g->sh, g->pt, g->oh);
-  }
-  pr(P, "for (int ix = 0; ix < %d; ix++) {", g->iw);
-  emit_covering_windows(E, "ix", "ox", g->kw, g->sw, g->pl, g->ow);
-  const char *i = g->one_d ? "ix" : fmt(E, "iy * %d + ix", g->iw);
-  const char *o = g->one_d ? "ox" : fmt(E, "oy * %d + ox", g->ow);
-  pr(P, "real s = 0;");
-  if (!g->one_d) pr(P, "for (int oy = oy0; oy <= oy1; oy++) {");
-  pr(P, "for (int ox = ox0; ox <= ox1; ox++) {");
-  pr(P, max ? "s += ac[%s] == %s ? dyc[%s] : 0;" : "s += dyc[%s];", o, i, o);
-  pr(P, g->one_d ? "}" : "}\n}");
-  const char *scaled = max ? "s" : fmt(E, "s * %s", lit(E, 1.0 / (g->kh * g->kw)));
-  pr(P, "dxc[%s] %s= %s;", i, E->assign[n->id][0] ? "" : "+", scaled);
-  pr(P, "}");
-  if (!g->one_d) pr(P, "}");
-}
-
-static void emit_pool_backward(Emit *E, const CnnNode *n, const Geo *g, bool max) {
-  CnnPrinter *P = E->P;
-  int ihw = g->ih * g->iw, ohw = g->oh * g->ow;
-  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, %sint n) {", n->name,
-     max ? "const int32_t *restrict argmax, " : "");
-  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", g->oc * ihw);
-  pr(P, "for (int bc = 0; bc < n * %d; bc++) {", g->oc);
-  pr(P, "real *restrict dxc = din + (size_t)bc * %d;", ihw);
-  pr(P, "const real *restrict dyc = dout + (size_t)bc * %d;", ohw);
-  if (max) pr(P, "const int32_t *restrict ac = argmax + (size_t)bc * %d;", ohw);
-  if (g->sw >= g->kw && (g->one_d || g->sh >= g->kh))
-    emit_pool_backward_disjoint(E, n, g, max);
-  else
-    emit_pool_backward_gather(E, n, g, max);
-  pr(P, "}\n}");
-}
-
-static void emit_pool(Emit *E, const CnnNode *n) {
-  CnnPrinter *P = E->P;
-  Geo g = geometry(E, n);
-  bool max = n->op == OP_MAXPOOL1D || n->op == OP_MAXPOOL2D;
-  int ihw = g.ih * g.iw, ohw = g.oh * g.ow, khw = g.kh * g.kw;
-  bool cy = !g.one_d && pool_needs_check(g.kh, g.sh, g.pt, g.ih, g.oh);
-  bool cx = pool_needs_check(g.kw, g.sw, g.pl, g.iw, g.ow);
-  layer_comment(E, n, fmt(E, "%s\n * %s", window_text(E, n),
-                          max ? "the gradient goes to the first maximum of each window"
-                              : "padding counts as zeros (count_include_pad)"));
-  const char *iy = g.one_d ? NULL : lin(E, "oy", g.sh, "ky", 1, -g.pt);
-  const char *ix = lin(E, "ox", g.sw, "kx", 1, -g.pl);
-  const char *idx = g.one_d ? "ix" : fmt(E, "iy * %d + ix", g.iw);
-  const char *oidx = g.one_d ? "ox" : fmt(E, "oy * %d + ox", g.ow);
-  /* forward */
-  pr(P, "static void %s_forward(real *restrict out, %sconst real *restrict in, int n) {", n->name,
-     max ? "int32_t *restrict argmax, " : "");
-  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", g.oc * ohw * khw);
-  pr(P, "for (int bc = 0; bc < n * %d; bc++) { /* every (sample, channel) plane */", g.oc);
-  pr(P, "const real *restrict xc = in + (size_t)bc * %d;", ihw);
-  pr(P, "real *restrict yc = out + (size_t)bc * %d;", ohw);
-  if (max) pr(P, "int32_t *restrict ac = argmax + (size_t)bc * %d;", ohw);
-  bool two = max && !g.one_d && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && !g.pt && !g.pl &&
-             !cy && !cx;
-  if (!two) {
-    if (!g.one_d) pr(P, "for (int oy = 0; oy < %d; oy++) {", g.oh);
-    pr(P, "for (int ox = 0; ox < %d; ox++) {", g.ow);
-  }
-  if (two) {
-    E->need_pool2 = true;
-    pr(P, "maxpool_2x2(xc, %d, %d, %d, yc, ac);", g.iw, g.oh, g.ow);
-    pr(P, "}\n}");
-  } else if (max && !cy && !cx && khw <= 16) {
-    /* every window inside the input: its taps one after the other, from the
-     * first, with selects that the compiler vectorizes over ox */
-    for (int t = 0; t < khw; t++) {
-      int ky = t / g.kw, kx = t % g.kw;
-      const char *i = g.one_d ? lin(E, "ox", g.sw, NULL, 0, kx - g.pl)
-                              : fmt(E, "(%s) * %d + %s", lin(E, "oy", g.sh, NULL, 0, ky - g.pt), g.iw,
-                                    lin(E, "ox", g.sw, NULL, 0, kx - g.pl));
-      if (t == 0) {
-        pr(P, "int32_t best = %s;", i);
-        pr(P, "real m = xc[best];");
-        continue;
-      }
-      pr(P, "{ /* tap %d, %d: the first maximum; NaN wins */", ky, kx);
-      pr(P, "const int32_t i = %s;", i);
-      pr(P, "const real v = xc[i];");
-      pr(P, "const int take = (v > m) | (v != v);");
-      pr(P, "m = take ? v : m;");
-      pr(P, "best = take ? i : best;");
-      pr(P, "}");
-    }
-    pr(P, "yc[%s] = m;", oidx);
-    pr(P, "ac[%s] = best;", oidx);
-    pr(P, "}");
-    if (!g.one_d) pr(P, "}");
-    pr(P, "}\n}");
-  } else {
-  if (max) {
-    pr(P, "real m = -INFINITY;");
-    pr(P, "int32_t best = -1;");
-  } else {
-    pr(P, "real s = 0;");
-  }
-  if (!g.one_d) {
-    pr(P, "for (int ky = 0; ky < %d; ky++) {", g.kh);
-    pr(P, "const int iy = %s;", iy);
-    if (cy) pr(P, "if (iy < 0 || iy >= %d) continue;", g.ih);
-  }
-  pr(P, "for (int kx = 0; kx < %d; kx++) {", g.kw);
-  pr(P, "const int ix = %s;", ix);
-  if (cx) pr(P, "if (ix < 0 || ix >= %d) continue;", g.iw);
-  if (max) {
-    pr(P, "const real v = xc[%s];", idx);
-    pr(P, "const int take = (best < 0) | (v > m) | (v != v); /* first maximum; NaN wins */");
-    pr(P, "m = take ? v : m;");
-    pr(P, "best = take ? %s : best;", idx);
-  } else {
-    pr(P, "s += xc[%s];", idx);
-  }
-  pr(P, "}");
-  if (!g.one_d) pr(P, "}");
-  if (max) {
-    pr(P, "yc[%s] = m;", oidx);
-    pr(P, "ac[%s] = best;", oidx);
-  } else {
-    pr(P, "yc[%s] = s * %s;", oidx, lit(E, 1.0 / khw));
-  }
-  pr(P, "}");
-  if (!g.one_d) pr(P, "}");
-  pr(P, "}\n}");
-  }
-  backward_begin(E, n);
-  emit_pool_backward(E, n, &g, max);
-  const char *argmax = max ? fmt(E, "argmax.%s, ", n->name) : "";
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s%s, n);", n->name, act(E, n->id), argmax, act(E, n->inputs[0]));
-  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %sn);", n->name, grad(E, n->id), grad(E, n->inputs[0]),
-                      argmax);
-}
-
-static void emit_global_avgpool(Emit *E, const CnnNode *n) {
-  CnnPrinter *P = E->P;
-  int c = n->shape.dim[0];
-  int positions = (int)(size_of(input_node(E, n, 0)) / c);
-  layer_comment(E, n, "the mean over all positions of each channel");
-  pr(P, "static void %s_forward(real *restrict out, const real *restrict in, int n) {", n->name);
-  E->need_sum = true;
-  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
-  pr(P, "for (int bc = 0; bc < n * %d; bc++) out[bc] = sum(in + (size_t)bc * %d, %d) * %s;", c,
-     positions, positions, lit(E, 1.0 / positions));
-  pr(P, "}");
-  backward_begin(E, n);
-  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, int n) {", n->name);
-  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
-  pr(P, "for (int bc = 0; bc < n * %d; bc++) {", c);
-  pr(P, "const real g = dout[bc] * %s;", lit(E, 1.0 / positions));
-  pr(P, "real *dx = din + (size_t)bc * %d;", positions);
-  pr(P, "for (int i = 0; i < %d; i++) dx[i] %s g;", positions, acc_op(E, n, 0));
-  pr(P, "}\n}");
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
-  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), grad(E, n->inputs[0]));
-}
-
-/* relu, leaky_relu, sigmoid, tanh, dropout: one element at a time. */
-static void emit_elementwise(Emit *E, const CnnNode *n) {
-  CnnPrinter *P = E->P;
-  int64_t size = size_of(n);
-  /* the formulas of front/ops.c's table */
-  const CnnActFormulas *f = &cnn_op_info(n->op)->act;
-  bool uses_out = f->reads_output; /* the derivative reads out[i], else in[i] */
-  CnnFormulaArgs args = {.x = "x", .g = "dout[i]", .a = f->arg ? lit(E, n->negative_slope) : NULL,
-                         .f = E->dbl ? "" : "f"};
-  const char *y = cnn_formula(E->A, f->scalar, &args, false);
-  args.x = uses_out ? "out[i]" : "in[i]";
-  const char *dx = cnn_formula(E->A, f->derivative, &args, false);
-  const char *note = f->arg ? fmt(E, "%s %g", f->arg, n->negative_slope) : "";
-  int into = E->fused[n->id] ? n->inputs[0] : -1;
-  if (into >= 0 && merges_relu_backward(&E->net->nodes[into])) {
-    layer_comment(E, n, fmt(E, "no code: %s does it", E->net->nodes[into].name));
-    return;
-  }
-  layer_comment(E, n, into >= 0 ? fmt(E, "forward: %s computes the output", E->net->nodes[into].name) : note);
-  if (into < 0) {
-    pr(P, "static void %s_forward(real *restrict out, const real *restrict in, int n) {", n->name);
-    pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size);
-    pr(P, "for (long i = 0; i < n * %" PRId64 "L; i++) {", size);
-    pr(P, "const real x = in[i];");
-    pr(P, "out[i] = %s;", y);
-    pr(P, "}\n}");
-  }
-  backward_begin(E, n);
-  const char *used = bact(E, n, uses_out ? n->id : n->inputs[0]);
-  if (E->in_place[n->id]) {
-    pr(P, "static void %s_backward(real *restrict dout, const real *restrict %s, int n) {", n->name,
-       uses_out ? "out" : "in");
-    pr(P, "/* in place: dout, the gradient of %s, becomes that of %s */", n->name, input_node(E, n, 0)->name);
-    pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size);
-    pr(P, "for (long i = 0; i < n * %" PRId64 "L; i++) dout[i] = %s;", size, dx);
-    pr(P, "}");
-    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), used);
-  } else {
-    pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
-    pr(P, "    const real *restrict %s, int n) {", uses_out ? "out" : "in");
-    pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size);
-    pr(P, "for (long i = 0; i < n * %" PRId64 "L; i++) din[i] %s %s;", size, acc_op(E, n, 0), dx);
-    pr(P, "}");
-    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, n->id), grad(E, n->inputs[0]), used);
-  }
-  if (into < 0) E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
-}
-
-static void emit_dropout(Emit *E, const CnnNode *n) {
-  CnnPrinter *P = E->P;
-  int64_t size = size_of(n);
-  /* keep iff (hash >> 11) * 2^-53 >= p, i.e. (hash >> 11) >= ceil(p * 2^53) */
-  uint64_t threshold = (uint64_t)ceil(n->p * 9007199254740992.0);
-  const char *scale = lit(E, 1.0 / (1.0 - n->p));
-  layer_comment(E, n, fmt(E, "p %g: in training each element is kept with probability 1 - p and scaled by 1/(1-p);\n"
-                             " * the mask is a hash of (dropout_seed, layer id %d, element index in the batch)",
-                          n->p, n->id));
-  if (threshold == 0) /* p = 0 keeps everything; a ">= 0" test would draw a warning */
-    pr(P, "#define %s_KEEP(seed, i) ((void)(seed), (void)(i), 1)", n->name);
-  else
-    pr(P, "#define %s_KEEP(seed, i) ((rt_hash64(seed, %d, i) >> 11) >= UINT64_C(%" PRIu64 "))", n->name,
-       n->id, threshold);
-  pr(P, "static void %s_forward(real *restrict out, const real *restrict in, int n, int training,", n->name);
-  pr(P, "    uint64_t seed) {");
-  pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++)", size);
-  pr(P, "  out[i] = !training ? in[i] : %s_KEEP(seed, i) ? in[i] * %s : 0;", n->name, scale);
-  pr(P, "}");
-  backward_begin(E, n);
-  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, int n, int training,",
-     n->name);
-  pr(P, "    uint64_t seed) {");
-  pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++)", size);
-  pr(P, "  din[i] %s !training ? dout[i] : %s_KEEP(seed, i) ? dout[i] * %s : 0;", acc_op(E, n, 0), n->name, scale);
-  pr(P, "}");
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n, training, dropout_seed);", n->name, act(E, n->id),
-                      act(E, n->inputs[0]));
-  E->fwd_training[n->id] = E->fwd_seed[n->id] = true;
-  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n, last.training, last.dropout_seed);", n->name,
-                      grad(E, n->id), grad(E, n->inputs[0]));
-}
-
-/* Per-channel sums over the batch: each row of a channel (one sample's
- * positions) is summed in 16 lanes of the code's type, which vectorize, and
- * the lanes are added to 16 double lanes; the lanes are totalled at the end.
- * The order is fixed whatever the threads (which share the channels). */
-static void emit_lanes(Emit *E) {
-  CnnPrinter *P = E->P;
-  nl(P);
-  pr(P, "/* lane[j] += the sum of the x[i] with i %% 16 == j */");
-  pr(P, "static INLINE void add_lanes(double lane[16], const real *restrict x, int n) {");
-  pr(P, "real f[16] = {0};");
-  pr(P, "int i = 0;");
-  pr(P, "for (; i + 16 <= n; i += 16)");
-  pr(P, "  for (int j = 0; j < 16; j++) f[j] += x[i + j];");
-  pr(P, "for (int j = 0; i + j < n; j++) f[j] += x[i + j];");
-  pr(P, "for (int j = 0; j < 16; j++) lane[j] += f[j];");
-  pr(P, "}");
-  nl(P);
-  pr(P, "/* the same with (x[i] - mean)^2 */");
-  pr(P, "static INLINE void add_lanes_sq(double lane[16], const real *restrict x, real mean, int n) {");
-  pr(P, "real f[16] = {0};");
-  pr(P, "int i = 0;");
-  pr(P, "for (; i + 16 <= n; i += 16)");
-  pr(P, "  for (int j = 0; j < 16; j++) f[j] += (x[i + j] - mean) * (x[i + j] - mean);");
-  pr(P, "for (int j = 0; i + j < n; j++) f[j] += (x[i + j] - mean) * (x[i + j] - mean);");
-  pr(P, "for (int j = 0; j < 16; j++) lane[j] += f[j];");
-  pr(P, "}");
-  nl(P);
-  pr(P, "/* the sums of dy and of dy * (x - mean), dy = g, or g where r > 0 when r is given */");
-  pr(P, "static INLINE void add_lanes_grad(double s[16], double t[16], const real *restrict g,");
-  pr(P, "    const real *restrict r, const real *restrict x, real mean, int n) {");
-  pr(P, "real fs[16] = {0}, ft[16] = {0};");
-  pr(P, "int i = 0;");
-  pr(P, "if (r) {");
-  pr(P, "for (; i + 16 <= n; i += 16)");
-  pr(P, "  for (int j = 0; j < 16; j++) {");
-  pr(P, "    const real gj = g[i + j], dy = r[i + j] > 0 ? gj : 0;");
-  pr(P, "    fs[j] += dy;");
-  pr(P, "    ft[j] += dy * (x[i + j] - mean);");
-  pr(P, "  }");
-  pr(P, "for (int j = 0; i + j < n; j++) {");
-  pr(P, "const real gj = g[i + j], dy = r[i + j] > 0 ? gj : 0;");
-  pr(P, "fs[j] += dy;");
-  pr(P, "ft[j] += dy * (x[i + j] - mean);");
-  pr(P, "}");
-  pr(P, "} else {");
-  pr(P, "for (; i + 16 <= n; i += 16)");
-  pr(P, "  for (int j = 0; j < 16; j++) {");
-  pr(P, "    fs[j] += g[i + j];");
-  pr(P, "    ft[j] += g[i + j] * (x[i + j] - mean);");
-  pr(P, "  }");
-  pr(P, "for (int j = 0; i + j < n; j++) {");
-  pr(P, "fs[j] += g[i + j];");
-  pr(P, "ft[j] += g[i + j] * (x[i + j] - mean);");
-  pr(P, "}");
-  pr(P, "}");
-  pr(P, "for (int j = 0; j < 16; j++) {");
-  pr(P, "s[j] += fs[j];");
-  pr(P, "t[j] += ft[j];");
-  pr(P, "}\n}");
-  nl(P);
-  pr(P, "static INLINE double lanes_total(const double l[16]) {");
-  pr(P, "double h[8];");
-  pr(P, "for (int j = 0; j < 8; j++) h[j] = l[j] + l[j + 8];");
-  pr(P, "return ((h[0] + h[1]) + (h[2] + h[3])) + ((h[4] + h[5]) + (h[6] + h[7]));");
-  pr(P, "}");
-}
-
-static void emit_batchnorm(Emit *E, const CnnNode *n) {
-  CnnPrinter *P = E->P;
-  int c = n->shape.dim[0];
-  int positions = (int)(size_of(n) / c);
-  int relu = E->relu_into[n->id];
-  const char *rname = relu >= 0 ? E->net->nodes[relu].name : NULL;
-  E->need_lanes = true;
-  layer_comment(E, n, fmt(E, "%s; eps %g, momentum %g\n"
-                             " * training: normalize with the batch mean and biased variance over the %s,\n"
-                             " * and move the running stats toward the mean and the unbiased variance;\n"
-                             " * evaluation: normalize with the running stats%s",
-                          tensor_shape_text(E, n), n->eps, n->momentum,
-                          positions > 1 ? fmt(E, "batch and %d positions", positions) : "batch",
-                          relu >= 0 ? fmt(E, "\n * with %s: writes relu(y) as the output of %s, and does its backward pass", rname, rname) : ""));
-  pr(P, "static real %s_mean[%d], %s_invstd[%d]; /* what the last forward used */", n->name, c, n->name, c);
-  nl(P);
-  /* the output from the statistics: the forward pass and the recomputation
-   * (which must give the same values) run this one function */
-  pr(P, "/* channel c of the output%s: y = x * scale + shift%s with the statistics of the last\n"
-        " * forward pass */", relu >= 0 ? fmt(E, ", the output of %s", rname) : "", relu >= 0 ? ", then relu" : "");
-  pr(P, "static NOINLINE void %s_normalize(real *restrict out, const real *restrict in,", n->name);
-  pr(P, "    const real *restrict weight, const real *restrict bias, int c, int n) {");
-  pr(P, "const real scale = weight[c] * %s_invstd[c], shift = bias[c] - %s_mean[c] * scale;", n->name, n->name);
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "const real *x = in + ((size_t)b * %d + c) * %d;", c, positions);
-  pr(P, "real *y = out + ((size_t)b * %d + c) * %d;", c, positions);
-  if (relu >= 0) {
-    pr(P, "for (int i = 0; i < %d; i++) {", positions);
-    pr(P, "const real v = x[i] * scale + shift;");
-    pr(P, "y[i] = v > 0 ? v : 0;");
-    pr(P, "}");
-  } else {
-    pr(P, "for (int i = 0; i < %d; i++) y[i] = x[i] * scale + shift;", positions);
-  }
-  pr(P, "}\n}");
-  nl(P);
-  /* forward */
-  pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
-  pr(P, "    const real *restrict weight, const real *restrict bias, real *restrict running_mean,");
-  pr(P, "    real *restrict running_var, int n, int training) {");
-  pr(P, "const int count = n * %d;", positions);
-  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
-  pr(P, "for (int c = 0; c < %d; c++) {", c);
-  pr(P, "real mean, invstd;");
-  pr(P, "if (training) {");
-  pr(P, "double s[16] = {0}, ss[16] = {0};");
-  pr(P, "for (int b = 0; b < n; b++) add_lanes(s, in + ((size_t)b * %d + c) * %d, %d);", c, positions,
-     positions);
-  pr(P, "const double mu = lanes_total(s) / count;");
-  pr(P, "for (int b = 0; b < n; b++) add_lanes_sq(ss, in + ((size_t)b * %d + c) * %d, (real)mu, %d);", c,
-     positions, positions);
-  pr(P, "const double var = lanes_total(ss); /* times count */");
-  pr(P, "const double unbiased = count > 1 ? var / (count - 1) : var;");
-  pr(P, "running_mean[c] = (real)((1 - %s) * running_mean[c] + %s * mu);", num(E, n->momentum),
-     num(E, n->momentum));
-  pr(P, "running_var[c] = (real)((1 - %s) * running_var[c] + %s * unbiased);", num(E, n->momentum),
-     num(E, n->momentum));
-  pr(P, "mean = (real)mu;");
-  pr(P, "invstd = (real)(1 / sqrt(var / count + %s));", num(E, n->eps));
-  pr(P, "} else {");
-  pr(P, "mean = running_mean[c];");
-  pr(P, "invstd = (real)(1 / sqrt(running_var[c] + %s));", num(E, n->eps));
-  pr(P, "}");
-  pr(P, "%s_mean[c] = mean;", n->name);
-  pr(P, "%s_invstd[c] = invstd;", n->name);
-  pr(P, "%s_normalize(out, in, weight, bias, c, n);", n->name);
-  pr(P, "}\n}");
-  backward_begin(E, n);
-  /* backward: dy is the gradient of the output, or with a fused relu the
-   * relu's gradient where its output is > 0 */
-  const char *dy1 = relu >= 0 ? "(r[i] > 0 ? g[i] : 0)" : "g[i]";
-  bool in_place = E->in_place[n->id];
-  if (in_place)
-    pr(P, "static void %s_backward(real *restrict dout, int din,", n->name);
-  else
-    pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
-  pr(P, "    const real *restrict in, %sconst real *restrict weight, real *restrict dweight,",
-     relu >= 0 ? "const real *restrict out, " : "");
-  pr(P, "    real *restrict dbias, int n, int training) {");
-  pr(P, "const int count = n * %d;", positions);
-  if (relu >= 0) pr(P, "/* dout, out: the gradient and output of %s */", rname);
-  if (in_place)
-    pr(P, "/* in place: dout, the gradient of %s, becomes that of %s (if din) */", relu >= 0 ? rname : n->name,
-       input_node(E, n, 0)->name);
-  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
-  pr(P, "for (int c = 0; c < %d; c++) {", c);
-  pr(P, "const real mean = %s_mean[c], invstd = %s_invstd[c];", n->name, n->name);
-  pr(P, "double s[16] = {0}, t[16] = {0}; /* sums of dy and of dy * (x - mean), in lanes */");
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "const size_t at = ((size_t)b * %d + c) * %d;", c, positions);
-  pr(P, "add_lanes_grad(s, t, dout + at, %s, in + at, mean, %d);", relu >= 0 ? "out + at" : "NULL", positions);
-  pr(P, "}");
-  pr(P, "const double sdy = lanes_total(s), sdyx = lanes_total(t);");
-  pr(P, "dbias[c] += (real)sdy;");
-  pr(P, "dweight[c] += (real)(sdyx * invstd);");
-  pr(P, "if (!din) continue;");
-  pr(P, "const real k = weight[c] * invstd;");
-  pr(P, "/* in training the mean and variance depend on x too */");
-  pr(P, "const real a = training ? (real)(sdy / count) : 0;");
-  pr(P, "const real q = training ? (real)(sdyx * invstd * invstd / count) : 0;");
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "const size_t at = ((size_t)b * %d + c) * %d;", c, positions);
-  if (in_place) {
-    pr(P, "const real *x = in + at;");
-    if (relu >= 0) pr(P, "const real *r = out + at;");
-    pr(P, "real *g = dout + at;");
-    pr(P, "for (int i = 0; i < %d; i++) g[i] = k * (%s - a - (x[i] - mean) * q);", positions, dy1);
-  } else {
-    pr(P, "const real *x = in + at, *g = dout + at;");
-    if (relu >= 0) pr(P, "const real *r = out + at;");
-    pr(P, "real *dx = din + at;");
-    pr(P, "for (int i = 0; i < %d; i++) dx[i] %s k * (%s - a - (x[i] - mean) * q);", positions,
-       acc_op(E, n, 0), dy1);
-  }
-  pr(P, "}\n}\n}");
-  int r = relu >= 0 ? relu : n->id;
-  if (E->recompute[r] == n->id) {
-    nl(P);
-    pr(P, "/* %s again for the backward passes that read it, which is not kept: the values\n"
-          " * of the forward pass, bit for bit */", E->net->nodes[r].name);
-    pr(P, "static void %s_recompute(real *restrict out, const real *restrict in, const real *restrict weight,",
-       n->name);
-    pr(P, "    const real *restrict bias, int n) {");
-    pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
-    pr(P, "for (int c = 0; c < %d; c++) %s_normalize(out, in, weight, bias, c, n);", c, n->name);
-    pr(P, "}");
-  }
-  const char *ps[4];
-  for (int t = 0; t < 4; t++) ps[t] = param(E, n, E->ts[n->id][t].name);
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s, %s, %s, n, training);", n->name, out_act(E, n),
-                      act(E, n->inputs[0]), ps[0], ps[1], ps[2], ps[3]);
-  E->fwd_training[n->id] = true;
-  /* in place: whether to write the input's gradient */
-  const char *din = !in_place ? din_arg(E, n, 0) : E->ng[n->inputs[0]] ? "1" : "want_dx";
-  if (relu >= 0)
-    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s, %s_grad, %s_grad, n, last.training);", n->name,
-                        grad(E, relu), din, bact(E, n, n->inputs[0]), bact(E, n, relu), ps[0], ps[0], ps[1]);
-  else
-    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s_grad, n, last.training);", n->name,
-                        grad(E, n->id), din, bact(E, n, n->inputs[0]), ps[0], ps[0], ps[1]);
-}
-
-/* A list of the inputs' buffers as a compound literal: (const real *const[]){...} */
-static const char *buffer_list(Emit *E, const CnnNode *n, bool grads) {
-  size_t cap = 64 + (size_t)n->ninputs * 80, o = 0;
-  char *s = cnn_alloc(E->A, cap);
-  o += (size_t)snprintf(s, cap, grads ? "(real *const[]){" : "(const real *const[]){");
-  for (int k = 0; k < n->ninputs; k++)
-    o += (size_t)snprintf(s + o, cap - o, "%s%s", k ? ", " : "",
-                          !grads                   ? act(E, n->inputs[k])
-                          : n->op == OP_ADD && E->add_alias[n->id][k] ? "NULL"
-                                                   : din_arg(E, n, k));
-  snprintf(s + o, cap - o, "}");
-  return s;
-}
-
-/* In a backward pass over several inputs: which gradients it writes (=, the
- * first writer) rather than adds to (+=). */
-static void emit_assign_flags(Emit *E, const CnnNode *n) {
-  char buf[3 * CNN_MAX_INPUTS + 8];
-  size_t o = 0;
-  for (int k = 0; k < n->ninputs; k++)
-    o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%d", k ? ", " : "", E->assign[n->id][k] ? 1 : 0);
-  pr(E->P, "/* 1: the gradient of the input is written here first (=); 0: added to (+=) */");
-  pr(E->P, "static const unsigned char assign[%d] = {%s};", n->ninputs, buf);
-}
-
-static void emit_add(Emit *E, const CnnNode *n) {
-  CnnPrinter *P = E->P;
-  int64_t size = size_of(n);
-  int relu = E->relu_into[n->id];
-  const char *rname = relu >= 0 ? E->net->nodes[relu].name : NULL;
-  /* inputs whose gradient is the buffer of the sum's: nothing to do */
-  const char *shared = "";
-  bool o = false;
-  for (int k = 0; k < n->ninputs; k++)
-    if (E->add_alias[n->id][k]) {
-      shared = fmt(E, "%s%s%s", shared, o ? ", " : "", input_node(E, n, k)->name);
-      o = true;
-    }
-  layer_comment(E, n, fmt(E, "the sum of %d inputs; each gets the whole gradient%s%s", n->ninputs,
-                          relu >= 0 ? fmt(E, "\n * with %s: writes relu(sum) as its output, and does its backward pass", rname) : "",
-                          o ? fmt(E, "\n * the gradient of %s is the sum's (the same buffer, NULL in din)", shared) : ""));
-  pr(P, "static void %s_forward(real *restrict out, const real *const in[%d], int n) {", n->name,
-     n->ninputs);
-  pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size * n->ninputs);
-  pr(P, "for (long i = 0; i < n * %" PRId64 "L; i++) {", size);
-  pr(P, "real s = in[0][i];");
-  pr(P, "for (int k = 1; k < %d; k++) s += in[k][i];", n->ninputs);
-  pr(P, relu >= 0 ? "out[i] = s > 0 ? s : 0; /* %s */" : "out[i] = s;%s", relu >= 0 ? rname : "");
-  pr(P, "}\n}");
-  backward_begin(E, n);
-  /* with a relu and inputs that share the buffer: the sum's gradient is made there, in place */
-  bool in_place = relu >= 0 && o;
-  pr(P, "static void %s_backward(%sreal *restrict dout, %sreal *const din[%d], int n) {", n->name,
-     in_place ? "" : "const ", relu >= 0 ? "const real *restrict out, " : "", n->ninputs);
-  emit_assign_flags(E, n);
-  if (relu >= 0) pr(P, "/* dout, out: the gradient and output of %s */", rname);
-  pr(P, "const long count = n * %" PRId64 "L;", size);
-  if (in_place) {
-    pr(P, "/* in place: dout becomes the gradient of the sum, which is that of %s */", shared);
-    pr(P, "PARALLEL_FOR_IF(count > 32768)");
-    pr(P, "for (long i = 0; i < count; i++) dout[i] = out[i] > 0 ? dout[i] : 0;");
-  }
-  pr(P, "for (int k = 0; k < %d; k++) {", n->ninputs);
-  pr(P, "real *d = din[k];");
-  pr(P, "if (!d) continue;");
-  if (relu >= 0 && !in_place) {
-    pr(P, "PARALLEL_FOR_IF(count > 32768)");
-    pr(P, "for (long i = 0; i < count; i++) {");
-    pr(P, "const real g = dout[i], dy = out[i] > 0 ? g : 0;");
-    pr(P, "d[i] = assign[k] ? dy : d[i] + dy;");
-    pr(P, "}");
-  } else {
-    pr(P, "if (assign[k]) {");
-    pr(P, "memcpy(d, dout, (size_t)count * sizeof *d);");
-    pr(P, "continue;");
-    pr(P, "}");
-    pr(P, "PARALLEL_FOR_IF(count > 32768)");
-    pr(P, "for (long i = 0; i < count; i++) d[i] += dout[i];");
-  }
-  pr(P, "}\n}");
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, out_act(E, n), buffer_list(E, n, false));
-  if (relu >= 0)
-    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, relu), bact(E, n, relu),
-                        buffer_list(E, n, true));
-  else
-    E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), buffer_list(E, n, true));
-}
-
-static void emit_mul(Emit *E, const CnnNode *n) {
-  CnnPrinter *P = E->P;
-  int64_t size = size_of(n);
-  layer_comment(E, n, "the element-wise product of two inputs");
-  pr(P, "static void %s_forward(real *restrict out, const real *a, const real *b, int n) {", n->name);
-  pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size);
-  pr(P, "for (long i = 0; i < n * %" PRId64 "L; i++) out[i] = a[i] * b[i];", size);
-  pr(P, "}");
-  backward_begin(E, n);
-  pr(P, "static void %s_backward(const real *restrict dout, real *da, real *db, const real *a,", n->name);
-  pr(P, "    const real *b, int n) {");
-  pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size);
-  pr(P, "for (long i = 0; i < n * %" PRId64 "L; i++) {", size);
-  pr(P, "const real g = dout[i], ai = a[i], bi = b[i];");
-  pr(P, "if (da) da[i] %s g * bi;", acc_op(E, n, 0));
-  pr(P, "if (db) db[i] %s g * ai;", acc_op(E, n, 1));
-  pr(P, "}\n}");
-  const char *a = act(E, n->inputs[0]), *b = act(E, n->inputs[1]);
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, n);", n->name, act(E, n->id), a, b);
-  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s, n);", n->name, grad(E, n->id),
-                      din_arg(E, n, 0), din_arg(E, n, 1), bact(E, n, n->inputs[0]), bact(E, n, n->inputs[1]));
-}
-
-static void emit_concat(Emit *E, const CnnNode *n) {
-  CnnPrinter *P = E->P;
-  int64_t size = size_of(n);
-  char sizes[1024], offs[1024];
-  size_t so = 0, oo = 0;
-  int64_t off = 0;
-  for (int k = 0; k < n->ninputs; k++) {
-    int64_t s = size_of(input_node(E, n, k));
-    so += (size_t)snprintf(sizes + so, sizeof sizes - so, "%s%" PRId64, k ? ", " : "", s);
-    oo += (size_t)snprintf(offs + oo, sizeof offs - oo, "%s%" PRId64, k ? ", " : "", off);
-    off += s;
-    if (so > sizeof sizes - 32 || oo > sizeof offs - 32) break;
-  }
-  layer_comment(E, n, fmt(E, "%d inputs stacked along the channels", n->ninputs));
-  pr(P, "static const int %s_size[%d] = {%s}; /* per sample */", n->name, n->ninputs, sizes);
-  pr(P, "static const int %s_offset[%d] = {%s};", n->name, n->ninputs, offs);
-  nl(P);
-  pr(P, "static void %s_forward(real *restrict out, const real *const in[%d], int n) {", n->name,
-     n->ninputs);
-  pr(P, "for (int b = 0; b < n; b++)");
-  pr(P, "  for (int k = 0; k < %d; k++)", n->ninputs);
-  pr(P, "    memcpy(out + (size_t)b * %" PRId64 " + %s_offset[k], in[k] + (size_t)b * %s_size[k],", size,
-     n->name, n->name);
-  pr(P, "           %s_size[k] * sizeof *out);", n->name);
-  pr(P, "}");
-  backward_begin(E, n);
-  pr(P, "static void %s_backward(const real *restrict dout, real *const din[%d], int n) {", n->name,
-     n->ninputs);
-  emit_assign_flags(E, n);
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "for (int k = 0; k < %d; k++) {", n->ninputs);
-  pr(P, "if (!din[k]) continue;");
-  pr(P, "real *dx = din[k] + (size_t)b * %s_size[k];", n->name);
-  pr(P, "const real *dy = dout + (size_t)b * %" PRId64 " + %s_offset[k];", size, n->name);
-  pr(P, "if (assign[k]) memcpy(dx, dy, %s_size[k] * sizeof *dx);", n->name);
-  pr(P, "else for (int i = 0; i < %s_size[k]; i++) dx[i] += dy[i];", n->name);
-  pr(P, "}\n}\n}");
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), buffer_list(E, n, false));
-  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), buffer_list(E, n, true));
-}
-
-static void emit_softmax(Emit *E, const CnnNode *n) {
-  CnnPrinter *P = E->P;
-  int c = n->shape.dim[0];
-  int positions = (int)(size_of(n) / c);
-  layer_comment(E, n, fmt(E, "softmax over the %d channels at each of %d position%s", c, positions,
-                          positions == 1 ? "" : "s"));
-  pr(P, "static void %s_forward(real *restrict out, const real *restrict in, int n) {", n->name);
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "for (int p = 0; p < %d; p++) {", positions);
-  pr(P, "const real *x = in + (size_t)b * %" PRId64 " + p;", size_of(n));
-  pr(P, "real *y = out + (size_t)b * %" PRId64 " + p;", size_of(n));
-  pr(P, "real m = x[0], s = 0;");
-  pr(P, "for (int c = 1; c < %d; c++) m = x[c * %d] > m ? x[c * %d] : m;", c, positions, positions);
-  pr(P, "for (int c = 0; c < %d; c++) s += y[c * %d] = %s(x[c * %d] - m);", c, positions,
-     fn(E, "exp"), positions);
-  pr(P, "for (int c = 0; c < %d; c++) y[c * %d] /= s;", c, positions);
-  pr(P, "}\n}\n}");
-  backward_begin(E, n);
-  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
-  pr(P, "    const real *restrict out, int n) {");
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "for (int p = 0; p < %d; p++) {", positions);
-  pr(P, "const size_t base = (size_t)b * %" PRId64 " + p;", size_of(n));
-  pr(P, "real s = 0;");
-  pr(P, "for (int c = 0; c < %d; c++) s += dout[base + c * %d] * out[base + c * %d];", c, positions,
-     positions);
-  pr(P, "for (int c = 0; c < %d; c++)", c);
-  pr(P, "  din[base + c * %d] %s out[base + c * %d] * (dout[base + c * %d] - s);", positions,
-     acc_op(E, n, 0), positions, positions);
-  pr(P, "}\n}\n}");
-  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
-  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, n->id),
-                      grad(E, n->inputs[0]), bact(E, n, n->id));
-}
-
-static void emit_layer(Emit *E, const CnnNode *n) {
-  E->P->mute = false;
-  switch (n->op) {
-  case OP_INPUT: break;
-  case OP_FLATTEN:
-    layer_comment(E, n, fmt(E, "no code: the same memory as %s, viewed as a vector",
-                            input_node(E, n, 0)->name));
-    break;
-  case OP_CONV1D: case OP_CONV2D: case OP_CONV_TRANSPOSE2D: emit_conv(E, n); break;
-  case OP_MAXPOOL1D: case OP_MAXPOOL2D: case OP_AVGPOOL1D: case OP_AVGPOOL2D: emit_pool(E, n); break;
-  case OP_GLOBAL_AVGPOOL: emit_global_avgpool(E, n); break;
-  case OP_DENSE: emit_dense(E, n); break;
-  case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH: emit_elementwise(E, n); break;
-  case OP_BATCHNORM: emit_batchnorm(E, n); break;
-  case OP_DROPOUT: emit_dropout(E, n); break;
-  case OP_ADD: emit_add(E, n); break;
-  case OP_MUL: emit_mul(E, n); break;
-  case OP_CONCAT: emit_concat(E, n); break;
-  case OP_SOFTMAX: emit_softmax(E, n); break;
-  case OP_COUNT: break;
-  }
-  E->P->mute = false;
-}
-
-/* ---- the loss ---- */
-
-static void emit_loss(Emit *E) {
-  CnnPrinter *P = E->P;
-  nl(P);
-  pr(P, "/* Adds v to *sum and the rounding error to *lost (Neumaier): the loss is a\n"
-        " * mean of many terms, and finite-difference checks need all its digits. */");
-  pr(P, "static void add_compensated(double *sum, double *lost, double v) {");
-  pr(P, "const double t = *sum + v;");
-  pr(P, "*lost += fabs(*sum) >= fabs(v) ? (*sum - t) + v : (v - t) + *sum;");
-  pr(P, "*sum = t;");
-  pr(P, "}");
-  const CnnNet *net = E->net;
-  const CnnNode *z = &net->nodes[net->loss_input];
-  int c = z->shape.dim[0];
-  int positions = (int)(size_of(z) / c);
-  int64_t size = size_of(z);
-  char shape[64];
-  cnn_shape_str(z->shape, shape, sizeof shape);
-  const char *cp = lin(E, "c", positions, NULL, 0, 0);   /* c * positions */
-  const char *lp = lin(E, "label", positions, NULL, 0, 0);
-  const char *bp = lin(E, "b", positions, "p", 1, 0);
-  if (net->loss == LOSS_SOFTMAX_CROSS_ENTROPY) {
-    nl(P);
-    pr(P, "/* loss: softmax cross-entropy of %s %s, line %d\n"
-          " * classes along the %d channels, one label per %s; the mean over n * %d terms.\n"
-          " * Labels outside [0, %d) add nothing (and count as wrong). */",
-       z->name, shape, net->loss_loc.first_line, c, positions > 1 ? "position" : "sample", positions, c);
-    pr(P, "static real loss_forward(const real *restrict logits, const int32_t *restrict labels, int n,");
-    pr(P, "    long *correct) {");
-    pr(P, "double total = 0, lost = 0; /* compensated (Neumaier) sum */");
-    pr(P, "long right = 0;");
-    pr(P, "for (int b = 0; b < n; b++) {");
-    pr(P, "for (int p = 0; p < %d; p++) {", positions);
-    pr(P, "const real *z = logits + (size_t)b * %" PRId64 " + p;", size);
-    pr(P, "const int32_t label = labels[%s];", bp);
-    pr(P, "real m = z[0];");
-    pr(P, "int best = 0;");
-    pr(P, "for (int c = 1; c < %d; c++) {", c);
-    pr(P, "if (z[%s] > m) {", cp);
-    pr(P, "m = z[%s];", cp);
-    pr(P, "best = c;");
-    pr(P, "}");
-    pr(P, "}");
-    pr(P, "double s = 0;");
-    pr(P, "for (int c = 0; c < %d; c++) s += %s(z[%s] - m);", c, fn(E, "exp"), cp);
-    pr(P, "if (label < 0 || label >= %d) continue;", c);
-    pr(P, "add_compensated(&total, &lost, log(s) + m - z[%s]);", lp);
-    pr(P, "right += best == label;");
-    pr(P, "}\n}");
-    pr(P, "if (correct) *correct = right;");
-    pr(P, "return (real)((total + lost) / ((double)n * %d));", positions);
-    pr(P, "}");
-    nl(P);
-    pr(P, "/* d loss / d logits = (softmax - onehot(label)) / (n * %d), written (not added) */", positions);
-    pr(P, "static void loss_backward(real *restrict dlogits, const real *restrict logits,");
-    pr(P, "    const int32_t *restrict labels, int n) {");
-    pr(P, "const real scale = (real)(1.0 / ((double)n * %d));", positions);
-    pr(P, "for (int b = 0; b < n; b++) {");
-    pr(P, "for (int p = 0; p < %d; p++) {", positions);
-    pr(P, "const real *z = logits + (size_t)b * %" PRId64 " + p;", size);
-    pr(P, "real *dz = dlogits + (size_t)b * %" PRId64 " + p;", size);
-    pr(P, "const int32_t label = labels[%s];", bp);
-    pr(P, "if (label < 0 || label >= %d) {", c);
-    pr(P, "for (int c = 0; c < %d; c++) dz[%s] = 0;", c, cp);
-    pr(P, "continue;");
-    pr(P, "}");
-    pr(P, "real m = z[0], s = 0;");
-    pr(P, "for (int c = 1; c < %d; c++) m = z[%s] > m ? z[%s] : m;", c, cp, cp);
-    pr(P, "for (int c = 0; c < %d; c++) s += %s(z[%s] - m);", c, fn(E, "exp"), cp);
-    pr(P, "for (int c = 0; c < %d; c++)", c);
-    pr(P, "  dz[%s] = (%s(z[%s] - m) / s - (c == label)) * scale;", cp, fn(E, "exp"), cp);
-    pr(P, "}\n}\n}");
-  } else {
-    nl(P);
-    pr(P, "/* loss: mean squared error of %s %s, line %d: the mean over n * %" PRId64 " elements.\n"
-          " * Correct: positions whose largest channel is the label (when labels are given). */",
-       z->name, shape, net->loss_loc.first_line, size);
-    pr(P, "static real loss_forward(const real *restrict y, const real *restrict targets,");
-    pr(P, "    const int32_t *restrict labels, int n, long *correct) {");
-    pr(P, "double total = 0, lost = 0; /* compensated (Neumaier) sum */");
-    pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++) {", size);
-    pr(P, "const double d = (double)y[i] - targets[i];");
-    pr(P, "add_compensated(&total, &lost, d * d);");
-    pr(P, "}");
-    pr(P, "long right = 0;");
-    pr(P, "if (labels) {");
-    pr(P, "for (int b = 0; b < n; b++) {");
-    pr(P, "for (int p = 0; p < %d; p++) {", positions);
-    pr(P, "const real *z = y + (size_t)b * %" PRId64 " + p;", size);
-    pr(P, "int best = 0;");
-    pr(P, "for (int c = 1; c < %d; c++) best = z[%s] > z[%s] ? c : best;", c, cp,
-       lin(E, "best", positions, NULL, 0, 0));
-    pr(P, "right += best == labels[%s];", bp);
-    pr(P, "}\n}\n}");
-    pr(P, "if (correct) *correct = right;");
-    pr(P, "return (real)((total + lost) / ((double)n * %" PRId64 "));", size);
-    pr(P, "}");
-    nl(P);
-    pr(P, "/* d loss / d y = 2 (y - target) / (n * %" PRId64 ") */", size);
-    pr(P, "static void loss_backward(real *restrict dy, const real *restrict y,");
-    pr(P, "    const real *restrict targets, int n) {");
-    pr(P, "const real scale = (real)(2.0 / ((double)n * %" PRId64 "));", size);
-    pr(P, "for (size_t i = 0; i < (size_t)n * %" PRId64 "; i++) dy[i] = (y[i] - targets[i]) * scale;",
-       size);
-    pr(P, "}");
-  }
-}
 
 /* ---- the file ---- */
 
@@ -1964,9 +158,9 @@ static void emit_header(Emit *E, FILE *h) {
   nl(P);
   pr(P, "typedef %s %s_real;", E->dbl ? "double" : "float", N);
   nl(P);
-  pr(P, "#define %s_NPARAMS %" PRId64 " /* learnable parameters */", NU, E->nparams);
-  pr(P, "#define %s_NBUFFERS %" PRId64 " /* batchnorm running statistics */", NU, E->nbuffers);
-  pr(P, "#define %s_NTENSORS %d", NU, E->ntensors);
+  pr(P, "#define %s_NPARAMS %" PRId64 " /* learnable parameters */", NU, E->T->nparams);
+  pr(P, "#define %s_NBUFFERS %" PRId64 " /* batchnorm running statistics */", NU, E->T->nbuffers);
+  pr(P, "#define %s_NTENSORS %d", NU, E->T->ntensors);
   pr(P, "#define %s_IN_SIZE %" PRId64 " /* input per sample: %s */", NU, size_of(&net->nodes[0]),
      cnn_shape_str(net->nodes[0].shape, b1, sizeof b1));
   pr(P, "#define %s_OUT_SIZE %" PRId64 " /* logits per sample (%s): %s */", NU, size_of(z), z->name,
@@ -2030,7 +224,7 @@ static void emit_header(Emit *E, FILE *h) {
  * window copies (emit/kernels.c). */
 static void emit_helpers(Emit *E) {
   CnnPrinter *P = E->P;
-  if (E->need_sum || E->need_gemm) {
+  if (E->T->needs.sum || E->T->needs.gemm) {
     nl(P);
     pr(P, "/* Sums in eight independent lanes, which compilers vectorize without");
     pr(P, " * reordering floating-point additions themselves. */");
@@ -2043,9 +237,9 @@ static void emit_helpers(Emit *E) {
     pr(P, "return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));");
     pr(P, "}");
   }
-  if (E->need_lanes) emit_lanes(E);
-  if (E->need_pool2) cnn_emit_pool_kernels(P);
-  if (E->need_gemm) cnn_emit_kernels(P, E->dbl, E->need_implicit, E->need_windows);
+  if (E->T->needs.lanes) cnn_emit_lanes(E);
+  if (E->T->needs.pool2) cnn_emit_pool_kernels(P);
+  if (E->T->needs.gemm) cnn_emit_kernels(P, E->dbl, E->T->needs.implicit, E->T->needs.windows);
 }
 
 /* The layer profile: with CNNCC_PROFILE=1 (any value but 0) in the
@@ -2058,7 +252,7 @@ static void emit_profile(Emit *E) {
   E->prof = cnn_alloc(E->A, sizeof(int) * (size_t)net->nnodes);
   E->nprof = 0;
   for (int i = 0; i < net->nnodes; i++)
-    E->prof[i] = (E->live_train[i] || E->live_pred[i]) && (E->fwd[i] || E->bwd[i]) ? E->nprof++ : -1;
+    E->prof[i] = (E->T->live_train[i] || E->T->live_pred[i]) && (E->fwd[i] || E->bwd[i]) ? E->nprof++ : -1;
   E->nprof += 2;
   nl(P);
   pr(P, "/* ---- the layer profile ----");
@@ -2138,28 +332,11 @@ static void emit_profile(Emit *E) {
   pr(P, "}");
 }
 
-static void emit_source(Emit *E) {
+/* the file's first comment and its includes */
+static void emit_prologue(Emit *E) {
   CnnPrinter *P = E->P;
   const CnnNet *net = E->net;
-  const char *N = E->N, *NU = E->NU;
-  const CnnNode *z = &net->nodes[net->loss_input], *o = &net->nodes[net->output];
-  bool mse = net->loss == LOSS_MSE;
-  /* the layers go to memory first: the helpers and scratch they use come before them */
-  char *layers = NULL;
-  size_t layers_len = 0;
-  FILE *mem = open_memstream(&layers, &layers_len);
-  if (!mem) {
-    P->failed = true;
-    return;
-  }
-  CnnPrinter lp;
-  cnn_printer_init(&lp, mem);
-  E->P = &lp;
-  for (int i = 0; i < net->nnodes; i++)
-    if (E->live_train[i] || E->live_pred[i]) emit_layer(E, &net->nodes[i]);
-  emit_loss(E);
-  E->P = P;
-  P->failed |= lp.failed || fclose(mem) != 0;
+  const char *N = E->N;
   pr(P, "/* %s.c - training code for the network \"%s\", generated by cnncc %s\n"
         " * from %s (%s, target %s).\n"
         " * Do not edit: change the .cnn file and run cnncc again.\n"
@@ -2168,7 +345,7 @@ static void emit_source(Emit *E) {
         " * Build a trainer: cc -O2 %s.c $(pkg-config --cflags --libs cnnrt)\n"
         " * (with -DCNNCC_NO_MAIN, only the functions). */",
      N, net->name, PACKAGE_VERSION, E->opt->source_file ? E->opt->source_file : "?",
-     E->dbl ? "double" : "float", kernels[E->opt->target].name, E->opt->header_name, N);
+     E->dbl ? "double" : "float", target_names[E->opt->target], E->opt->header_name, N);
   pr(P, "#include <math.h>");
   pr(P, "#include <stdio.h>");
   pr(P, "#include <stdlib.h>");
@@ -2179,7 +356,14 @@ static void emit_source(Emit *E) {
   nl(P);
   pr(P, "typedef %s_real real;", N);
   nl(P);
-  /* parameters */
+}
+
+/* the parameters, their gradients, the buffers and the Adam moments, and
+ * the table and named views of the tensors */
+static void emit_params(Emit *E) {
+  CnnPrinter *P = E->P;
+  const CnnNet *net = E->net;
+  const char *N = E->N, *NU = E->NU;
   pr(P, "/* ---- parameters, gradients and buffers: one block each ---- */");
   nl(P);
   pr(P, "%s_real %s_params[%s_NPARAMS > 0 ? %s_NPARAMS : 1];", N, N, NU, NU);
@@ -2193,28 +377,36 @@ static void emit_source(Emit *E) {
   nl(P);
   pr(P, "const %s_tensor %s_tensors[%s_NTENSORS > 0 ? %s_NTENSORS : 1] = {", N, N, NU, NU);
   for (int i = 0; i < net->nnodes; i++)
-    for (int t = 0; t < E->nts[i]; t++) {
-      const CnnTensorSpec *s = &E->ts[i][t];
+    for (int t = 0; t < E->T->nts[i]; t++) {
+      const CnnTensorSpec *s = &E->T->ts[i][t];
       pr(P, "{\"%s.%s\", %d, %" PRId64 ", %" PRId64 ", %d, {%d, %d, %d, %d}},", net->nodes[i].name, s->name,
-         s->learnable, E->off[i][t], s->count, s->rank, s->dim[0], s->rank > 1 ? s->dim[1] : 0,
+         s->learnable, E->T->off[i][t], s->count, s->rank, s->dim[0], s->rank > 1 ? s->dim[1] : 0,
          s->rank > 2 ? s->dim[2] : 0, s->rank > 3 ? s->dim[3] : 0);
     }
-  if (!E->ntensors) pr(P, "{0}");
+  if (!E->T->ntensors) pr(P, "{0}");
   pr(P, "};");
   nl(P);
   pr(P, "/* Named views: layer_tensor points into the block, layer_tensor_grad into the gradients. */");
   for (int i = 0; i < net->nnodes; i++)
-    for (int t = 0; t < E->nts[i]; t++) {
-      const CnnTensorSpec *s = &E->ts[i][t];
+    for (int t = 0; t < E->T->nts[i]; t++) {
+      const CnnTensorSpec *s = &E->T->ts[i][t];
       char dims[64];
       size_t k = 0;
       for (int d = 0; d < s->rank; d++) k += (size_t)snprintf(dims + k, sizeof dims - k, "%s%d", d ? ", " : "", s->dim[d]);
       pr(P, "#define %s_%s (%s_%s + %" PRId64 ") /* [%s] */", net->nodes[i].name, s->name, N,
-         s->learnable ? "params" : "buffers", E->off[i][t], dims);
+         s->learnable ? "params" : "buffers", E->T->off[i][t], dims);
       if (s->learnable)
-        pr(P, "#define %s_%s_grad (%s_grads + %" PRId64 ")", net->nodes[i].name, s->name, N, E->off[i][t]);
+        pr(P, "#define %s_%s_grad (%s_grads + %" PRId64 ")", net->nodes[i].name, s->name, N, E->T->off[i][t]);
     }
-  /* activations */
+}
+
+/* the pointers into the arena (activations, gradients, max pooling indexes,
+ * scratch) and what the last forward pass did */
+static void emit_state(Emit *E) {
+  CnnPrinter *P = E->P;
+  const CnnNet *net = E->net;
+  const char *NU = E->NU;
+  bool mse = net->loss == LOSS_MSE;
   nl(P);
   cnn_emit_kernel_config(P, E->dbl);
   nl(P);
@@ -2222,25 +414,25 @@ static void emit_source(Emit *E) {
   nl(P);
   pr(P, "static struct {");
   for (int i = 0; i < net->nnodes; i++)
-    if ((E->live_train[i] || E->live_pred[i]) && E->root[i] == i)
+    if ((E->T->live_train[i] || E->T->live_pred[i]) && E->T->root[i] == i)
       pr(P, "real *%s; /* %" PRId64 " per sample%s */", net->nodes[i].name, size_of(&net->nodes[i]),
-         E->relu_into[i] >= 0   ? fmt(E, "; act: none (%s is written)", net->nodes[E->relu_into[i]].name)
-         : E->recompute[i] >= 0 ? "; act: recomputed for backward"
+         E->T->relu_into[i] >= 0   ? fmt(E, "; act: none (%s is written)", net->nodes[E->T->relu_into[i]].name)
+         : E->T->recompute[i] >= 0 ? "; act: recomputed for backward"
                                 : "");
   pr(P, "} act, grad;");
   bool any_max = false;
   for (int i = 0; i < net->nnodes; i++)
-    any_max |= (E->live_train[i] || E->live_pred[i]) &&
+    any_max |= (E->T->live_train[i] || E->T->live_pred[i]) &&
                (net->nodes[i].op == OP_MAXPOOL1D || net->nodes[i].op == OP_MAXPOOL2D);
   if (any_max) {
     pr(P, "static struct { /* where each max pooling window's maximum was */");
     for (int i = 0; i < net->nnodes; i++)
-      if ((E->live_train[i] || E->live_pred[i]) &&
+      if ((E->T->live_train[i] || E->T->live_pred[i]) &&
           (net->nodes[i].op == OP_MAXPOOL1D || net->nodes[i].op == OP_MAXPOOL2D))
         pr(P, "int32_t *%s;", net->nodes[i].name);
     pr(P, "} argmax;");
   }
-  if (E->need_gemm) {
+  if (E->T->needs.gemm) {
     pr(P, "static struct { /* scratch of the matrix products, per part of the batch */");
     pr(P, "real *col;  /* a packed right-hand operand: a window matrix or its transpose */");
     pr(P, "real *b;    /* another packed right-hand operand */");
@@ -2261,16 +453,28 @@ static void emit_source(Emit *E) {
   pr(P, "static struct { /* what the last forward did, for backward */");
   pr(P, "int n, training, has_loss;");
   pr(P, "uint64_t dropout_seed;");
-  if (E->replay) pr(P, "int reused; /* a backward pass has reused memory of its activations since */");
+  if (E->T->replay) pr(P, "int reused; /* a backward pass has reused memory of its activations since */");
   pr(P, "} last;");
-  /* layers */
+}
+
+/* the helpers, then each layer's functions and the loss */
+static void emit_layers(Emit *E) {
+  CnnPrinter *P = E->P;
+  const CnnNet *net = E->net;
   emit_helpers(E);
   nl(P);
   pr(P, "/* ---- layers ---- */");
-  if (layers) fwrite(layers, 1, layers_len, P->out);
-  free(layers);
+  for (int i = 0; i < net->nnodes; i++)
+    if (E->T->live_train[i] || E->T->live_pred[i]) cnn_emit_layer(E, &net->nodes[i]);
+  cnn_emit_loss(E);
+}
 
-  /* setup */
+/* layout(): the arena, with the pool as the memory plan has it */
+static void emit_layout(Emit *E) {
+  CnnPrinter *P = E->P;
+  const CnnNet *net = E->net;
+  const char *NU = E->NU;
+  bool mse = net->loss == LOSS_MSE;
   nl(P);
   pr(P, "/* ---- the network ---- */");
   nl(P);
@@ -2287,19 +491,21 @@ static void emit_source(Emit *E) {
   pr(P, " * training step (the comments: the forward and backward passes of layers; the");
   pr(P, " * end: after the backward pass), and buffers in use at different times share");
   pr(P, " * memory. The offsets are bytes per sample, planned by cnncc. */");
-  pr(P, "SLOT(pool, b * %" PRId64 ");", E->pool_bytes);
+  pr(P, "SLOT(pool, b * %" PRId64 ");", E->T->pool_bytes);
   pr(P, "if (base) {");
   pr(P, "#define AT(bytes) (void *)(pool + b * (size_t)(bytes))");
   for (int i = 0; i < net->nnodes; i++) {
-    const int bs[3] = {E->act_buf[i], E->grad_alias[i] < 0 ? E->grad_buf[i] : -1, E->arg_buf[i]};
+    const int bs[3] = {E->T->act_buf[i], E->T->grad_alias[i] < 0 ? E->T->grad_buf[i] : -1, E->T->arg_buf[i]};
     for (int k = 0; k < 3; k++)
-      if (bs[k] >= 0)
-        pr(P, "%s = AT(%" PRId64 "); /* %s */", E->buf[bs[k]].name, E->buf[bs[k]].off, life_text(E, &E->buf[bs[k]]));
+      if (bs[k] >= 0) {
+        const CnnBlock *u = &E->T->buf[bs[k]];
+        pr(P, "%s = AT(%" PRId64 "); /* %s */", u->name, u->offset, cnn_train_life_text(E->T, u));
+      }
   }
   for (int i = net->nnodes - 1; i >= 0; i--) { /* a buffer before those that share it */
-    if (E->grad_alias[i] < 0) continue;
-    const CnnNode *by = &net->nodes[E->alias_by[i]];
-    pr(P, "grad.%s = grad.%s; /* %s */", net->nodes[i].name, net->nodes[E->grad_alias[i]].name,
+    if (E->T->grad_alias[i] < 0) continue;
+    const CnnNode *by = &net->nodes[E->T->alias_by[i]];
+    pr(P, "grad.%s = grad.%s; /* %s */", net->nodes[i].name, net->nodes[E->T->grad_alias[i]].name,
        by->op == OP_ADD ? fmt(E, "the same gradient: %s passes it on", by->name)
                         : fmt(E, "%s's backward pass turns one into the other", by->name));
   }
@@ -2307,22 +513,28 @@ static void emit_source(Emit *E) {
   pr(P, "}");
   pr(P, "SLOT(labels_copy, b * %s_LABELS);", NU);
   if (mse) pr(P, "SLOT(targets_copy, b * %s_OUT_SIZE);", NU);
-  if (E->need_gemm) {
+  if (E->T->needs.gemm) {
     pr(P, "for (int p = 0; p < PARTS; p++) { /* scratch of one sample per part */");
-    pr(P, "SLOT(part[p].col, %" PRId64 ");", E->sc_col);
-    pr(P, "SLOT(part[p].b, %" PRId64 ");", E->sc_b);
-    pr(P, "SLOT(part[p].a, %" PRId64 ");", E->sc_a);
-    pr(P, "SLOT(part[p].dcol, %" PRId64 ");", E->sc_dcol);
-    pr(P, "SLOT(part[p].dw, %" PRId64 ");", E->sc_dw);
+    pr(P, "SLOT(part[p].col, %" PRId64 ");", E->T->scratch.col);
+    pr(P, "SLOT(part[p].b, %" PRId64 ");", E->T->scratch.b);
+    pr(P, "SLOT(part[p].a, %" PRId64 ");", E->T->scratch.a);
+    pr(P, "SLOT(part[p].dcol, %" PRId64 ");", E->T->scratch.dcol);
+    pr(P, "SLOT(part[p].dw, %" PRId64 ");", E->T->scratch.dw);
     pr(P, "}");
-    pr(P, "SLOT(shared.w, %" PRId64 ");", E->sc_w);
-    pr(P, "SLOT(shared.a, b * %" PRId64 " + %" PRId64 ");", E->sa_per, E->sa_fix);
-    pr(P, "SLOT(shared.b, b * %" PRId64 ");", E->sb_per);
+    pr(P, "SLOT(shared.w, %" PRId64 ");", E->T->scratch.w);
+    pr(P, "SLOT(shared.a, b * %" PRId64 " + %" PRId64 ");", E->T->scratch.a_per, E->T->scratch.a_fix);
+    pr(P, "SLOT(shared.b, b * %" PRId64 ");", E->T->scratch.b_per);
   }
   pr(P, "#undef SLOT");
   pr(P, "return off;");
   pr(P, "}");
   nl(P);
+}
+
+/* the layer profile, <net>_setup() and <net>_free() */
+static void emit_setup(Emit *E) {
+  CnnPrinter *P = E->P;
+  const char *N = E->N;
   emit_profile(E);
   nl(P);
   pr(P, "int %s_setup(int batch) {", N);
@@ -2342,7 +554,13 @@ static void emit_source(Emit *E) {
   pr(P, "arena = NULL;");
   pr(P, "max_batch = 0;");
   pr(P, "}");
-  /* init */
+}
+
+/* <net>_init(): the parameters as PyTorch initializes them */
+static void emit_init(Emit *E) {
+  CnnPrinter *P = E->P;
+  const CnnNet *net = E->net;
+  const char *N = E->N;
   nl(P);
   pr(P, "static void init_uniform(real *p, long count, long fan_in, RtRng *rng) {");
   pr(P, "const double bound = 1 / sqrt((double)fan_in);");
@@ -2365,7 +583,7 @@ static void emit_source(Emit *E) {
   pr(P, "rt_rng_seed(&rng, seed);");
   for (int i = 0; i < net->nnodes; i++) {
     const CnnNode *n = &net->nodes[i];
-    if (!E->nts[i]) continue;
+    if (!E->T->nts[i]) continue;
     if (n->op == OP_BATCHNORM) {
       int c = n->shape.dim[0];
       pr(P, "fill(%s, %d, 1);", param(E, n, "weight"), c);
@@ -2374,14 +592,14 @@ static void emit_source(Emit *E) {
       pr(P, "fill(%s, %d, 1);", param(E, n, "running_var"), c);
       continue;
     }
-    const CnnTensorSpec *w = &E->ts[i][0];
+    const CnnTensorSpec *w = &E->T->ts[i][0];
     int64_t fan_in = w->count / w->dim[0]; /* weight.size(1) * kernel */
-    for (int t = 0; t < E->nts[i]; t++)
-      pr(P, "init_uniform(%s, %" PRId64 ", %" PRId64 ", &rng);", param(E, n, E->ts[i][t].name),
-         E->ts[i][t].count, fan_in);
+    for (int t = 0; t < E->T->nts[i]; t++)
+      pr(P, "init_uniform(%s, %" PRId64 ", %" PRId64 ", &rng);", param(E, n, E->T->ts[i][t].name),
+         E->T->ts[i][t].count, fan_in);
   }
   bool any_uniform = false;
-  for (int i = 0; i < net->nnodes; i++) any_uniform |= E->nts[i] && net->nodes[i].op != OP_BATCHNORM;
+  for (int i = 0; i < net->nnodes; i++) any_uniform |= E->T->nts[i] && net->nodes[i].op != OP_BATCHNORM;
   if (!any_uniform) pr(P, "(void)rng;");
   pr(P, "if (adam_started) { /* else they are all zero */");
   pr(P, "memset(adam_m, 0, sizeof adam_m);");
@@ -2389,42 +607,45 @@ static void emit_source(Emit *E) {
   pr(P, "adam_started = 0;");
   pr(P, "}");
   pr(P, "}");
-  /* forward */
-  bool uses_training = false, uses_seed = false;
-  for (int i = 0; i < net->nnodes; i++) {
-    uses_training |= E->live_pred[i] && E->fwd_training[i];
-    uses_seed |= E->live_pred[i] && E->fwd_seed[i];
-  }
+}
+
+/* forward_layers(), replay() and <net>_forward() */
+static void emit_forward(Emit *E) {
+  CnnPrinter *P = E->P;
+  const CnnNet *net = E->net;
+  const char *N = E->N, *NU = E->NU;
+  const CnnNode *z = &net->nodes[net->loss_input];
+  bool mse = net->loss == LOSS_MSE;
   bool train_training = false, train_seed = false;
   for (int i = 0; i < net->nnodes; i++) {
-    train_training |= E->live_train[i] && E->fwd[i] && E->fwd_training[i];
-    train_seed |= E->live_train[i] && E->fwd[i] && E->fwd_seed[i];
+    train_training |= E->T->live_train[i] && E->fwd[i] && E->fwd_training[i];
+    train_seed |= E->T->live_train[i] && E->fwd[i] && E->fwd_seed[i];
   }
   nl(P);
-  pr(P, "/* The layers' forward passes, for %s_forward()%s */", N, E->replay ? " and replay()" : "");
+  pr(P, "/* The layers' forward passes, for %s_forward()%s */", N, E->T->replay ? " and replay()" : "");
   pr(P, "static void forward_layers(int n, int training, uint64_t dropout_seed) {");
   if (!train_training) pr(P, "(void)training;");
   if (!train_seed) pr(P, "(void)dropout_seed;");
   pr(P, "lap(-1, 0, n);");
   for (int i = 0; i < net->nnodes; i++)
-    if (E->live_train[i] && E->fwd[i]) {
+    if (E->T->live_train[i] && E->fwd[i]) {
       pr(P, "%s", E->fwd[i]);
       pr(P, "lap(%d, 0, n);", E->prof[i]);
     }
   pr(P, "}");
-  if (E->replay) {
+  if (E->T->replay) {
     nl(P);
     pr(P, "/* For a second backward pass after one forward pass: the first reused the");
     pr(P, " * memory of activations it had read for the last time (the pool), so the forward");
     pr(P, " * pass runs again, from the input that the pool keeps, which gives the same");
     pr(P, " * values bit for bit; the running statistics it moves are put back. */");
     pr(P, "static void replay(void) {");
-    if (E->nbuffers > 0) {
+    if (E->T->nbuffers > 0) {
       pr(P, "static real saved[%s_NBUFFERS];", NU);
       pr(P, "memcpy(saved, %s_buffers, sizeof saved);", N);
     }
     pr(P, "forward_layers(last.n, last.training, last.dropout_seed);");
-    if (E->nbuffers > 0) pr(P, "memcpy(%s_buffers, saved, sizeof saved);", N);
+    if (E->T->nbuffers > 0) pr(P, "memcpy(%s_buffers, saved, sizeof saved);", N);
     pr(P, "}");
   }
   nl(P);
@@ -2435,7 +656,7 @@ static void emit_source(Emit *E) {
   pr(P, "last.n = n;");
   pr(P, "last.training = training;");
   pr(P, "last.dropout_seed = dropout_seed;");
-  if (E->replay) pr(P, "last.reused = 0;");
+  if (E->T->replay) pr(P, "last.reused = 0;");
   pr(P, "memcpy(%s, x, (size_t)n * %s_IN_SIZE * sizeof *x);", act(E, 0), NU);
   pr(P, "forward_layers(n, training, dropout_seed);");
   if (mse) {
@@ -2462,7 +683,15 @@ static void emit_source(Emit *E) {
     pr(P, "return loss_forward(%s, labels_copy, n, correct);", act(E, z->id));
   }
   pr(P, "}");
-  /* backward */
+}
+
+/* <net>_backward_input() and <net>_backward() */
+static void emit_backward(Emit *E) {
+  CnnPrinter *P = E->P;
+  const CnnNet *net = E->net;
+  const char *N = E->N, *NU = E->NU;
+  const CnnNode *z = &net->nodes[net->loss_input];
+  bool mse = net->loss == LOSS_MSE;
   nl(P);
   pr(P, "void %s_backward_input(int n, %s_real *dx) {", N, N);
   pr(P, "const int want_dx = dx != NULL; /* is d loss / d input wanted? */");
@@ -2470,7 +699,7 @@ static void emit_source(Emit *E) {
   pr(P, "lap(-1, 1, n);");
   pr(P, "memset(%s_grads, 0, sizeof %s_grads);", N, N);
   pr(P, "if (n != last.n || !last.has_loss) return;");
-  if (E->replay) {
+  if (E->T->replay) {
     pr(P, "if (last.reused) replay();");
     pr(P, "last.reused = 1;");
   }
@@ -2481,22 +710,22 @@ static void emit_source(Emit *E) {
   else pr(P, "loss_backward(%s, %s, labels_copy, n);", grad(E, z->id), act(E, z->id));
   pr(P, "lap(%d, 1, n); /* loss */", E->nprof - 2);
   for (int i = net->nnodes - 1; i > 0; i--)
-    if (E->live_train[i] && E->bwd[i]) {
+    if (E->T->live_train[i] && E->bwd[i]) {
       for (int r = 0; r < net->nnodes; r++) {
-        if (E->recompute_at[r] != i) continue;
+        if (E->T->recompute_at[r] != i) continue;
         /* skipped with the layers that read it */
         bool needed = false;
         for (int j = 1; j < net->nnodes; j++)
-          needed |= has_backward(E, j) && reads_in_backward(E, j, r) && E->ng[j];
+          needed |= E->T->has_bwd[j] && cnn_train_reads_in_backward(E->T, j, r) && E->T->ng[j];
         /* a batchnorm: without the statistics; others: their forward pass again */
-        const CnnNode *p = &net->nodes[E->recompute[r]];
+        const CnnNode *p = &net->nodes[E->T->recompute[r]];
         const char *call = p->op == OP_BATCHNORM
                                ? fmt(E, "%s_recompute(%s, %s, %s, %s, n);", p->name, act(E, r),
                                      act(E, p->inputs[0]), param(E, p, "weight"), param(E, p, "bias"))
                                : E->fwd[p->id];
         pr(P, "%s%s /* %s, not kept */", needed ? "" : "if (want_dx) ", call, net->nodes[r].name);
       }
-      if (!E->ng[i] && strncmp(E->bwd[i], "if (want_dx)", 12)) pr(P, "if (want_dx) %s", E->bwd[i]);
+      if (!E->T->ng[i] && strncmp(E->bwd[i], "if (want_dx)", 12)) pr(P, "if (want_dx) %s", E->bwd[i]);
       else pr(P, "%s", E->bwd[i]);
       pr(P, "lap(%d, 1, n);", E->prof[i]);
     }
@@ -2506,7 +735,12 @@ static void emit_source(Emit *E) {
   pr(P, "void %s_backward(int n) {", N);
   pr(P, "%s_backward_input(n, NULL);", N);
   pr(P, "}");
-  /* update */
+}
+
+/* <net>_update(): an Adam step */
+static void emit_update(Emit *E) {
+  CnnPrinter *P = E->P;
+  const char *N = E->N, *NU = E->NU;
   nl(P);
   pr(P, "void %s_update(const RtAdam *cfg, long t) {", N);
   pr(P, "adam_started = 1;");
@@ -2523,7 +757,19 @@ static void emit_source(Emit *E) {
     pr(P, "}");
   }
   pr(P, "}");
-  /* predict */
+}
+
+/* <net>_predict() and <net>_output() */
+static void emit_predict(Emit *E) {
+  CnnPrinter *P = E->P;
+  const CnnNet *net = E->net;
+  const char *N = E->N, *NU = E->NU;
+  const CnnNode *z = &net->nodes[net->loss_input], *o = &net->nodes[net->output];
+  bool uses_training = false, uses_seed = false;
+  for (int i = 0; i < net->nnodes; i++) {
+    uses_training |= E->T->live_pred[i] && E->fwd_training[i];
+    uses_seed |= E->T->live_pred[i] && E->fwd_seed[i];
+  }
   nl(P);
   pr(P, "void %s_predict(const %s_real *x, int count, %s_real *out) {", N, N, N);
   if (uses_training) pr(P, "const int training = 0;");
@@ -2535,7 +781,7 @@ static void emit_source(Emit *E) {
   pr(P, "memcpy(%s, x + (size_t)first * %s_IN_SIZE, (size_t)n * %s_IN_SIZE * sizeof *x);", act(E, 0),
      NU, NU);
   for (int i = 0; i < net->nnodes; i++)
-    if (E->live_pred[i] && E->fwd[i]) pr(P, "%s", E->fwd[i]);
+    if (E->T->live_pred[i] && E->fwd[i]) pr(P, "%s", E->fwd[i]);
   pr(P, "memcpy(out + (size_t)first * %s_PRED_SIZE, %s, (size_t)n * %s_PRED_SIZE * sizeof *out);", NU,
      act(E, o->id), NU);
   pr(P, "}");
@@ -2544,7 +790,15 @@ static void emit_source(Emit *E) {
   pr(P, "const %s_real *%s_output(void) {", N, N);
   pr(P, "return %s;", act(E, z->id));
   pr(P, "}");
-  /* main */
+}
+
+/* the trainer program: the RtNet description of the network and main() */
+static void emit_main(Emit *E) {
+  CnnPrinter *P = E->P;
+  const CnnNet *net = E->net;
+  const char *N = E->N, *NU = E->NU;
+  const CnnNode *z = &net->nodes[net->loss_input];
+  bool mse = net->loss == LOSS_MSE;
   if (!E->dbl) {
     const CnnNode *in = &net->nodes[0];
     char idim[64], odim[64];
@@ -2579,9 +833,9 @@ static void emit_source(Emit *E) {
     pr(P, ".nbuffers = %s_NBUFFERS,", NU);
     pr(P, ".buffers = %s_buffers,", N);
     pr(P, ".arch_hash = %s_ARCH_HASH,", NU);
-    pr(P, ".defaults = {.lr = %s, .beta1 = %s, .beta2 = %s, .eps = %s,", num(E, t->lr),
-       num(E, t->beta1), num(E, t->beta2), num(E, t->eps));
-    pr(P, "             .weight_decay = %s, .batch = %d, .epochs = %d,", num(E, t->weight_decay),
+    pr(P, ".defaults = {.lr = %s, .beta1 = %s, .beta2 = %s, .eps = %s,", cnn_num(E, t->lr),
+       cnn_num(E, t->beta1), cnn_num(E, t->beta2), cnn_num(E, t->eps));
+    pr(P, "             .weight_decay = %s, .batch = %d, .epochs = %d,", cnn_num(E, t->weight_decay),
        t->batch, t->epochs);
     pr(P, "             .seed = UINT64_C(%" PRIu64 ")},", t->seed);
     pr(P, ".setup = %s_setup,", N);
@@ -2597,6 +851,22 @@ static void emit_source(Emit *E) {
     pr(P, "}");
     pr(P, "#endif");
   }
+}
+
+/* The C file: its sections in order. */
+static void emit_source(Emit *E) {
+  emit_prologue(E);
+  emit_params(E);
+  emit_state(E);
+  emit_layers(E);
+  emit_layout(E);
+  emit_setup(E);
+  emit_init(E);
+  emit_forward(E);
+  emit_backward(E);
+  emit_update(E);
+  emit_predict(E);
+  emit_main(E);
 }
 
 int cnn_emit_c(FILE *c, FILE *h, const CnnNet *net, const CnnEmitOptions *opt) {
@@ -2619,9 +889,16 @@ int cnn_emit_c(FILE *c, FILE *h, const CnnNet *net, const CnnEmitOptions *opt) {
             .N = net->name};
   E.NU = cnn_strdup(&arena, net->name);
   for (char *p = E.NU; *p; p++) *p = (char)toupper((unsigned char)*p);
-  analyse(&E);
-  analyse_fusion(&E);
-  plan_memory(&E);
+  E.T = cnn_plan_training(&arena, net, E.dbl ? (int64_t)sizeof(double) : (int64_t)sizeof(float));
+  if (!E.T) {
+    cnn_arena_free(&arena);
+    return -1;
+  }
+  size_t nn = (size_t)net->nnodes;
+  E.fwd = cnn_alloc(&arena, sizeof(char *) * nn);
+  E.bwd = cnn_alloc(&arena, sizeof(char *) * nn);
+  E.fwd_training = cnn_alloc(&arena, nn);
+  E.fwd_seed = cnn_alloc(&arena, nn);
   emit_header(&E, h);
   emit_source(&E);
   bool failed = printer.failed;

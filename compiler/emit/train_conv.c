@@ -1,0 +1,267 @@
+/* emit/train_conv.c - the layers that run as matrix products: conv1d,
+ * conv2d, conv_transpose2d and dense, each with the kernels the plan chose
+ * for it (plan/train_kernels.c). */
+#include "train.h"
+
+/* ---- kernels: convolutions and dense layers as matrix products ----
+ *
+ * A convolution gathers, for every output position p, the input values
+ * under the kernel: with col[k][p] = x[ic][iy][ix] for k = (ic, ky, kx) (0
+ * in the padding; "im2col"), it is the matrix product y = weight * col, and
+ * its gradients are products too: d weight = dy * col^T and d col =
+ * weight^T * dy, which "col2im" adds back to the input pixels. A transposed
+ * convolution is the same with the roles of input and output exchanged.
+ * The products run in the file's gemm() (emit/kernels.c) on packed
+ * operands: the window copies write col straight into gemm's panels. The
+ * work over the batch goes in PARTS fixed parts, in parallel; the weight
+ * gradient of each part is summed into part[p].dw and the parts are added
+ * in order (add_parts), so the result does not depend on the threads. */
+
+static void emit_window(Emit *E, const CnnNode *n, const CnnWindow *w) {
+  pr(E->P, "static const Window %s_window = {.c = %d, .h = %d, .w = %d, .oh = %d, .ow = %d,", n->name,
+     w->c, w->h, w->w, w->oh, w->ow);
+  pr(E->P, "    .kh = %d, .kw = %d, .sh = %d, .sw = %d, .dh = %d, .dw = %d, .pt = %d, .pl = %d};", w->kh,
+     w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl);
+  nl(E->P);
+}
+
+/* The loop over the parts of the batch, each part's samples in order. */
+static void parts_begin(Emit *E) {
+  pr(E->P, "PARALLEL_PARTS_IF(n > 1)");
+  pr(E->P, "for (int p = 0; p < PARTS; p++) {");
+  pr(E->P, "for (int b = PART_BEGIN(n, p); b < PART_BEGIN(n, p + 1); b++) {");
+}
+
+static void emit_implicit(Emit *E, const char *name, const char *what, const CnnImplicit *m) {
+  pr(E->P, "static const Implicit %s = {.c = %d, .h = %d, .w = %d, .oh = %d, .ow = %d, /* %s */", name,
+     m->c, m->h, m->w, m->oh, m->ow, what);
+  pr(E->P, "    .kh = %d, .kw = %d, .dh = %d, .dw = %d, .sh = %d, .sw = %d, .pt = %d, .pl = %d, .hp = %d,",
+     m->kh, m->kw, m->dh, m->dw, m->sh, m->sw, m->pt, m->pl, m->hp);
+  pr(E->P, "    .wp = %d};", m->wp);
+  pr(E->P, "static int %s_off[%d];", name, m->c * m->kh * m->kw);
+}
+
+static void conv_forward_implicit(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
+  CnnPrinter *P = E->P;
+  CnnImplicit m = cnn_implicit_image(g);
+  int64_t K = (int64_t)m.c * m.kh * m.kw, pos = (int64_t)g->oh * g->ow;
+  const char *img = fmt(E, "%s_image", n->name);
+  emit_implicit(E, img, "the input, padded", &m);
+  nl(P);
+  pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
+  pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
+  pr(P, "pack_a(%d, %" PRId64 ", weight, %" PRId64 ", 1, shared.w); /* weight [%d][%" PRId64 "] */", g->oc,
+     K, K, g->oc, K);
+  pr(P, "offsets(&%s, %s_off);", img, img);
+  parts_begin(E);
+  pr(P, "pad_image(&%s, part[p].col, in + (size_t)b * %d);", img, g->ic * g->ih * g->iw);
+  bool relu = E->T->relu_into[n->id] >= 0;
+  pr(P, "/* y[oc][p] = %s%ssum over k of weight[oc][k] * col[k][p]%s */", relu ? "relu(" : "",
+     n->bias ? "bias[oc] + " : "", relu ? fmt(E, "), the output of %s", E->net->nodes[E->T->relu_into[n->id]].name) : "");
+  pr(P, "conv_implicit(%d, shared.w, &%s, %s_off, part[p].col, out + (size_t)b * %" PRId64 ", %" PRId64
+        ", %s, 0, %d);",
+     g->oc, img, img, g->oc * pos, pos, n->bias ? "bias" : "NULL", relu ? 1 : 0);
+  pr(P, "}\n}\n}");
+}
+
+static void conv_backward_implicit(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
+  CnnPrinter *P = E->P;
+  CnnImplicit m = cnn_implicit_image(g), d = cnn_implicit_dy(g);
+  int64_t K = (int64_t)m.c * m.kh * m.kw, pos = (int64_t)g->oh * g->ow;
+  int in_size = g->ic * g->ih * g->iw;
+  const char *img = fmt(E, "%s_image", n->name), *dyi = fmt(E, "%s_dy", n->name);
+  /* how: plan/train_kernels.c */
+  bool dx_gemm = E->T->kernel[n->id].dx_gemm, dot = E->T->kernel[n->id].wgrad_dot;
+  CnnWindow w = cnn_conv_window(g);
+  if (dx_gemm) emit_window(E, n, &w);
+  else emit_implicit(E, dyi, "dy, padded, for the input gradient", &d);
+  nl(P);
+  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
+  pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
+  pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
+  pr(P, "offsets(&%s, %s_off);", img, img);
+  if (dx_gemm) {
+    pr(P, "if (din) pack_a(%" PRId64 ", %d, weight, 1, %" PRId64 ", shared.w); /* weight^T [%" PRId64 "][%d] */",
+       K, g->oc, K, K, g->oc);
+  } else {
+    pr(P, "if (din) {");
+    pr(P, "pack_flipped(%d, %d, %d, %d, weight, shared.w);", g->oc, m.c, m.kh, m.kw);
+    pr(P, "offsets(&%s, %s_off);", dyi, dyi);
+    pr(P, "}");
+  }
+  parts_begin(E);
+  pr(P, "const real *dy = dout + (size_t)b * %" PRId64 ";", g->oc * pos);
+  pr(P, "pad_image(&%s, part[p].col, in + (size_t)b * %d);", img, in_size);
+  if (dot) {
+    pr(P, "/* weight gradient of the part, along the positions: dw[oc][k] += sum over p of dy[oc][p] * col[k][p] */");
+    pr(P, "conv_wgrad_dot(%d, dy, &%s, %s_off, part[p].col, part[p].b, part[p].dw, b > PART_BEGIN(n, p));",
+       g->oc, img, img);
+  } else {
+    pr(P, "/* weight gradient of the part, transposed: dw[k][oc] += sum over p of col[k][p] * dy[oc][p] */");
+    pr(P, "pack_dy(%d, dy, &%s, part[p].b);", g->oc, img);
+    pr(P, "conv_implicit_wgrad(%d, part[p].b, &%s, %s_off, part[p].col, part[p].dw, b > PART_BEGIN(n, p));",
+       g->oc, img, img);
+  }
+  pr(P, "if (!din) continue;");
+  if (dx_gemm) {
+    pr(P, "/* input gradient: dcol[k][p] = sum over oc of weight[oc][k] * dy[oc][p], %s the pixels */",
+       E->T->assign[n->id][0] ? "summed into" : "added to");
+    pr(P, "pack_b(%d, %" PRId64 ", dy, %" PRId64 ", 1, part[p].b);", g->oc, pos, pos);
+    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, shared.w, part[p].b, part[p].dcol, %" PRId64 ", NULL, 0);", K,
+       pos, g->oc, pos);
+    if (E->T->assign[n->id][0]) pr(P, "memset(din + (size_t)b * %d, 0, %d * sizeof *din);", in_size, in_size);
+    pr(P, "col2im(&%s_window, din + (size_t)b * %d, part[p].dcol);", n->name, in_size);
+  } else {
+    pr(P, "/* input gradient: dx %s dy (padded) correlated with the flipped kernel */", acc_op(E, n, 0));
+    pr(P, "pad_image(&%s, part[p].dcol, dy);", dyi);
+    pr(P, "conv_implicit(%d, shared.w, &%s, %s_off, part[p].dcol, din + (size_t)b * %d, %d, NULL, %d, 0);",
+       m.c, dyi, dyi, in_size, g->ih * g->iw, E->T->assign[n->id][0] ? 0 : 1);
+  }
+  pr(P, "}\n}");
+  pr(P, "%s(dweight, %d, %" PRId64 ", n);", dot ? "add_parts_dot" : "add_parts_t", g->oc, K);
+  if (n->bias) {
+    pr(P, "bias_grad(dbias, dout, %d, %" PRId64 ", n);", g->oc, pos);
+  }
+  pr(P, "}");
+}
+
+/* conv_transpose2d, weight [in, out, kh, kw] = [in][kt] with kt = (oc, ky,
+ * kx): col[kt][p] = sum over ic of weight[ic][kt] * x[ic][p], scattered to
+ * the output pixels (col2im); the adjoint of conv2d. */
+static void convt_forward_gemm(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
+  CnnPrinter *P = E->P;
+  CnnWindow w = cnn_convt_window(g);
+  bool trivial = E->T->kernel[n->id].kind == CNN_KERNEL_GEMM;
+  int64_t K = cnn_window_rows(&w), pos = cnn_window_cols(&w), out = (int64_t)g->oc * g->oh * g->ow;
+  if (!trivial) emit_window(E, n, &w);
+  pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
+  pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
+  pr(P, "pack_a(%" PRId64 ", %d, weight, 1, %" PRId64 ", shared.w); /* weight^T [%" PRId64 "][%d] */", K,
+     g->ic, K, K, g->ic);
+  parts_begin(E);
+  pr(P, "const real *x = in + (size_t)b * %" PRId64 ";", g->ic * pos);
+  pr(P, "real *y = out + (size_t)b * %" PRId64 ";", out);
+  pr(P, "for (int oc = 0; oc < %d; oc++)", g->oc);
+  pr(P, "  for (int q = 0; q < %d; q++) y[oc * %d + q] = %s;", g->oh * g->ow, g->oh * g->ow,
+     n->bias ? "bias[oc]" : "0");
+  pr(P, "/* col[kt][p] = sum over ic of weight[ic][kt] * x[ic][p] */");
+  pr(P, "pack_b(%d, %" PRId64 ", x, %" PRId64 ", 1, part[p].b);", g->ic, pos, pos);
+  if (trivial) {
+    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, shared.w, part[p].b, y, %" PRId64 ", NULL, 1);", K, pos, g->ic,
+       pos);
+  } else {
+    pr(P, "gemm(%" PRId64 ", %" PRId64 ", %d, shared.w, part[p].b, part[p].dcol, %" PRId64 ", NULL, 0);", K,
+       pos, g->ic, pos);
+    pr(P, "col2im(&%s_window, y, part[p].dcol);", n->name);
+  }
+  pr(P, "}\n}\n}");
+}
+
+static void convt_backward_gemm(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
+  CnnPrinter *P = E->P;
+  CnnWindow w = cnn_convt_window(g);
+  bool trivial = E->T->kernel[n->id].kind == CNN_KERNEL_GEMM;
+  int64_t K = cnn_window_rows(&w), pos = cnn_window_cols(&w), out = (int64_t)g->oc * g->oh * g->ow;
+  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
+  pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
+  pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
+  pr(P, "if (din) pack_a(%d, %" PRId64 ", weight, %" PRId64 ", 1, shared.w); /* weight [%d][%" PRId64 "] */",
+     g->ic, K, K, g->ic, K);
+  parts_begin(E);
+  pr(P, "const real *x = in + (size_t)b * %" PRId64 ", *dy = dout + (size_t)b * %" PRId64 ";", g->ic * pos,
+     out);
+  pr(P, "/* weight gradient of the part: dw[ic][kt] += sum over p of x[ic][p] * dcol[kt][p], dcol = im2col(dy) */");
+  pr(P, "pack_a(%d, %" PRId64 ", x, %" PRId64 ", 1, part[p].a);", g->ic, pos, pos);
+  if (trivial)
+    pr(P, "pack_b(%" PRId64 ", %" PRId64 ", dy, 1, %" PRId64 ", part[p].col);", pos, K, pos);
+  else
+    pr(P, "im2row_panels(&%s_window, part[p].col, dy);", n->name);
+  pr(P, "gemm(%d, %" PRId64 ", %" PRId64 ", part[p].a, part[p].col, part[p].dw, %" PRId64
+        ", NULL, b > PART_BEGIN(n, p));",
+     g->ic, K, pos, K);
+  pr(P, "if (!din) continue;");
+  pr(P, "/* input gradient: dx[ic][p] %s sum over kt of weight[ic][kt] * dcol[kt][p] */", acc_op(E, n, 0));
+  if (trivial)
+    pr(P, "pack_b(%" PRId64 ", %" PRId64 ", dy, %" PRId64 ", 1, part[p].b);", K, pos, pos);
+  else
+    pr(P, "im2col_panels(&%s_window, part[p].b, dy);", n->name);
+  pr(P, "gemm(%d, %" PRId64 ", %" PRId64 ", shared.w, part[p].b, din + (size_t)b * %" PRId64 ", %" PRId64
+        ", NULL, %d);",
+     g->ic, pos, K, g->ic * pos, pos, E->T->assign[n->id][0] ? 0 : 1);
+  pr(P, "}\n}");
+  pr(P, "add_parts(dweight, %" PRId64 ", n);", g->ic * K);
+  if (n->bias) {
+    pr(P, "bias_grad(dbias, dout, %d, %d, n);", g->oc, g->oh * g->ow);
+  }
+  pr(P, "}");
+}
+
+/* dense: y = x W^T + b with W [out, in], as one product over the batch,
+ * its columns shared between threads. */
+static void dense_forward_gemm(Emit *E, const CnnNode *n, int in, int out) {
+  CnnPrinter *P = E->P;
+  pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
+  pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
+  pr(P, "/* y[b][o] = %ssum over i of x[b][i] * weight[o][i] */", n->bias ? "bias[o] + " : "");
+  pr(P, "pack_a(n, %d, in, %d, 1, shared.a);", in, in);
+  pr(P, "pack_b(%d, %d, weight, 1, %d, shared.w); /* weight^T */", in, out, in);
+  if (n->bias) {
+    pr(P, "for (int b = 0; b < n; b++) memcpy(out + (size_t)b * %d, bias, %d * sizeof *out);", out, out);
+  }
+  pr(P, "gemm_parallel(n, %d, %d, shared.a, shared.w, out, %d, NULL, %d);", out, in, out, n->bias ? 1 : 0);
+  pr(P, "}");
+}
+
+static void dense_backward_gemm(Emit *E, const CnnNode *n, int in, int out) {
+  CnnPrinter *P = E->P;
+  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
+  pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
+  pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
+  pr(P, "/* weight gradient: dweight[o][i] += sum over the batch of dy[b][o] * x[b][i] */");
+  pr(P, "pack_a(%d, n, dout, 1, %d, shared.a); /* dy^T */", out, out);
+  pr(P, "pack_b(n, %d, in, %d, 1, shared.b);", in, in);
+  pr(P, "gemm_parallel(%d, %d, n, shared.a, shared.b, dweight, %d, NULL, 1);", out, in, in);
+  if (n->bias) {
+    pr(P, "bias_grad(dbias, dout, %d, 1, n);", out);
+  }
+  pr(P, "if (!din) return;");
+  pr(P, "/* input gradient: dx[b][i] %s sum over o of dy[b][o] * weight[o][i] */", acc_op(E, n, 0));
+  pr(P, "pack_a(n, %d, dout, %d, 1, shared.a);", out, out);
+  pr(P, "pack_b(%d, %d, weight, %d, 1, shared.w);", out, in, in);
+  pr(P, "gemm_parallel(n, %d, %d, shared.a, shared.w, din, %d, NULL, %d);", in, out, in,
+     E->T->assign[n->id][0] ? 0 : 1);
+  pr(P, "}");
+}
+
+void cnn_emit_conv(Emit *E, const CnnNode *n) {
+  CnnConvGeo g = cnn_conv_geo(E->net, n);
+  bool t = n->op == OP_CONV_TRANSPOSE2D;
+  const char *extra = fmt(E, "%s\n * %s%s", cnn_tensor_shape_text(E, n), cnn_window_text(E, n),
+                          t ? fmt(E, ", output_padding %dx%d", n->output_padding[0], n->output_padding[1]) : "");
+  cnn_layer_comment(E, n, extra);
+  if (t) convt_forward_gemm(E, n, &g);
+  else conv_forward_implicit(E, n, &g);
+  const char *in = act(E, n->inputs[0]);
+  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s%sn);", n->name, out_act(E, n), in,
+                      param(E, n, "weight"), n->bias ? param(E, n, "bias") : "", n->bias ? ", " : "");
+  if (!cnn_backward_begin(E, n)) return;
+  if (t) convt_backward_gemm(E, n, &g);
+  else conv_backward_implicit(E, n, &g);
+  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s%sn);", n->name, grad(E, n->id),
+                      din_arg(E, n, 0), cnn_bact(E, n, n->inputs[0]), param(E, n, "weight"), param(E, n, "weight"),
+                      n->bias ? fmt(E, "%s_grad", param(E, n, "bias")) : "", n->bias ? ", " : "");
+}
+
+void cnn_emit_dense(Emit *E, const CnnNode *n) {
+  int in = (int)size_of(input_node(E, n, 0)), out = (int)size_of(n);
+  cnn_layer_comment(E, n, cnn_tensor_shape_text(E, n));
+  dense_forward_gemm(E, n, in, out);
+  const char *x = act(E, n->inputs[0]);
+  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s%sn);", n->name, act(E, n->id), x,
+                      param(E, n, "weight"), n->bias ? param(E, n, "bias") : "", n->bias ? ", " : "");
+  if (!cnn_backward_begin(E, n)) return;
+  dense_backward_gemm(E, n, in, out);
+  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s%sn);", n->name, grad(E, n->id),
+                      din_arg(E, n, 0), cnn_bact(E, n, n->inputs[0]), param(E, n, "weight"), param(E, n, "weight"),
+                      n->bias ? fmt(E, "%s_grad", param(E, n, "bias")) : "", n->bias ? ", " : "");
+}
