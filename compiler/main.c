@@ -9,6 +9,7 @@
 #include "cnncc.h"
 #include "notice.h"
 #include "plan/train.h"
+#include "plan/infer.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -21,7 +22,9 @@ static void usage(FILE *out) {
           "      --plan           print the plan of the training code (per layer: the\n"
           "                       kernel, fusions, recomputation; per buffer of the\n"
           "                       pool: offset, size and steps in use; the scratch)\n"
-          "                       and exit (docs/generated-code.md)\n"
+          "                       and exit (docs/generated-code.md); with\n"
+          "                       --emit=inference, that of the inference code (its\n"
+          "                       groups and arena; docs/inference.md)\n"
           "      --emit=train     (the default) with -o FILE.c: write the training code\n"
           "                       FILE.c and FILE.h; with -o FILE: also compile it (with\n"
           "                       CNNCC_CC) and link it with libcnnrt into the trainer FILE\n"
@@ -148,7 +151,39 @@ static int emit_pytorch(const CnnNet *net, const char *path, const char *output)
   return status;
 }
 
-int main(int argc, char **argv) {
+/* What the command line asks for. */
+typedef struct {
+  bool check, summary, plan;
+  const char *emit, *output, *path;
+  CnnEmitOptions gen;   /* --emit=train */
+  CnnInferOptions infer; /* --emit=inference */
+} Command;
+
+static bool parse_dtype(const char *text, CnnDtype *dtype) {
+  if (!strcmp(text, "float")) *dtype = CNN_DTYPE_FLOAT;
+  else if (!strcmp(text, "double")) *dtype = CNN_DTYPE_DOUBLE;
+  else {
+    fprintf(stderr, "cnncc: unknown --dtype '%s' (expected float or double)\n", text);
+    return false;
+  }
+  return true;
+}
+
+static bool parse_target(const char *text, CnnTarget *target) {
+  static const char *const names[] = {[CNN_TARGET_GENERIC] = "generic", [CNN_TARGET_NATIVE] = "native",
+                                      [CNN_TARGET_AVX2] = "avx2", [CNN_TARGET_AVX512] = "avx512"};
+  for (int t = 0; t < (int)(sizeof names / sizeof *names); t++)
+    if (!strcmp(text, names[t])) {
+      *target = (CnnTarget)t;
+      return true;
+    }
+  fprintf(stderr, "cnncc: unknown --target '%s' (expected native, avx512, avx2 or generic)\n", text);
+  return false;
+}
+
+/* Fills cmd from argv; returns -1 to go on, else the exit status (after
+ * --help, --version or a usage error). */
+static int parse_command_line(int argc, char **argv, Command *cmd) {
   static const struct option options[] = {
       {"check", no_argument, NULL, 'c'},  {"summary", no_argument, NULL, 's'},
       {"help", no_argument, NULL, 'h'},   {"version", no_argument, NULL, 'V'},
@@ -159,46 +194,24 @@ int main(int argc, char **argv) {
       {"plan", no_argument, NULL, 'P'},
       {NULL, 0, NULL, 0},
   };
-  bool check = false, summary = false, plan = false;
-  const char *emit = NULL, *output = NULL;
-  CnnEmitOptions gen = {.dtype = CNN_DTYPE_FLOAT, .target = CNN_TARGET_NATIVE};
-  CnnInferOptions infer = {0}; /* --emit=inference */
+  *cmd = (Command){.gen = {.dtype = CNN_DTYPE_FLOAT, .target = CNN_TARGET_NATIVE}};
   int opt;
   while ((opt = getopt_long(argc, argv, "cshVo:", options, NULL)) != -1) {
     switch (opt) {
-    case 'c': check = true; break;
-    case 's': summary = true; break;
-    case 'P': plan = true; break;
+    case 'c': cmd->check = true; break;
+    case 's': cmd->summary = true; break;
+    case 'P': cmd->plan = true; break;
     case 'h': usage(stdout); return 0;
-    case 'E': emit = optarg; break;
-    case 'o': output = optarg; break;
-    case 'W': infer.weights = optarg; break;
-    case 'H': infer.header = true; break;
-    case 'A': infer.static_arena = true; break;
-    case 'S': infer.no_softmax = true; break;
-    case 'D':
-      if (!strcmp(optarg, "float")) gen.dtype = CNN_DTYPE_FLOAT;
-      else if (!strcmp(optarg, "double")) gen.dtype = CNN_DTYPE_DOUBLE;
-      else {
-        fprintf(stderr, "cnncc: unknown --dtype '%s' (expected float or double)\n", optarg);
-        return 2;
-      }
-      break;
-    case 'T':
-      if (!strcmp(optarg, "generic")) gen.target = CNN_TARGET_GENERIC;
-      else if (!strcmp(optarg, "native")) gen.target = CNN_TARGET_NATIVE;
-      else if (!strcmp(optarg, "avx2")) gen.target = CNN_TARGET_AVX2;
-      else if (!strcmp(optarg, "avx512")) gen.target = CNN_TARGET_AVX512;
-      else {
-        fprintf(stderr, "cnncc: unknown --target '%s' (expected native, avx512, avx2 or generic)\n",
-                optarg);
-        return 2;
-      }
-      break;
     case 'V': print_version(); return 0;
-    default:
-      fprintf(stderr, "Try 'cnncc --help' for more information.\n");
-      return 2;
+    case 'E': cmd->emit = optarg; break;
+    case 'o': cmd->output = optarg; break;
+    case 'W': cmd->infer.weights = optarg; break;
+    case 'H': cmd->infer.header = true; break;
+    case 'A': cmd->infer.static_arena = true; break;
+    case 'S': cmd->infer.no_softmax = true; break;
+    case 'D': if (!parse_dtype(optarg, &cmd->gen.dtype)) return 2; break;
+    case 'T': if (!parse_target(optarg, &cmd->gen.target)) return 2; break;
+    default: fprintf(stderr, "Try 'cnncc --help' for more information.\n"); return 2;
     }
   }
   if (optind != argc - 1) {
@@ -206,46 +219,61 @@ int main(int argc, char **argv) {
             optind == argc ? "no input file" : "more than one input file");
     return 2;
   }
-  const char *path = argv[optind];
-  if (emit && strcmp(emit, "pytorch") && strcmp(emit, "train") && strcmp(emit, "inference")) {
-    fprintf(stderr, "cnncc: unknown --emit '%s' (expected train, pytorch or inference)\n", emit);
+  cmd->path = argv[optind];
+  const char *e = cmd->emit;
+  if (e && strcmp(e, "pytorch") && strcmp(e, "train") && strcmp(e, "inference")) {
+    fprintf(stderr, "cnncc: unknown --emit '%s' (expected train, pytorch or inference)\n", e);
     return 2;
   }
-  bool train = !emit || !strcmp(emit, "train");
+  if (cmd->plan && e && !strcmp(e, "pytorch")) {
+    fprintf(stderr, "cnncc: --plan prints the plan of --emit=train or --emit=inference\n");
+    return 2;
+  }
+  return -1;
+}
+
+static bool emits(const Command *cmd, const char *what) {
+  return cmd->emit ? !strcmp(cmd->emit, what) : !strcmp(what, "train");
+}
+
+/* The stages after the front end, as the command asks for them. */
+static int run_back_end(Command *cmd, const CnnNet *net) {
+  if (cmd->summary) cnn_print_summary(stdout, net);
+  if (cmd->plan)
+    return emits(cmd, "inference") ? cnn_print_inference_plan(net)
+                                   : cnn_print_training_plan(stdout, net, &cmd->gen);
+  if (emits(cmd, "pytorch")) return emit_pytorch(net, cmd->path, cmd->output);
+  if (emits(cmd, "inference")) return cnn_emit_inference_file(net, cmd->path, cmd->output, &cmd->infer);
+  if (!cmd->output) return 0;
+  cmd->gen.source_file = cmd->path;
+  return cnn_write_output(net, cmd->output, &cmd->gen);
+}
+
+int main(int argc, char **argv) {
+  Command cmd;
+  int status = parse_command_line(argc, argv, &cmd);
+  if (status >= 0) return status;
   char *made_output = NULL; /* never exit 0 having done nothing */
-  if (train && !output && !check && !summary && !plan && !(output = made_output = default_trainer(path)))
+  if (emits(&cmd, "train") && !cmd.output && !cmd.check && !cmd.summary && !cmd.plan &&
+      !(cmd.output = made_output = default_trainer(cmd.path)))
     return 2;
   size_t len;
-  char *src = read_file(path, &len);
+  char *src = read_file(cmd.path, &len);
+  CnnUnit *unit = src ? cnn_unit_new(strcmp(cmd.path, "-") ? cmd.path : "<stdin>", src, len) : NULL;
+  const CnnNet *net = unit ? cnn_unit_compile(unit) : NULL;
   if (!src) {
-    fprintf(stderr, "cnncc: cannot read '%s': %s\n", path, strerror(errno));
-    free(made_output);
-    return 2;
-  }
-  CnnUnit *unit = cnn_unit_new(strcmp(path, "-") ? path : "<stdin>", src, len);
-  if (!unit) {
+    fprintf(stderr, "cnncc: cannot read '%s': %s\n", cmd.path, strerror(errno));
+    status = 2;
+  } else if (!unit) {
     fprintf(stderr, "cnncc: out of memory\n");
-    free(src);
-    free(made_output);
-    return 1;
-  }
-  const CnnNet *net = cnn_unit_compile(unit);
-  int status = 0;
-  if (!net) {
+    status = 1;
+  } else if (!net) {
     bool color = isatty(fileno(stderr)) && !getenv("NO_COLOR");
     cnn_diags_print(stderr, cnn_unit_diags(unit), color);
     status = 1;
   } else {
-    if (summary) cnn_print_summary(stdout, net);
-    if (plan) status = cnn_print_training_plan(stdout, net, &gen);
-    if (output && train) {
-      gen.source_file = path;
-      status = cnn_write_output(net, output, &gen);
-    }
+    status = run_back_end(&cmd, net);
   }
-  if (net && emit && !strcmp(emit, "pytorch")) status = emit_pytorch(net, path, output);
-  if (net && emit && !strcmp(emit, "inference"))
-    status = cnn_emit_inference_file(net, path, output, &infer);
   cnn_unit_free(unit);
   free(src);
   free(made_output);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The plan of the inference code (plan/infer.c) for every example,
-# tests/torch-ops*.cnn and tests/infer-edge.cnn, as tests/infer-plan prints
-# it, checked by awk, independently of the memory planner: every arena
+# tests/torch-ops*.cnn and tests/infer-edge.cnn, as `cnncc --plan
+# --emit=inference` prints it, checked by awk, independently of the memory planner: every arena
 # block ("buffer NAME offset O size S lives A..B") lies inside the arena,
 # blocks alive at the same time do not overlap, lives are within the
 # groups, and every live layer is in some group.
@@ -14,7 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 for f in $nets; do
   name=${f##*/}
-  if ! "$top_builddir/tests/infer-plan" "$f" >"$tmp/plan" 2>"$tmp/err"; then
+  if ! "$CNNCC" --plan --emit=inference "$f" >"$tmp/plan" 2>"$tmp/err"; then
     not_ok "$name: planned"
     diag "$(cat "$tmp/err")"
     continue

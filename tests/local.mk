@@ -123,13 +123,8 @@ tests_kernels_LDADD += tests/libkernels-avx512.a
 endif
 tests_kernels_LDADD += -lm
 
-# The plan of the inference code (plan/infer.c), printed without a
-# checkpoint by tests/infer-plan and checked by tests/infer-plan.sh.
-check_PROGRAMS += tests/infer-plan
+# The plan of the inference code (plan/infer.c), as `cnncc --plan
+# --emit=inference` prints it without a checkpoint, checked by
+# tests/infer-plan.sh.
 TESTS += tests/infer-plan.sh
 dist_check_SCRIPTS += tests/infer-plan.sh
-tests_infer_plan_SOURCES = tests/infer-plan.c compiler/plan/infer.c compiler/plan/memory.c \
-	compiler/plan/geometry.c
-tests_infer_plan_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/compiler -I$(top_builddir)/compiler \
-	-I$(top_srcdir)/compiler/plan
-tests_infer_plan_LDADD = compiler/libcnnfront.a -lm

@@ -458,17 +458,13 @@ static void print_group(FILE *out, const Plan *p, int k) {
   fputc('\n', out);
 }
 
-int cnn_print_inference_plan(FILE *out, const CnnNet *net) {
-  CnnArena arena = {0};
-  jmp_buf oom_jmp;
-  arena.oom = &oom_jmp;
-  if (setjmp(oom_jmp)) {
-    cnn_arena_free(&arena);
-    fprintf(stderr, "cnncc: out of memory while planning the inference code\n");
-    return -1;
-  }
+/* Plans the inference code of net (ctx) in A and prints the plan (a
+ * CnnArenaTask). */
+static int plan_and_print(CnnArena *A, void *ctx) {
+  const CnnNet *net = ctx;
+  FILE *out = stdout;
   CnnInferOptions opt = {0};
-  const Plan *p = cnn_plan_inference(&arena, net, &opt);
+  const Plan *p = cnn_plan_inference(A, net, &opt);
   if (p) {
     fprintf(out, "inference plan of %s: %d groups, %d arena blocks (sizes in floats)\n", net->name, p->ng,
             p->nblocks);
@@ -480,6 +476,9 @@ int cnn_print_inference_plan(FILE *out, const CnnNet *net) {
     }
     fprintf(out, "arena %" PRId64 "\n", p->arena_floats);
   }
-  cnn_arena_free(&arena);
-  return p ? 0 : -1;
+  return p && !fflush(out) && !ferror(out) ? 0 : -1;
+}
+
+int cnn_print_inference_plan(const CnnNet *net) {
+  return cnn_with_arena(plan_and_print, (void *)net, "out of memory while planning the inference code") ? 1 : 0;
 }

@@ -113,9 +113,10 @@ typedef struct {
 /* The plan of net's inference code, in A; NULL (with a message on stderr)
  * on an internal error. */
 CnnInferPlan *cnn_plan_inference(CnnArena *A, const CnnNet *net, const CnnInferOptions *opt);
-/* The plan as text: the groups, then the arena's blocks, one a line
+/* The plan as text on stdout: the groups, then the arena's blocks, one a line
  * ("buffer NAME offset O size S lives A..B", in floats), then its size.
- * Returns 0, or -1 on an internal error or when out of memory. */
-int cnn_print_inference_plan(FILE *out, const CnnNet *net);
+ * Returns 0, or 1 (with a message) on an internal error, when out of memory
+ * or on a write error. */
+int cnn_print_inference_plan(const CnnNet *net);
 
 #endif
