@@ -29,6 +29,13 @@ char *cnn_vformat(CnnArena *a, const char *fmt, va_list ap);
 char *cnn_format(CnnArena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void cnn_arena_free(CnnArena *a);
+/* Runs task(arena, ctx) with a fresh arena that unwinds back here when
+ * memory runs out, and frees the arena after: returns task's status, or -1
+ * after printing "cnncc: OOM_MESSAGE" on stderr. */
+typedef int CnnArenaTask(CnnArena *a, void *ctx);
+int cnn_with_arena(CnnArenaTask *task, void *ctx, const char *oom_message);
+/* s in upper case (the generated code's macro prefix) */
+char *cnn_strupper(CnnArena *a, const char *s);
 
 /* ---- source locations and diagnostics ---- */
 

@@ -34,7 +34,6 @@
  *     uses too) for AVX-512F, AVX2+FMA, SSE2 or plain C (one float per
  *     "vector"), chosen by the compiler's predefined macros when the file is
  *     compiled, or by -DCNNCC_SIMD=0..3. */
-#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -719,17 +718,12 @@ static void render_group(Emit *E, int k) {
   nl(P);
   for (int i = 0; i < ts->n; i++) emit_array(E, ts->t[i].name, ts->t[i].v, ts->t[i].n, ts->t[i].what);
   if (ts->n) nl(P);
-  switch (E->p->g[k].kind) {
-  case CNN_IG_CONV: emit_conv(E, k); break;
-  case CNN_IG_CONVT: emit_convt(E, k); break;
-  case CNN_IG_DENSE: emit_dense(E, k); break;
-  case CNN_IG_POOL: emit_pool(E, k); break;
-  case CNN_IG_GAP: emit_gap(E, k); break;
-  case CNN_IG_EW: emit_ew(E, k); break;
-  case CNN_IG_CONCAT: emit_concat(E, k); break;
-  case CNN_IG_SOFTMAX: emit_softmax(E, k); break;
-  case CNN_IG_COPY: emit_copy(E, k); break;
-  }
+  static void (*const print_group[])(Emit *, int) = {
+      [CNN_IG_CONV] = emit_conv, [CNN_IG_CONVT] = emit_convt, [CNN_IG_DENSE] = emit_dense,
+      [CNN_IG_POOL] = emit_pool, [CNN_IG_GAP] = emit_gap,     [CNN_IG_EW] = emit_ew,
+      [CNN_IG_CONCAT] = emit_concat, [CNN_IG_SOFTMAX] = emit_softmax, [CNN_IG_COPY] = emit_copy,
+  };
+  print_group[E->p->g[k].kind](E, k);
 }
 
 /* The scratch layout, group by group, as a comment. */
@@ -935,27 +929,31 @@ static void emit_file(Emit *E, FILE *c, FILE *h, const char *c_name, const char 
   if (cp.failed) longjmp(*E->A->oom, 1);
 }
 
+typedef struct {
+  FILE *c, *h;
+  const char *c_name, *h_name;
+  Emit E; /* all but the arena and the plan */
+} InferenceFiles;
+
+/* Plans the inference code in A, packs the weights, prints the files (a
+ * CnnArenaTask). */
+static int plan_and_print(CnnArena *A, void *ctx) {
+  InferenceFiles *f = ctx;
+  Emit *E = &f->E;
+  E->A = A;
+  E->NU = cnn_strupper(A, E->net->name);
+  if (!(E->p = cnn_plan_inference(A, E->net, E->opt))) return -1;
+  cnn_infer_pack_tables(E);
+  emit_file(E, f->c, f->h, f->c_name, f->h_name);
+  return check_needs(E) ? 0 : -1;
+}
+
 int cnn_emit_inference(FILE *c, FILE *h, const char *c_name, const char *h_name, const CnnNet *net,
                        const float *params, const float *buffers, uint32_t crc,
                        const CnnInferOptions *opt) {
-  CnnArena arena = {0};
-  jmp_buf oom_jmp;
-  arena.oom = &oom_jmp;
-  if (setjmp(oom_jmp)) {
-    cnn_arena_free(&arena);
-    fprintf(stderr, "cnncc: out of memory (or cannot write) while generating inference code\n");
-    return -1;
-  }
-  Emit E = {.net = net, .opt = opt, .A = &arena, .N = net->name, .params = params,
-            .buffers = buffers, .crc = crc, .hash = cnn_arch_hash(net)};
-  E.NU = cnn_strdup(&arena, net->name);
-  for (char *p = E.NU; *p; p++) *p = (char)toupper((unsigned char)*p);
-  int status = -1;
-  if ((E.p = cnn_plan_inference(&arena, net, opt))) {
-    cnn_infer_pack_tables(&E);
-    emit_file(&E, c, h, c_name, h_name);
-    if (check_needs(&E)) status = 0;
-  }
-  cnn_arena_free(&arena);
-  return status;
+  InferenceFiles f = {c, h, c_name, h_name,
+                      {.net = net, .opt = opt, .N = net->name, .params = params, .buffers = buffers,
+                       .crc = crc, .hash = cnn_arch_hash(net)}};
+  return cnn_with_arena(plan_and_print, &f,
+                        "out of memory (or cannot write) while generating inference code");
 }

@@ -13,7 +13,6 @@
  * All targets share the kernels: the generated file picks its micro-kernel
  * (AVX-512, AVX2+FMA or portable C) by the preprocessor, and the target
  * chooses the compiler flags (build.c). */
-#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -56,7 +55,6 @@ const char *cnn_lin(Emit *E, const char *v0, int c0, const char *v1, int c1, int
   if (k || !o) o += (size_t)snprintf(buf + o, sizeof buf - o, o ? (k < 0 ? " - %d" : " + %d") : "%d", o ? abs(k) : k);
   return fmt(E, "%s", buf);
 }
-
 
 char *cnn_arch_text(CnnArena *a, const CnnNet *net) {
   size_t cap = 256 + (size_t)net->nnodes * (300 + 8 * CNN_MAX_INPUTS), n = 0;
@@ -406,7 +404,6 @@ static void emit_state(Emit *E) {
   CnnPrinter *P = E->P;
   const CnnNet *net = E->net;
   const char *NU = E->NU;
-  bool mse = net->loss == LOSS_MSE;
   nl(P);
   cnn_emit_kernel_config(P, E->dbl);
   nl(P);
@@ -446,7 +443,7 @@ static void emit_state(Emit *E) {
     pr(P, "} shared;");
   }
   pr(P, "static int32_t *labels_copy; /* %s_LABELS per sample */", NU);
-  if (mse) pr(P, "static real *targets_copy; /* %s_OUT_SIZE per sample */", NU);
+  if (E->mse) pr(P, "static real *targets_copy; /* %s_OUT_SIZE per sample */", NU);
   pr(P, "static void *arena;");
   pr(P, "static char *pool; /* in the arena: act, grad and argmax (layout()) */");
   pr(P, "static int max_batch;");
@@ -474,7 +471,6 @@ static void emit_layout(Emit *E) {
   CnnPrinter *P = E->P;
   const CnnNet *net = E->net;
   const char *NU = E->NU;
-  bool mse = net->loss == LOSS_MSE;
   nl(P);
   pr(P, "/* ---- the network ---- */");
   nl(P);
@@ -512,7 +508,7 @@ static void emit_layout(Emit *E) {
   pr(P, "#undef AT");
   pr(P, "}");
   pr(P, "SLOT(labels_copy, b * %s_LABELS);", NU);
-  if (mse) pr(P, "SLOT(targets_copy, b * %s_OUT_SIZE);", NU);
+  if (E->mse) pr(P, "SLOT(targets_copy, b * %s_OUT_SIZE);", NU);
   if (E->T->needs.gemm) {
     pr(P, "for (int p = 0; p < PARTS; p++) { /* scratch of one sample per part */");
     pr(P, "SLOT(part[p].col, %" PRId64 ");", E->T->scratch.col);
@@ -614,8 +610,6 @@ static void emit_forward(Emit *E) {
   CnnPrinter *P = E->P;
   const CnnNet *net = E->net;
   const char *N = E->N, *NU = E->NU;
-  const CnnNode *z = &net->nodes[net->loss_input];
-  bool mse = net->loss == LOSS_MSE;
   bool train_training = false, train_seed = false;
   for (int i = 0; i < net->nnodes; i++) {
     train_training |= E->T->live_train[i] && E->fwd[i] && E->fwd_training[i];
@@ -659,7 +653,7 @@ static void emit_forward(Emit *E) {
   if (E->T->replay) pr(P, "last.reused = 0;");
   pr(P, "memcpy(%s, x, (size_t)n * %s_IN_SIZE * sizeof *x);", act(E, 0), NU);
   pr(P, "forward_layers(n, training, dropout_seed);");
-  if (mse) {
+  if (E->mse) {
     pr(P, "last.has_loss = targets || labels;");
     pr(P, "if (!last.has_loss) return 0;");
     pr(P, "if (labels) memcpy(labels_copy, labels, (size_t)n * %s_LABELS * sizeof *labels);", NU);
@@ -674,13 +668,13 @@ static void emit_forward(Emit *E) {
        NU, NU, NU);
     pr(P, "  }");
     pr(P, "}");
-    pr(P, "return loss_forward(%s, targets_copy, labels ? labels_copy : NULL, n, correct);", act(E, z->id));
+    pr(P, "return loss_forward(%s, targets_copy, labels ? labels_copy : NULL, n, correct);", act(E, E->z->id));
   } else {
     pr(P, "(void)targets; /* cross-entropy uses the labels */");
     pr(P, "last.has_loss = labels != NULL;");
     pr(P, "if (!labels) return 0;");
     pr(P, "memcpy(labels_copy, labels, (size_t)n * %s_LABELS * sizeof *labels);", NU);
-    pr(P, "return loss_forward(%s, labels_copy, n, correct);", act(E, z->id));
+    pr(P, "return loss_forward(%s, labels_copy, n, correct);", act(E, E->z->id));
   }
   pr(P, "}");
 }
@@ -690,8 +684,6 @@ static void emit_backward(Emit *E) {
   CnnPrinter *P = E->P;
   const CnnNet *net = E->net;
   const char *N = E->N, *NU = E->NU;
-  const CnnNode *z = &net->nodes[net->loss_input];
-  bool mse = net->loss == LOSS_MSE;
   nl(P);
   pr(P, "void %s_backward_input(int n, %s_real *dx) {", N, N);
   pr(P, "const int want_dx = dx != NULL; /* is d loss / d input wanted? */");
@@ -706,8 +698,8 @@ static void emit_backward(Emit *E) {
   pr(P, "/* the loss and then each layer, in reverse order, write or add their part of the");
   pr(P, " * gradient of their inputs: the first to reach a gradient writes it, the rest add */");
   pr(P, "lap(%d, 1, n); /* zeroing the parameters' gradients */", E->nprof - 1);
-  if (mse) pr(P, "loss_backward(%s, %s, targets_copy, n);", grad(E, z->id), act(E, z->id));
-  else pr(P, "loss_backward(%s, %s, labels_copy, n);", grad(E, z->id), act(E, z->id));
+  if (E->mse) pr(P, "loss_backward(%s, %s, targets_copy, n);", grad(E, E->z->id), act(E, E->z->id));
+  else pr(P, "loss_backward(%s, %s, labels_copy, n);", grad(E, E->z->id), act(E, E->z->id));
   pr(P, "lap(%d, 1, n); /* loss */", E->nprof - 2);
   for (int i = net->nnodes - 1; i > 0; i--)
     if (E->T->live_train[i] && E->bwd[i]) {
@@ -797,13 +789,11 @@ static void emit_main(Emit *E) {
   CnnPrinter *P = E->P;
   const CnnNet *net = E->net;
   const char *N = E->N, *NU = E->NU;
-  const CnnNode *z = &net->nodes[net->loss_input];
-  bool mse = net->loss == LOSS_MSE;
   if (!E->dbl) {
     const CnnNode *in = &net->nodes[0];
     char idim[64], odim[64];
     snprintf(idim, sizeof idim, "{%d, %d, %d}", in->shape.dim[0], in->shape.dim[1], in->shape.dim[2]);
-    snprintf(odim, sizeof odim, "{%d, %d, %d}", z->shape.dim[0], z->shape.dim[1], z->shape.dim[2]);
+    snprintf(odim, sizeof odim, "{%d, %d, %d}", E->z->shape.dim[0], E->z->shape.dim[1], E->z->shape.dim[2]);
     const CnnTrainConfig *t = &net->train;
     nl(P);
     pr(P, "/* ---- the trainer program: libcnnrt's command line over this network ---- */");
@@ -825,8 +815,8 @@ static void emit_main(Emit *E) {
     pr(P, "static const RtNet net = {");
     pr(P, ".name = \"%s\",", net->name);
     pr(P, ".in_rank = %d, .in_dim = %s,", in->shape.rank, idim);
-    pr(P, ".out_rank = %d, .out_dim = %s,", z->shape.rank, odim);
-    pr(P, ".loss = %s,", mse ? "RT_LOSS_MSE" : "RT_LOSS_SOFTMAX_CROSS_ENTROPY");
+    pr(P, ".out_rank = %d, .out_dim = %s,", E->z->shape.rank, odim);
+    pr(P, ".loss = %s,", E->mse ? "RT_LOSS_MSE" : "RT_LOSS_SOFTMAX_CROSS_ENTROPY");
     pr(P, ".nparams = %s_NPARAMS,", NU);
     pr(P, ".params = %s_params,", N);
     pr(P, ".grads = %s_grads,", N);
@@ -869,43 +859,42 @@ static void emit_source(Emit *E) {
   emit_main(E);
 }
 
+typedef struct {
+  FILE *c, *h;
+  const CnnNet *net;
+  const CnnEmitOptions *opt;
+} TrainingFiles;
+
+/* Plans the training code in A, then prints it (a CnnArenaTask). */
+static int plan_and_print(CnnArena *A, void *ctx) {
+  const TrainingFiles *f = ctx;
+  const CnnNet *net = f->net;
+  CnnPrinter printer;
+  cnn_printer_init(&printer, f->c);
+  Emit E = {.net = net, .P = &printer, .A = A, .opt = f->opt, .dbl = f->opt->dtype == CNN_DTYPE_DOUBLE,
+            .N = net->name, .NU = cnn_strupper(A, net->name), .z = &net->nodes[net->loss_input],
+            .mse = net->loss == LOSS_MSE};
+  E.T = cnn_plan_training(A, net, E.dbl ? (int64_t)sizeof(double) : (int64_t)sizeof(float));
+  if (!E.T) return -1;
+  size_t nn = (size_t)net->nnodes;
+  E.fwd = cnn_alloc(A, sizeof(char *) * nn);
+  E.bwd = cnn_alloc(A, sizeof(char *) * nn);
+  E.fwd_training = cnn_alloc(A, nn);
+  E.fwd_seed = cnn_alloc(A, nn);
+  emit_header(&E, f->h);
+  emit_source(&E);
+  if (printer.failed || ferror(f->c) || ferror(f->h)) {
+    fprintf(stderr, "cnncc: error writing the generated code\n");
+    return -1;
+  }
+  return 0;
+}
+
 int cnn_emit_c(FILE *c, FILE *h, const CnnNet *net, const CnnEmitOptions *opt) {
   if (net->loss == LOSS_NONE || net->loss_input < 0) {
     fprintf(stderr, "cnncc: network '%s' has no loss; training code needs a 'loss' statement\n",
             net->name);
     return -1;
   }
-  CnnArena arena = {0};
-  jmp_buf oom;
-  arena.oom = &oom;
-  if (setjmp(oom)) {
-    cnn_arena_free(&arena);
-    fprintf(stderr, "cnncc: out of memory\n");
-    return -1;
-  }
-  CnnPrinter printer;
-  cnn_printer_init(&printer, c);
-  Emit E = {.net = net, .P = &printer, .A = &arena, .opt = opt, .dbl = opt->dtype == CNN_DTYPE_DOUBLE,
-            .N = net->name};
-  E.NU = cnn_strdup(&arena, net->name);
-  for (char *p = E.NU; *p; p++) *p = (char)toupper((unsigned char)*p);
-  E.T = cnn_plan_training(&arena, net, E.dbl ? (int64_t)sizeof(double) : (int64_t)sizeof(float));
-  if (!E.T) {
-    cnn_arena_free(&arena);
-    return -1;
-  }
-  size_t nn = (size_t)net->nnodes;
-  E.fwd = cnn_alloc(&arena, sizeof(char *) * nn);
-  E.bwd = cnn_alloc(&arena, sizeof(char *) * nn);
-  E.fwd_training = cnn_alloc(&arena, nn);
-  E.fwd_seed = cnn_alloc(&arena, nn);
-  emit_header(&E, h);
-  emit_source(&E);
-  bool failed = printer.failed;
-  cnn_arena_free(&arena);
-  if (failed || ferror(c) || ferror(h)) {
-    fprintf(stderr, "cnncc: error writing the generated code\n");
-    return -1;
-  }
-  return 0;
+  return cnn_with_arena(plan_and_print, &(TrainingFiles){c, h, net, opt}, "out of memory");
 }

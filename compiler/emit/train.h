@@ -21,6 +21,8 @@ typedef struct {
   bool dbl;
   const char *N; /* network name, the prefix of public symbols */
   char *NU;      /* upper case, for macros */
+  const CnnNode *z; /* the loss input (the logits) */
+  bool mse;         /* the loss is the mean squared error */
   const CnnTrainPlan *T; /* what the text says (plan/train.c) */
   const char **fwd, **bwd; /* the call of each layer's functions */
   bool *fwd_training, *fwd_seed; /* the call uses `training`, `dropout_seed` */

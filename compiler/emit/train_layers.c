@@ -757,24 +757,25 @@ static void emit_softmax(Emit *E, const CnnNode *n) {
                       grad(E, n->inputs[0]), cnn_bact(E, n, n->id));
 }
 
+/* A flatten is a view: its output is its input's memory. */
+static void emit_flatten(Emit *E, const CnnNode *n) {
+  cnn_layer_comment(E, n, fmt(E, "no code: the same memory as %s, viewed as a vector", input_node(E, n, 0)->name));
+}
+
+/* The printer of each operator's layer (none for the input). */
+static void (*const print_layer[OP_COUNT])(Emit *, const CnnNode *) = {
+    [OP_CONV1D] = cnn_emit_conv,         [OP_CONV2D] = cnn_emit_conv,
+    [OP_CONV_TRANSPOSE2D] = cnn_emit_conv, [OP_MAXPOOL1D] = emit_pool,
+    [OP_MAXPOOL2D] = emit_pool,           [OP_AVGPOOL1D] = emit_pool,
+    [OP_AVGPOOL2D] = emit_pool,           [OP_GLOBAL_AVGPOOL] = emit_global_avgpool,
+    [OP_DENSE] = cnn_emit_dense,          [OP_FLATTEN] = emit_flatten,
+    [OP_RELU] = emit_elementwise,         [OP_LEAKY_RELU] = emit_elementwise,
+    [OP_SIGMOID] = emit_elementwise,      [OP_TANH] = emit_elementwise,
+    [OP_BATCHNORM] = emit_batchnorm,      [OP_DROPOUT] = emit_dropout,
+    [OP_ADD] = emit_add,                  [OP_MUL] = emit_mul,
+    [OP_CONCAT] = emit_concat,            [OP_SOFTMAX] = emit_softmax,
+};
+
 void cnn_emit_layer(Emit *E, const CnnNode *n) {
-  switch (n->op) {
-  case OP_INPUT: break;
-  case OP_FLATTEN:
-    cnn_layer_comment(E, n, fmt(E, "no code: the same memory as %s, viewed as a vector",
-                            input_node(E, n, 0)->name));
-    break;
-  case OP_CONV1D: case OP_CONV2D: case OP_CONV_TRANSPOSE2D: cnn_emit_conv(E, n); break;
-  case OP_MAXPOOL1D: case OP_MAXPOOL2D: case OP_AVGPOOL1D: case OP_AVGPOOL2D: emit_pool(E, n); break;
-  case OP_GLOBAL_AVGPOOL: emit_global_avgpool(E, n); break;
-  case OP_DENSE: cnn_emit_dense(E, n); break;
-  case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH: emit_elementwise(E, n); break;
-  case OP_BATCHNORM: emit_batchnorm(E, n); break;
-  case OP_DROPOUT: emit_dropout(E, n); break;
-  case OP_ADD: emit_add(E, n); break;
-  case OP_MUL: emit_mul(E, n); break;
-  case OP_CONCAT: emit_concat(E, n); break;
-  case OP_SOFTMAX: emit_softmax(E, n); break;
-  case OP_COUNT: break;
-  }
+  if (print_layer[n->op]) print_layer[n->op](E, n);
 }

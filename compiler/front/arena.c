@@ -1,6 +1,7 @@
 /* arena.c - one arena per compilation: everything the front end builds is
  * freed at once, and running out of memory unwinds to cnn_unit_compile()
  * instead of exiting. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,4 +70,21 @@ void cnn_arena_free(CnnArena *a) {
     free(c);
   }
   a->head = NULL;
+}
+
+int cnn_with_arena(CnnArenaTask *task, void *ctx, const char *oom_message) {
+  CnnArena arena = {0};
+  jmp_buf oom;
+  arena.oom = &oom;
+  int status = -1;
+  if (!setjmp(oom)) status = task(&arena, ctx);
+  else fprintf(stderr, "cnncc: %s\n", oom_message);
+  cnn_arena_free(&arena);
+  return status;
+}
+
+char *cnn_strupper(CnnArena *a, const char *s) {
+  char *u = cnn_strdup(a, s);
+  for (char *p = u; *p; p++) *p = (char)toupper((unsigned char)*p);
+  return u;
 }

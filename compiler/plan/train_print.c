@@ -2,7 +2,6 @@
  * node, buffer and scratch, in a stable form that tests/plan.sh checks with
  * a checker of its own (docs/generated-code.md describes it). */
 #include <inttypes.h>
-#include <setjmp.h>
 #include <string.h>
 
 #include "train.h"
@@ -78,23 +77,25 @@ void cnn_print_train_plan(FILE *f, const CnnTrainPlan *T) {
           h->windows ? " windows" : "", h->lanes ? " lanes" : "", h->pool2 ? " pool2" : "");
 }
 
+typedef struct {
+  FILE *f;
+  const CnnNet *net;
+  int64_t element_size;
+} PlanOutput;
+
+/* Plans the training code in A and prints the plan (a CnnArenaTask). */
+static int plan_and_print(CnnArena *A, void *ctx) {
+  const PlanOutput *o = ctx;
+  CnnTrainPlan *T = cnn_plan_training(A, o->net, o->element_size);
+  if (T) cnn_print_train_plan(o->f, T);
+  return !T || fflush(o->f) || ferror(o->f) ? -1 : 0;
+}
+
 int cnn_print_training_plan(FILE *f, const CnnNet *net, const CnnEmitOptions *opt) {
   if (net->loss == LOSS_NONE || net->loss_input < 0) {
     fprintf(stderr, "cnncc: network '%s' has no loss; a training plan needs a 'loss' statement\n", net->name);
     return 1;
   }
-  CnnArena arena = {0};
-  jmp_buf oom;
-  arena.oom = &oom;
-  if (setjmp(oom)) {
-    cnn_arena_free(&arena);
-    fprintf(stderr, "cnncc: out of memory\n");
-    return 1;
-  }
-  int64_t es = opt->dtype == CNN_DTYPE_DOUBLE ? (int64_t)sizeof(double) : (int64_t)sizeof(float);
-  CnnTrainPlan *T = cnn_plan_training(&arena, net, es);
-  if (T) cnn_print_train_plan(f, T);
-  cnn_arena_free(&arena);
-  if (!T || fflush(f) || ferror(f)) return 1;
-  return 0;
+  PlanOutput o = {f, net, opt->dtype == CNN_DTYPE_DOUBLE ? (int64_t)sizeof(double) : (int64_t)sizeof(float)};
+  return cnn_with_arena(plan_and_print, &o, "out of memory") ? 1 : 0;
 }
