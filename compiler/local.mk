@@ -46,7 +46,7 @@ compiler/kernels/kernel_texts.c: $(CNNCC_KERNELS) compiler/kernels/embed.sh
 	$(SHELL) $(srcdir)/compiler/kernels/embed.sh $(srcdir) $(CNNCC_KERNELS) >$@-t && mv -f $@-t $@
 cnncc_CPPFLAGS = $(AM_CPPFLAGS) -DCNNCC_INCLUDEDIR='"$(includedir)"' -DCNNCC_LIBDIR='"$(libdir)"' \
 	-DCNNCC_ABS_SRCDIR='"$(abs_top_srcdir)"' -DCNNCC_DOCDIR='"$(docdir)"'
-dist_doc_DATA += docs/generated-code.md
+dist_doc_DATA += docs/generated-code.md docs/architecture.md
 # standalone inference code (emit/infer.c, docs/inference.md); it reads
 # checkpoints with libcnnrt's rt_checkpoint_load.
 cnncc_SOURCES += compiler/emit/infer.c compiler/emit/infer_emit.h compiler/emit/infer_weights.c \
