@@ -114,41 +114,57 @@ static void add_table(Emit *E, int k, const char *name, const char *what, const 
     if (!isfinite(v[i])) E->weights_need_math = true;
 }
 
+/* What the tables of a conv or convt group share: the group's name, the
+ * batchnorm folded into the weights (scale, shift) and the output channels
+ * padded to whole blocks of BLOCK. */
+typedef struct {
+  const char *name;
+  float *scale, *shift;
+  int oc, padded;
+} ConvFold;
+
+static ConvFold conv_fold(Emit *E, const Group *g, int oc) {
+  ConvFold f = {fn_name(E, g), NULL, NULL, oc, (oc + BLOCK - 1) / BLOCK * BLOCK};
+  group_bn(E, g, oc, &f.scale, &f.shift);
+  return f;
+}
+
+/* the bias table, with the batchnorm's shift folded in: the last table of a
+ * conv or convt group */
+static void add_conv_bias(Emit *E, int k, const Group *g, const ConvFold *f) {
+  add_table(E, k, fmt(E, "%s_b", f->name), "bias", folded_bias(E, g, f->oc, f->padded, f->scale, f->shift),
+            f->padded);
+}
+
 static void pack_conv_tables(Emit *E, int k) {
   const Group *g = &E->p->g[k];
   const CnnInferConv *c = &E->p->cg[k];
-  const char *name = fn_name(E, g);
-  float *scale, *shift;
-  group_bn(E, g, c->g.oc, &scale, &shift);
+  ConvFold f = conv_fold(E, g, c->g.oc);
   int64_t count;
-  float *w = pack_conv(E, g, c->g.oc, c->g.ic, c->taps.ntaps, conv_weight_at, c, scale, &count);
-  int padded = (c->g.oc + BLOCK - 1) / BLOCK * BLOCK;
-  add_table(E, k, fmt(E, "%s_w", name),
-            fmt(E, "[%d][%d][%d][%d]: output channels by 8, input channels, taps, 8", padded / BLOCK,
+  float *w = pack_conv(E, g, c->g.oc, c->g.ic, c->taps.ntaps, conv_weight_at, c, f.scale, &count);
+  add_table(E, k, fmt(E, "%s_w", f.name),
+            fmt(E, "[%d][%d][%d][%d]: output channels by 8, input channels, taps, 8", f.padded / BLOCK,
                 c->g.ic, c->taps.ntaps, BLOCK),
             w, count);
-  add_table(E, k, fmt(E, "%s_b", name), "bias", folded_bias(E, g, c->g.oc, padded, scale, shift), padded);
+  add_conv_bias(E, k, g, &f);
 }
 
 static void pack_convt_tables(Emit *E, int k) {
   const Group *g = &E->p->g[k];
   const CnnInferConvT *c = &E->p->tg[k];
-  const char *name = fn_name(E, g);
-  float *scale, *shift;
-  group_bn(E, g, c->g.oc, &scale, &shift);
-  int padded = (c->g.oc + BLOCK - 1) / BLOCK * BLOCK;
+  ConvFold fold = conv_fold(E, g, c->g.oc);
   for (int p = 0; p < c->nphase; p++) {
     const CnnInferTPhase *f = &c->phase[p];
     if (!f->nt || !f->ny || !f->nx) continue;
     TCtx ctx = {c, f};
     int64_t count;
-    float *w = pack_conv(E, g, c->g.oc, c->g.ic, f->nt, convt_weight_at, &ctx, scale, &count);
-    add_table(E, k, fmt(E, "%s_w%d", name, p),
-              fmt(E, "output phase (%d, %d): [%d][%d][%d][%d]", f->ry, f->rx, padded / BLOCK, c->g.ic, f->nt,
-                  BLOCK),
+    float *w = pack_conv(E, g, c->g.oc, c->g.ic, f->nt, convt_weight_at, &ctx, fold.scale, &count);
+    add_table(E, k, fmt(E, "%s_w%d", fold.name, p),
+              fmt(E, "output phase (%d, %d): [%d][%d][%d][%d]", f->ry, f->rx, fold.padded / BLOCK, c->g.ic,
+                  f->nt, BLOCK),
               w, count);
   }
-  add_table(E, k, fmt(E, "%s_b", name), "bias", folded_bias(E, g, c->g.oc, padded, scale, shift), padded);
+  add_conv_bias(E, k, g, &fold);
 }
 
 static void pack_dense_tables(Emit *E, int k) {
