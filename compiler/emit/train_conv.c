@@ -128,12 +128,31 @@ static void conv_backward_implicit(Emit *E, const CnnNode *n, const CnnConvGeo *
 /* conv_transpose2d, weight [in, out, kh, kw] = [in][kt] with kt = (oc, ky,
  * kx): col[kt][p] = sum over ic of weight[ic][kt] * x[ic][p], scattered to
  * the output pixels (col2im); the adjoint of conv2d. */
+
+/* What the forward and backward functions of a conv_transpose2d share: its
+ * window; trivial when the plan's kernel is a plain GEMM (a trivial window:
+ * no im2col or col2im); K rows (oc, ky, kx) and pos columns (input pixels)
+ * of col; out values per sample. */
+typedef struct {
+  CnnWindow w;
+  bool trivial;
+  int64_t K, pos, out;
+} ConvT;
+
+static ConvT convt_geometry(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
+  ConvT t = {.w = cnn_convt_window(g), .trivial = E->T->kernel[n->id].kind == CNN_KERNEL_GEMM};
+  t.K = cnn_window_rows(&t.w);
+  t.pos = cnn_window_cols(&t.w);
+  t.out = (int64_t)g->oc * g->oh * g->ow;
+  return t;
+}
+
 static void convt_forward_gemm(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
   CnnPrinter *P = E->P;
-  CnnWindow w = cnn_convt_window(g);
-  bool trivial = E->T->kernel[n->id].kind == CNN_KERNEL_GEMM;
-  int64_t K = cnn_window_rows(&w), pos = cnn_window_cols(&w), out = (int64_t)g->oc * g->oh * g->ow;
-  if (!trivial) emit_window(E, n, &w);
+  ConvT t = convt_geometry(E, n, g);
+  bool trivial = t.trivial;
+  int64_t K = t.K, pos = t.pos, out = t.out;
+  if (!trivial) emit_window(E, n, &t.w);
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
   pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
   pr(P, "pack_a(%" PRId64 ", %d, weight, 1, %" PRId64 ", shared.w); /* weight^T [%" PRId64 "][%d] */", K,
@@ -159,9 +178,9 @@ static void convt_forward_gemm(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
 
 static void convt_backward_gemm(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
   CnnPrinter *P = E->P;
-  CnnWindow w = cnn_convt_window(g);
-  bool trivial = E->T->kernel[n->id].kind == CNN_KERNEL_GEMM;
-  int64_t K = cnn_window_rows(&w), pos = cnn_window_cols(&w), out = (int64_t)g->oc * g->oh * g->ow;
+  ConvT t = convt_geometry(E, n, g);
+  bool trivial = t.trivial;
+  int64_t K = t.K, pos = t.pos, out = t.out;
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
   pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
   pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
