@@ -10,6 +10,16 @@ typedef struct {
   const char *cp, *lp, *bp; /* c * positions, label * positions, b * positions + p */
 } Loss;
 
+/* The loops over the samples b and positions p of the loss input, the
+ * open braces of both left to the caller to close; z is the position's
+ * first channel in VALUES, channel c at z[L->cp]. */
+static void loss_positions(Emit *E, const Loss *L, const char *values) {
+  CnnPrinter *P = E->P;
+  pr(P, "for (int b = 0; b < n; b++) {");
+  pr(P, "for (int p = 0; p < %d; p++) {", L->positions);
+  pr(P, "const real *z = %s + (size_t)b * %" PRId64 " + p;", values, L->size);
+}
+
 /* softmax cross-entropy over the channels, one label per position */
 static void loss_cross_entropy(Emit *E, const Loss *L) {
   CnnPrinter *P = E->P;
@@ -24,9 +34,7 @@ static void loss_cross_entropy(Emit *E, const Loss *L) {
   pr(P, "    long *correct) {");
   pr(P, "double total = 0, lost = 0; /* compensated (Neumaier) sum */");
   pr(P, "long right = 0;");
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "for (int p = 0; p < %d; p++) {", L->positions);
-  pr(P, "const real *z = logits + (size_t)b * %" PRId64 " + p;", L->size);
+  loss_positions(E, L, "logits");
   pr(P, "const int32_t label = labels[%s];", L->bp);
   pr(P, "real m = z[0];");
   pr(P, "int best = 0;");
@@ -50,9 +58,7 @@ static void loss_cross_entropy(Emit *E, const Loss *L) {
   pr(P, "static void loss_backward(real *restrict dlogits, const real *restrict logits,");
   pr(P, "    const int32_t *restrict labels, int n) {");
   pr(P, "const real scale = (real)(1.0 / ((double)n * %d));", L->positions);
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "for (int p = 0; p < %d; p++) {", L->positions);
-  pr(P, "const real *z = logits + (size_t)b * %" PRId64 " + p;", L->size);
+  loss_positions(E, L, "logits");
   pr(P, "real *dz = dlogits + (size_t)b * %" PRId64 " + p;", L->size);
   pr(P, "const int32_t label = labels[%s];", L->bp);
   pr(P, "if (label < 0 || label >= %d) {", L->c);
@@ -84,9 +90,7 @@ static void loss_mse(Emit *E, const Loss *L) {
   pr(P, "}");
   pr(P, "long right = 0;");
   pr(P, "if (labels) {");
-  pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "for (int p = 0; p < %d; p++) {", L->positions);
-  pr(P, "const real *z = y + (size_t)b * %" PRId64 " + p;", L->size);
+  loss_positions(E, L, "y");
   pr(P, "int best = 0;");
   pr(P, "for (int c = 1; c < %d; c++) best = z[%s] > z[%s] ? c : best;", L->c, L->cp,
      cnn_lin(E, "best", L->positions, NULL, 0, 0));
