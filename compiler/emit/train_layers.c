@@ -396,29 +396,41 @@ void cnn_emit_lanes(Emit *E) {
   pr(P, "}");
 }
 
+/* What the batchnorm printers share: c channels of positions values each,
+ * and the relu fused into it (relu, its node's id, or -1; rname its name). */
+typedef struct {
+  int c, positions, relu;
+  const char *rname;
+} Batchnorm;
+
+static Batchnorm batchnorm_shape(Emit *E, const CnnNode *n) {
+  Batchnorm bn = {.c = n->shape.dim[0], .relu = E->T->relu_into[n->id]};
+  bn.positions = (int)(size_of(n) / bn.c);
+  bn.rname = bn.relu >= 0 ? E->net->nodes[bn.relu].name : NULL;
+  return bn;
+}
+
 /* The output from the statistics: the forward pass and the recomputation
  * (which must give the same values) run this one function. */
 static void batchnorm_normalize(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
-  int c = n->shape.dim[0];
-  int positions = (int)(size_of(n) / c);
-  int relu = E->T->relu_into[n->id];
-  const char *rname = relu >= 0 ? E->net->nodes[relu].name : NULL;
+  Batchnorm bn = batchnorm_shape(E, n);
   pr(P, "/* channel c of the output%s: y = x * scale + shift%s with the statistics of the last\n"
-        " * forward pass */", relu >= 0 ? fmt(E, ", the output of %s", rname) : "", relu >= 0 ? ", then relu" : "");
+        " * forward pass */",
+     bn.relu >= 0 ? fmt(E, ", the output of %s", bn.rname) : "", bn.relu >= 0 ? ", then relu" : "");
   pr(P, "static NOINLINE void %s_normalize(real *restrict out, const real *restrict in,", n->name);
   pr(P, "    const real *restrict weight, const real *restrict bias, int c, int n) {");
   pr(P, "const real scale = weight[c] * %s_invstd[c], shift = bias[c] - %s_mean[c] * scale;", n->name, n->name);
   pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "const real *x = in + ((size_t)b * %d + c) * %d;", c, positions);
-  pr(P, "real *y = out + ((size_t)b * %d + c) * %d;", c, positions);
-  if (relu >= 0) {
-    pr(P, "for (int i = 0; i < %d; i++) {", positions);
+  pr(P, "const real *x = in + ((size_t)b * %d + c) * %d;", bn.c, bn.positions);
+  pr(P, "real *y = out + ((size_t)b * %d + c) * %d;", bn.c, bn.positions);
+  if (bn.relu >= 0) {
+    pr(P, "for (int i = 0; i < %d; i++) {", bn.positions);
     pr(P, "const real v = x[i] * scale + shift;");
     pr(P, "y[i] = v > 0 ? v : 0;");
     pr(P, "}");
   } else {
-    pr(P, "for (int i = 0; i < %d; i++) y[i] = x[i] * scale + shift;", positions);
+    pr(P, "for (int i = 0; i < %d; i++) y[i] = x[i] * scale + shift;", bn.positions);
   }
   pr(P, "}\n}");
   nl(P);
@@ -426,22 +438,21 @@ static void batchnorm_normalize(Emit *E, const CnnNode *n) {
 
 static void batchnorm_forward(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
-  int c = n->shape.dim[0];
-  int positions = (int)(size_of(n) / c);
+  Batchnorm bn = batchnorm_shape(E, n);
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
   pr(P, "    const real *restrict weight, const real *restrict bias, real *restrict running_mean,");
   pr(P, "    real *restrict running_var, int n, int training) {");
-  pr(P, "const int count = n * %d;", positions);
-  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
-  pr(P, "for (int c = 0; c < %d; c++) {", c);
+  pr(P, "const int count = n * %d;", bn.positions);
+  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", bn.c * bn.positions);
+  pr(P, "for (int c = 0; c < %d; c++) {", bn.c);
   pr(P, "real mean, invstd;");
   pr(P, "if (training) {");
   pr(P, "double s[16] = {0}, ss[16] = {0};");
-  pr(P, "for (int b = 0; b < n; b++) add_lanes(s, in + ((size_t)b * %d + c) * %d, %d);", c, positions,
-     positions);
+  pr(P, "for (int b = 0; b < n; b++) add_lanes(s, in + ((size_t)b * %d + c) * %d, %d);", bn.c, bn.positions,
+     bn.positions);
   pr(P, "const double mu = lanes_total(s) / count;");
-  pr(P, "for (int b = 0; b < n; b++) add_lanes_sq(ss, in + ((size_t)b * %d + c) * %d, (real)mu, %d);", c,
-     positions, positions);
+  pr(P, "for (int b = 0; b < n; b++) add_lanes_sq(ss, in + ((size_t)b * %d + c) * %d, (real)mu, %d);", bn.c,
+     bn.positions, bn.positions);
   pr(P, "const double var = lanes_total(ss); /* times count */");
   pr(P, "const double unbiased = count > 1 ? var / (count - 1) : var;");
   pr(P, "running_mean[c] = (real)((1 - %s) * running_mean[c] + %s * mu);", cnn_num(E, n->momentum),
@@ -464,31 +475,30 @@ static void batchnorm_forward(Emit *E, const CnnNode *n) {
  * gradient where its output is > 0 */
 static void batchnorm_backward(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
-  int c = n->shape.dim[0];
-  int positions = (int)(size_of(n) / c);
-  int relu = E->T->relu_into[n->id];
-  const char *rname = relu >= 0 ? E->net->nodes[relu].name : NULL;
+  Batchnorm bn = batchnorm_shape(E, n);
   bool in_place = E->T->in_place[n->id];
-  const char *dy1 = relu >= 0 ? "(r[i] > 0 ? g[i] : 0)" : "g[i]";
+  const char *dy1 = bn.relu >= 0 ? "(r[i] > 0 ? g[i] : 0)" : "g[i]";
   if (in_place)
     pr(P, "static void %s_backward(real *restrict dout, int din,", n->name);
   else
     pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
   pr(P, "    const real *restrict in, %sconst real *restrict weight, real *restrict dweight,",
-     relu >= 0 ? "const real *restrict out, " : "");
+     bn.relu >= 0 ? "const real *restrict out, " : "");
   pr(P, "    real *restrict dbias, int n, int training) {");
-  pr(P, "const int count = n * %d;", positions);
-  if (relu >= 0) pr(P, "/* dout, out: the gradient and output of %s */", rname);
+  pr(P, "const int count = n * %d;", bn.positions);
+  if (bn.relu >= 0) pr(P, "/* dout, out: the gradient and output of %s */", bn.rname);
   if (in_place)
-    pr(P, "/* in place: dout, the gradient of %s, becomes that of %s (if din) */", relu >= 0 ? rname : n->name,
+    pr(P, "/* in place: dout, the gradient of %s, becomes that of %s (if din) */",
+       bn.relu >= 0 ? bn.rname : n->name,
        input_node(E, n, 0)->name);
-  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
-  pr(P, "for (int c = 0; c < %d; c++) {", c);
+  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", bn.c * bn.positions);
+  pr(P, "for (int c = 0; c < %d; c++) {", bn.c);
   pr(P, "const real mean = %s_mean[c], invstd = %s_invstd[c];", n->name, n->name);
   pr(P, "double s[16] = {0}, t[16] = {0}; /* sums of dy and of dy * (x - mean), in lanes */");
   pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "const size_t at = ((size_t)b * %d + c) * %d;", c, positions);
-  pr(P, "add_lanes_grad(s, t, dout + at, %s, in + at, mean, %d);", relu >= 0 ? "out + at" : "NULL", positions);
+  pr(P, "const size_t at = ((size_t)b * %d + c) * %d;", bn.c, bn.positions);
+  pr(P, "add_lanes_grad(s, t, dout + at, %s, in + at, mean, %d);", bn.relu >= 0 ? "out + at" : "NULL",
+     bn.positions);
   pr(P, "}");
   pr(P, "const double sdy = lanes_total(s), sdyx = lanes_total(t);");
   pr(P, "dbias[c] += (real)sdy;");
@@ -499,17 +509,17 @@ static void batchnorm_backward(Emit *E, const CnnNode *n) {
   pr(P, "const real a = training ? (real)(sdy / count) : 0;");
   pr(P, "const real q = training ? (real)(sdyx * invstd * invstd / count) : 0;");
   pr(P, "for (int b = 0; b < n; b++) {");
-  pr(P, "const size_t at = ((size_t)b * %d + c) * %d;", c, positions);
+  pr(P, "const size_t at = ((size_t)b * %d + c) * %d;", bn.c, bn.positions);
   if (in_place) {
     pr(P, "const real *x = in + at;");
-    if (relu >= 0) pr(P, "const real *r = out + at;");
+    if (bn.relu >= 0) pr(P, "const real *r = out + at;");
     pr(P, "real *g = dout + at;");
-    pr(P, "for (int i = 0; i < %d; i++) g[i] = k * (%s - a - (x[i] - mean) * q);", positions, dy1);
+    pr(P, "for (int i = 0; i < %d; i++) g[i] = k * (%s - a - (x[i] - mean) * q);", bn.positions, dy1);
   } else {
     pr(P, "const real *x = in + at, *g = dout + at;");
-    if (relu >= 0) pr(P, "const real *r = out + at;");
+    if (bn.relu >= 0) pr(P, "const real *r = out + at;");
     pr(P, "real *dx = din + at;");
-    pr(P, "for (int i = 0; i < %d; i++) dx[i] %s k * (%s - a - (x[i] - mean) * q);", positions,
+    pr(P, "for (int i = 0; i < %d; i++) dx[i] %s k * (%s - a - (x[i] - mean) * q);", bn.positions,
        acc_op(E, n, 0), dy1);
   }
   pr(P, "}\n}\n}");
@@ -518,10 +528,8 @@ static void batchnorm_backward(Emit *E, const CnnNode *n) {
 /* the output again for the backward passes that read it, if not kept */
 static void batchnorm_recompute(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
-  int c = n->shape.dim[0];
-  int positions = (int)(size_of(n) / c);
-  int relu = E->T->relu_into[n->id];
-  int r = relu >= 0 ? relu : n->id;
+  Batchnorm bn = batchnorm_shape(E, n);
+  int r = bn.relu >= 0 ? bn.relu : n->id;
   if (E->T->recompute[r] != n->id) return;
   nl(P);
   pr(P, "/* %s again for the backward passes that read it, which is not kept: the values\n"
@@ -529,25 +537,25 @@ static void batchnorm_recompute(Emit *E, const CnnNode *n) {
   pr(P, "static void %s_recompute(real *restrict out, const real *restrict in, const real *restrict weight,",
      n->name);
   pr(P, "    const real *restrict bias, int n) {");
-  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
-  pr(P, "for (int c = 0; c < %d; c++) %s_normalize(out, in, weight, bias, c, n);", c, n->name);
+  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", bn.c * bn.positions);
+  pr(P, "for (int c = 0; c < %d; c++) %s_normalize(out, in, weight, bias, c, n);", bn.c, n->name);
   pr(P, "}");
 }
 
 static void emit_batchnorm(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
-  int c = n->shape.dim[0];
-  int positions = (int)(size_of(n) / c);
-  int relu = E->T->relu_into[n->id];
-  const char *rname = relu >= 0 ? E->net->nodes[relu].name : NULL;
+  Batchnorm bn = batchnorm_shape(E, n);
   cnn_layer_comment(E, n, fmt(E, "%s; eps %g, momentum %g\n"
                              " * training: normalize with the batch mean and biased variance over the %s,\n"
                              " * and move the running stats toward the mean and the unbiased variance;\n"
                              " * evaluation: normalize with the running stats%s",
                           cnn_tensor_shape_text(E, n), n->eps, n->momentum,
-                          positions > 1 ? fmt(E, "batch and %d positions", positions) : "batch",
-                          relu >= 0 ? fmt(E, "\n * with %s: writes relu(y) as the output of %s, and does its backward pass", rname, rname) : ""));
-  pr(P, "static real %s_mean[%d], %s_invstd[%d]; /* what the last forward used */", n->name, c, n->name, c);
+                          bn.positions > 1 ? fmt(E, "batch and %d positions", bn.positions) : "batch",
+                          bn.relu >= 0 ? fmt(E, "\n * with %s: writes relu(y) as the output of %s, and does its backward pass",
+                                             bn.rname, bn.rname)
+                                       : ""));
+  pr(P, "static real %s_mean[%d], %s_invstd[%d]; /* what the last forward used */", n->name, bn.c, n->name,
+     bn.c);
   nl(P);
   batchnorm_normalize(E, n);
   batchnorm_forward(E, n);
@@ -562,9 +570,10 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
   batchnorm_recompute(E, n);
   /* in place: whether to write the input's gradient */
   const char *din = !in_place ? din_arg(E, n, 0) : E->T->ng[n->inputs[0]] ? "1" : "want_dx";
-  if (relu >= 0)
+  if (bn.relu >= 0)
     E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s, %s_grad, %s_grad, n, last.training);", n->name,
-                        grad(E, relu), din, cnn_bact(E, n, n->inputs[0]), cnn_bact(E, n, relu), ps[0], ps[0], ps[1]);
+                        grad(E, bn.relu), din, cnn_bact(E, n, n->inputs[0]), cnn_bact(E, n, bn.relu), ps[0], ps[0],
+                        ps[1]);
   else
     E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s_grad, n, last.training);", n->name,
                         grad(E, n->id), din, cnn_bact(E, n, n->inputs[0]), ps[0], ps[0], ps[1]);
