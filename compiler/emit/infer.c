@@ -148,6 +148,14 @@ static void emit_array(Emit *E, const char *name, const float *v, int64_t n, con
   pr(P, "};");
 }
 
+/* z, a 0 the optimizer cannot see through (read from the volatile NAME_zero): loops
+ * that copy or clear add it, so that they do not become calls of CALLS,
+ * which the standalone file must not need. */
+static void declare_zero(Emit *E, const char *calls) {
+  pr(E->P, "const float z = %s_zero; /* 0, opaque to the optimizer: no %s calls */", E->N, calls);
+  E->need_zero = true;
+}
+
 static void layer_comment(Emit *E, const Group *g) {
   CnnPrinter *P = E->P;
   char b1[64], b2[64];
@@ -390,9 +398,8 @@ static void emit_conv(Emit *E, int k) {
   bool direct = c->direct;
   pr(P, "static void %s(const float *restrict src, float *restrict dst%s%s) {", name,
      c->prep ? ", float *restrict prep" : "", direct ? "" : ", float *restrict tmp");
-  pr(P, "const float z = %s_zero; /* 0, opaque to the optimizer: no memset/memcpy calls */", E->N);
+  declare_zero(E, "memset/memcpy");
   pr(P, "(void)z;");
-  E->need_zero = true;
   if (c->prep)
     emit_gather(E, "src", q->ic, q->ih, q->iw, c->taps.nphases, c->taps.phase_y, c->taps.phase_x, c->ry0, c->rx0, q->sh, q->sw,
                 c->ph, c->pw, c->ps, c->prep_floats);
@@ -417,9 +424,9 @@ static void emit_conv(Emit *E, int k) {
 static void emit_convt(Emit *E, int k) {
   CnnPrinter *P = E->P;
   const Group *g = &E->p->g[k];
+  const CnnNode *n = node(E, g->main); /* the conv_transpose2d, for its output padding */
   const CnnInferConvT *c = &E->p->tg[k];
   const CnnConvGeo *q = &c->g;
-  const CnnNode *n = node(E, g->main);
   const char *name = fn_name(E, g);
   layer_comment(E, g);
   pr(P, "/* kernel %dx%d, stride %dx%d, padding %dx%d, output padding %dx%d: one shifted GEMM per\n"
@@ -427,10 +434,9 @@ static void emit_convt(Emit *E, int k) {
      q->kh, q->kw, q->sh, q->sw, q->pt, q->pl, n->output_padding[0], n->output_padding[1]);
   pr(P, "static void %s(const float *restrict src, float *restrict dst, float *restrict prep,", name);
   pr(P, "    float *restrict tmp) {");
-  pr(P, "const float z = %s_zero; /* 0, opaque to the optimizer: no memset/memcpy calls */", E->N);
+  declare_zero(E, "memset/memcpy");
   pr(P, "(void)z;");
   pr(P, "(void)tmp;");
-  E->need_zero = true;
   int zy = 0, zx = 0;
   emit_gather(E, "src", q->ic, q->ih, q->iw, 1, &zy, &zx, c->qy0, c->qx0, 1, 1, c->ph, c->pw, c->ps,
               c->prep_floats);
@@ -614,8 +620,7 @@ static void emit_concat(Emit *E, int k) {
   const char *params = "";
   for (int i = 0; i < g->ninputs; i++) params = fmt(E, "%sconst float *restrict src%d, ", params, i);
   pr(P, "static void %s(%sfloat *restrict dst) {", fn_name(E, g), params);
-  pr(P, "const float z = %s_zero; /* 0, opaque to the optimizer: no memcpy calls */", E->N);
-  E->need_zero = true;
+  declare_zero(E, "memcpy");
   int64_t off = 0;
   for (int i = 0; i < g->ninputs; i++) {
     int64_t s = size_of(node(E, g->inputs[i]));
@@ -656,8 +661,7 @@ static void emit_copy(Emit *E, int k) {
   const Group *g = &E->p->g[k];
   pr(P, "/* the output is the input */");
   pr(P, "static void %s_copy(const float *restrict src, float *restrict dst) {", E->N);
-  pr(P, "const float z = %s_zero; /* 0, opaque to the optimizer: no memcpy calls */", E->N);
-  E->need_zero = true;
+  declare_zero(E, "memcpy");
   pr(P, "for (int i = 0; i < %" PRId64 "; i++) dst[i] = src[i] + z;", size_of(node(E, g->main)));
   pr(P, "}");
 }
