@@ -40,6 +40,16 @@ static INLINE void tile(int mr, int nr, int kc, const real *restrict a, const re
   }
 }
 
+/* d[o * dso + i * dsi] = s[o * sso + i * ssi] for o < no and i < ni, 0
+ * where o >= vo or i >= vi: a sliver of pack_a (o along k, i along its MR
+ * rows) and a panel of pack_b's general path (o along its NR columns, i
+ * along k) with the loops in the order each had, inner along i. */
+static ALWAYS_INLINE void pack_strided(real *restrict d, const real *restrict s, int no, int vo, size_t dso,
+    size_t sso, int ni, int vi, size_t dsi, size_t ssi) {
+  for (int o = 0; o < no; o++)
+    for (int i = 0; i < ni; i++) d[o * dso + i * dsi] = o < vo && i < vi ? s[o * sso + i * ssi] : 0;
+}
+
 /* ap: the m x k matrix a(i, j) = a[i * rs + j * cs] in slivers of MR rows:
  * a(i, j) at ap[(i / MR) * MR * k + j * MR + i % MR], rows past m 0. */
 static NOINLINE void pack_a(int m, int k, const real *restrict a, int rs, int cs,
@@ -47,9 +57,7 @@ static NOINLINE void pack_a(int m, int k, const real *restrict a, int rs, int cs
   PARALLEL_FOR_IF((long)m * k > 65536)
   for (int i0 = 0; i0 < m; i0 += MR) {
     const int mr = m - i0 < MR ? m - i0 : MR;
-    real *d = ap + (size_t)i0 * k;
-    for (int j = 0; j < k; j++)
-      for (int r = 0; r < MR; r++) d[(size_t)j * MR + r] = r < mr ? a[(size_t)(i0 + r) * rs + (size_t)j * cs] : 0;
+    pack_strided(ap + (size_t)i0 * k, a + (size_t)i0 * rs, k, k, MR, (size_t)cs, MR, mr, 1, (size_t)rs);
   }
 }
 
@@ -65,8 +73,7 @@ static NOINLINE void pack_b(int k, int n, const real *restrict b, int rs, int cs
       for (int i = 0; i < k; i++)
         for (int v = 0; v < NR; v++) d[(size_t)i * NR + v] = b[(size_t)i * rs + j0 + v];
     } else {
-      for (int v = 0; v < NR; v++)
-        for (int i = 0; i < k; i++) d[(size_t)i * NR + v] = v < nr ? b[(size_t)i * rs + (size_t)(j0 + v) * cs] : 0;
+      pack_strided(d, b + (size_t)j0 * cs, NR, nr, 1, (size_t)cs, k, k, NR, (size_t)rs);
     }
   }
 }
