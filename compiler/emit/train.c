@@ -224,16 +224,7 @@ static void emit_helpers(Emit *E) {
   CnnPrinter *P = E->P;
   if (E->T->needs.sum || E->T->needs.gemm) {
     nl(P);
-    pr(P, "/* Sums in eight independent lanes, which compilers vectorize without");
-    pr(P, " * reordering floating-point additions themselves. */");
-    pr(P, "static INLINE real sum(const real *restrict a, int n) {");
-    pr(P, "real lane[8] = {0};");
-    pr(P, "int i = 0;");
-    pr(P, "for (; i + 8 <= n; i += 8)");
-    pr(P, "  for (int j = 0; j < 8; j++) lane[j] += a[i + j];");
-    pr(P, "for (; i < n; i++) lane[0] += a[i];");
-    pr(P, "return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));");
-    pr(P, "}");
+    cnn_pr_verbatim(P, cnn_kernel_sum);
   }
   if (E->T->needs.lanes) cnn_emit_lanes(E);
   if (E->T->needs.pool2) cnn_emit_pool_kernels(P);
@@ -278,56 +269,7 @@ static void emit_profile(Emit *E) {
   pr(P, "static int profiling = -1; /* -1: not decided yet */");
   pr(P, "static double profile_clock;");
   nl(P);
-  pr(P, "static double seconds(void) {");
-  pr(P, "#ifdef _OPENMP");
-  pr(P, "return omp_get_wtime();");
-  pr(P, "#else");
-  pr(P, "return (double)clock() / CLOCKS_PER_SEC; /* one thread: its time */");
-  pr(P, "#endif");
-  pr(P, "}");
-  nl(P);
-  pr(P, "/* the time since the last lap goes to row k (-1: nowhere), pass 0 forward, 1 backward */");
-  pr(P, "static void lap(int k, int pass, int n) {");
-  pr(P, "if (profiling <= 0) return;");
-  pr(P, "const double t = seconds();");
-  pr(P, "if (k >= 0) {");
-  pr(P, "profile[k].seconds[pass] += t - profile_clock;");
-  pr(P, "profile[k].calls[pass]++;");
-  pr(P, "profile[k].samples[pass] += n;");
-  pr(P, "}");
-  pr(P, "profile_clock = t;");
-  pr(P, "}");
-  nl(P);
-  pr(P, "static void profile_print(void) {");
-  pr(P, "double total[2] = {0, 0}, flops[2] = {0, 0};");
-  pr(P, "fprintf(stderr, \"%%-24s %%-16s %%11s %%8s %%11s %%8s\\n\", \"layer (CNNCC_PROFILE)\", \"op\", \"forward ms\",");
-  pr(P, "        \"GFLOP/s\", \"backward ms\", \"GFLOP/s\");");
-  pr(P, "for (int k = 0; k < %d; k++) {", E->nprof);
-  pr(P, "fprintf(stderr, \"%%-24s %%-16s\", profile[k].name, profile[k].op);");
-  pr(P, "for (int pass = 0; pass < 2; pass++) {");
-  pr(P, "const double s = profile[k].seconds[pass];");
-  pr(P, "const double f = profile[k].flops * profile[k].samples[pass] * (pass && profile[k].weights ? 2 : 1);");
-  pr(P, "total[pass] += s;");
-  pr(P, "flops[pass] += f;");
-  pr(P, "if (!profile[k].calls[pass]) fprintf(stderr, \" %%11s %%8s\", \"-\", \"-\");");
-  pr(P, "else if (pass && !profile[k].weights && profile[k].flops) fprintf(stderr, \" %%11.3f %%8s\", 1e3 * s / profile[k].calls[pass], \"\");");
-  pr(P, "else fprintf(stderr, \" %%11.3f %%8.1f\", 1e3 * s / profile[k].calls[pass], s > 0 ? f / s * 1e-9 : 0.0);");
-  pr(P, "}");
-  pr(P, "fputc('\\n', stderr);");
-  pr(P, "}");
-  pr(P, "const long calls = profile[0].calls[0] > 0 ? profile[0].calls[0] : 1;");
-  pr(P, "fprintf(stderr, \"%%-24s %%-16s %%11.3f %%8.1f %%11.3f %%8.1f\\n\", \"total per call\", \"\",");
-  pr(P, "        1e3 * total[0] / calls, total[0] > 0 ? flops[0] / total[0] * 1e-9 : 0.0,");
-  pr(P, "        1e3 * total[1] / calls, total[1] > 0 ? flops[1] / total[1] * 1e-9 : 0.0);");
-  pr(P, "}");
-  nl(P);
-  pr(P, "/* Decides once whether to profile (CNNCC_PROFILE) and prints the table at exit. */");
-  pr(P, "static void profile_start(void) {");
-  pr(P, "if (profiling >= 0) return;");
-  pr(P, "const char *env = getenv(\"CNNCC_PROFILE\");");
-  pr(P, "profiling = env && *env && strcmp(env, \"0\") != 0;");
-  pr(P, "if (profiling) atexit(profile_print);");
-  pr(P, "}");
+  cnn_pr_verbatim(P, cnn_kernel_profile);
 }
 
 /* the file's first comment and its includes */
