@@ -475,23 +475,10 @@ static void emit_setup(Emit *E) {
   const char *N = E->N;
   emit_profile(E);
   nl(P);
-  pr(P, "int %s_setup(int batch) {", N);
-  pr(P, "if (batch < 1) return -1;");
-  pr(P, "profile_start();");
-  pr(P, "char *base = malloc(layout(NULL, (size_t)batch));");
-  pr(P, "if (!base) return -1;");
-  pr(P, "free(arena);");
-  pr(P, "arena = base;");
-  pr(P, "max_batch = batch;");
-  pr(P, "layout(base, (size_t)batch);");
-  pr(P, "return 0;");
-  pr(P, "}");
+  cnn_pr_verbatim(P, cnn_kernel_arena);
   nl(P);
-  pr(P, "void %s_free(void) {", N);
-  pr(P, "free(arena);");
-  pr(P, "arena = NULL;");
-  pr(P, "max_batch = 0;");
-  pr(P, "}");
+  pr(P, "int %s_setup(int batch) { return arena_setup(batch); }", N);
+  pr(P, "void %s_free(void) { arena_free(); }", N);
 }
 
 /* <net>_init(): the parameters as PyTorch initializes them */
