@@ -534,21 +534,32 @@ static void emit_init(Emit *E) {
   pr(P, "}");
 }
 
+/* Whether the forward passes of the live nodes (live: the training or the
+ * prediction path's) read training (batchnorm, dropout) and dropout_seed. */
+typedef struct {
+  bool training, seed;
+} Reads;
+
+static Reads forward_reads(Emit *E, const bool *live) {
+  Reads r = {false, false};
+  for (int i = 0; i < E->net->nnodes; i++) {
+    r.training |= live[i] && E->fwd[i] && E->fwd_training[i];
+    r.seed |= live[i] && E->fwd[i] && E->fwd_seed[i];
+  }
+  return r;
+}
+
 /* forward_layers(), replay() and <net>_forward() */
 static void emit_forward(Emit *E) {
   CnnPrinter *P = E->P;
   const CnnNet *net = E->net;
   const char *N = E->N, *NU = E->NU;
-  bool train_training = false, train_seed = false;
-  for (int i = 0; i < net->nnodes; i++) {
-    train_training |= E->T->live_train[i] && E->fwd[i] && E->fwd_training[i];
-    train_seed |= E->T->live_train[i] && E->fwd[i] && E->fwd_seed[i];
-  }
+  Reads train = forward_reads(E, E->T->live_train);
   nl(P);
   pr(P, "/* The layers' forward passes, for %s_forward()%s */", N, E->T->replay ? " and replay()" : "");
   pr(P, "static void forward_layers(int n, int training, uint64_t dropout_seed) {");
-  if (!train_training) pr(P, "(void)training;");
-  if (!train_seed) pr(P, "(void)dropout_seed;");
+  if (!train.training) pr(P, "(void)training;");
+  if (!train.seed) pr(P, "(void)dropout_seed;");
   pr(P, "lap(-1, 0, n);");
   for (int i = 0; i < net->nnodes; i++)
     if (E->T->live_train[i] && E->fwd[i]) {
@@ -686,15 +697,11 @@ static void emit_predict(Emit *E) {
   const CnnNet *net = E->net;
   const char *N = E->N, *NU = E->NU;
   const CnnNode *z = &net->nodes[net->loss_input], *o = &net->nodes[net->output];
-  bool uses_training = false, uses_seed = false;
-  for (int i = 0; i < net->nnodes; i++) {
-    uses_training |= E->T->live_pred[i] && E->fwd_training[i];
-    uses_seed |= E->T->live_pred[i] && E->fwd_seed[i];
-  }
+  Reads uses = forward_reads(E, E->T->live_pred);
   nl(P);
   pr(P, "void %s_predict(const %s_real *x, int count, %s_real *out) {", N, N, N);
-  if (uses_training) pr(P, "const int training = 0;");
-  if (uses_seed) pr(P, "const uint64_t dropout_seed = 0;");
+  if (uses.training) pr(P, "const int training = 0;");
+  if (uses.seed) pr(P, "const uint64_t dropout_seed = 0;");
   pr(P, "last.n = 0; /* backward needs a new forward */");
   pr(P, "if (max_batch < 1) return;");
   pr(P, "for (int first = 0; first < count; first += max_batch) {");
