@@ -23,9 +23,10 @@
  *   implicit.h       the convolutions as implicit products
  *   window.h         the window copies im2col_panels, im2row_panels, col2im
  *
- * emit/train.c writes three more where it needs them: sum.h (sum(), the
+ * emit/train.c writes four more where it needs them: sum.h (sum(), the
  * sums in lanes, before the kernels), profile.h (the layer profile's
- * functions) and arena.h (what <net>_setup() and <net>_free() do).
+ * functions), arena.h (what <net>_setup() and <net>_free() do) and init.h
+ * (init_uniform, for <net>_init()).
  *
  * The inference code (emit/infer.c) writes the same vocabulary as it is,
  * with the vector functions it uses after it:
@@ -57,7 +58,7 @@ extern const char cnn_kernel_threads[], cnn_kernel_config_float[], cnn_kernel_co
     cnn_kernel_pool[], cnn_kernel_simd[], cnn_kernel_portable[], cnn_kernel_gemm[], cnn_kernel_implicit[],
     cnn_kernel_window[], cnn_kernel_vector[], cnn_kernel_vsum[], cnn_kernel_vexp[], cnn_kernel_vsigmoid[],
     cnn_kernel_vtanh[], cnn_kernel_sum[], cnn_kernel_profile[],
-    cnn_kernel_arena[];
+    cnn_kernel_arena[], cnn_kernel_init[];
 
 /* The thread and SIMD preamble: PARALLEL_FOR_IF, ALWAYS_INLINE, NOINLINE,
  * PARTS, the vector vocabulary (float), MR, NR and the choice of

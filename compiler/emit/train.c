@@ -487,10 +487,7 @@ static void emit_init(Emit *E) {
   const CnnNet *net = E->net;
   const char *N = E->N;
   nl(P);
-  pr(P, "static void init_uniform(real *p, long count, long fan_in, RtRng *rng) {");
-  pr(P, "const double bound = 1 / sqrt((double)fan_in);");
-  pr(P, "for (long i = 0; i < count; i++) p[i] = (real)rt_rng_uniform_range(rng, -bound, bound);");
-  pr(P, "}");
+  cnn_pr_verbatim(P, cnn_kernel_init);
   nl(P);
   bool any_bn = false;
   for (int i = 0; i < net->nnodes; i++) any_bn |= net->nodes[i].op == OP_BATCHNORM;
