@@ -13,7 +13,7 @@ if ! "$PYTHON" -c 'import gzip, struct, zlib' >/dev/null 2>&1; then
   echo "1..0 # SKIP no python3 to write the broken files"
   exit 0
 fi
-plan 52
+plan 54
 
 # expect DESC STATUS MESSAGE COMMAND...: COMMAND exits with STATUS and its
 # stderr, less the epoch summary lines and the lines that say which data
@@ -319,6 +319,12 @@ expect "cnncc: no -o, no .cnn" 2 "cnncc: no -o and '$tmp/clinet' does not end in
   "$CNNCC" "$tmp/clinet"
 expect "cnncc: no -o, standard input" 2 "cnncc: no -o: name the trainer built from standard input with -o PROGRAM" \
   "$CNNCC" - </dev/null
+# --plan prints the plan of training or inference code, nothing else
+expect "cnncc: --plan of the PyTorch mirror" 2 "cnncc: --plan prints the plan of --emit=train or --emit=inference" \
+  "$CNNCC" --plan --emit=pytorch "$tmp/clinet.cnn"
+printf 'network noloss\ninput x[1, 4, 4]\noutput relu(x)\n' >"$tmp/noloss.cnn"
+expect "cnncc: --plan without a loss" 1 "cnncc: network 'noloss' has no loss; a training plan needs a 'loss' statement" \
+  "$CNNCC" --plan "$tmp/noloss.cnn"
 cp "$top_srcdir/tests/diag/unknown-op.cnn" "$tmp/"
 (cd "$tmp" && NO_COLOR=1 "$CNNCC" unknown-op.cnn -o bad >out 2>err)
 rc=$?
