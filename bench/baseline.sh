@@ -12,8 +12,8 @@
 # benchmark, not a test: it fails only when something does not build or run.
 #
 # Environment:
-#   BENCH_BASELINE   the commit to compare with (default: 0773dd1, the last
-#                    one before the refactor)
+#   BENCH_BASELINE   the commit to compare with (default: CNNCC_BASELINE of
+#                    tests/baseline.sh, the last one before the refactor)
 #   BENCH_EXAMPLES   examples (default: those of bench/train.sh, lenet vgg
 #                    resnet vgg-cifar)
 #   BENCH_BATCH      batch size (default 64)
@@ -28,7 +28,8 @@ export LC_ALL
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${top_builddir:-.}
 CNNCC=${CNNCC:-$top_builddir/cnncc}
-BENCH_BASELINE=${BENCH_BASELINE:-0773dd1b214f0fb3e372281564491bc7607c6d8f}
+. "$top_srcdir/tests/baseline.sh"
+BENCH_BASELINE=${BENCH_BASELINE:-$CNNCC_BASELINE}
 BENCH_EXAMPLES=${BENCH_EXAMPLES:-lenet vgg resnet vgg-cifar}
 BENCH_BATCH=${BENCH_BATCH:-64}
 BENCH_STEPS=${BENCH_STEPS:-20}
@@ -47,10 +48,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 say "building the baseline $base"
-mkdir -p "$work/base"
-git -C "$top_srcdir" archive "$base" | tar -x -C "$work/base"
-(cd "$work/base" && autoreconf -fi && ./configure -q && ${MAKE:-make} -j2 cnncc runtime/libcnnrt.a) \
-  >"$work/base.log" 2>&1 || { tail -n 20 "$work/base.log" >&2; die "the baseline does not build"; }
+build_baseline "$base" "$work/base" "$work/base.log" ||
+  { tail -n 20 "$work/base.log" >&2; die "the baseline does not build"; }
 
 # build WHO CNNCC SRC: the trainer of SRC by CNNCC, as $work/WHO
 build() {

@@ -5,7 +5,7 @@
 # with the cnncc of the baseline commit, the last one before the refactor.
 #
 # The baseline is built from this repository's own git history:
-# IDENTITY_BASELINE (default 0773dd1...) is exported with git archive into a
+# IDENTITY_BASELINE (default: CNNCC_BASELINE of tests/baseline.sh) is exported with git archive into a
 # temporary directory, configured and built there (cnncc and its
 # runtime/libcnnrt.a only); run from its build tree, that cnncc links the
 # trainers with its own runtime/libcnnrt.a and cnnrt.h (compiler/build.c
@@ -29,7 +29,8 @@
 #
 #   IDENTITY_BASELINE=COMMIT make check TESTS=tests/identity.sh
 . "$top_srcdir/tests/tap.sh"
-BASELINE=${IDENTITY_BASELINE:-0773dd1b214f0fb3e372281564491bc7607c6d8f}
+. "$top_srcdir/tests/baseline.sh"
+BASELINE=${IDENTITY_BASELINE:-$CNNCC_BASELINE}
 PYTHON=${CNNCC_PYTHON:-python3}
 CC=${CNNCC_CC:-cc}
 if [ -n "$SAN" ]; then
@@ -51,10 +52,7 @@ trap 'rm -rf "$tmp"' EXIT
 start=$(date +%s)
 
 # The baseline's cnncc and libcnnrt, built with its own Makefile.
-mkdir -p "$tmp/base"
-if git -C "$top_srcdir" archive "$base" | tar -x -C "$tmp/base" &&
-   (cd "$tmp/base" && autoreconf -fi && ./configure -q && ${MAKE:-make} -j2 cnncc runtime/libcnnrt.a) \
-     >"$tmp/base.log" 2>&1; then
+if build_baseline "$base" "$tmp/base" "$tmp/base.log"; then
   ok "baseline $base built ($(($(date +%s) - start)) s)"
 else
   not_ok "baseline $base built"

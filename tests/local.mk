@@ -65,6 +65,7 @@ EXTRA_DIST += tests/build-diff-dn.cnn
 # cnncc, built from the git history (IDENTITY_BASELINE; skipped without it).
 TESTS += tests/identity.sh
 dist_check_SCRIPTS += tests/identity.sh
+EXTRA_DIST += tests/baseline.sh
 
 # The training plan (cnncc --plan): its memory plan and scratch checked from
 # the text by an independent checker, for the examples and random networks.
