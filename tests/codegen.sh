@@ -9,7 +9,8 @@
 # with portable C (where the CPU has them), and training gives the same
 # parameters bit for bit with 1 and 2 OpenMP threads, in the network
 # functions and through the trainer's checkpoints; every --target builds a
-# trainer that runs; CNNCC_PROFILE=1 and bench --profile print the layer profile.
+# trainer that runs; CNNCC_PROFILE=1 and bench --profile print the layer profile;
+# the layers' specialized kernels give the bits of the generic ones.
 . "$top_srcdir/tests/tap.sh"
 CC=${CNNCC_CC:-cc}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/codegen.XXXXXX") || exit 1
@@ -21,7 +22,7 @@ nsources=$(echo "$sources" | wc -l)
 ncompilers=$(echo "$compilers" | wc -w)
 simd_nets="$(ls "$top_srcdir"/tests/ops/*.cnn) $top_srcdir/examples/lenet.cnn $top_srcdir/examples/vgg.cnn $top_srcdir/examples/resnet.cnn"
 nsimd=$(echo $simd_nets | wc -w)
-plan $((nsources * 2 * ncompilers + 12 + 3 * nsimd + 9))
+plan $((nsources * 2 * ncompilers + 12 + 4 * nsimd + 9))
 
 # 1. warning-free C for every network, float and double, with each compiler
 for src in $sources; do
@@ -184,6 +185,17 @@ for src in $simd_nets; do
       diag "$(cat "$sd/$t.out" 2>/dev/null)" "$(tail -n 20 "$sd/log")"
     fi
   done
+  # the layers' specialized kernels against the generic ones they inline
+  # (kernels/implicit.h): the same operations, so the same bits
+  if simd_build "$sd" "$net" special -march=native && "$sd/special" dump "$sd/special.dump" 4 >>"$sd/log" 2>&1 &&
+     simd_build "$sd" "$net" generic -march=native -DCNNCC_GENERIC_KERNELS &&
+     "$sd/generic" dump "$sd/generic.dump" 4 >>"$sd/log" 2>&1 && cmp "$sd/special.dump" "$sd/generic.dump" >>"$sd/log" 2>&1
+  then
+    ok "$base: the specialized kernels give the generic kernels' bits (-march=native)"
+  else
+    not_ok "$base: the specialized kernels give the generic kernels' bits (-march=native)"
+    diag "$(tail -n 20 "$sd/log")"
+  fi
   if [ "$have_omp" != yes ]; then
     ok "$base: 1 and 2 threads give the same results # SKIP $CC has no OpenMP"
   elif simd_build "$sd" "$net" omp -march=native -fopenmp &&

@@ -283,6 +283,23 @@ typedef struct {
   int *off;
 } Image;
 
+/* off[k] as cnncc prints it (plan/train_kernels.c, cnn_implicit_offsets),
+ * found here another way: the index in xp that pad_image gives the input
+ * pixel (or padding) under tap (ky, kx) of channel ch at output (0, 0),
+ * searched plane by plane among the planes of channel ch */
+static void naive_offsets(const Implicit *g, int *off) {
+  const int na = phase_count(g->kh, g->dh, g->sh), nb = phase_count(g->kw, g->dw, g->sw);
+  for (int ch = 0, k = 0; ch < g->c; ch++)
+    for (int ky = 0; ky < g->kh; ky++)
+      for (int kx = 0; kx < g->kw; kx++, k++) {
+        const int y = ky * g->dh, x = kx * g->dw; /* in the padded image */
+        int plane = ch * na * nb;                 /* the phases in order: count the used ones below */
+        for (int a = 0; a < y % g->sh; a++) plane += phase_used(a, g->kh, g->dh, g->sh) * nb;
+        for (int b = 0; b < x % g->sw; b++) plane += phase_used(b, g->kw, g->dw, g->sw);
+        off[k] = (plane * g->hp + y / g->sh) * g->wp + x / g->sw;
+      }
+}
+
 static Image implicit_of(const Conv *v, const real *x) {
   Image im = {{v->c, v->h, v->w, conv_oh(v), conv_ow(v), v->kh, v->kw, v->dh, v->dw, v->sh, v->sw, v->pt, v->pl,
                   (v->h + v->pt + v->pb + v->sh - 1) / v->sh, (v->w + v->pl + v->pr + v->sw - 1) / v->sw},
@@ -291,7 +308,7 @@ static Image implicit_of(const Conv *v, const real *x) {
   im.off = malloc(sizeof *im.off * (size_t)v->c * v->kh * v->kw);
   if (!im.off) exit(99);
   pad_image(&im.g, im.xp, x);
-  offsets(&im.g, im.off);
+  naive_offsets(&im.g, im.off);
   return im;
 }
 

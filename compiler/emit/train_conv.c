@@ -32,13 +32,56 @@ static void parts_begin(Emit *E) {
   pr(E->P, "for (int b = PART_BEGIN(n, p); b < PART_BEGIN(n, p + 1); b++) {");
 }
 
+/* An image of implicit products, its taps' offsets (a constant table) and
+ * the function that pads it: the geometry the layer's specialized kernels
+ * are inlined on (kernels/implicit.h). */
 static void emit_implicit(Emit *E, const char *name, const char *what, const CnnImplicit *m) {
-  pr(E->P, "static const Implicit %s = {.c = %d, .h = %d, .w = %d, .oh = %d, .ow = %d, /* %s */", name,
-     m->c, m->h, m->w, m->oh, m->ow, what);
-  pr(E->P, "    .kh = %d, .kw = %d, .dh = %d, .dw = %d, .sh = %d, .sw = %d, .pt = %d, .pl = %d, .hp = %d,",
-     m->kh, m->kw, m->dh, m->dw, m->sh, m->sw, m->pt, m->pl, m->hp);
-  pr(E->P, "    .wp = %d};", m->wp);
-  pr(E->P, "static int %s_off[%d];", name, m->c * m->kh * m->kw);
+  CnnPrinter *P = E->P;
+  int K = m->c * m->kh * m->kw, *off = cnn_alloc(E->A, sizeof *off * (size_t)K);
+  pr(P, "static const Implicit %s = {.c = %d, .h = %d, .w = %d, .oh = %d, .ow = %d, /* %s */", name, m->c,
+     m->h, m->w, m->oh, m->ow, what);
+  pr(P, "    .kh = %d, .kw = %d, .dh = %d, .dw = %d, .sh = %d, .sw = %d, .pt = %d, .pl = %d, .hp = %d,", m->kh,
+     m->kw, m->dh, m->dw, m->sh, m->sw, m->pt, m->pl, m->hp);
+  pr(P, "    .wp = %d};", m->wp);
+  cnn_implicit_offsets(m, off);
+  pr(P, "static const int %s_off[%d] = {", name, K);
+  for (int k0 = 0; k0 < K; k0 += 12) {
+    const char *line = "";
+    for (int k = k0; k < K && k < k0 + 12; k++) line = fmt(E, "%s%d,%s", line, off[k], k + 1 < k0 + 12 ? " " : "");
+    pr(P, "    %s", line);
+  }
+  pr(P, "};");
+  pr(P, "static NOINLINE void %s_pad(real *restrict xp, const real *restrict x) {", name);
+  pr(P, "SPECIALIZED(pad_image)(&%s, xp, x);", name);
+  pr(P, "}");
+}
+
+/* name_product: y (m rows, ldy apart) = bias + or add to the implicit
+ * product of ap and the image, relu or not, specialized (implicit.h) */
+static void emit_product(Emit *E, const char *name, const char *img, int m, int64_t ldy, bool bias,
+                         const char *add, bool relu) {
+  CnnPrinter *P = E->P;
+  pr(P, "static NOINLINE void %s_product(const real *restrict ap, const real *restrict xp, real *restrict y%s) {",
+     name, bias ? ", const real *restrict bias" : "");
+  pr(P, "SPECIALIZED(conv_implicit)(%d, ap, &%s, %s_off, xp, y, %" PRId64 ", %s, %s, %d);", m, img, img, ldy,
+     bias ? "bias" : "NULL", add, relu ? 1 : 0);
+  pr(P, "}");
+}
+
+/* name_wgrad: the weight gradient of one sample into a part's dw (add:
+ * after the part's first sample), along the positions (dot) or as a product
+ * with dy packed into b, specialized (implicit.h) */
+static void emit_wgrad(Emit *E, const char *name, const char *img, int m, bool dot) {
+  CnnPrinter *P = E->P;
+  pr(P, "static NOINLINE void %s_wgrad(const real *restrict dy, const real *restrict xp, real *restrict b,", name);
+  pr(P, "    real *restrict dw, int add) {");
+  if (dot) {
+    pr(P, "SPECIALIZED(conv_wgrad_dot)(%d, dy, &%s, %s_off, xp, b, dw, add);", m, img, img);
+  } else {
+    pr(P, "SPECIALIZED(pack_dy)(%d, dy, &%s, b);", m, img);
+    pr(P, "SPECIALIZED(conv_implicit_wgrad)(%d, b, &%s, %s_off, xp, dw, add);", m, img, img);
+  }
+  pr(P, "}");
 }
 
 static void conv_forward_implicit(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
@@ -46,21 +89,20 @@ static void conv_forward_implicit(Emit *E, const CnnNode *n, const CnnConvGeo *g
   CnnImplicit m = cnn_implicit_image(g);
   int64_t K = (int64_t)m.c * m.kh * m.kw, pos = (int64_t)g->oh * g->ow;
   const char *img = fmt(E, "%s_image", n->name);
+  bool relu = E->T->relu_into[n->id] >= 0;
   emit_implicit(E, img, "the input, padded", &m);
+  emit_product(E, n->name, img, g->oc, pos, n->bias, "0", relu);
   nl(P);
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
   pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
   pr(P, "pack_a(%d, %" PRId64 ", weight, %" PRId64 ", 1, shared.w); /* weight [%d][%" PRId64 "] */", g->oc,
      K, K, g->oc, K);
-  pr(P, "offsets(&%s, %s_off);", img, img);
   parts_begin(E);
-  pr(P, "pad_image(&%s, part[p].col, in + (size_t)b * %d);", img, g->ic * g->ih * g->iw);
-  bool relu = E->T->relu_into[n->id] >= 0;
+  pr(P, "%s_pad(part[p].col, in + (size_t)b * %d);", img, g->ic * g->ih * g->iw);
   pr(P, "/* y[oc][p] = %s%ssum over k of weight[oc][k] * col[k][p]%s */", relu ? "relu(" : "",
      n->bias ? "bias[oc] + " : "", relu ? fmt(E, "), the output of %s", E->net->nodes[E->T->relu_into[n->id]].name) : "");
-  pr(P, "conv_implicit(%d, shared.w, &%s, %s_off, part[p].col, out + (size_t)b * %" PRId64 ", %" PRId64
-        ", %s, 0, %d);",
-     g->oc, img, img, g->oc * pos, pos, n->bias ? "bias" : "NULL", relu ? 1 : 0);
+  pr(P, "%s_product(shared.w, part[p].col, out + (size_t)b * %" PRId64 "%s);", n->name, g->oc * pos,
+     n->bias ? ", bias" : "");
   pr(P, "}\n}\n}");
 }
 
@@ -73,35 +115,32 @@ static void conv_backward_implicit(Emit *E, const CnnNode *n, const CnnConvGeo *
   /* how: plan/train_kernels.c */
   bool dx_gemm = E->T->kernel[n->id].dx_gemm, dot = E->T->kernel[n->id].wgrad_dot;
   CnnWindow w = cnn_conv_window(g);
-  if (dx_gemm) emit_window(E, n, &w);
-  else emit_implicit(E, dyi, "dy, padded, for the input gradient", &d);
+  if (dx_gemm) {
+    emit_window(E, n, &w);
+  } else {
+    emit_implicit(E, dyi, "dy, padded, for the input gradient", &d);
+    emit_product(E, fmt(E, "%s_dx", n->name), dyi, m.c, g->ih * g->iw, false, E->T->assign[n->id][0] ? "0" : "1",
+                 false);
+  }
+  emit_wgrad(E, n->name, img, g->oc, dot);
   nl(P);
   pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
   pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
   pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
-  pr(P, "offsets(&%s, %s_off);", img, img);
   if (dx_gemm) {
     pr(P, "if (din) pack_a(%" PRId64 ", %d, weight, 1, %" PRId64 ", shared.w); /* weight^T [%" PRId64 "][%d] */",
        K, g->oc, K, K, g->oc);
   } else {
-    pr(P, "if (din) {");
-    pr(P, "pack_flipped(%d, %d, %d, %d, weight, shared.w);", g->oc, m.c, m.kh, m.kw);
-    pr(P, "offsets(&%s, %s_off);", dyi, dyi);
-    pr(P, "}");
+    pr(P, "if (din) pack_flipped(%d, %d, %d, %d, weight, shared.w);", g->oc, m.c, m.kh, m.kw);
   }
   parts_begin(E);
   pr(P, "const real *dy = dout + (size_t)b * %" PRId64 ";", g->oc * pos);
-  pr(P, "pad_image(&%s, part[p].col, in + (size_t)b * %d);", img, in_size);
-  if (dot) {
+  pr(P, "%s_pad(part[p].col, in + (size_t)b * %d);", img, in_size);
+  if (dot)
     pr(P, "/* weight gradient of the part, along the positions: dw[oc][k] += sum over p of dy[oc][p] * col[k][p] */");
-    pr(P, "conv_wgrad_dot(%d, dy, &%s, %s_off, part[p].col, part[p].b, part[p].dw, b > PART_BEGIN(n, p));",
-       g->oc, img, img);
-  } else {
+  else
     pr(P, "/* weight gradient of the part, transposed: dw[k][oc] += sum over p of col[k][p] * dy[oc][p] */");
-    pr(P, "pack_dy(%d, dy, &%s, part[p].b);", g->oc, img);
-    pr(P, "conv_implicit_wgrad(%d, part[p].b, &%s, %s_off, part[p].col, part[p].dw, b > PART_BEGIN(n, p));",
-       g->oc, img, img);
-  }
+  pr(P, "%s_wgrad(dy, part[p].col, part[p].b, part[p].dw, b > PART_BEGIN(n, p));", n->name);
   pr(P, "if (!din) continue;");
   if (dx_gemm) {
     pr(P, "/* input gradient: dcol[k][p] = sum over oc of weight[oc][k] * dy[oc][p], %s the pixels */",
@@ -113,9 +152,8 @@ static void conv_backward_implicit(Emit *E, const CnnNode *n, const CnnConvGeo *
     pr(P, "col2im(&%s_window, din + (size_t)b * %d, part[p].dcol);", n->name, in_size);
   } else {
     pr(P, "/* input gradient: dx %s dy (padded) correlated with the flipped kernel */", acc_op(E, n, 0));
-    pr(P, "pad_image(&%s, part[p].dcol, dy);", dyi);
-    pr(P, "conv_implicit(%d, shared.w, &%s, %s_off, part[p].dcol, din + (size_t)b * %d, %d, NULL, %d, 0);",
-       m.c, dyi, dyi, in_size, g->ih * g->iw, E->T->assign[n->id][0] ? 0 : 1);
+    pr(P, "%s_pad(part[p].dcol, dy);", dyi);
+    pr(P, "%s_dx_product(shared.w, part[p].dcol, din + (size_t)b * %d);", n->name, in_size);
   }
   pr(P, "}\n}");
   pr(P, "%s(dweight, %d, %" PRId64 ", n);", dot ? "add_parts_dot" : "add_parts_t", g->oc, K);

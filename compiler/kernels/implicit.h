@@ -4,11 +4,29 @@
  * those planes of hp x wp; pad_image), output position (oy, ox) is numbered
  * q = oy * wp + ox, and the
  * window matrix is col(k, q) = xp[off[k] + q] for k = (ch * kh + ky) * kw +
- * kx, with off[k] the tap's plane and its offset in it (offsets): its rows
+ * kx, with off[k] the tap's plane and its offset in it (a table cnncc
+ * prints: cnn_implicit_offsets, plan/train_kernels.c): its rows
  * are stretches of xp, which the kernels read in place instead of copying
  * them out (im2col). Positions with ox >= ow are computed and dropped. The
  * input gradient of a stride-1 convolution is the same with dy padded and
- * the kernel flipped (pack_flipped). */
+ * the kernel flipped (pack_flipped).
+ *
+ * Each kernel is written once, as an ALWAYS_INLINE body (name_body) that
+ * takes the geometry by pointer. Every layer gets its own functions that
+ * call the bodies with its geometry, a static const Implicit, and its taps'
+ * offsets, a static const table, both printed by cnncc: inlined there, the
+ * C compiler sees the layer's sizes, strides and padding as literals and
+ * specializes the loops (divisions by the plane width become
+ * multiplications, the tiles' widths and the edge cases are known). With
+ * -DCNNCC_GENERIC_KERNELS the layers call the NOINLINE generic kernels
+ * (name) instead, which take the same geometry at run time: the reference
+ * that the specialized code must match bit for bit (the same operations in
+ * the same order). */
+#ifdef CNNCC_GENERIC_KERNELS
+#define SPECIALIZED(kernel) kernel
+#else
+#define SPECIALIZED(kernel) kernel##_body
+#endif
 typedef struct {
   int c, h, w;        /* the image: channels, height, width */
   int oh, ow;         /* the output positions */
@@ -21,16 +39,11 @@ typedef struct {
 static INLINE int implicit_q(const Implicit *g) { return (g->oh - 1) * g->wp + g->ow; }
 
 /* The phases (rows or columns mod the stride s) that the taps t * d of a
- * kernel of k taps read; phase_index numbers the used ones (-1: unused). */
+ * kernel of k taps read, and how many there are. */
 static INLINE int phase_used(int a, int k, int d, int s) {
   for (int t = 0; t < k; t++)
     if (t * d % s == a) return 1;
   return 0;
-}
-static INLINE int phase_index(int a, int k, int d, int s) {
-  int i = 0;
-  for (int p = 0; p < a; p++) i += phase_used(p, k, d, s);
-  return phase_used(a, k, d, s) ? i : -1;
 }
 static INLINE int phase_count(int k, int d, int s) {
   int n = 0;
@@ -38,25 +51,9 @@ static INLINE int phase_count(int k, int d, int s) {
   return n;
 }
 
-/* off[k] for the c * kh * kw rows of col: tap (ky, kx) reads the plane of
- * phases (ky * dh % sh, kx * dw % sw) from row ky * dh / sh, column
- * kx * dw / sw */
-static INLINE void offsets(const Implicit *g, int *off) {
-  const int na = phase_count(g->kh, g->dh, g->sh), nb = phase_count(g->kw, g->dw, g->sw);
-  int k = 0;
-  for (int ch = 0; ch < g->c; ch++)
-    for (int ky = 0; ky < g->kh; ky++)
-      for (int kx = 0; kx < g->kw; kx++) {
-        const int y = ky * g->dh, x = kx * g->dw;
-        const int a = phase_index(y % g->sh, g->kh, g->dh, g->sh), b = phase_index(x % g->sw, g->kw, g->dw, g->sw);
-        const int plane = (ch * na + a) * nb + b;
-        off[k++] = (plane * g->hp + y / g->sh) * g->wp + x / g->sw;
-      }
-}
-
 /* xp = x with zeros around, in planes (c x the used phases, hp x wp each),
  * and NR zeros after it, which the last tiles read */
-static NOINLINE void pad_image(const Implicit *g, real *restrict xp, const real *restrict x) {
+static ALWAYS_INLINE void pad_image_body(const Implicit *g, real *restrict xp, const real *restrict x) {
   const int na = phase_count(g->kh, g->dh, g->sh), nb = phase_count(g->kw, g->dw, g->sw);
   const int planes = g->c * na * nb;
   int pa[g->sh], pb[g->sw]; /* the used phases, in order */
@@ -88,6 +85,9 @@ static NOINLINE void pad_image(const Implicit *g, real *restrict xp, const real 
     }
   }
   for (int i = 0; i < NR; i++) xp[(size_t)planes * g->hp * g->wp + i] = 0;
+}
+static NOINLINE void pad_image(const Implicit *g, real *restrict xp, const real *restrict x) {
+  pad_image_body(g, xp, x);
 }
 
 /* Where the lanes of the tile of positions q0... go: lane v < width is
@@ -200,29 +200,49 @@ static INLINE void tile_xb(int mr, int nv, int kc, const real *restrict a, const
   }
 }
 
+/* One tile of positions (q0, nv registers) and terms (k0, kc) of
+ * conv_implicit for all m rows: the slivers of MR rows, then the last,
+ * shorter one, each a call of its own so that, with m known, every tile_xb
+ * has a constant row count (one kernel each, not all of tile_xb's). */
+static ALWAYS_INLINE void implicit_tile(int m, int nv, int k0, int kc, const real *restrict ap,
+    const Implicit *g, const int *restrict off, const real *restrict xp, int q0, const Lanes *l,
+    real *restrict y, int ldy, const real *restrict bias, int add, int relu) {
+  const int K = g->c * g->kh * g->kw, last = k0 + kc == K;
+  real t[MR * NR];
+  int i = 0;
+  for (; i + MR <= m; i += MR) {
+    tile_xb(MR, nv, kc, ap + (size_t)i * K + (size_t)k0 * MR, xp + q0, off + k0, t);
+    put(MR, t, y + (size_t)i * ldy, ldy, l, bias && k0 == 0 ? bias + i : NULL, add || k0 > 0, relu && last);
+  }
+  if (i == m) return;
+  tile_xb(m - i, nv, kc, ap + (size_t)i * K + (size_t)k0 * MR, xp + q0, off + k0, t);
+  put(m - i, t, y + (size_t)i * ldy, ldy, l, bias && k0 == 0 ? bias + i : NULL, add || k0 > 0, relu && last);
+}
+
 /* y (m rows of oh * ow values, ldy apart) = (bias ? bias[i] : add ? y : 0) +
  * a * col, then max(0, y) with relu, for a packed by pack_a (m x c * kh * kw)
- * and col in xp. The last positions take a narrow tile (one register). */
-static NOINLINE void conv_implicit(int m, const real *restrict ap, const Implicit *g,
+ * and col in xp. The last positions take a narrow tile (one register) when
+ * they fit in one. */
+static ALWAYS_INLINE void conv_implicit_body(int m, const real *restrict ap, const Implicit *g,
     const int *restrict off, const real *restrict xp, real *restrict y, int ldy,
     const real *restrict bias, int add, int relu) {
   const int K = g->c * g->kh * g->kw, Q = implicit_q(g);
-  real t[MR * NR];
   Lanes l;
-  for (int q0 = 0; q0 < Q;) {
-    const int nv = Q - q0 <= WV ? 1 : NV_MAX;
-    lanes(g, q0, nv * WV, &l);
-    for (int k0 = 0; k0 < K; k0 += KC) {
-      const int kc = K - k0 < KC ? K - k0 : KC;
-      for (int i = 0; i < m; i += MR) {
-        const int mr = m - i < MR ? m - i : MR;
-        tile_xb(mr, nv, kc, ap + (size_t)i * K + (size_t)k0 * MR, xp + q0, off + k0, t);
-        put(mr, t, y + (size_t)i * ldy, ldy, &l, bias && k0 == 0 ? bias + i : NULL, add || k0 > 0,
-            relu && k0 + kc == K);
-      }
-    }
-    q0 += nv * WV;
+  int q0 = 0;
+  for (; Q - q0 > WV; q0 += NR) {
+    lanes(g, q0, NR, &l);
+    for (int k0 = 0; k0 < K; k0 += KC)
+      implicit_tile(m, NV_MAX, k0, K - k0 < KC ? K - k0 : KC, ap, g, off, xp, q0, &l, y, ldy, bias, add, relu);
   }
+  if (q0 == Q) return;
+  lanes(g, q0, WV, &l);
+  for (int k0 = 0; k0 < K; k0 += KC)
+    implicit_tile(m, 1, k0, K - k0 < KC ? K - k0 : KC, ap, g, off, xp, q0, &l, y, ldy, bias, add, relu);
+}
+static NOINLINE void conv_implicit(int m, const real *restrict ap, const Implicit *g,
+    const int *restrict off, const real *restrict xp, real *restrict y, int ldy,
+    const real *restrict bias, int add, int relu) {
+  conv_implicit_body(m, ap, g, off, xp, y, ldy, bias, add, relu);
 }
 
 /* The registers per panel (nv) of an operand with m columns for the weight
@@ -240,7 +260,7 @@ static INLINE int panel_nv(int m) {
 /* bp: dy (m rows of oh * ow values) as the Q x m matrix B(q, o) = dy[o][q] in
  * padded-width numbering, 0 at the dropped positions, in panels as pack_b of
  * w = panel_nv(m) * WV columns */
-static NOINLINE void pack_dy(int m, const real *restrict dy, const Implicit *g, real *restrict bp) {
+static ALWAYS_INLINE void pack_dy_body(int m, const real *restrict dy, const Implicit *g, real *restrict bp) {
   const int Q = implicit_q(g), P = g->oh * g->ow, w = panel_nv(m) * WV;
   for (int j0 = 0; j0 < m; j0 += w) {
     const int nr = m - j0 < w ? m - j0 : w;
@@ -256,6 +276,9 @@ static NOINLINE void pack_dy(int m, const real *restrict dy, const Implicit *g, 
         for (int v = 0; v < w; v++) d[(size_t)q * w + v] = 0;
     }
   }
+}
+static NOINLINE void pack_dy(int m, const real *restrict dy, const Implicit *g, real *restrict bp) {
+  pack_dy_body(m, dy, g, bp);
 }
 
 /* Rows of a tile of the weight gradient with narrow panels (one register). */
@@ -312,17 +335,25 @@ static INLINE void tile_xa(int mr, int nv, int nr, int kc, const real *restrict 
 /* The weight gradient, transposed: dwt[k][o] (k < c * kh * kw, o < m, rows m
  * apart) = (add ? dwt : 0) + the sum over positions q of col(k, q) * B(q, o),
  * for col in xp and B packed by pack_dy. */
-static NOINLINE void conv_implicit_wgrad(int m, const real *restrict bp, const Implicit *g,
+static ALWAYS_INLINE void conv_implicit_wgrad_body(int m, const real *restrict bp, const Implicit *g,
     const int *restrict off, const real *restrict xp, real *restrict dwt, int add) {
   const int K = g->c * g->kh * g->kw, Q = implicit_q(g), nv = panel_nv(m), w = nv * WV;
   const int rows = nv == NV_MAX ? MR : XA_ROWS;
   for (int q0 = 0; q0 < Q; q0 += KC) {
     const int qc = Q - q0 < KC ? Q - q0 : KC;
-    for (int j = 0; j < m; j += w)
-      for (int i = 0; i < K; i += rows)
-        tile_xa(K - i < rows ? K - i : rows, nv, m - j < w ? m - j : w, qc, xp + q0, off + i,
-            bp + (size_t)j * Q + (size_t)q0 * w, dwt + (size_t)i * m + j, m, add || q0 > 0);
+    for (int j = 0; j < m; j += w) {
+      const int nr = m - j < w ? m - j : w;
+      const real *b = bp + (size_t)j * Q + (size_t)q0 * w;
+      int i = 0; /* whole tiles of rows, then the rest: constant row counts (implicit_tile) */
+      for (; i + rows <= K; i += rows)
+        tile_xa(rows, nv, nr, qc, xp + q0, off + i, b, dwt + (size_t)i * m + j, m, add || q0 > 0);
+      if (i < K) tile_xa(K - i, nv, nr, qc, xp + q0, off + i, b, dwt + (size_t)i * m + j, m, add || q0 > 0);
+    }
   }
+}
+static NOINLINE void conv_implicit_wgrad(int m, const real *restrict bp, const Implicit *g,
+    const int *restrict off, const real *restrict xp, real *restrict dwt, int add) {
+  conv_implicit_wgrad_body(m, bp, g, off, xp, dwt, add);
 }
 
 /* dw[o][k] += the parts' transposed gradients dwt[k][o] (m outputs, K rows),
@@ -369,7 +400,7 @@ static NOINLINE void pack_flipped(int m, int c, int kh, int kw, const real *rest
 
 /* dq: the m rows of dy in padded-width numbering, rows ldq (Q rounded up to
  * WV) apart, 0 at the dropped positions and after Q */
-static NOINLINE void pad_dy(int m, const real *restrict dy, const Implicit *g, real *restrict dq) {
+static ALWAYS_INLINE void pad_dy(int m, const real *restrict dy, const Implicit *g, real *restrict dq) {
   const int Q = implicit_q(g), ldq = (Q + WV - 1) / WV * WV;
   for (int o = 0; o < m; o++) {
     real *d = dq + (size_t)o * ldq;
@@ -402,48 +433,67 @@ static ALWAYS_INLINE void kernel_dot(const int mo, const int mk, int nq, const r
 }
 #endif
 
+#ifdef KERNEL_SIMD
+/* kernel_dot with mo and mk as constants, picked from their run-time values
+ * (a constant mo * 8 + mk leaves one case) */
+static ALWAYS_INLINE void dot_block(int mo, int mk, int nq, const real *restrict d, int ldq,
+    const real *restrict x, const int *restrict off, real *restrict w, int ldw, int add) {
+#define DOT(a, b) kernel_dot(a, b, nq, d, ldq, x, off, w, ldw, add)
+  switch (mo * 8 + mk) {
+  case 8 + 1: DOT(1, 1); break;
+  case 8 + 2: DOT(1, 2); break;
+  case 8 + 3: DOT(1, 3); break;
+  case 8 + 4: DOT(1, 4); break;
+  case 8 + 5: DOT(1, 5); break;
+  case 16 + 1: DOT(2, 1); break;
+  case 16 + 2: DOT(2, 2); break;
+  case 16 + 3: DOT(2, 3); break;
+  case 16 + 4: DOT(2, 4); break;
+  case 16 + 5: DOT(2, 5); break;
+  case 24 + 1: DOT(3, 1); break;
+  case 24 + 2: DOT(3, 2); break;
+  case 24 + 3: DOT(3, 3); break;
+  case 24 + 4: DOT(3, 4); break;
+  case 24 + 5: DOT(3, 5); break;
+  case 32 + 1: DOT(4, 1); break;
+  case 32 + 2: DOT(4, 2); break;
+  case 32 + 3: DOT(4, 3); break;
+  case 32 + 4: DOT(4, 4); break;
+  default: DOT(4, 5); break;
+  }
+#undef DOT
+}
+
+/* The mo rows of dq from output channel o against all K rows of col: whole
+ * blocks of 5, then the rest (constant block sizes, as implicit_tile) */
+static ALWAYS_INLINE void dot_rows(int mo, int o, int K, int nq, const real *restrict dq, int ldq,
+    const real *restrict xp, const int *restrict off, real *restrict dwv, int add) {
+  const real *d = dq + (size_t)o * ldq;
+  int k = 0;
+  for (; k + 5 <= K; k += 5) dot_block(mo, 5, nq, d, ldq, xp, off + k, dwv + ((size_t)o * K + k) * CNN_VL, K * CNN_VL, add);
+  if (k < K) dot_block(mo, K - k, nq, d, ldq, xp, off + k, dwv + ((size_t)o * K + k) * CNN_VL, K * CNN_VL, add);
+}
+#endif
+
 /* One sample's weight gradient into the part's dwv (add: after the part's
  * first sample), for m output channels; xp holds the padded image, dq is
  * scratch. */
-static NOINLINE void conv_wgrad_dot(int m, const real *restrict dy, const Implicit *g,
+static ALWAYS_INLINE void conv_wgrad_dot_body(int m, const real *restrict dy, const Implicit *g,
     const int *restrict off, const real *restrict xp, real *restrict dq, real *restrict dwv, int add) {
 #ifdef KERNEL_SIMD
   const int K = g->c * g->kh * g->kw, ldq = (implicit_q(g) + WV - 1) / WV * WV, nq = ldq / CNN_VL;
   pad_dy(m, dy, g, dq);
-  for (int o = 0; o < m; o += 4)
-    for (int k = 0; k < K; k += 5) {
-      const int mo = m - o < 4 ? m - o : 4, mk = K - k < 5 ? K - k : 5;
-      const real *d = dq + (size_t)o * ldq;
-      real *w = dwv + ((size_t)o * K + k) * CNN_VL;
-#define DOT(a, b) kernel_dot(a, b, nq, d, ldq, xp, off + k, w, K * CNN_VL, add)
-      switch (mo * 8 + mk) {
-      case 8 + 1: DOT(1, 1); break;
-      case 8 + 2: DOT(1, 2); break;
-      case 8 + 3: DOT(1, 3); break;
-      case 8 + 4: DOT(1, 4); break;
-      case 8 + 5: DOT(1, 5); break;
-      case 16 + 1: DOT(2, 1); break;
-      case 16 + 2: DOT(2, 2); break;
-      case 16 + 3: DOT(2, 3); break;
-      case 16 + 4: DOT(2, 4); break;
-      case 16 + 5: DOT(2, 5); break;
-      case 24 + 1: DOT(3, 1); break;
-      case 24 + 2: DOT(3, 2); break;
-      case 24 + 3: DOT(3, 3); break;
-      case 24 + 4: DOT(3, 4); break;
-      case 24 + 5: DOT(3, 5); break;
-      case 32 + 1: DOT(4, 1); break;
-      case 32 + 2: DOT(4, 2); break;
-      case 32 + 3: DOT(4, 3); break;
-      case 32 + 4: DOT(4, 4); break;
-      default: DOT(4, 5); break;
-      }
-#undef DOT
-    }
+  int o = 0;
+  for (; o + 4 <= m; o += 4) dot_rows(4, o, K, nq, dq, ldq, xp, off, dwv, add);
+  if (o < m) dot_rows(m - o, o, K, nq, dq, ldq, xp, off, dwv, add);
 #else
-  pack_dy(m, dy, g, dq);
-  conv_implicit_wgrad(m, dq, g, off, xp, dwv, add);
+  pack_dy_body(m, dy, g, dq);
+  conv_implicit_wgrad_body(m, dq, g, off, xp, dwv, add);
 #endif
+}
+static NOINLINE void conv_wgrad_dot(int m, const real *restrict dy, const Implicit *g,
+    const int *restrict off, const real *restrict xp, real *restrict dq, real *restrict dwv, int add) {
+  conv_wgrad_dot_body(m, dy, g, off, xp, dq, dwv, add);
 }
 
 /* dw[o][k] += the parts' dwv[o][k]: the lanes added in order, then the parts

@@ -38,12 +38,17 @@ void cnn_conv_taps(CnnArena *A, const CnnConvGeo *g, CnnTaps *t) {
     }
 }
 
-int cnn_phase_count(int k, int d, int s) {
+/* Does a tap t * d of a kernel of k taps fall on phase a (mod the stride s)? */
+static bool phase_used(int a, int k, int d, int s) {
+  for (int t = 0; t < k; t++)
+    if ((int64_t)t * d % s == a) return true;
+  return false;
+}
+
+int cnn_phase_index(int a, int k, int d, int s) {
   int n = 0;
-  for (int p = 0; p < s; p++) {
-    bool used = false;
-    for (int t = 0; t < k && !used; t++) used = (int64_t)t * d % s == p;
-    n += used;
-  }
+  for (int p = 0; p < a; p++) n += phase_used(p, k, d, s);
   return n;
 }
+
+int cnn_phase_count(int k, int d, int s) { return cnn_phase_index(s, k, d, s); }

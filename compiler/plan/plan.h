@@ -69,7 +69,9 @@ typedef struct {
 } CnnTaps;
 
 void cnn_conv_taps(CnnArena *A, const CnnConvGeo *g, CnnTaps *t);
-/* How many of the s phases of one axis the k taps (dilation d) read. */
+/* How many of the s phases of one axis the k taps (dilation d) read, and
+ * how many of them come before phase a (the planes' order). */
 int cnn_phase_count(int k, int d, int s);
+int cnn_phase_index(int a, int k, int d, int s);
 
 #endif

@@ -140,6 +140,11 @@ bool cnn_window_trivial(const CnnWindow *w, const CnnConvGeo *g);
 CnnImplicit cnn_implicit_image(const CnnConvGeo *g);
 /* the input gradient's image: dy padded by the kernel extent less the padding */
 CnnImplicit cnn_implicit_dy(const CnnConvGeo *g);
+/* off[k] for the c * kh * kw rows of the window matrix (k = (ch * kh + ky)
+ * * kw + kx): tap (ky, kx) of channel ch reads the plane of phases (ky * dh
+ * % sh, kx * dw % sw) of ch from row ky * dh / sh, column kx * dw / sw, as
+ * the kernel pad_image lays the planes out */
+void cnn_implicit_offsets(const CnnImplicit *m, int *off);
 /* Does a pooling window (kernel k, stride s, padding p) reach out of the input? */
 bool cnn_pool_needs_check(int k, int s, int p, int in, int out);
 /* The kernel of each node, the scratch and the helpers (after the rest of

@@ -57,6 +57,18 @@ CnnImplicit cnn_implicit_dy(const CnnConvGeo *g) {
   return m;
 }
 
+void cnn_implicit_offsets(const CnnImplicit *m, int *off) {
+  int na = cnn_phase_count(m->kh, m->dh, m->sh), nb = cnn_phase_count(m->kw, m->dw, m->sw), k = 0;
+  for (int ch = 0; ch < m->c; ch++)
+    for (int ky = 0; ky < m->kh; ky++)
+      for (int kx = 0; kx < m->kw; kx++) {
+        int y = ky * m->dh, x = kx * m->dw;
+        int a = cnn_phase_index(y % m->sh, m->kh, m->dh, m->sh), b = cnn_phase_index(x % m->sw, m->kw, m->dw, m->sw);
+        int plane = (ch * na + a) * nb + b;
+        off[k++] = (plane * m->hp + y / m->sh) * m->wp + x / m->sw;
+      }
+}
+
 static int64_t implicit_q(const CnnImplicit *m) { return (int64_t)(m->oh - 1) * m->wp + m->ow; }
 
 /* the padded image in its stride-phase planes, and a tile's overrun */
