@@ -53,7 +53,11 @@ ratio() {
 per_second() {
   case "$1" in -) echo - ;; *) awk -v t="$1" -v n="$BATCH" 'BEGIN { printf "%.0f", n * 1e6 / t }' ;; esac
 }
-# ort MODEL [ARGS...]: "MIN MEDIAN" from bench/ort-time.js
+# time_torch MIRROR BATCH THREADS: "NAME MIN MEDIAN" from bench/infer-torch.py
+time_torch() {
+  "$PYTHON" "$top_srcdir/bench/infer-torch.py" "$1" "$SECONDS_EACH" "$2" "$3"
+}
+# ort [OPTIONS...] MODEL SECONDS: "MIN MEDIAN" from bench/ort-time.js
 ort() {
   NODE_PATH=$ORT_DIR/node_modules node "$top_srcdir/bench/ort-time.js" "$@"
 }
@@ -95,10 +99,9 @@ for name in "$@"; do
   torch1=- torch1_med=- ort1=- ort1_med=- torch_b1=- torch_b2=- ort_b1=- ort_b2=-
   if [ -n "$torch" ]; then
     "$CNNCC" --emit=pytorch "$src" -o "$d/mirror.py"
-    time_torch() { "$PYTHON" "$top_srcdir/bench/infer-torch.py" "$d/mirror.py" "$SECONDS_EACH" "$@"; }
-    r=$(time_torch 1 1); set -- $r; torch1=$2 torch1_med=$3
-    r=$(time_torch "$BATCH" 1); set -- $r; torch_b1=$3
-    r=$(time_torch "$BATCH" 2); set -- $r; torch_b2=$3
+    r=$(time_torch "$d/mirror.py" 1 1); set -- $r; torch1=$2 torch1_med=$3
+    r=$(time_torch "$d/mirror.py" "$BATCH" 1); set -- $r; torch_b1=$3
+    r=$(time_torch "$d/mirror.py" "$BATCH" 2); set -- $r; torch_b2=$3
   fi
   if [ -n "$ort_version" ]; then
     "$PYTHON" "$top_srcdir/bench/ort-export.py" "$d/mirror.py" "$d/ckpt" "$d/x.f32" "$d/ref.f32" "$d"
