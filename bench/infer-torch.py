@@ -2,11 +2,12 @@
 """infer-torch.py - batch-1 latency of a network in PyTorch, for
 bench/infer-latency.sh to put next to the code of cnncc --emit=inference.
 
-    python3 bench/infer-torch.py MODULE.py [SECONDS]
+    python3 bench/infer-torch.py MODULE.py [SECONDS [BATCH [THREADS]]]
 
 MODULE.py is the network's PyTorch mirror (cnncc --emit=pytorch). The
-model is put in evaluation mode and called under torch.no_grad() with one
-thread on one random sample (uniform in [0, 1)), as bench/infer-time.c
+model is put in evaluation mode and called under torch.no_grad() with
+THREADS threads (default 1, torch.set_num_threads) on one batch of BATCH
+(default 1) random samples (uniform in [0, 1)), as bench/infer-time.c
 does: for a tenth of the time to warm up, then for SECONDS (default 2),
 timing every call of model.predict(x) (the network's output). Prints
 "NAME MIN MEDIAN": the fastest and the median call in microseconds."""
@@ -21,18 +22,18 @@ import torch  # noqa: E402
 
 
 def main():
-    if len(sys.argv) not in (2, 3):
-        sys.exit("usage: infer-torch.py MODULE.py [SECONDS]")
-    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 2.0
+    if len(sys.argv) not in range(2, 6):
+        sys.exit("usage: infer-torch.py MODULE.py [SECONDS [BATCH [THREADS]]]")
+    seconds, batch, threads = [t(a) for t, a in zip((float, int, int), sys.argv[2:] + ["2", "1", "1"])]
     spec = importlib.util.spec_from_file_location("mirror", sys.argv[1])
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     classes = [v for v in vars(mod).values()
                if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == mod.__name__]
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     torch.manual_seed(1)
     model = classes[0]().eval()
-    x = torch.rand(1, *mod.INPUT_SHAPE)
+    x = torch.rand(batch, *mod.INPUT_SHAPE)
     with torch.no_grad():
         start = time.perf_counter()
         while time.perf_counter() - start < seconds / 10:

@@ -1,7 +1,9 @@
 # bench/: the training benchmark, `make bench` (docs/performance.md). Not part
 # of `make check`: it takes minutes and its figures depend on the machine.
 EXTRA_DIST += bench/train.sh bench/torch_train.py bench/synth_data.py \
-	bench/peak.c bench/baseline.sh docs/performance.md
+	bench/peak.c bench/baseline.sh docs/performance.md \
+	bench/ort-setup.sh bench/ort-export.py bench/ort-time.js \
+	bench/package.json bench/package-lock.json
 CLEANFILES += bench/peak
 
 # The FMA peak probe, built for this machine with the generated-code compiler.
@@ -23,3 +25,16 @@ bench-baseline: cnncc$(EXEEXT) runtime/libcnnrt.a
 	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
 	CNNCC='$(top_builddir)/cnncc$(EXEEXT)' MAKE='$(MAKE)' \
 	$(SHELL) $(top_srcdir)/bench/baseline.sh
+
+# Batch-1 latency and batch throughput of the inference code against PyTorch
+# and ONNX Runtime (bench/infer-latency.sh, docs/inference.md). The first run
+# installs ONNX Runtime (npm onnxruntime-node, about 300 MB) into
+# bench/node_modules of the build tree (bench/ort-setup.sh); without node
+# and npm the table has no ONNX Runtime columns.
+.PHONY: bench-infer
+bench-infer: cnncc$(EXEEXT) runtime/libcnnrt.a
+	-top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
+	$(SHELL) $(top_srcdir)/bench/ort-setup.sh
+	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
+	CNNCC='$(top_builddir)/cnncc$(EXEEXT)' CNNCC_PYTHON='$(CNNCC_PYTHON)' \
+	$(SHELL) $(top_srcdir)/bench/infer-latency.sh $(BENCH_EXAMPLES)
