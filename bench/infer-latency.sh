@@ -23,7 +23,10 @@
 # over the median call): cnncc's is cnn_predict_batch, the batch-1 code run
 # sample after sample on one thread; PyTorch's and ONNX Runtime's one
 # batched call with 1 and 2 threads; the ratios are ours over theirs, on one
-# thread. docs/inference.md has an output.
+# thread. Last, the GFLOP/s of the fastest batch-1 calls (the forward
+# FLOPs of cnncc --summary over the time) as a share of one core's FMA
+# peak, which bench/peak.c (PEAK: a built one, else built here with CC)
+# measures in the same run. docs/inference.md has an output.
 set -e
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -44,10 +47,20 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/infer-latency.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 export OMP_NUM_THREADS MKL_NUM_THREADS
+if [ -z "${PEAK:-}" ]; then
+  PEAK=$tmp/peak-probe
+  $CC -O3 -march=native -pthread -o "$PEAK" "$top_srcdir/bench/peak.c"
+fi
+r=$("$PEAK" 1); peak1=$(echo "$r" | sed -n 's/^peak_gflops_1t=//p')
 
 # ratio A B: B / A as "1.5x", or "-" when either is missing
 ratio() {
   case "$1$2" in *-*) echo - ;; *) awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", b / a }' ;; esac
+}
+# gflops FLOPS MICROSECONDS: GFLOP/s and % of one core's peak, or "- -"
+gflops() {
+  case "$2" in -) echo "- -" ;; *) awk -v f="$1" -v t="$2" -v p="$peak1" \
+    'BEGIN { g = f / t / 1e3; printf "%.1f %.0f%%", g, 100 * g / p }' ;; esac
 }
 # images/s of a batch from the median call in microseconds (or "-")
 per_second() {
@@ -116,9 +129,16 @@ for name in "$@"; do
   printf '%-10s %10s %10s %10s %10s %10s %7s %7s\n' "$name" "$(per_second "$ours_b")" \
     "$(per_second "$torch_b1")" "$(per_second "$torch_b2")" "$(per_second "$ort_b1")" \
     "$(per_second "$ort_b2")" "$(ratio "$ours_b" "$torch_b1")" "$(ratio "$ours_b" "$ort_b1")" >>"$tmp/batch"
+  flops=$("$CNNCC" --summary "$src" | sed -n 's/^Forward FLOPs per sample: //p' | tr -d ,)
+  printf '%-10s %10.2f %10s %6s %10s %6s\n' "$name" "$(awk -v f="$flops" 'BEGIN { print f / 1e6 }')" \
+    $(gflops "$flops" "$ours") $(gflops "$flops" "$ort1") >>"$tmp/peak.txt"
 done
 echo "# batch $BATCH: images/s (batch over the median call); cnncc: cnn_predict_batch, one sample after another;"
 echo "# x: ours over theirs, 1 thread each"
 printf '%-10s %10s %10s %10s %10s %10s %7s %7s\n' network cnncc_1t torch_1t torch_2t ort_1t ort_2t \
   x_torch x_ort
 cat "$tmp/batch"
+echo "# batch 1, fastest call: GFLOP/s (forward FLOPs of cnncc --summary over the time) and % of one"
+echo "# core's FMA peak, $peak1 GFLOP/s (bench/peak.c, this run)"
+printf '%-10s %10s %10s %6s %10s %6s\n' network MFLOP cnncc %peak ort %peak
+cat "$tmp/peak.txt"

@@ -3,7 +3,7 @@
 EXTRA_DIST += bench/train.sh bench/torch_train.py bench/synth_data.py \
 	bench/peak.c bench/baseline.sh docs/performance.md \
 	bench/ort-setup.sh bench/ort-export.py bench/ort-time.js \
-	bench/package.json bench/package-lock.json
+	bench/package.json bench/package-lock.json bench/compilers.sh
 CLEANFILES += bench/peak
 
 # The FMA peak probe, built for this machine with the generated-code compiler.
@@ -11,8 +11,14 @@ bench/peak: bench/peak.c
 	@$(MKDIR_P) bench
 	$(CNNCC_CC) -O3 -march=native -pthread -o $@ $(srcdir)/bench/peak.c
 
-.PHONY: bench
+# `make bench`: the training table, then the inference one (one after the
+# other: a benchmark wants the machine to itself).
+.PHONY: bench bench-train
 bench: cnncc$(EXEEXT) runtime/libcnnrt.a bench/peak
+	$(MAKE) $(AM_MAKEFLAGS) bench-train
+	$(MAKE) $(AM_MAKEFLAGS) bench-infer
+
+bench-train: cnncc$(EXEEXT) runtime/libcnnrt.a bench/peak
 	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
 	CNNCC='$(top_builddir)/cnncc$(EXEEXT)' CNNCC_PYTHON='$(CNNCC_PYTHON)' \
 	CNNCC_CC='$(CNNCC_CC)' PEAK=bench/peak \
@@ -32,9 +38,9 @@ bench-baseline: cnncc$(EXEEXT) runtime/libcnnrt.a
 # bench/node_modules of the build tree (bench/ort-setup.sh); without node
 # and npm the table has no ONNX Runtime columns.
 .PHONY: bench-infer
-bench-infer: cnncc$(EXEEXT) runtime/libcnnrt.a
+bench-infer: cnncc$(EXEEXT) runtime/libcnnrt.a bench/peak
 	-top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
 	$(SHELL) $(top_srcdir)/bench/ort-setup.sh
 	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
-	CNNCC='$(top_builddir)/cnncc$(EXEEXT)' CNNCC_PYTHON='$(CNNCC_PYTHON)' \
-	$(SHELL) $(top_srcdir)/bench/infer-latency.sh $(BENCH_EXAMPLES)
+	CNNCC='$(top_builddir)/cnncc$(EXEEXT)' CNNCC_PYTHON='$(CNNCC_PYTHON)' PEAK=bench/peak \
+	$(SHELL) $(top_srcdir)/bench/infer-latency.sh $${BENCH_EXAMPLES:-lenet vgg resnet vgg-cifar}
