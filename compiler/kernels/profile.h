@@ -181,7 +181,7 @@ static void profile_print(void) {
       const double s = profile[k].seconds[pass], n = (double)profile[k].samples[pass];
       const double f = profile[k].flops[pass] * n;
       const double b = profile[k].bytes[pass] * n + profile[k].wbytes[pass] * profile[k].calls[pass];
-      if (!profile[k].calls[pass] && (pass || profile[k].op[0] == '\0')) continue; /* never runs */
+      if (!profile[k].calls[pass]) continue; /* not run (a relu fused into a convolution: forward) */
       int compute;
       const double troof = profile_roof_time(f, b, &compute);
       profile_pass(profile[k].name, profile[k].op, pass ? "backward" : "forward", s, profile[k].calls[pass], f, b,
