@@ -93,8 +93,10 @@ static void backward_cost(const CnnTrainPlan *T, int i, int64_t es, CnnRoofline 
   case OP_MAXPOOL1D: case OP_MAXPOOL2D: r->bytes[1] += 4 * out; break; /* the argmax */
   default: break;
   }
+  /* dy; an add with no relu and its inputs' gradients in its buffer does nothing */
+  int64_t dy = n->op == OP_ADD && !relu && !dx ? 0 : out;
   r->flops[1] += flops;
-  r->bytes[1] += es * (out + reads + dx);
+  r->bytes[1] += es * (dy + reads + dx);
   /* the parameters' gradients are added to; a weight layer reads its weights for dx */
   r->wbytes[1] += es * (2 * T->net->nodes[i].nparams + (has_weights(n) && dx ? n->nparams : 0));
 }
