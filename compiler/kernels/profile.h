@@ -67,11 +67,13 @@ static double profile_peak_gflops(int threads) {
   while ((t = seconds(), sink += profile_fma_chains(iters), seconds() - t) < 0.01) iters *= 2;
   iters *= 4;
   for (int run = 0; run < 3; run++) {
+    real sum = 0;
     t = seconds();
 #ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(threads) reduction(+ : sum)
 #endif
-    sink += profile_fma_chains(iters);
+    sum += profile_fma_chains(iters);
+    sink += sum;
     const double g = 2.0 * PROFILE_CHAINS * PROFILE_LANES * iters * threads / (seconds() - t) * 1e-9;
     best = g > best ? g : best;
   }
