@@ -63,9 +63,9 @@ static void forward_cost(const CnnTrainPlan *T, int i, int64_t es, CnnRoofline *
   r->wbytes[0] += es * tensor_elems(T, i);
 }
 
-/* The backward pass's reads besides dy and the inputs' gradients, and its
- * FLOPs per output value (the weight layers': those of the forward pass per
- * product, dx = w^T dy and dw = dy x^T). */
+/* The backward pass: dy, what the layer's gradient reads besides, the
+ * inputs' gradients; its FLOPs (a weight layer's: the forward pass's for
+ * each of dw = dy x^T and dx = w^T dy). */
 static void backward_cost(const CnnTrainPlan *T, int i, int64_t es, CnnRoofline *r) {
   const CnnNode *n = &T->net->nodes[i];
   int64_t out = elems(T->net, i), in = input_elems(T->net, n), dx = dx_elems(T, n);
@@ -98,7 +98,7 @@ static void backward_cost(const CnnTrainPlan *T, int i, int64_t es, CnnRoofline 
   r->flops[1] += flops;
   r->bytes[1] += es * (dy + reads + dx);
   /* the parameters' gradients are added to; a weight layer reads its weights for dx */
-  r->wbytes[1] += es * (2 * T->net->nodes[i].nparams + (has_weights(n) && dx ? n->nparams : 0));
+  r->wbytes[1] += es * (2 * n->nparams + (has_weights(n) && dx ? n->nparams : 0));
 }
 
 /* Does the training step recompute activation r (emit/train.c skips the
