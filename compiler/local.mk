@@ -26,7 +26,7 @@ cnncc_LDADD = compiler/libcnnfront.a
 # the planning stage and the printers of the training code
 cnncc_SOURCES += compiler/plan/plan.h compiler/plan/memory.c compiler/plan/geometry.c \
 	compiler/plan/train.h compiler/plan/train.c compiler/plan/train_kernels.c \
-	compiler/plan/train_print.c compiler/plan/infer.h compiler/plan/infer.c \
+	compiler/plan/train_print.c compiler/plan/roofline.c compiler/plan/infer.h compiler/plan/infer.c \
 	compiler/emit/printer.c compiler/emit/train.h compiler/emit/train.c compiler/emit/train_conv.c \
 	compiler/emit/train_layers.c compiler/emit/train_loss.c \
 	compiler/emit/kernels.h compiler/emit/kernels.c

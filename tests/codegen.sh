@@ -256,14 +256,14 @@ for t in generic avx2 avx512; do
   fi
 done
 if CNNCC_PROFILE=1 "$d/lenet" bench --steps 2 --batch 8 >"$d/profile.log" 2>&1 &&
-   grep -q '^conv1  *conv2d  *[0-9.]' "$d/profile.log" && grep -q '^total per call' "$d/profile.log"; then
+   grep -q '^conv1  *conv2d  *forward  *[0-9.]' "$d/profile.log" && grep -q '^total per call' "$d/profile.log"; then
   ok "CNNCC_PROFILE=1 prints the time of every layer"
 else
   not_ok "CNNCC_PROFILE=1 prints the time of every layer"
   diag "$(cat "$d/profile.log")"
 fi
 if "$d/lenet" bench --steps 2 --batch 8 --profile >"$d/profile2.log" 2>&1 &&
-   grep -q '^conv2  *conv2d  *[0-9.]' "$d/profile2.log" && grep -q '^dense3  *dense  *[0-9.]' "$d/profile2.log"; then
+   grep -q '^conv2  *conv2d  *backward  *[0-9.]' "$d/profile2.log" && grep -q '^dense3  *dense  *forward  *[0-9.]' "$d/profile2.log"; then
   ok "bench --profile prints the time of every layer"
 else
   not_ok "bench --profile prints the time of every layer"

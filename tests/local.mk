@@ -29,6 +29,9 @@ EXTRA_DIST += tests/gradcheck.c tests/gradcheck-common.sh tests/codegen-api.c te
 	tests/ops/activations.cnn tests/ops/batchnorm.cnn tests/ops/bn1d.cnn tests/ops/ce2d.cnn \
 	tests/ops/conv1d.cnn tests/ops/conv2d.cnn tests/ops/convt.cnn tests/ops/merge.cnn \
 	tests/ops/mse.cnn tests/ops/pool.cnn
+# The layer profile's roofline (bench --profile, docs/performance.md).
+TESTS += tests/profile.sh
+dist_check_SCRIPTS += tests/profile.sh
 
 # Standalone inference code (cnncc --emit=inference, docs/inference.md):
 # outputs against the training code's, strict C99, no C library symbols.

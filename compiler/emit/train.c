@@ -233,11 +233,18 @@ static void emit_helpers(Emit *E) {
 
 /* The layer profile: with CNNCC_PROFILE=1 (any value but 0) in the
  * environment, the network functions time every layer's passes (lap()) and
- * the program prints a table at exit. Rows: the layers that have code, then
- * the loss and the zeroing of the gradients (E->prof maps nodes to rows). */
+ * the program prints a table at exit, with the roofline model's numbers of
+ * each pass (plan/roofline.c). Rows: the layers that have code, then the
+ * loss and the zeroing of the gradients (E->prof maps nodes to rows). */
+static void emit_profile_row(Emit *E, const char *name, const char *op, CnnRoofline r) {
+  pr(E->P, "{\"%s\", \"%s\", {%" PRId64 ", %" PRId64 "}, {%" PRId64 ", %" PRId64 "}, {%" PRId64 ", %" PRId64 "}, {0, 0}, {0, 0}, {0, 0}},",
+     name, op, r.flops[0], r.flops[1], r.bytes[0], r.bytes[1], r.wbytes[0], r.wbytes[1]);
+}
+
 static void emit_profile(Emit *E) {
   CnnPrinter *P = E->P;
   const CnnNet *net = E->net;
+  const int64_t es = E->dbl ? 8 : 4;
   E->prof = cnn_alloc(E->A, sizeof(int) * (size_t)net->nnodes);
   E->nprof = 0;
   for (int i = 0; i < net->nnodes; i++)
@@ -247,24 +254,22 @@ static void emit_profile(Emit *E) {
   pr(P, "/* ---- the layer profile ----");
   pr(P, " * With CNNCC_PROFILE=1 in the environment, lap() adds the time since the last");
   pr(P, " * lap to a layer's forward or backward pass, and the table goes to stderr at");
-  pr(P, " * exit: milliseconds per call and GFLOP/s (backward: twice the forward FLOPs,");
-  pr(P, " * for layers with weights). */");
+  pr(P, " * exit: per pass milliseconds per call, GFLOP/s, GB/s and where the pass");
+  pr(P, " * stands against the roofline of the machine's measured peaks. The FLOPs and");
+  pr(P, " * bytes are cnncc's count (docs/performance.md): bytes the tensors the pass");
+  pr(P, " * reads and writes, each once. */");
   pr(P, "static struct {");
   pr(P, "const char *name, *op;");
-  pr(P, "double flops; /* forward, per sample */");
-  pr(P, "int weights;  /* backward does twice the forward's FLOPs */");
+  pr(P, "double flops[2], bytes[2]; /* per sample: forward, backward */");
+  pr(P, "double wbytes[2];          /* per call: parameters and their gradients */");
   pr(P, "double seconds[2];");
   pr(P, "long calls[2], samples[2];");
   pr(P, "} profile[%d] = {", E->nprof);
-  for (int i = 0; i < net->nnodes; i++) {
-    if (E->prof[i] < 0) continue;
-    const CnnNode *n = &net->nodes[i];
-    bool w = n->op == OP_CONV1D || n->op == OP_CONV2D || n->op == OP_CONV_TRANSPOSE2D || n->op == OP_DENSE;
-    pr(P, "{\"%s\", \"%s\", %" PRId64 ", %d, {0, 0}, {0, 0}, {0, 0}},", n->name, cnn_op_name(n->op),
-       n->flops, w ? 1 : 0);
-  }
-  pr(P, "{\"(loss)\", \"\", 0, 0, {0, 0}, {0, 0}, {0, 0}},");
-  pr(P, "{\"(zero gradients)\", \"\", 0, 0, {0, 0}, {0, 0}, {0, 0}},");
+  for (int i = 0; i < net->nnodes; i++)
+    if (E->prof[i] >= 0)
+      emit_profile_row(E, net->nodes[i].name, cnn_op_name(net->nodes[i].op), cnn_roofline(E->T, i, es));
+  emit_profile_row(E, "(loss)", "", cnn_roofline_loss(E->T, es));
+  emit_profile_row(E, "(zero gradients)", "", cnn_roofline_zeroing(E->T, es));
   pr(P, "};");
   pr(P, "static int profiling = -1; /* -1: not decided yet */");
   pr(P, "static double profile_clock;");

@@ -151,4 +151,21 @@ bool cnn_pool_needs_check(int k, int s, int p, int in, int out);
  * the plan: only the nodes with code count). */
 void cnn_plan_kernels(CnnTrainPlan *T);
 
+/* ---- the roofline (plan/roofline.c) ----
+ * What a layer's passes compute and move in a training step, for the layer
+ * profile: FLOPs and the bytes of the tensors the pass's code reads and
+ * writes (each once; a gradient added to, twice) per sample, and the bytes
+ * of the parameters and their gradients per call (independent of the batch).
+ * Index 0 is the forward pass, 1 the backward pass (with the recomputations
+ * timed with it); es is the size of a value. */
+typedef struct {
+  int64_t flops[2], bytes[2]; /* per sample */
+  int64_t wbytes[2];          /* per call */
+} CnnRoofline;
+
+CnnRoofline cnn_roofline(const CnnTrainPlan *T, int i, int64_t es);
+/* the loss's backward pass; the zeroing of the parameters' gradients */
+CnnRoofline cnn_roofline_loss(const CnnTrainPlan *T, int64_t es);
+CnnRoofline cnn_roofline_zeroing(const CnnTrainPlan *T, int64_t es);
+
 #endif
