@@ -59,7 +59,7 @@ static const Opt options[RT_NOPT] = {
   [RT_O_THREADS] = {"threads", "T", K_COUNT, offsetof(RtArgs, threads),
                     "number of OpenMP threads"},
   [RT_O_PROFILE] = {"profile", "", K_FLAG, offsetof(RtArgs, profile),
-                    "print each layer's time per pass at exit (as CNNCC_PROFILE=1)"},
+                    "print each layer's time, GFLOP/s and roofline per pass at exit (as CNNCC_PROFILE=1)"},
 };
 
 int rt_error(const RtCtx *c, int status, const char *fmt, ...)

@@ -648,9 +648,7 @@ static void emit_backward(Emit *E) {
       for (int r = 0; r < net->nnodes; r++) {
         if (E->T->recompute_at[r] != i) continue;
         /* skipped with the layers that read it */
-        bool needed = false;
-        for (int j = 1; j < net->nnodes; j++)
-          needed |= E->T->has_bwd[j] && cnn_train_reads_in_backward(E->T, j, r) && E->T->ng[j];
+        bool needed = cnn_train_recompute_always(E->T, r);
         /* a batchnorm: without the statistics; others: their forward pass again */
         const CnnNode *p = &net->nodes[E->T->recompute[r]];
         const char *call = p->op == OP_BATCHNORM

@@ -101,22 +101,15 @@ static void backward_cost(const CnnTrainPlan *T, int i, int64_t es, CnnRoofline 
   r->wbytes[1] += es * (2 * n->nparams + (has_weights(n) && dx ? n->nparams : 0));
 }
 
-/* Does the training step recompute activation r (emit/train.c skips the
- * recomputation when no layer whose backward pass runs reads it)? */
-static bool recompute_runs(const CnnTrainPlan *T, int r) {
-  for (int j = 1; j < T->net->nnodes; j++)
-    if (T->has_bwd[j] && T->ng[j] && cnn_train_reads_in_backward(T, j, r)) return true;
-  return false;
-}
-
 CnnRoofline cnn_roofline(const CnnTrainPlan *T, int i, int64_t es) {
   CnnRoofline r = {{0, 0}, {0, 0}, {0, 0}};
   if (T->has_fwd[i]) forward_cost(T, i, es, &r);
   if (!T->has_bwd[i] || !T->ng[i]) return r;
   backward_cost(T, i, es, &r);
-  /* recomputations run (and are timed) just before this backward pass */
+  /* recomputations run (and are timed) just before this backward pass; the
+   * ones only for want_dx are not counted (cnn_train_recompute_always) */
   for (int a = 0; a < T->net->nnodes; a++) {
-    if (T->recompute_at[a] != i || !recompute_runs(T, a)) continue;
+    if (T->recompute_at[a] != i || !cnn_train_recompute_always(T, a)) continue;
     CnnRoofline f = {{0, 0}, {0, 0}, {0, 0}};
     forward_cost(T, T->recompute[a], es, &f);
     r.flops[1] += f.flops[0];

@@ -208,6 +208,12 @@ bool cnn_train_reads_in_backward(const CnnTrainPlan *T, int i, int r) {
   return false;
 }
 
+bool cnn_train_recompute_always(const CnnTrainPlan *T, int r) {
+  for (int j = 1; j < T->net->nnodes; j++)
+    if (T->has_bwd[j] && T->ng[j] && cnn_train_reads_in_backward(T, j, r)) return true;
+  return false;
+}
+
 static int new_buf(CnnTrainPlan *T, const char *name, int64_t bytes) {
   cnn_block_init(&T->buf[T->nbuf], name, bytes, 64);
   return T->nbuf++;

@@ -118,6 +118,9 @@ CnnTrainPlan *cnn_plan_training(CnnArena *A, const CnnNet *net, int64_t es);
 bool cnn_merges_relu_backward(const CnnNode *n);
 /* Does node i's backward pass read activation (root node) r? */
 bool cnn_train_reads_in_backward(const CnnTrainPlan *T, int i, int r);
+/* Does activation r's recomputation always run, that is, does a backward
+ * pass that always runs (ng: not only with want_dx) read it? */
+bool cnn_train_recompute_always(const CnnTrainPlan *T, int r);
 /* The step of node i's backward pass, and the step after the backward pass. */
 int cnn_train_step_backward(const CnnTrainPlan *T, int i);
 int cnn_train_step_end(const CnnTrainPlan *T);
