@@ -643,29 +643,32 @@ static void emit_add(Emit *E, const CnnNode *n) {
   emit_assign_flags(E, n);
   if (relu >= 0) pr(P, "/* dout, out: the gradient and output of %s */", rname);
   pr(P, "const long count = n * %" PRId64 "L;", size);
+  pr(P, "/* in blocks of 2048 values, so that each input reads the block of dout from the");
+  pr(P, " * first-level cache: dout (and out) come from memory once */");
+  pr(P, "PARALLEL_FOR_IF(count > 32768)");
+  pr(P, "for (long at = 0; at < count; at += 2048) {");
+  pr(P, "const int m = count - at < 2048 ? (int)(count - at) : 2048;");
+  pr(P, "%sreal *restrict g = dout + at;", in_place ? "" : "const ");
+  if (relu >= 0) pr(P, "const real *restrict y = out + at;");
   if (in_place) {
     pr(P, "/* in place: dout becomes the gradient of the sum, which is that of %s */", shared);
-    pr(P, "PARALLEL_FOR_IF(count > 32768)");
-    pr(P, "for (long i = 0; i < count; i++) dout[i] = out[i] > 0 ? dout[i] : 0;");
+    pr(P, "for (int i = 0; i < m; i++) g[i] = y[i] > 0 ? g[i] : 0;");
   }
   pr(P, "for (int k = 0; k < %d; k++) {", n->ninputs);
-  pr(P, "real *d = din[k];");
-  pr(P, "if (!d) continue;");
+  pr(P, "if (!din[k]) continue;");
+  pr(P, "real *restrict d = din[k] + at;");
   if (relu >= 0 && !in_place) {
-    pr(P, "PARALLEL_FOR_IF(count > 32768)");
-    pr(P, "for (long i = 0; i < count; i++) {");
-    pr(P, "const real g = dout[i], dy = out[i] > 0 ? g : 0;");
+    pr(P, "for (int i = 0; i < m; i++) {");
+    pr(P, "const real dy = y[i] > 0 ? g[i] : 0;");
     pr(P, "d[i] = assign[k] ? dy : d[i] + dy;");
     pr(P, "}");
   } else {
-    pr(P, "if (assign[k]) {");
-    pr(P, "memcpy(d, dout, (size_t)count * sizeof *d);");
-    pr(P, "continue;");
-    pr(P, "}");
-    pr(P, "PARALLEL_FOR_IF(count > 32768)");
-    pr(P, "for (long i = 0; i < count; i++) d[i] += dout[i];");
+    pr(P, "if (assign[k])");
+    pr(P, "  memcpy(d, g, (size_t)m * sizeof *d);");
+    pr(P, "else");
+    pr(P, "  for (int i = 0; i < m; i++) d[i] += g[i];");
   }
-  pr(P, "}\n}");
+  pr(P, "}\n}\n}");
   if (relu >= 0)
     E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, relu), cnn_bact(E, n, relu),
                         buffer_list(E, n, true));
