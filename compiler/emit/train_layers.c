@@ -356,20 +356,26 @@ void cnn_emit_lanes(Emit *E) {
   pr(P, "for (int j = 0; j < 16; j++) lane[j] += f[j];");
   pr(P, "}");
   nl(P);
-  pr(P, "/* the sums of dy and of dy * (x - mean), dy = g, or g where r > 0 when r is given */");
+  pr(P, "/* y = x * scale + shift: the one expression of a batchnorm's output, so that the");
+  pr(P, " * backward pass's relu mask is the forward pass's, bit for bit */");
+  pr(P, "static INLINE real bn_affine(real x, real scale, real shift) { return x * scale + shift; }");
+  nl(P);
+  pr(P, "/* the sums of dy and of dy * (x - mean), dy = g, or with relu g where the output");
+  pr(P, " * bn_affine(x, scale, shift) > 0: the mask from x, which is read anyway, rather than");
+  pr(P, " * from the relu's output, one stream of memory less */");
   pr(P, "static INLINE void add_lanes_grad(double s[16], double t[16], const real *restrict g,");
-  pr(P, "    const real *restrict r, const real *restrict x, real mean, int n) {");
+  pr(P, "    const real *restrict x, real mean, int relu, real scale, real shift, int n) {");
   pr(P, "real fs[16] = {0}, ft[16] = {0};");
   pr(P, "int i = 0;");
-  pr(P, "if (r) {");
+  pr(P, "if (relu) {");
   pr(P, "for (; i + 16 <= n; i += 16)");
   pr(P, "  for (int j = 0; j < 16; j++) {");
-  pr(P, "    const real gj = g[i + j], dy = r[i + j] > 0 ? gj : 0;");
+  pr(P, "    const real gj = g[i + j], dy = bn_affine(x[i + j], scale, shift) > 0 ? gj : 0;");
   pr(P, "    fs[j] += dy;");
   pr(P, "    ft[j] += dy * (x[i + j] - mean);");
   pr(P, "  }");
   pr(P, "for (int j = 0; i + j < n; j++) {");
-  pr(P, "const real gj = g[i + j], dy = r[i + j] > 0 ? gj : 0;");
+  pr(P, "const real gj = g[i + j], dy = bn_affine(x[i + j], scale, shift) > 0 ? gj : 0;");
   pr(P, "fs[j] += dy;");
   pr(P, "ft[j] += dy * (x[i + j] - mean);");
   pr(P, "}");
@@ -426,11 +432,11 @@ static void batchnorm_normalize(Emit *E, const CnnNode *n) {
   pr(P, "real *y = out + ((size_t)b * %d + c) * %d;", bn.c, bn.positions);
   if (bn.relu >= 0) {
     pr(P, "for (int i = 0; i < %d; i++) {", bn.positions);
-    pr(P, "const real v = x[i] * scale + shift;");
+    pr(P, "const real v = bn_affine(x[i], scale, shift);");
     pr(P, "y[i] = v > 0 ? v : 0;");
     pr(P, "}");
   } else {
-    pr(P, "for (int i = 0; i < %d; i++) y[i] = x[i] * scale + shift;", bn.positions);
+    pr(P, "for (int i = 0; i < %d; i++) y[i] = bn_affine(x[i], scale, shift);", bn.positions);
   }
   pr(P, "}\n}");
   nl(P);
@@ -472,21 +478,22 @@ static void batchnorm_forward(Emit *E, const CnnNode *n) {
 }
 
 /* dy is the gradient of the output, or with a fused relu the relu's
- * gradient where its output is > 0 */
+ * gradient where its output is > 0: the output from x again (bn_affine),
+ * as the forward pass computed it, rather than read */
 static void batchnorm_backward(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
   Batchnorm bn = batchnorm_shape(E, n);
   bool in_place = E->T->in_place[n->id];
-  const char *dy1 = bn.relu >= 0 ? "(r[i] > 0 ? g[i] : 0)" : "g[i]";
+  const char *dy1 = bn.relu >= 0 ? "(bn_affine(x[i], scale, shift) > 0 ? g[i] : 0)" : "g[i]";
   if (in_place)
     pr(P, "static void %s_backward(real *restrict dout, int din,", n->name);
   else
     pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
-  pr(P, "    const real *restrict in, %sconst real *restrict weight, real *restrict dweight,",
-     bn.relu >= 0 ? "const real *restrict out, " : "");
+  pr(P, "    const real *restrict in, const real *restrict weight, %sreal *restrict dweight,",
+     bn.relu >= 0 ? "const real *restrict bias, " : "");
   pr(P, "    real *restrict dbias, int n, int training) {");
   pr(P, "const int count = n * %d;", bn.positions);
-  if (bn.relu >= 0) pr(P, "/* dout, out: the gradient and output of %s */", bn.rname);
+  if (bn.relu >= 0) pr(P, "/* dout: the gradient of %s, whose output is relu(bn_affine(x, scale, shift)) */", bn.rname);
   if (in_place)
     pr(P, "/* in place: dout, the gradient of %s, becomes that of %s (if din) */",
        bn.relu >= 0 ? bn.rname : n->name,
@@ -494,10 +501,12 @@ static void batchnorm_backward(Emit *E, const CnnNode *n) {
   pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", bn.c * bn.positions);
   pr(P, "for (int c = 0; c < %d; c++) {", bn.c);
   pr(P, "const real mean = %s_mean[c], invstd = %s_invstd[c];", n->name, n->name);
+  if (bn.relu >= 0)
+    pr(P, "const real scale = weight[c] * invstd, shift = bias[c] - mean * scale; /* as %s_normalize */", n->name);
   pr(P, "double s[16] = {0}, t[16] = {0}; /* sums of dy and of dy * (x - mean), in lanes */");
   pr(P, "for (int b = 0; b < n; b++) {");
   pr(P, "const size_t at = ((size_t)b * %d + c) * %d;", bn.c, bn.positions);
-  pr(P, "add_lanes_grad(s, t, dout + at, %s, in + at, mean, %d);", bn.relu >= 0 ? "out + at" : "NULL",
+  pr(P, "add_lanes_grad(s, t, dout + at, in + at, mean, %s, %d);", bn.relu >= 0 ? "1, scale, shift" : "0, 0, 0",
      bn.positions);
   pr(P, "}");
   pr(P, "const double sdy = lanes_total(s), sdyx = lanes_total(t);");
@@ -512,12 +521,10 @@ static void batchnorm_backward(Emit *E, const CnnNode *n) {
   pr(P, "const size_t at = ((size_t)b * %d + c) * %d;", bn.c, bn.positions);
   if (in_place) {
     pr(P, "const real *x = in + at;");
-    if (bn.relu >= 0) pr(P, "const real *r = out + at;");
     pr(P, "real *g = dout + at;");
     pr(P, "for (int i = 0; i < %d; i++) g[i] = k * (%s - a - (x[i] - mean) * q);", bn.positions, dy1);
   } else {
     pr(P, "const real *x = in + at, *g = dout + at;");
-    if (bn.relu >= 0) pr(P, "const real *r = out + at;");
     pr(P, "real *dx = din + at;");
     pr(P, "for (int i = 0; i < %d; i++) dx[i] %s k * (%s - a - (x[i] - mean) * q);", bn.positions,
        acc_op(E, n, 0), dy1);
@@ -572,8 +579,7 @@ static void emit_batchnorm(Emit *E, const CnnNode *n) {
   const char *din = !in_place ? din_arg(E, n, 0) : E->T->ng[n->inputs[0]] ? "1" : "want_dx";
   if (bn.relu >= 0)
     E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s, %s_grad, %s_grad, n, last.training);", n->name,
-                        grad(E, bn.relu), din, cnn_bact(E, n, n->inputs[0]), cnn_bact(E, n, bn.relu), ps[0], ps[0],
-                        ps[1]);
+                        grad(E, bn.relu), din, cnn_bact(E, n, n->inputs[0]), ps[0], ps[1], ps[0], ps[1]);
   else
     E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s_grad, n, last.training);", n->name,
                         grad(E, n->id), din, cnn_bact(E, n, n->inputs[0]), ps[0], ps[0], ps[1]);
@@ -637,29 +643,32 @@ static void emit_add(Emit *E, const CnnNode *n) {
   emit_assign_flags(E, n);
   if (relu >= 0) pr(P, "/* dout, out: the gradient and output of %s */", rname);
   pr(P, "const long count = n * %" PRId64 "L;", size);
+  pr(P, "/* in blocks of 2048 values, so that each input reads the block of dout from the");
+  pr(P, " * first-level cache: dout (and out) come from memory once */");
+  pr(P, "PARALLEL_FOR_IF(count > 32768)");
+  pr(P, "for (long at = 0; at < count; at += 2048) {");
+  pr(P, "const int m = count - at < 2048 ? (int)(count - at) : 2048;");
+  pr(P, "%sreal *restrict g = dout + at;", in_place ? "" : "const ");
+  if (relu >= 0) pr(P, "const real *restrict y = out + at;");
   if (in_place) {
     pr(P, "/* in place: dout becomes the gradient of the sum, which is that of %s */", shared);
-    pr(P, "PARALLEL_FOR_IF(count > 32768)");
-    pr(P, "for (long i = 0; i < count; i++) dout[i] = out[i] > 0 ? dout[i] : 0;");
+    pr(P, "for (int i = 0; i < m; i++) g[i] = y[i] > 0 ? g[i] : 0;");
   }
   pr(P, "for (int k = 0; k < %d; k++) {", n->ninputs);
-  pr(P, "real *d = din[k];");
-  pr(P, "if (!d) continue;");
+  pr(P, "if (!din[k]) continue;");
+  pr(P, "real *restrict d = din[k] + at;");
   if (relu >= 0 && !in_place) {
-    pr(P, "PARALLEL_FOR_IF(count > 32768)");
-    pr(P, "for (long i = 0; i < count; i++) {");
-    pr(P, "const real g = dout[i], dy = out[i] > 0 ? g : 0;");
+    pr(P, "for (int i = 0; i < m; i++) {");
+    pr(P, "const real dy = y[i] > 0 ? g[i] : 0;");
     pr(P, "d[i] = assign[k] ? dy : d[i] + dy;");
     pr(P, "}");
   } else {
-    pr(P, "if (assign[k]) {");
-    pr(P, "memcpy(d, dout, (size_t)count * sizeof *d);");
-    pr(P, "continue;");
-    pr(P, "}");
-    pr(P, "PARALLEL_FOR_IF(count > 32768)");
-    pr(P, "for (long i = 0; i < count; i++) d[i] += dout[i];");
+    pr(P, "if (assign[k])");
+    pr(P, "  memcpy(d, g, (size_t)m * sizeof *d);");
+    pr(P, "else");
+    pr(P, "  for (int i = 0; i < m; i++) d[i] += g[i];");
   }
-  pr(P, "}\n}");
+  pr(P, "}\n}\n}");
   if (relu >= 0)
     E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, n);", n->name, grad(E, relu), cnn_bact(E, n, relu),
                         buffer_list(E, n, true));

@@ -67,8 +67,10 @@ static bool forward_call(const CnnTrainPlan *T, int i) {
  * input is a batchnorm, an add, or a stride-1 convolution (implicit), used by
  * nothing else, runs inside that layer: the layer writes the relu's output,
  * and its own output is not kept. A batchnorm or an add does the relu's
- * backward pass too (it reads the relu's gradient and output); a convolution
- * leaves it to the relu, whose backward pass needs only the relu's output. */
+ * backward pass too (it reads the relu's gradient; an add the relu's output,
+ * a batchnorm its input, from which it computes the output's sign again); a
+ * convolution leaves it to the relu, whose backward pass needs only the
+ * relu's output. */
 static void analyse_fusion(CnnTrainPlan *T) {
   const CnnNet *net = T->net;
   int nn = net->nnodes;
@@ -183,9 +185,8 @@ static void backward_reads(CnnTrainPlan *T, int i) {
   case OP_CONV1D: case OP_CONV2D: case OP_CONV_TRANSPOSE2D: case OP_DENSE:
     r[k++] = in0;
     break;
-  case OP_BATCHNORM: /* its input; with a relu, the relu's output */
+  case OP_BATCHNORM: /* its input (with a relu, whose mask it computes from it again) */
     r[k++] = in0;
-    if (T->relu_into[i] >= 0) r[k++] = T->relu_into[i];
     break;
   case OP_ADD:
     if (T->relu_into[i] >= 0) r[k++] = T->relu_into[i];
