@@ -76,11 +76,14 @@ static ALWAYS_INLINE void pad_image_body(const Implicit *g, real *restrict xp, c
         for (int i = 0; i < g->pl; i++) d[i] = 0;
         for (int i = 0; i < g->w; i++) d[g->pl + i] = s[i];
         for (int i = 0; i < pr; i++) d[g->pl + g->w + i] = 0;
-      } else {
-        for (int i = 0; i < g->wp; i++) {
-          const int ix = i * g->sw + b - g->pl;
-          d[i] = ix >= 0 && ix < g->w ? s[ix] : 0;
-        }
+      } else { /* column i reads ix = i * sw + b - pl: inside the row for i0 <= i < i1 */
+        const int last = g->w - 1 - b + g->pl;
+        int i0 = g->pl - b > 0 ? (g->pl - b + g->sw - 1) / g->sw : 0, i1 = last < 0 ? 0 : last / g->sw + 1;
+        if (i1 > g->wp) i1 = g->wp;
+        if (i0 > i1) i0 = i1;
+        for (int i = 0; i < i0; i++) d[i] = 0;
+        for (int i = i0; i < i1; i++) d[i] = s[i * g->sw + b - g->pl];
+        for (int i = i1; i < g->wp; i++) d[i] = 0;
       }
     }
   }
