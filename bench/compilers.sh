@@ -14,8 +14,9 @@
 # moves when other programs share the machine, so compilers can be
 # compared on a busy machine too (docs/performance.md shows both). Each
 # trainer runs COMPILERS_REPEAT times (default 3) for about
-# COMPILERS_SECONDS of CPU time (default 3); the best run counts, and the
-# fastest compiler of each row is marked. Compilers that are not installed
+# COMPILERS_SECONDS of CPU time (default 3); the median run counts (a
+# best-of took a run that once reported half the CPU time it used), and
+# the fastest compiler of each row is marked. Compilers that are not installed
 # are left out; COMPILERS="clang gcc" picks others.
 set -eu
 LC_ALL=C
@@ -43,7 +44,7 @@ cpu_rate() {
 }
 
 echo "# $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs; 1 thread, batch 64"
-echo "# images per CPU-second of prog bench (best of $REPEAT); * = fastest"
+echo "# images per CPU-second of prog bench (median of $REPEAT); * = fastest"
 printf '%-10s' example
 for cc in $have; do printf ' %22s' "$cc $("$cc" --version | head -n 1 | grep -o '[0-9][0-9.]*' | head -n 1)"; done
 echo
@@ -58,11 +59,8 @@ for ex in "$@"; do
     fi
     probe=$(cpu_rate "$prog" 2) || { line="$line failed"; continue; }
     steps=$(awk -v r="$probe" -v s="$SECONDS_EACH" 'BEGIN { n = int(r * s / 64); print n < 2 ? 2 : n }')
-    rate=0
-    for _ in $(seq "$REPEAT"); do
-      r=$(cpu_rate "$prog" "$steps") || r=0
-      rate=$(awk -v a="$rate" -v b="$r" 'BEGIN { print (b > a ? b : a) }')
-    done
+    for _ in $(seq "$REPEAT"); do cpu_rate "$prog" "$steps" || echo 0; echo; done >"$tmp/rates"
+    rate=$(sort -n "$tmp/rates" | awk 'NF { r[n++] = $1 } END { print r[int(n / 2)] }')
     best=$(awk -v a="$best" -v b="$rate" 'BEGIN { print (b > a ? b : a) }')
     line="$line $rate"
   done
