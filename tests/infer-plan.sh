@@ -9,7 +9,7 @@
 . "$top_srcdir/tests/tap.sh"
 nets="$top_srcdir/examples/*.cnn $top_srcdir/tests/torch-ops1d.cnn $top_srcdir/tests/torch-ops2d.cnn
 $top_srcdir/tests/infer-edge.cnn"
-plan $(($(echo $nets | wc -w) + 1))
+plan $(($(echo $nets | wc -w) + 2))
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/infer-plan.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
@@ -60,4 +60,11 @@ case $tiles in
 *conv5:p*conv6:c*conv9:c*conv12:c*conv13:p*conv15:c*) ok "resnet: the channel tile on 14x14 and 7x7 3x3 layers" ;;
 *) not_ok "resnet: the channel tile on 14x14 and 7x7 3x3 layers"; diag "$tiles" ;;
 esac
+# one vector of 16 channels where much is wasted (10x10 with pitch 14)
+if "$CNNCC" --plan --emit=inference "$top_srcdir/examples/lenet.cnn" 2>&1 |
+  grep -q '^group 1 conv conv2: .*(channel tile: 1 vector of channels x 2x10 positions)$'; then
+  ok "lenet: conv2 takes the channel tile with one vector"
+else
+  not_ok "lenet: conv2 takes the channel tile with one vector"
+fi
 exit 0

@@ -29,7 +29,7 @@
  *     width are computed and dropped). The kernel keeps 8 output channels x
  *     one SIMD vector of positions in registers (the position tile); the
  *     weights are packed for it. Where the dropped columns are many (small
- *     images), the plan picks the channel tile: 2 vectors of output
+ *     images), the plan picks the channel tile: 1 or 2 vectors of output
  *     channels x a few positions, input values broadcast (emit_ctile).
  *     Transposed convolutions are the same kernel once per output phase.
  *  4. SIMD: the kernels use a few vector macros that the generated file
@@ -203,7 +203,7 @@ typedef struct {
   int J;
   bool exact;       /* dst has exactly J floats a channel: the last vector is cut */
   int act;          /* activation node applied in registers, or -1 */
-  int ty, tx;       /* the channel tile of ty x tx positions, when ty > 0 */
+  int ty, tx, nv;   /* the channel tile of nv vectors x ty x tx positions, when ty > 0 */
   int oh, ow, pw;   /* ... of the output's rows and columns, j = y * pw + x */
 } Gemm;
 
@@ -249,48 +249,50 @@ static void emit_tile(Emit *E, const Gemm *m, int R, bool table, bool tail) {
   }
 }
 
-/* The channel tile: 2 vectors of output channels (2 * CNN_VL, whichever
- * SIMD level) by ty x tx output positions, each position's input value
+/* The channel tile: nv (1 or 2) vectors of output channels (nv * CNN_VL,
+ * whichever SIMD level) by ty x tx output positions, each position's input value
  * broadcast, the weights packed [oc/16][ic][nt][16]; position (y, x) is
  * j = y * pw + x, as in the position tile, and only real positions are
  * computed. Per output the sum runs in the same order as there (bias,
  * then channel by channel, tap by tap): the same floats. */
 static void emit_ctile(Emit *E, const Gemm *m) {
   CnnPrinter *P = E->P;
-  int R = m->ty * m->tx, blk = CNN_INFER_CT_BLOCK;
+  int R = m->ty * m->tx, blk = CNN_INFER_CT_BLOCK, nv = m->nv;
   int64_t wb = (int64_t)m->ic * m->nt * blk; /* floats of one block of weights */
   int64_t *pos = cnn_alloc(E->A, sizeof(int64_t) * (size_t)R);
   for (int r = 0; r < R; r++) pos[r] = (int64_t)(r / m->tx) * m->pw + r % m->tx;
-  pr(P, "for (int ob = 0; ob < %d; ob += 2 * CNN_VL) {", m->oc);
+  const char *acc = "ab"; /* the accumulators of vector 0 and 1: a0, b0, a1, ... */
+  pr(P, "for (int ob = 0; ob < %d; ob += %d * CNN_VL) {", m->oc, nv);
   pr(P, "const float *restrict w0 = %s + ob / %d * %" PRId64 " + ob %% %d;", m->w, blk, wb, blk);
-  pr(P, "const float *restrict w1 = %s + (ob + CNN_VL) / %d * %" PRId64 " + (ob + CNN_VL) %% %d;", m->w, blk,
-     wb, blk);
+  if (nv == 2)
+    pr(P, "const float *restrict w1 = %s + (ob + CNN_VL) / %d * %" PRId64 " + (ob + CNN_VL) %% %d;", m->w,
+       blk, wb, blk);
   pr(P, "for (int y = 0; y < %d; y += %d)", m->oh, m->ty);
   pr(P, "for (int x = 0; x < %d; x += %d) {", m->ow, m->tx);
   pr(P, "const int j = %s;", lin(E, "y", m->pw, 0));
   pr(P, "const float *restrict s = %s + j + x;", m->src);
-  pr(P, "const float *restrict u = w0, *restrict v = w1;");
+  pr(P, "const float *restrict u0 = w0%s;", nv == 2 ? ", *restrict u1 = w1" : "");
   pr(P, "float *restrict o = %s + ob * %" PRId64 " + j + x;", m->dst, m->ocs);
-  pr(P, "float t[2 * CNN_VL];");
+  pr(P, "float t[%d * CNN_VL];", nv);
   for (int r = 0; r < R; r++)
-    pr(P, "cnn_vec a%d = cnn_vload(%s + ob), b%d = cnn_vload(%s + ob + CNN_VL);", r, m->b, r, m->b);
-  pr(P, "for (int c = 0; c < %d; c++, s += %" PRId64 ", u += %d, v += %d) {", m->ic, m->ps, m->nt * blk,
-     m->nt * blk);
+    for (int v = 0; v < nv; v++)
+      pr(P, "cnn_vec %c%d = cnn_vload(%s + ob%s);", acc[v], r, m->b, v ? " + CNN_VL" : "");
+  pr(P, "for (int c = 0; c < %d; c++, s += %" PRId64 ", u0 += %d%s) {", m->ic, m->ps, m->nt * blk,
+     nv == 2 ? fmt(E, ", u1 += %d", m->nt * blk) : "");
   for (int t = 0; t < m->nt; t++) {
     pr(P, "{");
-    pr(P, "const cnn_vec p = cnn_vload(u + %d), q = cnn_vload(v + %d);", t * blk, t * blk);
+    for (int v = 0; v < nv; v++) pr(P, "const cnn_vec p%d = cnn_vload(u%d + %d);", v, v, t * blk);
     for (int r = 0; r < R; r++) {
       pr(P, "const cnn_vec i%d = cnn_vset1(s[%" PRId64 "]);", r, m->off[t] + pos[r]);
-      pr(P, "a%d = cnn_vfma(p, i%d, a%d), b%d = cnn_vfma(q, i%d, b%d);", r, r, r, r, r, r);
+      for (int v = 0; v < nv; v++) pr(P, "%c%d = cnn_vfma(p%d, i%d, %c%d);", acc[v], r, v, r, acc[v], r);
     }
     pr(P, "}");
   }
   pr(P, "}");
   for (int r = 0; r < R; r++) {
-    const char *a = fmt(E, "a%d", r), *b = fmt(E, "b%d", r);
-    pr(P, "cnn_vstore(t, %s);", vact_expr(E, m->act, a));
-    pr(P, "cnn_vstore(t + CNN_VL, %s);", vact_expr(E, m->act, b));
-    pr(P, "for (int k = 0; k < 2 * CNN_VL; k++) o[%s] = t[k];", lin(E, "k", m->ocs, pos[r]));
+    for (int v = 0; v < nv; v++)
+      pr(P, "cnn_vstore(t%s, %s);", v ? " + CNN_VL" : "", vact_expr(E, m->act, fmt(E, "%c%d", acc[v], r)));
+    pr(P, "for (int k = 0; k < %d * CNN_VL; k++) o[%s] = t[k];", nv, lin(E, "k", m->ocs, pos[r]));
   }
   pr(P, "}");
   pr(P, "}");
@@ -462,7 +464,7 @@ static void emit_conv(Emit *E, int k) {
   Gemm m = {.src = c->prep ? "prep" : "src", .ps = c->ps, .ic = q->ic, .nt = c->taps.ntaps, .off = c->off,
             .w = fmt(E, "%s_w", name), .b = fmt(E, "%s_b", name), .oc = q->oc,
             .dst = direct ? "dst" : "tmp", .ocs = direct ? (int64_t)q->oh * q->ow : c->JS, .J = c->J,
-            .exact = direct, .act = g->act, .ty = c->ty, .tx = c->tx, .oh = q->oh, .ow = q->ow,
+            .exact = direct, .act = g->act, .ty = c->ty, .tx = c->tx, .nv = c->nv, .oh = q->oh, .ow = q->ow,
             .pw = c->pw};
   emit_gemm(E, &m);
   if (!direct) {

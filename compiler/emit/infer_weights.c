@@ -145,8 +145,8 @@ static void pack_conv_tables(Emit *E, int k) {
   int blk = c->ty ? CNN_INFER_CT_BLOCK : BLOCK;
   float *w = pack_conv(E, g, c->g.oc, c->g.ic, c->taps.ntaps, blk, conv_weight_at, c, f.scale, &count);
   add_table(E, k, fmt(E, "%s_w", f.name),
-            fmt(E, "[%d][%d][%d][%d]: output channels by %d, input channels, taps, %d", (c->g.oc + blk - 1) / blk,
-                c->g.ic, c->taps.ntaps, blk, blk, blk),
+            fmt(E, "[%d][%d][%d][%d]: output channels by %d, input channels, taps, %d",
+                (c->g.oc + blk - 1) / blk, c->g.ic, c->taps.ntaps, blk, blk, blk),
             w, count);
   add_conv_bias(E, k, g, &f);
 }

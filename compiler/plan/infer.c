@@ -179,24 +179,30 @@ static int divisor_upto(int n, int most) {
 /* The channel tile instead of the position tile when the position tile
  * wastes: it computes JS positions of the planes' pitch for oh x ow
  * outputs (an 8x8 image with pitch 10: 80 for 64; 16x16 with pitch 18:
- * 288 for 256; measured faster down to 32x32 with pitch 34, 6% more). Its vectors hold output
- * channels, so it computes only real positions: ty x tx of them, whole
- * divisors of the output's rows and columns, enough for 12+ accumulators.
- * Two vectors of channels on every SIMD level need oc a multiple of 32;
- * many taps (over 32) keep the position tile's table of offsets. Each
- * output is stored alone (the vectors hold channels, the output is
- * channel-major), which the FMAs into it must dwarf: not for an
- * input of 3 channels. */
+ * 288 for 256). The channel tile's vectors hold output channels, so it
+ * computes only real positions: ty x tx of them, whole divisors of the
+ * output's rows and columns, for 12 to 24 accumulators. Two vectors of
+ * channels on every SIMD level need oc a multiple of 32; then it was
+ * measured faster down to a waste of 6% (32x32 with pitch 34). One vector
+ * (oc a multiple of 16) loads a weight vector per position, as the
+ * position tile loads an input vector per channel: only worth it where the
+ * waste is large (lenet's 10x10 with pitch 14, not resnet's 28x28 with
+ * pitch 30, which measured the same). Many taps (over 32) keep the position
+ * tile's table of offsets. Each output is stored alone (the vectors hold
+ * channels, the output is channel-major), which the FMAs into it must
+ * dwarf: not for an input of 3 channels. */
 static void channel_tile(CnnInferConv *c) {
   const CnnConvGeo *q = &c->g;
   int64_t real = (int64_t)q->oh * q->ow;
-  c->ty = c->tx = 0;
-  if (q->oc % 32 || c->taps.ntaps > 32 || c->JS * 20 < real * 21) return; /* waste under 5% */
+  c->ty = c->tx = c->nv = 0;
+  int nv = q->oc % 32 ? 1 : 2;
+  /* waste under 5% (with 2 vectors), under 15% (with 1) */
+  if (q->oc % 16 || c->taps.ntaps > 32 || c->JS * 20 < real * (nv == 2 ? 21 : 23)) return;
   if (q->ic * c->taps.ntaps < 64) return; /* its transposing stores would cost more */
-  int tx = divisor_upto(q->ow, CNN_INFER_CT_MAX);
-  int ty = divisor_upto(q->oh, CNN_INFER_CT_MAX / tx);
-  if (tx * ty < 6) return;
-  c->ty = ty, c->tx = tx;
+  int tx = divisor_upto(q->ow, CNN_INFER_CT_MAX / nv);
+  int ty = divisor_upto(q->oh, CNN_INFER_CT_MAX / nv / tx);
+  if (tx * ty * nv < 12) return;
+  c->ty = ty, c->tx = tx, c->nv = nv;
 }
 
 static void conv_geo(CnnArena *A, const Plan *p, const Group *g, CnnInferConv *c, bool src_in_arena) {
@@ -489,7 +495,9 @@ static void print_group(FILE *out, const Plan *p, int k) {
     if (g->kind != CNN_IG_EW && fused[i] >= 0) fprintf(out, " + %s", nodes[fused[i]].name);
   if (g->kind == CNN_IG_CONV) {
     const CnnInferConv *c = &p->cg[k];
-    if (c->ty) fprintf(out, " (channel tile: 2 vectors of channels x %dx%d positions)", c->ty, c->tx);
+    if (c->ty)
+      fprintf(out, " (channel tile: %d vector%s of channels x %dx%d positions)", c->nv, c->nv > 1 ? "s" : "",
+              c->ty, c->tx);
     else fprintf(out, " (position tile: 8 channels x 1 vector of positions)");
   }
   fputc('\n', out);
