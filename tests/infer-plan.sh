@@ -4,11 +4,12 @@
 # --emit=inference` prints it, checked by awk, independently of the memory planner: every arena
 # block ("buffer NAME offset O size S lives A..B") lies inside the arena,
 # blocks alive at the same time do not overlap, lives are within the
-# groups, and every live layer is in some group.
+# groups, every live layer is in some group, and every convolution names
+# its register tile; resnet's 7x7 layers take the channel tile.
 . "$top_srcdir/tests/tap.sh"
 nets="$top_srcdir/examples/*.cnn $top_srcdir/tests/torch-ops1d.cnn $top_srcdir/tests/torch-ops2d.cnn
 $top_srcdir/tests/infer-edge.cnn"
-plan $(echo $nets | wc -w)
+plan $(($(echo $nets | wc -w) + 2))
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/infer-plan.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
@@ -22,6 +23,7 @@ for f in $nets; do
   if awk '
     function fail(msg) { print msg; bad = 1 }
     /^inference plan of / { groups = $5 + 0; nblocks = $7 + 0; next }
+    /^group [0-9]+ conv / && !/ \((position|channel) tile: / { fail("no tile: " $0) }
     /^group / { ng++; next }
     /^buffer / {
       n++; name[n] = $2; off[n] = $4 + 0; size[n] = $6 + 0
@@ -48,4 +50,21 @@ for f in $nets; do
     diag "$(head -n 20 "$tmp/err")"
   fi
 done
+
+# the channel tile where the position tile wastes (7x7 with pitch 9, 14x14
+# with pitch 16), not with 16 output channels (28x28) nor on the 1x1
+# downsampling with 32 inputs (its stores would cost more)
+"$CNNCC" --plan --emit=inference "$top_srcdir/examples/resnet.cnn" >"$tmp/plan" 2>&1
+tiles=$(awk '/^group [0-9]+ conv / { printf "%s%s ", $4, / \(channel tile: / ? "c" : "p" }' "$tmp/plan")
+case $tiles in
+*conv5:p*conv6:c*conv9:c*conv12:c*conv13:p*conv15:c*) ok "resnet: the channel tile on 14x14 and 7x7 3x3 layers" ;;
+*) not_ok "resnet: the channel tile on 14x14 and 7x7 3x3 layers"; diag "$tiles" ;;
+esac
+# one vector of 16 channels where much is wasted (10x10 with pitch 14)
+if "$CNNCC" --plan --emit=inference "$top_srcdir/examples/lenet.cnn" 2>&1 |
+  grep -q '^group 1 conv conv2: .*(channel tile: 1 vector of channels x 2x10 positions)$'; then
+  ok "lenet: conv2 takes the channel tile with one vector"
+else
+  not_ok "lenet: conv2 takes the channel tile with one vector"
+fi
 exit 0

@@ -27,8 +27,11 @@
  *     w[oc][c][t] * prep[c][off[t] + j], where j runs over the output rows
  *     laid out with the planes' row pitch (the few columns past the output
  *     width are computed and dropped). The kernel keeps 8 output channels x
- *     one SIMD vector of positions in registers; the weights are packed for
- *     it. Transposed convolutions are the same kernel once per output phase.
+ *     one SIMD vector of positions in registers (the position tile); the
+ *     weights are packed for it. Where the dropped columns are many (small
+ *     images), the plan picks the channel tile: 1 or 2 vectors of output
+ *     channels x a few positions, input values broadcast (emit_ctile).
+ *     Transposed convolutions are the same kernel once per output phase.
  *  4. SIMD: the kernels use a few vector macros that the generated file
  *     defines (compiler/kernels/vector.h, the vocabulary the training code
  *     uses too) for AVX-512F, AVX2+FMA, SSE2 or plain C (one float per
@@ -200,6 +203,8 @@ typedef struct {
   int J;
   bool exact;       /* dst has exactly J floats a channel: the last vector is cut */
   int act;          /* activation node applied in registers, or -1 */
+  int ty, tx, nv;   /* the channel tile of nv vectors x ty x tx positions, when ty > 0 */
+  int oh, ow, pw;   /* ... of the output's rows and columns, j = y * pw + x */
 } Gemm;
 
 /* One register tile: R output channels (block ob) by one vector of
@@ -244,12 +249,65 @@ static void emit_tile(Emit *E, const Gemm *m, int R, bool table, bool tail) {
   }
 }
 
+/* The channel tile: nv (1 or 2) vectors of output channels (nv * CNN_VL,
+ * whichever SIMD level) by ty x tx output positions, each position's input value
+ * broadcast, the weights packed [oc/16][ic][nt][16]; position (y, x) is
+ * j = y * pw + x, as in the position tile, and only real positions are
+ * computed. Per output the sum runs in the same order as there (bias,
+ * then channel by channel, tap by tap): the same floats. */
+static void emit_ctile(Emit *E, const Gemm *m) {
+  CnnPrinter *P = E->P;
+  int R = m->ty * m->tx, blk = CNN_INFER_CT_BLOCK, nv = m->nv;
+  int64_t wb = (int64_t)m->ic * m->nt * blk; /* floats of one block of weights */
+  int64_t *pos = cnn_alloc(E->A, sizeof(int64_t) * (size_t)R);
+  for (int r = 0; r < R; r++) pos[r] = (int64_t)(r / m->tx) * m->pw + r % m->tx;
+  const char *acc = "ab"; /* the accumulators of vector 0 and 1: a0, b0, a1, ... */
+  pr(P, "for (int ob = 0; ob < %d; ob += %d * CNN_VL) {", m->oc, nv);
+  pr(P, "const float *restrict w0 = %s + ob / %d * %" PRId64 " + ob %% %d;", m->w, blk, wb, blk);
+  if (nv == 2)
+    pr(P, "const float *restrict w1 = %s + (ob + CNN_VL) / %d * %" PRId64 " + (ob + CNN_VL) %% %d;", m->w,
+       blk, wb, blk);
+  pr(P, "for (int y = 0; y < %d; y += %d)", m->oh, m->ty);
+  pr(P, "for (int x = 0; x < %d; x += %d) {", m->ow, m->tx);
+  pr(P, "const int j = %s;", lin(E, "y", m->pw, 0));
+  pr(P, "const float *restrict s = %s + j + x;", m->src);
+  pr(P, "const float *restrict u0 = w0%s;", nv == 2 ? ", *restrict u1 = w1" : "");
+  pr(P, "float *restrict o = %s + ob * %" PRId64 " + j + x;", m->dst, m->ocs);
+  pr(P, "float t[%d * CNN_VL];", nv);
+  for (int r = 0; r < R; r++)
+    for (int v = 0; v < nv; v++)
+      pr(P, "cnn_vec %c%d = cnn_vload(%s + ob%s);", acc[v], r, m->b, v ? " + CNN_VL" : "");
+  pr(P, "for (int c = 0; c < %d; c++, s += %" PRId64 ", u0 += %d%s) {", m->ic, m->ps, m->nt * blk,
+     nv == 2 ? fmt(E, ", u1 += %d", m->nt * blk) : "");
+  for (int t = 0; t < m->nt; t++) {
+    pr(P, "{");
+    for (int v = 0; v < nv; v++) pr(P, "const cnn_vec p%d = cnn_vload(u%d + %d);", v, v, t * blk);
+    for (int r = 0; r < R; r++) {
+      pr(P, "const cnn_vec i%d = cnn_vset1(s[%" PRId64 "]);", r, m->off[t] + pos[r]);
+      for (int v = 0; v < nv; v++) pr(P, "%c%d = cnn_vfma(p%d, i%d, %c%d);", acc[v], r, v, r, acc[v], r);
+    }
+    pr(P, "}");
+  }
+  pr(P, "}");
+  for (int r = 0; r < R; r++) {
+    for (int v = 0; v < nv; v++)
+      pr(P, "cnn_vstore(t%s, %s);", v ? " + CNN_VL" : "", vact_expr(E, m->act, fmt(E, "%c%d", acc[v], r)));
+    pr(P, "for (int k = 0; k < %d * CNN_VL; k++) o[%s] = t[k];", nv, lin(E, "k", m->ocs, pos[r]));
+  }
+  pr(P, "}");
+  pr(P, "}");
+}
+
 /* The whole GEMM. Loop order: channel blocks outside when the input is
  * small or the weights big; positions outside when the weights are small
  * and the input big (e.g. 1x1 convolutions with many channels), so that
  * what the inner loop sweeps again and again stays in L1. */
 static void emit_gemm(Emit *E, const Gemm *m) {
   CnnPrinter *P = E->P;
+  if (m->ty) {
+    emit_ctile(E, m);
+    return;
+  }
   int full = m->oc / BLOCK, rem = m->oc % BLOCK, ocb = full + (rem > 0);
   bool table = m->nt > 32;
   if (table) {
@@ -406,7 +464,8 @@ static void emit_conv(Emit *E, int k) {
   Gemm m = {.src = c->prep ? "prep" : "src", .ps = c->ps, .ic = q->ic, .nt = c->taps.ntaps, .off = c->off,
             .w = fmt(E, "%s_w", name), .b = fmt(E, "%s_b", name), .oc = q->oc,
             .dst = direct ? "dst" : "tmp", .ocs = direct ? (int64_t)q->oh * q->ow : c->JS, .J = c->J,
-            .exact = direct, .act = g->act};
+            .exact = direct, .act = g->act, .ty = c->ty, .tx = c->tx, .nv = c->nv, .oh = q->oh, .ow = q->ow,
+            .pw = c->pw};
   emit_gemm(E, &m);
   if (!direct) {
     if (g->pool >= 0) {

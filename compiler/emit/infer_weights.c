@@ -46,21 +46,22 @@ static void locate_tensors(Emit *E) {
   }
 }
 
-/* Pack convolution weights for the GEMM: [oc/8][ic][taps][8], batchnorm
- * folded in; w(oc, ic, t) reads the checkpoint's layout. */
+/* Pack convolution weights for the GEMM: [oc/blk][ic][taps][blk] (blk is
+ * BLOCK for the position tile, CNN_INFER_CT_BLOCK for the channel tile),
+ * batchnorm folded in; w(oc, ic, t) reads the checkpoint's layout. */
 typedef float (*WeightAt)(Emit *E, const Group *g, int oc, int ic, int t, const void *ctx);
 
-static float *pack_conv(Emit *E, const Group *g, int oc, int ic, int nt, WeightAt at, const void *ctx,
-                        const float *scale, int64_t *count) {
-  int ocb = (oc + BLOCK - 1) / BLOCK;
-  *count = (int64_t)ocb * ic * nt * BLOCK;
+static float *pack_conv(Emit *E, const Group *g, int oc, int ic, int nt, int blk, WeightAt at,
+                        const void *ctx, const float *scale, int64_t *count) {
+  int ocb = (oc + blk - 1) / blk;
+  *count = (int64_t)ocb * ic * nt * blk;
   float *p = cnn_alloc(E->A, sizeof *p * (size_t)*count);
   for (int o = 0; o < oc; o++)
     for (int c = 0; c < ic; c++)
       for (int t = 0; t < nt; t++) {
         double w = at(E, g, o, c, t, ctx);
         if (scale) w *= scale[o];
-        p[(((int64_t)(o / BLOCK) * ic + c) * nt + t) * BLOCK + o % BLOCK] = (float)w;
+        p[(((int64_t)(o / blk) * ic + c) * nt + t) * blk + o % blk] = (float)w;
       }
   return p;
 }
@@ -141,10 +142,11 @@ static void pack_conv_tables(Emit *E, int k) {
   const CnnInferConv *c = &E->p->cg[k];
   ConvFold f = conv_fold(E, g, c->g.oc);
   int64_t count;
-  float *w = pack_conv(E, g, c->g.oc, c->g.ic, c->taps.ntaps, conv_weight_at, c, f.scale, &count);
+  int blk = c->ty ? CNN_INFER_CT_BLOCK : BLOCK;
+  float *w = pack_conv(E, g, c->g.oc, c->g.ic, c->taps.ntaps, blk, conv_weight_at, c, f.scale, &count);
   add_table(E, k, fmt(E, "%s_w", f.name),
-            fmt(E, "[%d][%d][%d][%d]: output channels by 8, input channels, taps, 8", f.padded / BLOCK,
-                c->g.ic, c->taps.ntaps, BLOCK),
+            fmt(E, "[%d][%d][%d][%d]: output channels by %d, input channels, taps, %d",
+                (c->g.oc + blk - 1) / blk, c->g.ic, c->taps.ntaps, blk, blk, blk),
             w, count);
   add_conv_bias(E, k, g, &f);
 }
@@ -158,7 +160,7 @@ static void pack_convt_tables(Emit *E, int k) {
     if (!f->nt || !f->ny || !f->nx) continue;
     TCtx ctx = {c, f};
     int64_t count;
-    float *w = pack_conv(E, g, c->g.oc, c->g.ic, f->nt, convt_weight_at, &ctx, fold.scale, &count);
+    float *w = pack_conv(E, g, c->g.oc, c->g.ic, f->nt, BLOCK, convt_weight_at, &ctx, fold.scale, &count);
     add_table(E, k, fmt(E, "%s_w%d", fold.name, p),
               fmt(E, "output phase (%d, %d): [%d][%d][%d][%d]", f->ry, f->rx, fold.padded / BLOCK, c->g.ic,
                   f->nt, BLOCK),

@@ -9,7 +9,8 @@
  *     global average pool, concat, softmax. Dropout is the identity and
  *     flatten a view, so neither costs anything.
  *  2. conv_geo(), convt_geo(): the shifted GEMM of every convolution (see
- *     emit/infer.c), on the taps that plan/geometry.c enumerates.
+ *     emit/infer.c), on the taps that plan/geometry.c enumerates, and its
+ *     register tile (channel_tile()).
  *  3. plan_storage(), place(): every value a group produces, and the
  *     temporaries of a group, get a place in one scratch arena: values live
  *     from the group that makes them to the last group that reads them, and
@@ -168,6 +169,42 @@ static void plan_groups(CnnArena *A, Plan *p) {
 
 /* ---- convolution geometry ---- */
 
+/* The largest divisor of n that is at most most. */
+static int divisor_upto(int n, int most) {
+  int d = most < n ? most : n;
+  while (n % d) d--;
+  return d;
+}
+
+/* The channel tile instead of the position tile when the position tile
+ * wastes: it computes JS positions of the planes' pitch for oh x ow
+ * outputs (an 8x8 image with pitch 10: 80 for 64; 16x16 with pitch 18:
+ * 288 for 256). The channel tile's vectors hold output channels, so it
+ * computes only real positions: ty x tx of them, whole divisors of the
+ * output's rows and columns, for 12 to 24 accumulators. Two vectors of
+ * channels on every SIMD level need oc a multiple of 32; then it was
+ * measured faster down to a waste of 6% (32x32 with pitch 34). One vector
+ * (oc a multiple of 16) loads a weight vector per position, as the
+ * position tile loads an input vector per channel: only worth it where the
+ * waste is large (lenet's 10x10 with pitch 14, not resnet's 28x28 with
+ * pitch 30, which measured the same). Many taps (over 32) keep the position
+ * tile's table of offsets. Each output is stored alone (the vectors hold
+ * channels, the output is channel-major), which the FMAs into it must
+ * dwarf: not for an input of 3 channels. */
+static void channel_tile(CnnInferConv *c) {
+  const CnnConvGeo *q = &c->g;
+  int64_t real = (int64_t)q->oh * q->ow;
+  c->ty = c->tx = c->nv = 0;
+  int nv = q->oc % 32 ? 1 : 2;
+  /* waste under 5% (with 2 vectors), under 15% (with 1) */
+  if (q->oc % 16 || c->taps.ntaps > 32 || c->JS * 20 < real * (nv == 2 ? 21 : 23)) return;
+  if (q->ic * c->taps.ntaps < 64) return; /* its transposing stores would cost more */
+  int tx = divisor_upto(q->ow, CNN_INFER_CT_MAX / nv);
+  int ty = divisor_upto(q->oh, CNN_INFER_CT_MAX / nv / tx);
+  if (tx * ty * nv < 12) return;
+  c->ty = ty, c->tx = tx, c->nv = nv;
+}
+
 static void conv_geo(CnnArena *A, const Plan *p, const Group *g, CnnInferConv *c, bool src_in_arena) {
   const CnnConvGeo *q = &c->g;
   c->g = cnn_conv_geo(p->net, &p->net->nodes[g->main]);
@@ -200,6 +237,7 @@ static void conv_geo(CnnArena *A, const Plan *p, const Group *g, CnnInferConv *c
   int64_t reach = (int64_t)(q->ic - 1) * c->ps + maxoff + c->JS;
   int64_t planes = (int64_t)c->taps.nphases * q->ic * c->ps;
   c->prep_floats = reach > planes ? reach : planes;
+  channel_tile(c);
 }
 
 /* The first Y in [from, ...) with Y * s + r - pad >= limit. */
@@ -455,6 +493,13 @@ static void print_group(FILE *out, const Plan *p, int k) {
   const int fused[3] = {g->bn, g->act, g->pool};
   for (int i = 0; i < 3; i++)
     if (g->kind != CNN_IG_EW && fused[i] >= 0) fprintf(out, " + %s", nodes[fused[i]].name);
+  if (g->kind == CNN_IG_CONV) {
+    const CnnInferConv *c = &p->cg[k];
+    if (c->ty)
+      fprintf(out, " (channel tile: %d vector%s of channels x %dx%d positions)", c->nv, c->nv > 1 ? "s" : "",
+              c->ty, c->tx);
+    else fprintf(out, " (position tile: 8 channels x 1 vector of positions)");
+  }
   fputc('\n', out);
 }
 

@@ -60,6 +60,9 @@ typedef struct {
   int J, JS;        /* output positions computed; per-channel stride of tmp */
   bool direct;      /* j is the output index: store straight into dst */
   int64_t prep_floats;
+  /* the channel tile (emit/infer.c) when ty > 0: nv vectors of output
+   * channels by ty rows x tx columns of output positions */
+  int ty, tx, nv;
 } CnnInferConv;
 
 /* One output phase of a transposed convolution. */
@@ -109,6 +112,8 @@ typedef struct {
 } CnnInferPlan;
 
 #define CNN_INFER_TILE_MAX 16 /* the widest SIMD vector in floats (AVX-512) */
+#define CNN_INFER_CT_BLOCK 16 /* output channels per block of the channel tile's weights */
+#define CNN_INFER_CT_MAX 24   /* accumulators of a channel tile: positions x vectors */
 
 /* The plan of net's inference code, in A; NULL (with a message on stderr)
  * on an internal error. */
