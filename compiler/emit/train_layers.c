@@ -59,8 +59,9 @@ static void emit_pool_backward_disjoint(Emit *E, const CnnNode *n, const CnnConv
   CnnPrinter *P = E->P;
   bool assign = E->T->assign[n->id][0];
   if (max) {
+    const char *dy = E->T->relu_back[n->id] >= 0 ? "yc[o] > 0 ? dyc[o] : 0" : "dyc[o]";
     if (assign) pr(P, "memset(dxc, 0, %d * sizeof *dxc);", g->ih * g->iw);
-    pr(P, "for (int o = 0; o < %d; o++) dxc[ac[o]] %s= dyc[o];", g->oh * g->ow, assign ? "" : "+");
+    pr(P, "for (int o = 0; o < %d; o++) dxc[ac[o]] %s= %s;", g->oh * g->ow, assign ? "" : "+", dy);
     return;
   }
   bool tiled = g->sw == g->kw && !g->pl && g->ow * g->sw == g->iw &&
@@ -102,7 +103,9 @@ static void emit_pool_backward_gather(Emit *E, const CnnNode *n, const CnnConvGe
   pr(P, "real s = 0;");
   if (!g->one_d) pr(P, "for (int oy = oy0; oy <= oy1; oy++) {");
   pr(P, "for (int ox = ox0; ox <= ox1; ox++) {");
-  pr(P, max ? "s += ac[%s] == %s ? dyc[%s] : 0;" : "s += dyc[%s];", o, i, o);
+  if (!max) pr(P, "s += dyc[%s];", o);
+  else if (E->T->relu_back[n->id] >= 0) pr(P, "s += ac[%s] == %s && yc[%s] > 0 ? dyc[%s] : 0;", o, i, o, o);
+  else pr(P, "s += ac[%s] == %s ? dyc[%s] : 0;", o, i, o);
   pr(P, g->one_d ? "}" : "}\n}");
   const char *scaled = max ? "s" : fmt(E, "s * %s", cnn_lit(E, 1.0 / (g->kh * g->kw)));
   pr(P, "dxc[%s] %s= %s;", i, E->T->assign[n->id][0] ? "" : "+", scaled);
@@ -110,16 +113,23 @@ static void emit_pool_backward_gather(Emit *E, const CnnNode *n, const CnnConvGe
   if (!g->one_d) pr(P, "}");
 }
 
+/* With a relu before it (relu_back), a max pooling's backward pass does the
+ * relu's too: din is the gradient of the relu's input, and out (the
+ * pooling's output, the relu's output at each window's maximum) masks dy. */
 static void emit_pool_backward(Emit *E, const CnnNode *n, const CnnConvGeo *g, bool max) {
   CnnPrinter *P = E->P;
-  int ihw = g->ih * g->iw, ohw = g->oh * g->ow;
-  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, %sint n) {", n->name,
-     max ? "const int32_t *restrict argmax, " : "");
+  int ihw = g->ih * g->iw, ohw = g->oh * g->ow, relu = E->T->relu_back[n->id];
+  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, %s%sint n) {", n->name,
+     max ? "const int32_t *restrict argmax, " : "", relu >= 0 ? "const real *restrict out, " : "");
+  if (relu >= 0)
+    pr(P, "/* din: the gradient of %s, as %s's backward pass writes it */",
+       input_node(E, &E->net->nodes[relu], 0)->name, E->net->nodes[relu].name);
   pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", g->oc * ihw);
   pr(P, "for (int bc = 0; bc < n * %d; bc++) {", g->oc);
   pr(P, "real *restrict dxc = din + (size_t)bc * %d;", ihw);
   pr(P, "const real *restrict dyc = dout + (size_t)bc * %d;", ohw);
   if (max) pr(P, "const int32_t *restrict ac = argmax + (size_t)bc * %d;", ohw);
+  if (relu >= 0) pr(P, "const real *restrict yc = out + (size_t)bc * %d;", ohw);
   if (g->sw >= g->kw && (g->one_d || g->sh >= g->kh))
     emit_pool_backward_disjoint(E, n, g, max);
   else
@@ -222,8 +232,9 @@ static void emit_pool(Emit *E, const CnnNode *n) {
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s%s, n);", n->name, act(E, n->id), argmax, act(E, n->inputs[0]));
   if (!cnn_backward_begin(E, n)) return;
   emit_pool_backward(E, n, &g, max);
-  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %sn);", n->name, grad(E, n->id), grad(E, n->inputs[0]),
-                      argmax);
+  const char *out = E->T->relu_back[n->id] >= 0 ? fmt(E, "%s, ", cnn_bact(E, n, n->id)) : "";
+  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s%sn);", n->name, grad(E, n->id),
+                      grad(E, cnn_train_dx_node(E->T, n->id, 0)), argmax, out);
 }
 
 static void emit_global_avgpool(Emit *E, const CnnNode *n) {
@@ -266,7 +277,11 @@ static void emit_elementwise(Emit *E, const CnnNode *n) {
     cnn_layer_comment(E, n, fmt(E, "no code: %s does it", E->net->nodes[into].name));
     return;
   }
-  cnn_layer_comment(E, n, into >= 0 ? fmt(E, "forward: %s computes the output", E->net->nodes[into].name) : note);
+  int back = E->T->back_into[n->id]; /* a max pooling that does the backward pass */
+  const char *pool = back >= 0 ? E->net->nodes[back].name : NULL;
+  const char *fwd = into >= 0 ? fmt(E, "forward: %s computes the output", E->net->nodes[into].name) : note;
+  cnn_layer_comment(E, n, pool ? fmt(E, "%s%sbackward: %s does it", fwd, *fwd ? "; " : "", pool) : fwd);
+  if (into >= 0 && pool) return;
   if (into < 0) {
     pr(P, "static void %s_forward(real *restrict out, const real *restrict in, int n) {", n->name);
     pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 32768)", size);
@@ -276,7 +291,7 @@ static void emit_elementwise(Emit *E, const CnnNode *n) {
     pr(P, "}\n}");
     E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
   }
-  if (!cnn_backward_begin(E, n)) return;
+  if (pool || !cnn_backward_begin(E, n)) return;
   const char *used = cnn_bact(E, n, uses_out ? n->id : n->inputs[0]);
   if (E->T->in_place[n->id]) {
     pr(P, "static void %s_backward(real *restrict dout, const real *restrict %s, int n) {", n->name,

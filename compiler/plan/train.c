@@ -53,8 +53,38 @@ bool cnn_merges_relu_backward(const CnnNode *n) { return n->op == OP_BATCHNORM |
 static bool backward_call(const CnnTrainPlan *T, int i) {
   const CnnNode *n = &T->net->nodes[i];
   if (!T->live_train[i] || n->op == OP_INPUT || n->op == OP_FLATTEN) return false;
-  /* a relu fused into a batchnorm or an add runs in its backward pass */
-  return !(T->fused[i] && cnn_merges_relu_backward(&T->net->nodes[n->inputs[0]]));
+  /* a relu fused into a batchnorm or an add runs in its backward pass, one
+   * before a max pooling in the pooling's */
+  return !(T->fused[i] && cnn_merges_relu_backward(&T->net->nodes[n->inputs[0]])) && T->back_into[i] < 0;
+}
+
+int cnn_train_dx_node(const CnnTrainPlan *T, int i, int k) {
+  int r = T->relu_back[i];
+  return T->root[r >= 0 ? T->net->nodes[r].inputs[0] : T->net->nodes[i].inputs[k]];
+}
+
+/* A max pooling whose input is a relu does the relu's backward pass too: it
+ * writes the gradient of the relu's input, dy where its output (the relu's
+ * output at the window's maximum) is > 0, and 0 elsewhere: the relu's mask
+ * at every position a window's gradient goes to, and 0 where none goes.
+ * Only where that gradient is the same bit for bit: the relu is the pooling's
+ * input alone and has its own backward pass (not a batchnorm's or an add's),
+ * and its input, which only the relu reads, gets no other gradient, so the
+ * pooling writes it (=) as the relu did. Not an average pooling: its
+ * output does not say the sign of each position under the window. */
+static void fuse_relu_backward(CnnTrainPlan *T, const int *uses) {
+  const CnnNet *net = T->net;
+  for (int p = 0; p < net->nnodes; p++) {
+    const CnnNode *n = &net->nodes[p];
+    T->relu_back[p] = T->back_into[p] = -1;
+    if ((n->op != OP_MAXPOOL1D && n->op != OP_MAXPOOL2D) || !T->live_train[p]) continue;
+    int r = n->inputs[0], x = net->nodes[r].inputs[0];
+    if (net->nodes[r].op != OP_RELU || uses[r] != 1 || r == net->loss_input || r == net->output) continue;
+    if (T->fused[r] && cnn_merges_relu_backward(&net->nodes[x])) continue;
+    if (uses[x] != 1 || T->root[x] != x || x == net->loss_input) continue;
+    T->relu_back[p] = r;
+    T->back_into[r] = p;
+  }
 }
 
 /* Does node i have a forward call of its own? */
@@ -94,6 +124,9 @@ static void analyse_fusion(CnnTrainPlan *T) {
     T->relu_into[b] = r;
     T->fused[r] = true;
   }
+  T->relu_back = cnn_alloc(T->A, sizeof(int) * (size_t)nn);
+  T->back_into = cnn_alloc(T->A, sizeof(int) * (size_t)nn);
+  fuse_relu_backward(T, uses);
   T->has_fwd = cnn_alloc(T->A, (size_t)nn);
   T->has_bwd = cnn_alloc(T->A, (size_t)nn);
   for (int i = 0; i < nn; i++) T->has_fwd[i] = forward_call(T, i), T->has_bwd[i] = backward_call(T, i);
@@ -105,7 +138,7 @@ static void analyse_fusion(CnnTrainPlan *T) {
     if (!T->has_bwd[i]) continue;
     const CnnNode *n = &net->nodes[i];
     for (int k = 0; k < n->ninputs; k++) {
-      int r = T->root[n->inputs[k]];
+      int r = cnn_train_dx_node(T, i, k);
       T->assign[i][k] = !written[r];
       written[r] = true;
     }
@@ -198,6 +231,9 @@ static void backward_reads(CnnTrainPlan *T, int i) {
   case OP_SOFTMAX: /* its output */
     r[k++] = i;
     break;
+  case OP_MAXPOOL1D: case OP_MAXPOOL2D: /* with a relu, its output for the relu's mask */
+    if (T->relu_back[i] >= 0) r[k++] = i;
+    break;
   default: break;
   }
   T->nbread[i] = k;
@@ -239,7 +275,7 @@ static void plan_grad_aliases(CnnTrainPlan *T) {
   int *writers = cnn_alloc(T->A, sizeof(int) * (size_t)nn);
   for (int i = 1; i < nn; i++)
     if (T->has_bwd[i])
-      for (int k = 0; k < net->nodes[i].ninputs; k++) writers[T->root[net->nodes[i].inputs[k]]]++;
+      for (int k = 0; k < net->nodes[i].ninputs; k++) writers[cnn_train_dx_node(T, i, k)]++;
   int *shared_by = cnn_alloc(T->A, sizeof(int) * (size_t)nn); /* an add's inputs that use its buffer */
   for (int i = nn - 1; i > 0; i--) {
     const CnnNode *n = &net->nodes[i];
@@ -285,7 +321,7 @@ static void plan_buffers(CnnTrainPlan *T, int64_t es) {
     bool merged = T->relu_into[i] >= 0 && cnn_merges_relu_backward(n);
     int64_t size = cnn_shape_size(n->shape);
     if (T->relu_into[i] < 0) T->act_buf[i] = new_buf(T, fmt(T, "act.%s", n->name), size * es);
-    if (T->live_train[i] && !merged && T->grad_alias[i] < 0)
+    if (T->live_train[i] && !merged && T->back_into[i] < 0 && T->grad_alias[i] < 0)
       T->grad_buf[i] = new_buf(T, fmt(T, "grad.%s", n->name), size * es);
     if (n->op == OP_MAXPOOL1D || n->op == OP_MAXPOOL2D)
       T->arg_buf[i] = new_buf(T, fmt(T, "argmax.%s", n->name), size * (int64_t)sizeof(int32_t));
@@ -319,7 +355,7 @@ static void plan_lives(CnnTrainPlan *T) {
     int t = cnn_train_step_backward(T, i);
     bool merged = T->relu_into[i] >= 0 && cnn_merges_relu_backward(n);
     use(T, T->grad_buf[merged ? T->relu_into[i] : i], t);
-    for (int k = 0; k < n->ninputs; k++) use(T, T->grad_buf[T->root[n->inputs[k]]], t);
+    for (int k = 0; k < n->ninputs; k++) use(T, T->grad_buf[cnn_train_dx_node(T, i, k)], t);
     for (int k = 0; k < T->nbread[i]; k++) use(T, T->act_buf[T->bread[i][k]], t);
     use(T, T->arg_buf[i], t);
   }

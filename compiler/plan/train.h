@@ -81,6 +81,10 @@ typedef struct {
    * -1 if none; fused[r] marks such a relu. */
   int *relu_into;
   bool *fused;
+  /* relu_back[p]: the relu (the input of max pooling p) whose backward pass
+   * p's does, writing the gradient of the relu's input (-1 if none);
+   * back_into[r] is that pooling (-1), as r has no backward call. */
+  int *relu_back, *back_into;
   /* has_fwd[i], has_bwd[i]: node i has a forward (backward) call of its own */
   bool *has_fwd, *has_bwd;
   /* assign[i][k]: node i's backward pass writes (=) the gradient of its
@@ -116,6 +120,9 @@ typedef struct {
 CnnTrainPlan *cnn_plan_training(CnnArena *A, const CnnNet *net, int64_t es);
 /* Layers whose backward pass does their fused relu's too. */
 bool cnn_merges_relu_backward(const CnnNode *n);
+/* The node (a root) whose gradient node i's backward pass writes as that
+ * of its input k: the input's, or a fused relu's input's (relu_back). */
+int cnn_train_dx_node(const CnnTrainPlan *T, int i, int k);
 /* Does node i's backward pass read activation (root node) r? */
 bool cnn_train_reads_in_backward(const CnnTrainPlan *T, int i, int r);
 /* Does activation r's recomputation always run, that is, does a backward

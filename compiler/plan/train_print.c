@@ -26,6 +26,7 @@ static void print_node(FILE *f, const CnnTrainPlan *T, int i) {
     fprintf(f, " dx=%s wgrad=%s", k->dx_gemm ? "gemm" : "implicit", k->wgrad_dot ? "dot" : "transposed");
   if (T->relu_into[i] >= 0) fprintf(f, " relu=%s", T->net->nodes[T->relu_into[i]].name);
   if (T->fused[i]) fprintf(f, " fused");
+  if (T->relu_back[i] >= 0) fprintf(f, " relu-backward=%s", T->net->nodes[T->relu_back[i]].name);
   if (T->root[i] != i) fprintf(f, " alias=%s", T->net->nodes[T->root[i]].name);
   if (T->recompute[i] >= 0)
     fprintf(f, " recomputed-by=%s before=%s", T->net->nodes[T->recompute[i]].name,
