@@ -53,7 +53,7 @@ static INLINE int phase_count(int k, int d, int s) {
 
 /* xp = x with zeros around, in planes (c x the used phases, hp x wp each),
  * and NR zeros after it, which the last tiles read */
-static ALWAYS_INLINE void pad_image_body(const Implicit *g, real *restrict xp, const real *restrict x) {
+static NOINLINE void pad_image(const Implicit *g, real *restrict xp, const real *restrict x) {
   const int na = phase_count(g->kh, g->dh, g->sh), nb = phase_count(g->kw, g->dw, g->sw);
   const int planes = g->c * na * nb;
   int pa[g->sh], pb[g->sw]; /* the used phases, in order */
@@ -88,9 +88,6 @@ static ALWAYS_INLINE void pad_image_body(const Implicit *g, real *restrict xp, c
     }
   }
   for (int i = 0; i < NR; i++) xp[(size_t)planes * g->hp * g->wp + i] = 0;
-}
-static NOINLINE void pad_image(const Implicit *g, real *restrict xp, const real *restrict x) {
-  pad_image_body(g, xp, x);
 }
 
 /* Where the lanes of the tile of positions q0... go: lane v < width is
