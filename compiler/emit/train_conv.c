@@ -52,11 +52,7 @@ static void emit_implicit(Emit *E, const char *name, const char *what, const Cnn
   }
   pr(P, "};");
   pr(P, "static NOINLINE void %s_pad(real *restrict xp, const real *restrict x) {", name);
-  /* not specialized: gcc 12 -O3 -march=native dropped the copied rows of
-   * pad_image inlined on a 32 x 14 x 14 image (ResNet's conv7), which
-   * tests/build-diff.sh caught; a pad moves memory, so the constant
-   * geometry bought little there */
-  pr(P, "pad_image(&%s, xp, x);", name);
+  pr(P, "SPECIALIZED(pad_image)(&%s, xp, x);", name);
   pr(P, "}");
 }
 
