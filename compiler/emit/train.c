@@ -653,9 +653,9 @@ static void emit_backward(Emit *E) {
   else pr(P, "loss_backward(%s, %s, labels_copy, n);", grad(E, E->z->id), act(E, E->z->id));
   pr(P, "lap(%d, 1, n); /* loss */", E->nprof - 2);
   cnn_mpi_backward_begin(E);
-  for (int i = net->nnodes - 1; i > 0; i--)
+  for (int i = net->nnodes - 1; i > 0; i--) {
+    if (E->T->live_train[i]) cnn_mpi_backward(E, i);
     if (E->T->live_train[i] && E->bwd[i]) {
-      cnn_mpi_backward(E, i);
       for (int r = 0; r < net->nnodes; r++) {
         if (E->T->recompute_at[r] != i) continue;
         /* skipped with the layers that read it */
@@ -672,6 +672,7 @@ static void emit_backward(Emit *E) {
       else pr(P, "%s", E->bwd[i]);
       pr(P, "lap(%d, 1, n);", E->prof[i]);
     }
+  }
   pr(P, "if (dx) memcpy(dx, %s, (size_t)n * %s_IN_SIZE * sizeof *dx);", grad(E, 0), NU);
   pr(P, "}");
   nl(P);

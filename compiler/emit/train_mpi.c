@@ -38,7 +38,7 @@ static bool mpi_supports(CnnOp op) {
   case OP_INPUT: case OP_CONV1D: case OP_CONV2D: case OP_MAXPOOL1D: case OP_MAXPOOL2D:
   case OP_AVGPOOL1D: case OP_AVGPOOL2D: case OP_GLOBAL_AVGPOOL: case OP_DENSE: case OP_FLATTEN:
   case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH: case OP_BATCHNORM:
-  case OP_ADD: return true;
+  case OP_DROPOUT: case OP_ADD: return true;
   default: return false;
   }
 }
@@ -95,17 +95,23 @@ void cnn_mpi_backward_begin(Emit *E) {
   E->grad_whole[E->T->root[E->z->id]] = 1; /* the loss runs on the whole batch */
 }
 
+/* Before node i's backward pass (called for every live node, in reverse
+ * order, also for those without one: a relu fused into the layer before,
+ * an alias such as flatten, whose gradient is their input's). */
 void cnn_mpi_backward(Emit *E, int i) {
   if (!E->opt->mpi) return;
   const CnnNode *n = &E->net->nodes[i];
-  char *g = &E->grad_whole[E->T->root[i]];
-  if (mixes_samples(n->op) && *g != 1) {
-    share(E, grad(E, i), i);
+  /* the gradient the pass reads: a fused relu's, else its own */
+  const int out = E->T->relu_into[i] >= 0 ? E->T->relu_into[i] : i;
+  char *g = &E->grad_whole[E->T->root[out]];
+  if (E->bwd[i] && mixes_samples(n->op) && *g != 1) {
+    share(E, grad(E, out), out);
     *g = 1;
   }
-  const char w = !runs_in_parts(n->op) && *g == 1 && (mixes_samples(n->op) || E->whole_at_forward[i]);
+  char w = *g == 1;
+  if (E->bwd[i]) w = w && !runs_in_parts(n->op) && (mixes_samples(n->op) || E->whole_at_forward[i]);
   for (int k = 0; k < n->ninputs; k++) {
     char *gi = &E->grad_whole[E->T->root[n->inputs[k]]];
-    *gi = *gi == 2 ? w : *gi && w;
+    if (gi != g) *gi = *gi == 2 ? w : *gi && w;
   }
 }
