@@ -54,4 +54,4 @@ cnncc_SOURCES += compiler/emit/infer.c compiler/emit/infer_emit.h compiler/emit/
 	compiler/emit/infer_file.c
 cnncc_CFLAGS += -I$(top_srcdir)/runtime
 cnncc_LDADD += runtime/libcnnrt.a
-dist_doc_DATA += docs/inference.md
+dist_doc_DATA += docs/inference.md docs/distributed.md
