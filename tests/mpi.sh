@@ -9,7 +9,7 @@
 # threads and by `mpirun -np N` with 1 thread per rank (and 2 ranks x 2
 # threads), on a batch that splits unevenly between the ranks and an epoch
 # whose last batch is short; the checkpoints must be the same bytes (cmp).
-# Then: rank 0 alone prints the result, and ranks given different --batch
+# Then: eval and predict print the same, rank 0 alone prints, and ranks given different --batch
 # stop with a message instead of waiting on each other.
 . "$top_srcdir/tests/tap.sh"
 PYTHON=${CNNCC_PYTHON:-python3}
@@ -28,7 +28,7 @@ if ! "$CNNCC" --mpi "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet-mpi" >"$tmp/
   echo "Bail out! cnncc --mpi cannot build LeNet"
   exit 1
 fi
-plan 11
+plan 13
 # as root in a container, and 4 ranks on fewer cores
 run_mpi() { np=$1; shift; timeout 300 mpirun --allow-run-as-root --oversubscribe -np "$np" "$@"; }
 
@@ -77,6 +77,14 @@ fi
 run_mpi 2 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 1 --threads 1 >"$tmp/out.log" 2>"$tmp/err.log"
 check "the result line is printed once (rank 0)" test "$(grep -c '^test_acc=' "$tmp/out.log")" = 1
 check "the epoch line is printed once" test "$(grep -c '^epoch 1/1' "$tmp/err.log")" = 1
+
+# eval and predict under mpirun print what the plain trainer prints
+"$tmp/lenet" eval --data "$tmp/lenet-data" --weights "$tmp/lenet.ckpt" >"$tmp/plain.out" 2>/dev/null
+run_mpi 4 "$tmp/lenet-mpi" eval --data "$tmp/lenet-data" --weights "$tmp/lenet.ckpt" >"$tmp/mpi.out" 2>/dev/null
+check "eval on 4 ranks prints the plain trainer's line ($(cat "$tmp/plain.out"))" cmp "$tmp/plain.out" "$tmp/mpi.out"
+"$tmp/lenet" predict --weights "$tmp/lenet.ckpt" "$tmp/lenet-data/t10k-images-idx3-ubyte" >"$tmp/plain.out" 2>/dev/null
+run_mpi 2 "$tmp/lenet-mpi" predict --weights "$tmp/lenet.ckpt" "$tmp/lenet-data/t10k-images-idx3-ubyte" >"$tmp/mpi.out" 2>/dev/null
+check "predict on 2 ranks prints the plain trainer's classes" cmp "$tmp/plain.out" "$tmp/mpi.out"
 
 # ranks that disagree on --batch: refused with a message, not a hang
 timeout 120 mpirun --allow-run-as-root --oversubscribe \
