@@ -2,15 +2,16 @@
 # mpi.sh - data-parallel trainers (cnncc --mpi, docs/distributed.md) end
 # with the plain trainer's checkpoint bytes on 1, 2 and 4 ranks (issue #14).
 #
-# Two networks on small random IDX data (bench/synth_data.py): LeNet
-# (convolutions, pooling, dense layers) and tests/kill-resume.cnn
-# (batchnorm, whose statistics need every sample of the batch, dropout and
-# a strided convolution). Each is trained by the plain trainer with 2
+# Three networks on small random IDX data (bench/synth_data.py): LeNet
+# (convolutions, pooling, dense layers), tests/kill-resume.cnn (batchnorm,
+# whose statistics need every sample of the batch, dropout and a strided
+# convolution) and U-Net (transposed convolutions, concatenation, a loss
+# per pixel). Each is trained by the plain trainer with 2
 # threads and by `mpirun -np N` with 1 thread per rank (and 2 ranks x 2
 # threads), on a batch that splits unevenly between the ranks and an epoch
 # whose last batch is short; the checkpoints must be the same bytes (cmp).
 # Then: a run resumed on another number of ranks ends with the same bytes,
-# eval and predict print the same, unsupported layers are refused, rank 0 alone prints, and ranks given different --batch
+# eval and predict print the same, rank 0 alone prints, and ranks given different --batch
 # stop with a message instead of waiting on each other.
 . "$top_srcdir/tests/tap.sh"
 PYTHON=${CNNCC_PYTHON:-python3}
@@ -39,20 +40,23 @@ fi
 # as root in a container, and 4 ranks on fewer cores
 run_mpi() { np=$1; shift; timeout 300 mpirun --allow-run-as-root --oversubscribe -np "$np" "$@"; }
 
-# build NAME CNN: the plain and the MPI trainer, and random data in $tmp/NAME-data
+# build NAME CNN [NTRAIN]: the plain and the MPI trainer, and random data in $tmp/NAME-data
 build() {
   "$CNNCC" "$2" -o "$tmp/$1" && "$CNNCC" --mpi "$2" -o "$tmp/$1-mpi" &&
     "$CNNCC" --emit=pytorch "$2" -o "$tmp/$1.py" &&
-    "$PYTHON" "$top_srcdir/bench/synth_data.py" "$tmp/$1.py" "$tmp/$1-data" --train 90 --test 20 --seed 5 >/dev/null
+    "$PYTHON" "$top_srcdir/bench/synth_data.py" "$tmp/$1.py" "$tmp/$1-data" --train "${3:-90}" --test 20 --seed 5 >/dev/null
 }
 
-# same_bits NAME BATCH EPOCHS: plain vs 1, 2, 4 ranks and 2 ranks x 2 threads
+# same_bits NAME BATCH EPOCHS NP...: plain vs NP ranks (and, for killresume,
+# 2 ranks x 2 threads)
 same_bits() {
-  name=$1 batch=$2 epochs=$3
+  name=$1 batch=$2 epochs=$3 nps=
+  shift 3
+  nps=$*
   set -- train --data "$tmp/$name-data" --batch "$batch" --epochs "$epochs"
   "$tmp/$name" "$@" --threads 2 --save "$tmp/$name.ckpt" >/dev/null 2>"$tmp/plain.log" ||
     diag "$(cat "$tmp/plain.log")"
-  for np in 1 2 4; do
+  for np in $nps; do
     rm -f "$tmp/$name-$np.ckpt"
     run_mpi $np "$tmp/$name-mpi" "$@" --threads 1 --save "$tmp/$name-$np.ckpt" >"$tmp/out.log" 2>&1 ||
       diag "$(tail -5 "$tmp/out.log")"
@@ -68,16 +72,23 @@ same_bits() {
 }
 
 if build lenet "$top_srcdir/examples/lenet.cnn" 2>"$tmp/build.log"; then
-  same_bits lenet 28 2 # batches of 28 (7 a part), the last of 6 (parts of 1, 2, 1, 2)
+  same_bits lenet 28 2 1 2 4 # batches of 28 (7 a part), the last of 6 (parts of 1, 2, 1, 2)
 else
   diag "$(cat "$tmp/build.log")"
   for i in 1 2 3; do not_ok "lenet: cannot build the trainers or the data"; done
 fi
 if build killresume "$top_srcdir/tests/kill-resume.cnn" 2>"$tmp/build.log"; then
-  same_bits killresume 15 2 # parts of 3, 4, 4, 4 samples, 6 batches an epoch
+  same_bits killresume 15 2 1 2 4 # parts of 3, 4, 4, 4 samples, 6 batches an epoch
 else
   diag "$(cat "$tmp/build.log")"
   for i in 1 2 3 4; do not_ok "killresume: cannot build the trainers or the data"; done
+fi
+# U-Net: transposed convolutions, concatenation, a loss per pixel
+if build unet "$top_srcdir/examples/unet.cnn" 12 2>"$tmp/build.log"; then
+  same_bits unet 6 1 3 4 # 3 ranks: parts of 1, 2, 1 + 2 samples
+else
+  diag "$(cat "$tmp/build.log")"
+  for i in 1 2; do not_ok "unet: cannot build the trainers or the data"; done
 fi
 
 # rank 0 alone prints the result line
@@ -101,12 +112,6 @@ check "eval on 4 ranks prints the plain trainer's line ($(cat "$tmp/plain.out"))
 "$tmp/lenet" predict --weights "$tmp/lenet.ckpt" "$tmp/lenet-data/t10k-images-idx3-ubyte" >"$tmp/plain.out" 2>/dev/null
 run_mpi 2 "$tmp/lenet-mpi" predict --weights "$tmp/lenet.ckpt" "$tmp/lenet-data/t10k-images-idx3-ubyte" >"$tmp/mpi.out" 2>/dev/null
 check "predict on 2 ranks prints the plain trainer's classes" cmp "$tmp/plain.out" "$tmp/mpi.out"
-
-# layers the exchanges are not written for yet: refused when compiling
-"$CNNCC" --mpi "$top_srcdir/examples/unet.cnn" -o "$tmp/unet-mpi" >"$tmp/out.log" 2>&1
-status=$?
-check "cnncc --mpi on U-Net (conv_transpose2d): exit status 1 (was $status)" test "$status" = 1
-check "... naming the layer" grep -q "layer 'upconv1' (conv_transpose2d, line [0-9]*) is not supported by the MPI trainer" "$tmp/out.log"
 
 # ranks that disagree on --batch: refused with a message, not a hang
 timeout 120 mpirun --allow-run-as-root --oversubscribe \
