@@ -247,11 +247,33 @@ static int compile_options(char **argv, const char *cc, CnnTarget target, const 
 }
 
 /* The most compile_options() gives, with room for the files and paths. */
-#define COMPILE_ARGV_MAX (32 + SANITIZE_MAX)
+#define COMPILE_ARGV_MAX (32 + SANITIZE_MAX + 2 * MPI_WORDS_MAX)
+
+/* --mpi: the words of text (configure's MPI flags) appended to argv, at most
+ * MPI_WORDS_MAX; buf holds them. Returns how many. */
+#define MPI_WORDS_MAX 24
+static int mpi_words(char **argv, const char *text, char *buf, size_t size) {
+  if (snprintf(buf, size, "%s", text) >= (int)size) return 0;
+  int n = 0;
+  for (char *p = strtok(buf, " \t"); p && n < MPI_WORDS_MAX; p = strtok(NULL, " \t")) argv[n++] = p;
+  return n;
+}
+
+/* --mpi needs MPI found by configure and libcnnrt_mpi.a next to libcnnrt.a. */
+static bool mpi_available(const char *lib) {
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/libcnnrt_mpi.a", lib);
+  if (CNNCC_HAVE_MPI && exists(path)) return true;
+  fprintf(stderr, "cnncc: --mpi needs MPI, and %s; install it (e.g. apt-get install openmpi-bin "
+                  "libopenmpi-dev), then configure and build cnncc again\n",
+          CNNCC_HAVE_MPI ? "the runtime library libcnnrt_mpi.a is missing" : "cnncc was configured without it");
+  return false;
+}
 
 static int build_program(const CnnNet *net, const char *out_path, const CnnEmitOptions *opt) {
   char inc[PATH_MAX], lib[PATH_MAX];
   if (!find_runtime(inc, lib, sizeof inc)) return 1;
+  if (opt->mpi && !mpi_available(lib)) return 1;
   char dir[PATH_MAX];
   if (!make_temp_dir(dir, sizeof dir)) return 1;
   char c_path[PATH_MAX + 64], h_path[PATH_MAX + 64];
@@ -263,14 +285,16 @@ static int build_program(const CnnNet *net, const char *out_path, const CnnEmitO
     char inc_flag[PATH_MAX + 8], lib_flag[PATH_MAX + 8];
     snprintf(inc_flag, sizeof inc_flag, "-I%s", inc);
     snprintf(lib_flag, sizeof lib_flag, "-L%s", lib);
-    char *argv[COMPILE_ARGV_MAX], words[256];
+    char *argv[COMPILE_ARGV_MAX], words[256], mpi_cflags[1024], mpi_libs[1024];
     int argc = compile_options(argv, cc, opt->target, dir, words, sizeof words);
+    if (opt->mpi) argc += mpi_words(argv + argc, CNNCC_MPI_CFLAGS, mpi_cflags, sizeof mpi_cflags);
     argv[argc++] = inc_flag;
     argv[argc++] = "-o";
     argv[argc++] = (char *)out_path;
     argv[argc++] = c_path;
     argv[argc++] = lib_flag;
-    argv[argc++] = "-lcnnrt";
+    argv[argc++] = opt->mpi ? "-lcnnrt_mpi" : "-lcnnrt";
+    if (opt->mpi) argc += mpi_words(argv + argc, CNNCC_MPI_LIBS, mpi_libs, sizeof mpi_libs);
     argv[argc++] = "-lz";
     argv[argc++] = "-lm";
     argv[argc] = NULL;

@@ -337,6 +337,7 @@ typedef struct {
   CnnTarget target;
   const char *source_file; /* the .cnn file, for the header comment */
   const char *header_name; /* what the .c includes, e.g. "lenet.h" */
+  bool mpi;                /* a data-parallel trainer under MPI (docs/distributed.md) */
 } CnnEmitOptions;
 
 /* Canonical text of the architecture (docs/generated-code.md) and its

@@ -28,7 +28,7 @@ cnncc_SOURCES += compiler/plan/plan.h compiler/plan/memory.c compiler/plan/geome
 	compiler/plan/train.h compiler/plan/train.c compiler/plan/train_kernels.c \
 	compiler/plan/train_print.c compiler/plan/roofline.c compiler/plan/infer.h compiler/plan/infer.c \
 	compiler/emit/printer.c compiler/emit/train.h compiler/emit/train.c compiler/emit/train_conv.c \
-	compiler/emit/train_layers.c compiler/emit/train_loss.c \
+	compiler/emit/train_layers.c compiler/emit/train_loss.c compiler/emit/train_mpi.c \
 	compiler/emit/kernels.h compiler/emit/kernels.c
 # The kernels the generated code gets (emit/kernels.h) are ordinary C
 # headers, which cnncc holds as strings: kernels/embed.sh writes
@@ -54,4 +54,4 @@ cnncc_SOURCES += compiler/emit/infer.c compiler/emit/infer_emit.h compiler/emit/
 	compiler/emit/infer_file.c
 cnncc_CFLAGS += -I$(top_srcdir)/runtime
 cnncc_LDADD += runtime/libcnnrt.a
-dist_doc_DATA += docs/inference.md
+dist_doc_DATA += docs/inference.md docs/distributed.md

@@ -28,6 +28,9 @@ static void usage(FILE *out) {
           "      --emit=train     (the default) with -o FILE.c: write the training code\n"
           "                       FILE.c and FILE.h; with -o FILE: also compile it (with\n"
           "                       CNNCC_CC) and link it with libcnnrt into the trainer FILE\n"
+          "      --mpi            build a data-parallel trainer for mpirun (with mpicc;\n"
+          "                       docs/distributed.md): the same checkpoints as\n"
+          "                       the plain trainer on any number of ranks\n"
           "      --dtype=TYPE     float (default) or double; double code has no main\n"
           "                       and is meant for gradient checks\n"
           "      --target=TARGET  what a program (-o PROGRAM) is compiled for: native\n"
@@ -191,7 +194,7 @@ static int parse_command_line(int argc, char **argv, Command *cmd) {
       {"dtype", required_argument, NULL, 'D'}, {"target", required_argument, NULL, 'T'},
       {"weights", required_argument, NULL, 'W'}, {"header", no_argument, NULL, 'H'},
       {"static-arena", no_argument, NULL, 'A'}, {"no-softmax", no_argument, NULL, 'S'},
-      {"plan", no_argument, NULL, 'P'},
+      {"plan", no_argument, NULL, 'P'},   {"mpi", no_argument, NULL, 'M'},
       {NULL, 0, NULL, 0},
   };
   *cmd = (Command){.gen = {.dtype = CNN_DTYPE_FLOAT, .target = CNN_TARGET_NATIVE}};
@@ -211,6 +214,7 @@ static int parse_command_line(int argc, char **argv, Command *cmd) {
     case 'S': cmd->infer.no_softmax = true; break;
     case 'D': if (!parse_dtype(optarg, &cmd->gen.dtype)) return 2; break;
     case 'T': if (!parse_target(optarg, &cmd->gen.target)) return 2; break;
+    case 'M': cmd->gen.mpi = true; break;
     default: fprintf(stderr, "Try 'cnncc --help' for more information.\n"); return 2;
     }
   }
@@ -223,6 +227,10 @@ static int parse_command_line(int argc, char **argv, Command *cmd) {
   const char *e = cmd->emit;
   if (e && strcmp(e, "pytorch") && strcmp(e, "train") && strcmp(e, "inference")) {
     fprintf(stderr, "cnncc: unknown --emit '%s' (expected train, pytorch or inference)\n", e);
+    return 2;
+  }
+  if (cmd->gen.mpi && ((e && strcmp(e, "train")) || cmd->gen.dtype == CNN_DTYPE_DOUBLE)) {
+    fprintf(stderr, "cnncc: --mpi builds a float trainer (--emit=train)\n");
     return 2;
   }
   if (cmd->plan && e && !strcmp(e, "pytorch")) {

@@ -231,4 +231,20 @@ int rt_checkpoint_save(const char *path, const RtNet *net,
 int rt_checkpoint_load(const char *path, const RtNet *net, RtTrainState *st,
                        float *m, float *v, char *err, size_t errlen);
 
+#ifdef CNNCC_MPI
+/* The data exchanges of a trainer built with `cnncc --mpi`, in
+ * libcnnrt_mpi (runtime/mpi.c; the method: docs/distributed.md). The batch
+ * is in `parts` parts, sample p * n / parts up to (p + 1) * n / parts, and
+ * rank r of N computes the parts r * parts / N up to (r + 1) * parts / N. */
+/* Is part p this rank's? */
+int rt_mpi_part_mine(int p, int parts);
+/* buf holds per_sample values for each of n samples, right for this rank's
+ * parts: afterwards on every rank, for all samples (copies). */
+void rt_mpi_share_samples(float *buf, long per_sample, int n, int parts);
+/* count values of part p, from the rank that computed it to all. */
+void rt_mpi_share_part(float *buf, long count, int p, int parts);
+/* At least size bytes of scratch, kept for the next call. */
+void *rt_mpi_scratch(size_t size);
+#endif
+
 #endif

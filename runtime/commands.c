@@ -97,7 +97,7 @@ int rt_bench(RtRun *r, const RtArgs *a, int nfiles, char **files)
   /* The numbers mean little without how the program was built: the
    * generated code records its kernels and OpenMP (net->build). */
   const RtBuildInfo *b = &net->build;
-  fprintf(stderr, "bench: batch %d, %d steps, %.2f ms/step\n", a->batch, a->steps,
+  fprintf(rt_info(), "bench: batch %d, %d steps, %.2f ms/step\n", a->batch, a->steps,
           1e3 * seconds / a->steps);
   printf("kernel_isa=%s threads=%d openmp=%s\n", b->kernels ? b->kernels : "unknown",
          b->openmp && omp_get_max_threads ? omp_get_max_threads() : 1, b->openmp ? "yes" : "no");

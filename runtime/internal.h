@@ -72,6 +72,23 @@ typedef struct {
   int (*run)(struct RtRun *r, const RtArgs *a, int nfiles, char **files);
 } RtCommand;
 
+/* Is this process the one that prints and writes files? Under MPI rank 0
+ * (mpi.c), else always. */
+#ifdef CNNCC_MPI
+int rt_is_root(void);
+void rt_mpi_init(int *argc, char ***argv);
+int rt_mpi_finish(int status);
+/* status: -1 or the exit status of this rank's argument checks; the same
+ * on every rank afterwards: -1 when all ranks agree on the network, the
+ * command, --batch and --seed. */
+int rt_mpi_agree(const RtCtx *c, int status, const RtArgs *a, int command);
+int *rt_mpi_scratch_counts(size_t count);
+#else
+static inline int rt_is_root(void) { return 1; }
+#endif
+/* Where informational lines go: stderr, or nowhere on ranks other than 0. */
+FILE *rt_info(void);
+
 /* cli.c: options, commands, help and messages. */
 
 /* "PROG: message" on stderr; returns status. */

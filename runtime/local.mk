@@ -15,6 +15,16 @@ runtime_libcnnrt_a_CPPFLAGS = -DRT_VERSION='"$(PACKAGE_VERSION)"' \
 	-DRT_DEFAULT_DATA_DIR='"$(abs_top_srcdir)/data/fashion-mnist"' \
 	-DRT_INSTALLED_DATA_DIR='"$(fashionmnistdir)"'
 
+# With MPI: the same runtime for `cnncc --mpi` trainers (docs/distributed.md),
+# with MPI_Init, the rank-0-only output and the exchanges of runtime/mpi.c.
+if HAVE_MPI
+lib_LIBRARIES += runtime/libcnnrt_mpi.a
+runtime_libcnnrt_mpi_a_SOURCES = $(runtime_libcnnrt_a_SOURCES) runtime/mpi.c
+runtime_libcnnrt_mpi_a_CFLAGS = $(runtime_libcnnrt_a_CFLAGS) $(MPI_CFLAGS)
+runtime_libcnnrt_mpi_a_CPPFLAGS = $(runtime_libcnnrt_a_CPPFLAGS) -DCNNCC_MPI=1
+endif
+EXTRA_DIST += runtime/mpi.c
+
 # cnnrt.pc is written when it is installed, with the directories it is
 # installed to: `make install prefix=DIR` (without configuring for DIR) then
 # gives a pkg-config file that names DIR, not the configured prefix.

@@ -37,6 +37,14 @@ static int run_command(const RtCtx *c, const RtCommand *cmd, int argc, char **ar
                          : rt_error(c, 1, "out of memory");
   if (rc < 0)
     rc = rt_check_required(c, cmd, &a, nfiles);
+#ifdef CNNCC_MPI
+  /* every rank gets here, whatever its arguments: a rank that stopped
+   * alone would leave the others waiting in the first exchange */
+  unsigned command = 0;
+  for (const char *s = cmd->name; *s; s++)
+    command = command * 31 + (unsigned char)*s;
+  rc = rt_mpi_agree(c, rc, &a, (int)command);
+#endif
   if (rc < 0)
     apply_run_options(c, &a);
   if (rc < 0) {
@@ -48,7 +56,7 @@ static int run_command(const RtCtx *c, const RtCommand *cmd, int argc, char **ar
   return rc;
 }
 
-int rt_main(int argc, char **argv, const RtNet *net)
+static int main_command(int argc, char **argv, const RtNet *net)
 {
   const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
   RtCtx c = {argc > 0 ? (slash ? slash + 1 : argv[0]) : net->name, net};
@@ -70,4 +78,14 @@ int rt_main(int argc, char **argv, const RtNet *net)
     return rt_error(&c, RT_EXIT_USAGE, "unknown command '%s'; run '%s --help'", argv[1],
                     c.prog);
   return run_command(&c, cmd, argc - 2, argv + 2);
+}
+
+int rt_main(int argc, char **argv, const RtNet *net)
+{
+#ifdef CNNCC_MPI
+  rt_mpi_init(&argc, &argv);
+  return rt_mpi_finish(main_command(argc, argv, net));
+#else
+  return main_command(argc, argv, net);
+#endif
 }

@@ -147,7 +147,7 @@ static void describe_split(const RtRun *r, const char *split, const RtDataset *d
 {
   char shape[96];
   rt_shape_str(shape, sizeof shape, ds->rank, ds->dim, "x");
-  fprintf(stderr, "%s: %s data: %ld samples of %s from %s\n", r->c->prog, split,
+  fprintf(rt_info(), "%s: %s data: %ld samples of %s from %s\n", r->c->prog, split,
           ds->n, shape, ds->image_path);
 }
 

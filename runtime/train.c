@@ -13,6 +13,8 @@
 static int save(RtRun *r, const char *path, const RtTrainState *st)
 {
   char err[1024];
+  if (!rt_is_root()) /* the checkpoint of all: every rank has the same state */
+    return 0;
   if (rt_checkpoint_save(path, r->net, st, r->m, r->v, err, sizeof err))
     return rt_error(r->c, 1, "%s", err);
   return 0;
@@ -51,7 +53,7 @@ typedef struct {
  * file cannot be written (e.g. a full disk), which must not pass silently. */
 static int report_epoch(RtRun *r, const RtArgs *a, long epoch, long epochs, const EpochStats *e)
 {
-  fprintf(stderr, "epoch %ld/%ld: train_loss %.4f train_acc %.4f test_loss %.4f test_acc %.4f (%.1f s, %.0f img/s)\n",
+  fprintf(rt_info(), "epoch %ld/%ld: train_loss %.4f train_acc %.4f test_loss %.4f test_acc %.4f (%.1f s, %.0f img/s)\n",
           epoch + 1, epochs, e->train_loss, e->train_acc, e->test_loss,
           e->test_acc, e->seconds, e->images_per_s);
   if (!r->metrics)
@@ -114,7 +116,7 @@ static int train_loop(RtRun *r, const RtArgs *a, RtTrainState *st, double *test_
   if (st->epoch_step > steps)
     return rt_error(r->c, 1, "checkpoint '%s' stopped at step %ld of an epoch, but this data has only %ld steps per epoch",
                     a->resume, st->epoch_step, steps);
-  rt_progress_init(&progress, stderr, a->epochs, steps, st->epoch * steps + st->epoch_step);
+  rt_progress_init(&progress, rt_info(), a->epochs, steps, st->epoch * steps + st->epoch_step);
   while (st->epoch < a->epochs) {
     double start = rt_now();
     EpochStats e = {0};
@@ -170,7 +172,7 @@ int rt_train(RtRun *r, const RtArgs *a, int nfiles, char **files)
     return 1;
   if (!a->resume)
     r->net->init(st.seed);
-  if (a->metrics && !(r->metrics = fopen(a->metrics, a->resume ? "a" : "w")))
+  if (a->metrics && rt_is_root() && !(r->metrics = fopen(a->metrics, a->resume ? "a" : "w")))
     return rt_error(r->c, 1, "cannot write metrics '%s': %s", a->metrics, strerror(errno));
 
   double test_acc = -1, test_loss;

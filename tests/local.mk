@@ -56,6 +56,11 @@ TESTS += tests/errors-cli.sh tests/kill-resume.sh tests/random-nets.sh
 dist_check_SCRIPTS += tests/errors-cli.sh tests/kill-resume.sh tests/random-nets.sh
 EXTRA_DIST += tests/kill-resume.cnn tests/random-nets.py
 
+# Data-parallel trainers under MPI (cnncc --mpi, docs/distributed.md): the
+# plain trainer's checkpoint bytes on 1, 2 and 4 ranks; skipped without MPI.
+TESTS += tests/mpi.sh
+dist_check_SCRIPTS += tests/mpi.sh
+
 # The same gradients from every build of the generated code (float with and
 # without OpenMP, each C compiler, double): tests/build-diff.sh, issue #11
 # (BUILD_DIFF_NETS=300 for a long run).

@@ -291,6 +291,10 @@ static void emit_prologue(Emit *E) {
         " * (with -DCNNCC_NO_MAIN, only the functions). */",
      N, net->name, PACKAGE_VERSION, E->opt->source_file ? E->opt->source_file : "?",
      E->dbl ? "double" : "float", target_names[E->opt->target], E->opt->header_name, N);
+  if (E->opt->mpi) {
+    pr(P, "/* --mpi: a data-parallel trainer; build it with mpicc and libcnnrt_mpi */");
+    pr(P, "#define CNNCC_MPI 1");
+  }
   pr(P, "#include <math.h>");
   pr(P, "#include <stdio.h>");
   pr(P, "#include <stdlib.h>");
@@ -563,11 +567,16 @@ static void emit_forward(Emit *E) {
   if (!train.training) pr(P, "(void)training;");
   if (!train.seed) pr(P, "(void)dropout_seed;");
   pr(P, "lap(-1, 0, n);");
-  for (int i = 0; i < net->nnodes; i++)
-    if (E->T->live_train[i] && E->fwd[i]) {
+  cnn_mpi_begin(E);
+  for (int i = 0; i < net->nnodes; i++) {
+    if (!E->T->live_train[i]) continue;
+    cnn_mpi_forward(E, i);
+    if (E->fwd[i]) {
       pr(P, "%s", E->fwd[i]);
       pr(P, "lap(%d, 0, n);", E->prof[i]);
     }
+  }
+  cnn_mpi_make_whole(E, E->z->id); /* for the loss */
   pr(P, "}");
   if (E->T->replay) {
     nl(P);
@@ -643,7 +652,9 @@ static void emit_backward(Emit *E) {
   if (E->mse) pr(P, "loss_backward(%s, %s, targets_copy, n);", grad(E, E->z->id), act(E, E->z->id));
   else pr(P, "loss_backward(%s, %s, labels_copy, n);", grad(E, E->z->id), act(E, E->z->id));
   pr(P, "lap(%d, 1, n); /* loss */", E->nprof - 2);
-  for (int i = net->nnodes - 1; i > 0; i--)
+  cnn_mpi_backward_begin(E);
+  for (int i = net->nnodes - 1; i > 0; i--) {
+    if (E->T->live_train[i]) cnn_mpi_backward(E, i);
     if (E->T->live_train[i] && E->bwd[i]) {
       for (int r = 0; r < net->nnodes; r++) {
         if (E->T->recompute_at[r] != i) continue;
@@ -661,6 +672,7 @@ static void emit_backward(Emit *E) {
       else pr(P, "%s", E->bwd[i]);
       pr(P, "lap(%d, 1, n);", E->prof[i]);
     }
+  }
   pr(P, "if (dx) memcpy(dx, %s, (size_t)n * %s_IN_SIZE * sizeof *dx);", grad(E, 0), NU);
   pr(P, "}");
   nl(P);
@@ -708,8 +720,13 @@ static void emit_predict(Emit *E) {
   pr(P, "const int n = count - first < max_batch ? count - first : max_batch;");
   pr(P, "memcpy(%s, x + (size_t)first * %s_IN_SIZE, (size_t)n * %s_IN_SIZE * sizeof *x);", act(E, 0),
      NU, NU);
-  for (int i = 0; i < net->nnodes; i++)
-    if (E->T->live_pred[i] && E->fwd[i]) pr(P, "%s", E->fwd[i]);
+  cnn_mpi_begin(E);
+  for (int i = 0; i < net->nnodes; i++) {
+    if (!E->T->live_pred[i]) continue;
+    cnn_mpi_forward(E, i);
+    if (E->fwd[i]) pr(P, "%s", E->fwd[i]);
+  }
+  cnn_mpi_make_whole(E, o->id);
   pr(P, "memcpy(out + (size_t)first * %s_PRED_SIZE, %s, (size_t)n * %s_PRED_SIZE * sizeof *out);", NU,
      act(E, o->id), NU);
   pr(P, "}");
@@ -832,5 +849,6 @@ int cnn_emit_c(FILE *c, FILE *h, const CnnNet *net, const CnnEmitOptions *opt) {
             net->name);
     return -1;
   }
+  if (opt->mpi && !cnn_mpi_check(net)) return -1;
   return cnn_with_arena(plan_and_print, &(TrainingFiles){c, h, net, opt}, "out of memory");
 }

@@ -27,6 +27,9 @@ typedef struct {
   const char **fwd, **bwd; /* the call of each layer's functions */
   bool *fwd_training, *fwd_seed; /* the call uses `training`, `dropout_seed` */
   int *prof, nprof; /* the row of each node in the layer profile (-1: none), rows */
+  /* --mpi (train_mpi.c), per root node: are the activation, the activation
+   * when its layer ran, and the gradient known for every sample? */
+  char *whole, *whole_at_forward, *grad_whole;
 } Emit;
 
 /* printf into the emitter's arena (the text lives as long as the emitter) */
@@ -92,5 +95,13 @@ void cnn_emit_dense(Emit *E, const CnnNode *n);
 
 /* ---- emit/train_loss.c ---- */
 void cnn_emit_loss(Emit *E);
+
+/* train_mpi.c: the exchanges of a trainer built with --mpi (no-ops without) */
+bool cnn_mpi_check(const CnnNet *net);
+void cnn_mpi_begin(Emit *E);
+void cnn_mpi_forward(Emit *E, int i);
+void cnn_mpi_make_whole(Emit *E, int id);
+void cnn_mpi_backward_begin(Emit *E);
+void cnn_mpi_backward(Emit *E, int i);
 
 #endif

@@ -29,6 +29,7 @@ static void emit_window(Emit *E, const CnnNode *n, const CnnWindow *w) {
 static void parts_begin(Emit *E) {
   pr(E->P, "PARALLEL_PARTS_IF(n > 1)");
   pr(E->P, "for (int p = 0; p < PARTS; p++) {");
+  if (E->opt->mpi) pr(E->P, "if (!PART_MINE(p)) continue; /* another rank's */");
   pr(E->P, "for (int b = PART_BEGIN(n, p); b < PART_BEGIN(n, p + 1); b++) {");
 }
 

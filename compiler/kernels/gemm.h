@@ -122,8 +122,22 @@ static INLINE int part_gradients(int n, const real *d[PARTS]) {
   return np;
 }
 
+/* Under MPI (docs/distributed.md) each rank computes the parts it owns:
+ * every part's gradient (count values) is sent from its owner to all, so
+ * that every rank then adds the same parts in the same order as one process
+ * does. A copy, no arithmetic: the sum keeps its bits. */
+static INLINE void share_part_gradients(int n, long count) {
+#ifdef CNNCC_MPI
+  for (int p = 0; p < PARTS; p++)
+    if (PART_BEGIN(n, p) < PART_BEGIN(n, p + 1)) rt_mpi_share_part(part[p].dw, count, p, PARTS);
+#else
+  (void)n, (void)count;
+#endif
+}
+
 /* dw[i] += part[0].dw[i] + part[1].dw[i] + ..., the parts in order */
 static INLINE void add_parts(real *restrict dw, int count, int n) {
+  share_part_gradients(n, count);
   const real *d[PARTS];
   const int np = part_gradients(n, d);
   PARALLEL_FOR_IF(count > 16384)
@@ -135,8 +149,25 @@ static INLINE void add_parts(real *restrict dw, int count, int n) {
 }
 
 /* db[c] += the sum over the batch and the positions of dy[b][c][...] */
+#ifdef CNNCC_MPI
+/* Under MPI dy is only known for the samples of the rank's parts: each rank
+ * sums its samples' positions, the sums of all samples are shared, and the
+ * samples are added in order as below: the same operations, the same bits. */
+static INLINE void bias_grad(real *restrict db, const real *restrict dy, int channels, int positions, int n) {
+  real *s = rt_mpi_scratch((size_t)n * channels * sizeof *s);
+  for (int p = 0; p < PARTS; p++)
+    if (PART_MINE(p))
+      for (int b = PART_BEGIN(n, p); b < PART_BEGIN(n, p + 1); b++)
+        for (int c = 0; c < channels; c++)
+          s[(size_t)b * channels + c] = sum(dy + ((size_t)b * channels + c) * positions, positions);
+  rt_mpi_share_samples(s, channels, n, PARTS);
+  for (int c = 0; c < channels; c++)
+    for (int b = 0; b < n; b++) db[c] += s[(size_t)b * channels + c];
+}
+#else
 static INLINE void bias_grad(real *restrict db, const real *restrict dy, int channels, int positions, int n) {
   PARALLEL_FOR_IF(channels > 1 && (long)n * channels * positions > 32768)
   for (int c = 0; c < channels; c++)
     for (int b = 0; b < n; b++) db[c] += sum(dy + ((size_t)b * channels + c) * positions, positions);
 }
+#endif

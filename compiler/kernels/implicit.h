@@ -363,6 +363,7 @@ static NOINLINE void conv_implicit_wgrad(int m, const real *restrict bp, const I
 /* dw[o][k] += the parts' transposed gradients dwt[k][o] (m outputs, K rows),
  * added in part order */
 static INLINE void add_parts_t(real *restrict dw, int m, int K, int n) {
+  share_part_gradients(n, (long)m * K);
   const real *d[PARTS];
   const int np = part_gradients(n, d);
   PARALLEL_FOR_IF((long)m * K > 16384)
@@ -504,6 +505,7 @@ static NOINLINE void conv_wgrad_dot(int m, const real *restrict dy, const Implic
  * in order */
 static INLINE void add_parts_dot(real *restrict dw, int m, int K, int n) {
 #ifdef KERNEL_SIMD
+  share_part_gradients(n, (long)m * K * CNN_VL);
   const real *d[PARTS];
   const int np = part_gradients(n, d);
   PARALLEL_FOR_IF((long)m * K > 4096)

@@ -15,6 +15,13 @@
 #define PARALLEL_FOR_IF(c)
 #define PARALLEL_PARTS_IF(c)
 #endif
+/* Does this process compute part p of the batch? Under MPI, a rank computes
+ * only its own parts (docs/distributed.md); else all. */
+#ifdef CNNCC_MPI
+#define PART_MINE(p) rt_mpi_part_mine(p, PARTS)
+#else
+#define PART_MINE(p) 1
+#endif
 /* the first sample of part p of a batch of n */
 #define PART_BEGIN(n, p) ((n) * (p) / PARTS)
 

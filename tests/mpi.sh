@@ -1,0 +1,123 @@
+#!/bin/sh
+# mpi.sh - data-parallel trainers (cnncc --mpi, docs/distributed.md) end
+# with the plain trainer's checkpoint bytes on 1, 2 and 4 ranks (issue #14).
+#
+# Three networks on small random IDX data (bench/synth_data.py): LeNet
+# (convolutions, pooling, dense layers), tests/kill-resume.cnn (batchnorm,
+# whose statistics need every sample of the batch, dropout and a strided
+# convolution) and U-Net (transposed convolutions, concatenation, a loss
+# per pixel). Each is trained by the plain trainer with 2
+# threads and by `mpirun -np N` with 1 thread per rank (and 2 ranks x 2
+# threads), on a batch that splits unevenly between the ranks and an epoch
+# whose last batch is short; the checkpoints must be the same bytes (cmp).
+# Then: a run resumed on another number of ranks ends with the same bytes,
+# eval and predict print the same, rank 0 alone prints, and ranks given different --batch
+# stop with a message instead of waiting on each other.
+. "$top_srcdir/tests/tap.sh"
+PYTHON=${CNNCC_PYTHON:-python3}
+if ! command -v mpirun >/dev/null 2>&1; then
+  echo "1..0 # SKIP no MPI (mpirun; apt-get install openmpi-bin libopenmpi-dev)"
+  exit 0
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mpi.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+if ! "$CNNCC" --mpi "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet-mpi" >"$tmp/build.log" 2>&1; then
+  if grep -q "needs MPI" "$tmp/build.log"; then
+    echo "1..0 # SKIP no MPI: $(head -1 "$tmp/build.log")"
+    exit 0
+  fi
+  diag "$(cat "$tmp/build.log")"
+  echo "Bail out! cnncc --mpi cannot build LeNet"
+  exit 1
+fi
+plan 16
+if [ -n "$SAN" ]; then
+  # OpenMPI keeps memory until exit in components it unloads: LeakSanitizer
+  # reports it (no frame of ours) and turns the exit status to 1
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+  echo "# sanitizers: leak detection off (OpenMPI's allocations at exit are reported as leaks)"
+fi
+# as root in a container, and 4 ranks on fewer cores
+run_mpi() { np=$1; shift; timeout 300 mpirun --allow-run-as-root --oversubscribe -np "$np" "$@"; }
+
+# build NAME CNN [NTRAIN]: the plain and the MPI trainer, and random data in $tmp/NAME-data
+build() {
+  "$CNNCC" "$2" -o "$tmp/$1" && "$CNNCC" --mpi "$2" -o "$tmp/$1-mpi" &&
+    "$CNNCC" --emit=pytorch "$2" -o "$tmp/$1.py" &&
+    "$PYTHON" "$top_srcdir/bench/synth_data.py" "$tmp/$1.py" "$tmp/$1-data" --train "${3:-90}" --test 20 --seed 5 >/dev/null
+}
+
+# same_bits NAME BATCH EPOCHS NP...: plain vs NP ranks (and, for killresume,
+# 2 ranks x 2 threads)
+same_bits() {
+  name=$1 batch=$2 epochs=$3 nps=
+  shift 3
+  nps=$*
+  set -- train --data "$tmp/$name-data" --batch "$batch" --epochs "$epochs"
+  "$tmp/$name" "$@" --threads 2 --save "$tmp/$name.ckpt" >/dev/null 2>"$tmp/plain.log" ||
+    diag "$(cat "$tmp/plain.log")"
+  for np in $nps; do
+    rm -f "$tmp/$name-$np.ckpt"
+    run_mpi $np "$tmp/$name-mpi" "$@" --threads 1 --save "$tmp/$name-$np.ckpt" >"$tmp/out.log" 2>&1 ||
+      diag "$(tail -5 "$tmp/out.log")"
+    check "$name: mpirun -np $np gives the plain trainer's checkpoint bytes" \
+      cmp "$tmp/$name.ckpt" "$tmp/$name-$np.ckpt"
+  done
+  if [ "$name" = killresume ]; then
+    rm -f "$tmp/$name-2t.ckpt"
+    run_mpi 2 "$tmp/$name-mpi" "$@" --threads 2 --save "$tmp/$name-2t.ckpt" >"$tmp/out.log" 2>&1 ||
+      diag "$(tail -5 "$tmp/out.log")"
+    check "$name: 2 ranks x 2 threads give the same bytes" cmp "$tmp/$name.ckpt" "$tmp/$name-2t.ckpt"
+  fi
+}
+
+if build lenet "$top_srcdir/examples/lenet.cnn" 2>"$tmp/build.log"; then
+  same_bits lenet 28 2 1 2 4 # batches of 28 (7 a part), the last of 6 (parts of 1, 2, 1, 2)
+else
+  diag "$(cat "$tmp/build.log")"
+  for i in 1 2 3; do not_ok "lenet: cannot build the trainers or the data"; done
+fi
+if build killresume "$top_srcdir/tests/kill-resume.cnn" 2>"$tmp/build.log"; then
+  same_bits killresume 15 2 1 2 4 # parts of 3, 4, 4, 4 samples, 6 batches an epoch
+else
+  diag "$(cat "$tmp/build.log")"
+  for i in 1 2 3 4; do not_ok "killresume: cannot build the trainers or the data"; done
+fi
+# U-Net: transposed convolutions, concatenation, a loss per pixel
+if build unet "$top_srcdir/examples/unet.cnn" 12 2>"$tmp/build.log"; then
+  same_bits unet 6 1 3 4 # 3 ranks: parts of 1, 2, 1 + 2 samples
+else
+  diag "$(cat "$tmp/build.log")"
+  for i in 1 2; do not_ok "unet: cannot build the trainers or the data"; done
+fi
+
+# rank 0 alone prints the result line
+run_mpi 2 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 1 --threads 1 >"$tmp/out.log" 2>"$tmp/err.log"
+check "the result line is printed once (rank 0)" test "$(grep -c '^test_acc=' "$tmp/out.log")" = 1
+check "the epoch line is printed once" test "$(grep -c '^epoch 1/1' "$tmp/err.log")" = 1
+
+# a run of 1 epoch on 2 ranks resumed on 4 for the second ends as 2 plain epochs
+rm -f "$tmp/resumed.ckpt"
+run_mpi 2 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --batch 28 --epochs 1 --threads 1 \
+  --save "$tmp/resumed.ckpt" >/dev/null 2>&1
+run_mpi 4 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 2 --threads 1 \
+  --resume "$tmp/resumed.ckpt" --save "$tmp/resumed.ckpt" >/dev/null 2>&1
+check "lenet: 1 epoch on 2 ranks, resumed on 4: the bytes of 2 plain epochs" \
+  cmp "$tmp/lenet.ckpt" "$tmp/resumed.ckpt"
+
+# eval and predict under mpirun print what the plain trainer prints
+"$tmp/lenet" eval --data "$tmp/lenet-data" --weights "$tmp/lenet.ckpt" >"$tmp/plain.out" 2>/dev/null
+run_mpi 4 "$tmp/lenet-mpi" eval --data "$tmp/lenet-data" --weights "$tmp/lenet.ckpt" >"$tmp/mpi.out" 2>/dev/null
+check "eval on 4 ranks prints the plain trainer's line ($(cat "$tmp/plain.out"))" cmp "$tmp/plain.out" "$tmp/mpi.out"
+"$tmp/lenet" predict --weights "$tmp/lenet.ckpt" "$tmp/lenet-data/t10k-images-idx3-ubyte" >"$tmp/plain.out" 2>/dev/null
+run_mpi 2 "$tmp/lenet-mpi" predict --weights "$tmp/lenet.ckpt" "$tmp/lenet-data/t10k-images-idx3-ubyte" >"$tmp/mpi.out" 2>/dev/null
+check "predict on 2 ranks prints the plain trainer's classes" cmp "$tmp/plain.out" "$tmp/mpi.out"
+
+# ranks that disagree on --batch: refused with a message, not a hang
+timeout 120 mpirun --allow-run-as-root --oversubscribe \
+  -np 1 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 1 --batch 16 : \
+  -np 1 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 1 --batch 8 >"$tmp/out.log" 2>&1
+status=$?
+check "different --batch on two ranks: exit status 2 (was $status), no hang" test "$status" = 2
+check "... with a message naming the batches" grep -q "rank 1 has --batch 8 --seed 1, rank 0 --batch 16" "$tmp/out.log" ||
+  diag "$(cat "$tmp/out.log")"
