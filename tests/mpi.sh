@@ -10,7 +10,9 @@
 # threads and by `mpirun -np N` with 1 thread per rank (and 2 ranks x 2
 # threads), on a batch that splits unevenly between the ranks and an epoch
 # whose last batch is short; the checkpoints must be the same bytes (cmp).
-# Then: a run resumed on another number of ranks ends with the same bytes,
+# Then: a run resumed on another number of ranks ends with the same bytes
+# (after an epoch, and after a rank was killed in mid-epoch: the job ends
+# non-zero and the last checkpoint is whole),
 # eval and predict print the same, rank 0 alone prints, and ranks given different --batch
 # stop with a message instead of waiting on each other.
 . "$top_srcdir/tests/tap.sh"
@@ -30,7 +32,7 @@ if ! "$CNNCC" --mpi "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet-mpi" >"$tmp/
   echo "Bail out! cnncc --mpi cannot build LeNet"
   exit 1
 fi
-plan 16
+plan 21
 if [ -n "$SAN" ]; then
   # OpenMPI keeps memory until exit in components it unloads: LeakSanitizer
   # reports it (no frame of ours) and turns the exit status to 1
@@ -104,6 +106,41 @@ run_mpi 4 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 2 --threads 1
   --resume "$tmp/resumed.ckpt" --save "$tmp/resumed.ckpt" >/dev/null 2>&1
 check "lenet: 1 epoch on 2 ranks, resumed on 4: the bytes of 2 plain epochs" \
   cmp "$tmp/lenet.ckpt" "$tmp/resumed.ckpt"
+
+# a rank killed (SIGKILL) in mid-training: the job ends non-zero, the last
+# checkpoint is whole, and resumed on 4 ranks from its mid-epoch step it ends
+# with the plain trainer's bytes
+kill_rank_and_resume() {
+  d=$tmp/kill-data
+  set -- train --data "$d" --batch 15 --epochs 2
+  "$PYTHON" "$top_srcdir/bench/synth_data.py" "$tmp/killresume.py" "$d" --train 6000 --test 20 --seed 5 \
+    >/dev/null && "$tmp/killresume" "$@" --threads 2 --save "$tmp/kill-plain.ckpt" >/dev/null 2>&1 || return 1
+  rm -f "$tmp/killed.ckpt"
+  (run_mpi 2 "$tmp/killresume-mpi" "$@" --threads 1 --save "$tmp/killed.ckpt" --checkpoint-every 10 \
+     >/dev/null 2>"$tmp/killed.err"; echo $? >"$tmp/killed.status") &
+  job=$!
+  i=0
+  while [ ! -s "$tmp/killed.ckpt" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+  rank=$(pgrep -x killresume-mpi | tail -n 1)
+  [ -n "$rank" ] && kill -9 "$rank"
+  wait $job
+}
+evaluates() { "$tmp/killresume" eval --data "$tmp/kill-data" --weights "$1" >/dev/null 2>"$tmp/eval.err"; }
+if kill_rank_and_resume; then
+  status=$(cat "$tmp/killed.status")
+  check "a rank killed with SIGKILL: the job exits non-zero (was $status)" test "$status" != 0
+  check "... and mpirun names the killed rank" grep -q "exited on signal 9" "$tmp/killed.err" ||
+    diag "$(cat "$tmp/killed.err")"
+  check "... the last checkpoint loads (eval)" evaluates "$tmp/killed.ckpt" || diag "$(cat "$tmp/eval.err")"
+  check "... and holds an unfinished run (not the plain trainer's end)" \
+    test "$(cmp "$tmp/kill-plain.ckpt" "$tmp/killed.ckpt" 2>&1 | grep -c differ)" = 1
+  run_mpi 4 "$tmp/killresume-mpi" train --data "$tmp/kill-data" --batch 15 --epochs 2 --threads 1 \
+    --resume "$tmp/killed.ckpt" --save "$tmp/killed.ckpt" >/dev/null 2>"$tmp/resume.err" ||
+    diag "$(tail -5 "$tmp/resume.err")"
+  check "... resumed on 4 ranks it ends with the plain trainer's bytes" cmp "$tmp/kill-plain.ckpt" "$tmp/killed.ckpt"
+else
+  for i in 1 2 3 4; do not_ok "a rank killed in mid-training: cannot make the data or run the plain trainer"; done
+fi
 
 # eval and predict under mpirun print what the plain trainer prints
 "$tmp/lenet" eval --data "$tmp/lenet-data" --weights "$tmp/lenet.ckpt" >"$tmp/plain.out" 2>/dev/null
