@@ -85,10 +85,17 @@ int rt_bench(RtRun *r, const RtArgs *a, int nfiles, char **files)
   if (r->targets)
     rt_run_one_hot(r, a->batch);
   double start = 0;
+#ifdef CNNCC_MPI
+  double bytes_before = 0;
+#endif
   for (long t = 1; t <= BENCH_WARMUP + a->steps; t++) {
     long correct;
-    if (t == BENCH_WARMUP + 1)
+    if (t == BENCH_WARMUP + 1) {
       start = rt_now();
+#ifdef CNNCC_MPI
+      bytes_before = rt_mpi_bytes_received();
+#endif
+    }
     net->forward(r->x, r->y, r->targets, a->batch, 1, rt_dropout_seed(a->seed, t), &correct);
     net->backward(a->batch);
     rt_adam_step(net->params, net->grads, r->m, r->v, net->nparams, &adam, t);
@@ -102,5 +109,10 @@ int rt_bench(RtRun *r, const RtArgs *a, int nfiles, char **files)
   printf("kernel_isa=%s threads=%d openmp=%s\n", b->kernels ? b->kernels : "unknown",
          b->openmp && omp_get_max_threads ? omp_get_max_threads() : 1, b->openmp ? "yes" : "no");
   printf("images_per_s=%.1f\n", (double)a->batch * a->steps / seconds);
+#ifdef CNNCC_MPI
+  /* the job's traffic: what the busiest rank received a step, timed steps only */
+  printf("mpi_ranks=%d mpi_bytes_in_per_step=%.0f\n", rt_mpi_ranks(),
+         rt_mpi_max(rt_mpi_bytes_received() - bytes_before) / a->steps);
+#endif
   return 0;
 }

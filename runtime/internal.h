@@ -83,6 +83,11 @@ int rt_mpi_finish(int status);
  * command, --batch and --seed. */
 int rt_mpi_agree(const RtCtx *c, int status, const RtArgs *a, int command);
 int *rt_mpi_scratch_counts(size_t count);
+int rt_mpi_ranks(void);
+/* the bytes this rank has received in exchanges so far */
+double rt_mpi_bytes_received(void);
+/* the largest x of all ranks (a maximum: the same whatever the order) */
+double rt_mpi_max(double x);
 #else
 static inline int rt_is_root(void) { return 1; }
 #endif

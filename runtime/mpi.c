@@ -16,6 +16,8 @@
 #include "internal.h"
 
 static int rank, ranks = 1;
+/* bytes this rank received in the exchanges (bench reports them a step) */
+static double bytes_in;
 
 /* A failed exchange cannot be recovered from: the ranks would wait on each
  * other for ever, so the whole job stops with a message. */
@@ -124,6 +126,9 @@ void rt_mpi_share_samples(float *buf, long per_sample, int n, int parts)
   }
   check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, MPI_FLOAT, MPI_COMM_WORLD),
         "MPI_Allgatherv of samples");
+  for (int r = 0; r < ranks; r++)
+    if (r != rank)
+      bytes_in += (double)counts[r] * sizeof *buf;
 }
 
 void rt_mpi_share_part(float *buf, long count, int p, int parts)
@@ -134,6 +139,25 @@ void rt_mpi_share_part(float *buf, long count, int p, int parts)
     long k = count - done < INT_MAX / 2 ? count - done : INT_MAX / 2;
     check(MPI_Bcast(buf + done, (int)k, MPI_FLOAT, owner(p, parts), MPI_COMM_WORLD), "MPI_Bcast of a part");
   }
+  if (owner(p, parts) != rank)
+    bytes_in += (double)count * sizeof *buf;
+}
+
+double rt_mpi_bytes_received(void)
+{
+  return bytes_in;
+}
+
+double rt_mpi_max(double x)
+{
+  double max = x;
+  check(MPI_Allreduce(&x, &max, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce of a maximum");
+  return max;
+}
+
+int rt_mpi_ranks(void)
+{
+  return ranks;
 }
 
 /* Grows *mem to size bytes; exits the job when memory is out. */
