@@ -3,7 +3,8 @@
 EXTRA_DIST += bench/train.sh bench/torch_train.py bench/synth_data.py \
 	bench/peak.c bench/baseline.sh docs/performance.md \
 	bench/ort-setup.sh bench/ort-export.py bench/ort-time.js \
-	bench/package.json bench/package-lock.json bench/compilers.sh
+	bench/package.json bench/package-lock.json bench/compilers.sh \
+	bench/mpi-scaling.sh
 CLEANFILES += bench/peak
 
 # The FMA peak probe, built for this machine with the generated-code compiler.
@@ -44,3 +45,11 @@ bench-infer: cnncc$(EXEEXT) runtime/libcnnrt.a bench/peak
 	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
 	CNNCC='$(top_builddir)/cnncc$(EXEEXT)' CNNCC_PYTHON='$(CNNCC_PYTHON)' PEAK=bench/peak \
 	$(SHELL) $(top_srcdir)/bench/infer-latency.sh $${BENCH_EXAMPLES:-lenet vgg resnet vgg-cifar}
+
+# 1 process x 2 threads against 2 ranks x 1 thread under MPI, and the bytes
+# a rank receives per step (bench/mpi-scaling.sh, docs/distributed.md)
+.PHONY: bench-mpi
+bench-mpi: cnncc$(EXEEXT) runtime/libcnnrt.a
+	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
+	CNNCC='$(top_builddir)/cnncc$(EXEEXT)' \
+	$(SHELL) $(top_srcdir)/bench/mpi-scaling.sh
