@@ -7,6 +7,18 @@
 # (`mpi_bytes_in_per_step=`, the busiest rank). The best of BENCH_REPEAT
 # runs counts. A benchmark: it fails only when something does not build or run.
 #
+# Then a model of the speed-up on N nodes (one rank each) over links of 10,
+# 25 and 100 Gbit/s, from figures of this run: T1, the plain trainer's step
+# on 1 thread, and f, the convolutions' share of it (`bench --profile`),
+# which are the only layers the ranks divide (docs/distributed.md):
+#   T(N) = T1 * ((1 - f) + f * ceil(PARTS / N) / PARTS) + B(N) / bandwidth
+#   B(N) = B(2) * 2 * (N - 1) / N,  S(N) = T1 / T(N),  PARTS = 4
+# with B(2) the bytes a rank received per step on 2 ranks. Both kinds of
+# exchange scale so: a rank receives the other ranks' (N - 1) / N of every
+# gathered activation and the gradients of the parts it does not own. No
+# latency term, no overlap of computing and sending: a bound on the
+# bandwidth's cost, not a prediction of a given cluster.
+#
 # Environment:
 #   BENCH_EXAMPLES   examples (default: lenet vgg resnet vgg-cifar)
 #   BENCH_BATCH      batch size (default 64)
@@ -78,4 +90,29 @@ for ex in $BENCH_EXAMPLES; do
   bytes=$(value mpi_bytes_in_per_step "$tmp/run.out")
   awk -v ex="$ex" -v one="$one" -v two="$two" -v b="$bytes" -v batch="$BENCH_BATCH" 'BEGIN {
     printf "%-10s %10.1f %10.1f %7.2fx %12.2f %14.2f\n", ex, one, two, two / one, 1e3 * batch / two, b / 1e6 }'
+  say "$ex: 1 thread, --profile"
+  "$tmp/$ex" bench --batch "$BENCH_BATCH" --steps "$n" --threads 1 --profile >"$tmp/prof.out" 2>&1 ||
+    die "$ex: bench --profile failed"
+  awk -v ex="$ex" -v b="$bytes" '
+    / ms\/step/ { for (i = 1; i <= NF; i++) if ($i == "ms/step") step = $(i - 1) }
+    $2 ~ /^conv(1d|2d|_transpose2d)$/ { conv += $4 }
+    END { printf "%s %s %s %s\n", ex, step, conv / step, b }' "$tmp/prof.out" >>"$tmp/model.in"
 done
+
+echo
+echo "model: speed-up S(N) on N nodes of one rank (1 thread of this machine each), batch $BENCH_BATCH"
+printf '%-10s %8s %6s %9s %6s' example "T1 ms" f "B(2) MB" Gbit/s
+for n in 2 4 8 16 32 64; do printf ' %6s' "N=$n"; done
+echo
+awk '{
+  for (k = 1; k <= 3; k++) {
+    bw = k == 1 ? 10 : k == 2 ? 25 : 100
+    printf "%-10s %8.2f %6.3f %9.2f %6d", $1, $2, $3, $4 / 1e6, bw
+    for (n = 2; n <= 64; n *= 2) {
+      parts = n >= 4 ? 1 : 4 / n
+      t = $2 * ((1 - $3) + $3 * parts / 4) + 1e3 * $4 * 2 * (n - 1) / n / (bw * 1e9 / 8)
+      printf " %5.2fx", $2 / t
+    }
+    printf "\n"
+  }
+}' "$tmp/model.in"
