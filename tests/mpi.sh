@@ -32,7 +32,7 @@ if ! "$CNNCC" --mpi "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet-mpi" >"$tmp/
   echo "Bail out! cnncc --mpi cannot build LeNet"
   exit 1
 fi
-plan 21
+plan 23
 if [ -n "$SAN" ]; then
   # OpenMPI keeps memory until exit in components it unloads: LeakSanitizer
   # reports it (no frame of ours) and turns the exit status to 1
@@ -149,6 +149,14 @@ check "eval on 4 ranks prints the plain trainer's line ($(cat "$tmp/plain.out"))
 "$tmp/lenet" predict --weights "$tmp/lenet.ckpt" "$tmp/lenet-data/t10k-images-idx3-ubyte" >"$tmp/plain.out" 2>/dev/null
 run_mpi 2 "$tmp/lenet-mpi" predict --weights "$tmp/lenet.ckpt" "$tmp/lenet-data/t10k-images-idx3-ubyte" >"$tmp/mpi.out" 2>/dev/null
 check "predict on 2 ranks prints the plain trainer's classes" cmp "$tmp/plain.out" "$tmp/mpi.out"
+
+# --mpi with --dtype=double: refused with its message, exit status 2, no file
+"$CNNCC" --mpi --dtype=double "$top_srcdir/examples/lenet.cnn" -o "$tmp/double-mpi" >"$tmp/out.log" 2>&1
+status=$?
+check "cnncc --mpi --dtype=double: exit status 2 (was $status) and no program" \
+  test "$status" = 2 -a ! -e "$tmp/double-mpi"
+check "... with the message 'cnncc: --mpi builds a float trainer (--emit=train)'" \
+  grep -qx "cnncc: --mpi builds a float trainer (--emit=train)" "$tmp/out.log" || diag "$(cat "$tmp/out.log")"
 
 # ranks that disagree on --batch: refused with a message, not a hang
 timeout 120 mpirun --allow-run-as-root --oversubscribe \
