@@ -77,7 +77,14 @@ typedef struct {
 #ifdef CNNCC_MPI
 int rt_is_root(void);
 void rt_mpi_init(int *argc, char ***argv);
+/* Ends MPI and returns status. A failure that only this rank may have had
+ * (its data, its disk) stops the whole job (MPI_Abort), since the other
+ * ranks would wait for it in their next exchange; a failure every rank
+ * had at the same point (rt_mpi_all_fail) ends normally. */
 int rt_mpi_finish(int status);
+/* The status about to be returned is every rank's (decided from values
+ * all ranks share): rt_mpi_finish need not abort the job. */
+void rt_mpi_all_fail(void);
 /* status: -1 or the exit status of this rank's argument checks; the same
  * on every rank afterwards: -1 when all ranks agree on the network, the
  * command, --batch and --seed. */
@@ -90,6 +97,7 @@ double rt_mpi_bytes_received(void);
 double rt_mpi_max(double x);
 #else
 static inline int rt_is_root(void) { return 1; }
+static inline void rt_mpi_all_fail(void) {}
 #endif
 /* Where informational lines go: stderr, or nowhere on ranks other than 0. */
 FILE *rt_info(void);

@@ -16,6 +16,8 @@
 #include "internal.h"
 
 static int rank, ranks = 1;
+/* set when a failure status is every rank's (rt_mpi_all_fail) */
+static int failed_together;
 /* bytes this rank received in the exchanges (bench reports them a step) */
 static double bytes_in;
 
@@ -41,8 +43,18 @@ void rt_mpi_init(int *argc, char ***argv)
 
 int rt_mpi_finish(int status)
 {
+  if (status != 0 && !failed_together && ranks > 1) {
+    fprintf(stderr, "cnnrt: rank %d of %d stopped alone (exit status %d); stopping the job\n",
+            rank, ranks, status);
+    MPI_Abort(MPI_COMM_WORLD, status);
+  }
   MPI_Finalize();
   return status;
+}
+
+void rt_mpi_all_fail(void)
+{
+  failed_together = 1;
 }
 
 int rt_is_root(void)
@@ -81,6 +93,8 @@ int rt_mpi_agree(const RtCtx *c, int status, const RtArgs *a, int command)
                      : RT_EXIT_USAGE;
   }
   free(all);
+  if (rc >= 0)
+    rt_mpi_all_fail();
   return rc;
 }
 

@@ -27,6 +27,21 @@ static void on_signal(int sig)
   stop_signal = sig;
 }
 
+/* Has SIGINT or SIGTERM come? Under MPI every rank must stop after the
+ * same step (a rank that stopped alone would leave the others waiting in
+ * the next exchange), so the ranks agree on the largest signal any of them
+ * got: one small allreduce a step, and mpirun's forwarded SIGTERM or a
+ * signal sent to a single rank stop the whole job with a checkpoint. */
+static int stop_requested(void)
+{
+#ifdef CNNCC_MPI
+  stop_signal = (sig_atomic_t)rt_mpi_max(stop_signal);
+  if (stop_signal)
+    rt_mpi_all_fail();
+#endif
+  return stop_signal != 0;
+}
+
 static int interrupted(RtRun *r, const RtArgs *a, const RtTrainState *st)
 {
   int status = 128 + stop_signal;
@@ -36,6 +51,8 @@ static int interrupted(RtRun *r, const RtArgs *a, const RtTrainState *st)
     snprintf(where, sizeof where, "at epoch %ld, step %ld", st->epoch + 1, st->epoch_step);
   else
     snprintf(where, sizeof where, "after epoch %ld", st->epoch);
+  if (!rt_is_root()) /* under MPI rank 0 saves and says so */
+    return status;
   if (!a->save)
     return rt_error(r->c, status, "interrupted by %s %s; no checkpoint saved (use --save)",
                     name, where);
@@ -82,6 +99,7 @@ static int train_epoch(RtRun *r, const RtArgs *a, RtTrainState *st,
     float loss = rt_run_forward(r, &r->train, r->order, first, nb, 1,
                                 rt_dropout_seed(st->seed, st->t + 1), &correct);
     if (!isfinite(loss)) {
+      rt_mpi_all_fail(); /* every rank computes the loss of the whole batch */
       rt_progress_clear(progress);
       return rt_error(r->c, 1, "loss is %s at epoch %ld, step %ld (optimizer step %ld); stopping%s",
                       isnan(loss) ? "nan" : loss > 0 ? "inf" : "-inf", st->epoch + 1, st->epoch_step + 1, st->t + 1,
@@ -97,7 +115,7 @@ static int train_epoch(RtRun *r, const RtArgs *a, RtTrainState *st,
     e->images_per_s = (double)images / (rt_now() - start);
     rt_progress_update(progress, st->epoch, st->epoch_step, st->loss_sum / (double)st->seen,
                        rt_run_accuracy(r, st->correct, st->seen), e->images_per_s);
-    if (stop_signal) {
+    if (stop_requested()) {
       rt_progress_clear(progress);
       return interrupted(r, a, st);
     }
@@ -134,7 +152,7 @@ static int train_loop(RtRun *r, const RtArgs *a, RtTrainState *st, double *test_
     *st = (RtTrainState){st->seed, st->epoch + 1, 0, st->t, st->batch, 0, 0, 0};
     if (a->save && save(r, a->save, st))
       return 1;
-    if (stop_signal)
+    if (stop_requested())
       return interrupted(r, a, st);
   }
   return 0;

@@ -2,13 +2,11 @@
 # mpi.sh - data-parallel trainers (cnncc --mpi, docs/distributed.md) end
 # with the plain trainer's checkpoint bytes on 1, 2 and 4 ranks (issue #14).
 #
-# Three networks on small random IDX data (bench/synth_data.py): LeNet
-# (convolutions, pooling, dense layers), tests/kill-resume.cnn (batchnorm,
-# whose statistics need every sample of the batch, dropout and a strided
-# convolution) and U-Net (transposed convolutions, concatenation, a loss
-# per pixel). Each is trained by the plain trainer with 2
-# threads and by `mpirun -np N` with 1 thread per rank (and 2 ranks x 2
-# threads), on a batch that splits unevenly between the ranks and an epoch
+# Every example and tests/kill-resume.cnn (batchnorm, whose statistics
+# need every sample of the batch, dropout and a strided convolution) on
+# small random IDX data (bench/synth_data.py). Each is trained by the plain
+# trainer with 2 threads and by `mpirun -np N` with 1 thread per rank (and
+# 2 ranks x 2 threads), on a batch that splits unevenly between the ranks and an epoch
 # whose last batch is short; the checkpoints must be the same bytes (cmp).
 # Then: a run resumed on another number of ranks ends with the same bytes
 # (after an epoch, and after a rank was killed in mid-epoch: the job ends
@@ -32,7 +30,7 @@ if ! "$CNNCC" --mpi "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet-mpi" >"$tmp/
   echo "Bail out! cnncc --mpi cannot build LeNet"
   exit 1
 fi
-plan 23
+plan 43
 if [ -n "$SAN" ]; then
   # OpenMPI keeps memory until exit in components it unloads: LeakSanitizer
   # reports it (no frame of ours) and turns the exit status to 1
@@ -73,25 +71,37 @@ same_bits() {
   fi
 }
 
-if build lenet "$top_srcdir/examples/lenet.cnn" 2>"$tmp/build.log"; then
-  same_bits lenet 28 2 1 2 4 # batches of 28 (7 a part), the last of 6 (parts of 1, 2, 1, 2)
-else
-  diag "$(cat "$tmp/build.log")"
-  for i in 1 2 3; do not_ok "lenet: cannot build the trainers or the data"; done
-fi
-if build killresume "$top_srcdir/tests/kill-resume.cnn" 2>"$tmp/build.log"; then
-  same_bits killresume 15 2 1 2 4 # parts of 3, 4, 4, 4 samples, 6 batches an epoch
-else
-  diag "$(cat "$tmp/build.log")"
-  for i in 1 2 3 4; do not_ok "killresume: cannot build the trainers or the data"; done
-fi
-# U-Net: transposed convolutions, concatenation, a loss per pixel
-if build unet "$top_srcdir/examples/unet.cnn" 12 2>"$tmp/build.log"; then
-  same_bits unet 6 1 3 4 # 3 ranks: parts of 1, 2, 1 + 2 samples
-else
-  diag "$(cat "$tmp/build.log")"
-  for i in 1 2; do not_ok "unet: cannot build the trainers or the data"; done
-fi
+# same_bits_example NAME CNN NTRAIN BATCH EPOCHS NP...: build and compare, or
+# one failure per comparison when the trainers or the data cannot be made
+same_bits_example() {
+  name=$1 cnn=$2 ntrain=$3
+  shift 3
+  if build "$name" "$cnn" "$ntrain" 2>"$tmp/build.log"; then
+    same_bits "$name" "$@"
+  else
+    diag "$(cat "$tmp/build.log")"
+    shift 2
+    for np in "$@"; do not_ok "$name: cannot build the trainers or the data"; done
+    [ "$name" = killresume ] && not_ok "$name: cannot build the trainers or the data"
+  fi
+}
+ex=$top_srcdir/examples
+# batches of 28 (7 a part), the last of 6 (parts of 1, 2, 1, 2)
+same_bits_example lenet "$ex/lenet.cnn" 90 28 2 1 2 4
+# parts of 3, 4, 4, 4 samples, 6 batches an epoch
+same_bits_example killresume "$top_srcdir/tests/kill-resume.cnn" 90 15 2 1 2 4
+# U-Net: transposed convolutions, concatenation, a loss per pixel; 3 ranks:
+# parts of 1, 2, 1 + 2 samples
+same_bits_example unet "$ex/unet.cnn" 12 6 1 3 4
+# the other examples, one epoch of 3 batches of 10 (parts of 2, 3, 2, 3):
+# dense layers only; batchnorm after convolutions; residual blocks with
+# strided and 1x1 convolutions; color images; dilated causal 1-d
+# convolutions with a loss per time step (2 batches of 6)
+same_bits_example mlp "$ex/mlp.cnn" 30 10 1 1 2 4
+same_bits_example vgg "$ex/vgg.cnn" 30 10 1 1 2 4
+same_bits_example resnet "$ex/resnet.cnn" 30 10 1 1 2 4
+same_bits_example vgg-cifar "$ex/vgg-cifar.cnn" 30 10 1 1 2 4
+same_bits_example wavenet "$ex/wavenet.cnn" 12 6 1 1 2 4
 
 # rank 0 alone prints the result line
 run_mpi 2 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 1 --threads 1 >"$tmp/out.log" 2>"$tmp/err.log"
@@ -107,14 +117,18 @@ run_mpi 4 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 2 --threads 1
 check "lenet: 1 epoch on 2 ranks, resumed on 4: the bytes of 2 plain epochs" \
   cmp "$tmp/lenet.ckpt" "$tmp/resumed.ckpt"
 
-# a rank killed (SIGKILL) in mid-training: the job ends non-zero, the last
-# checkpoint is whole, and resumed on 4 ranks from its mid-epoch step it ends
-# with the plain trainer's bytes
-kill_rank_and_resume() {
-  d=$tmp/kill-data
-  set -- train --data "$d" --batch 15 --epochs 2
-  "$PYTHON" "$top_srcdir/bench/synth_data.py" "$tmp/killresume.py" "$d" --train 6000 --test 20 --seed 5 \
-    >/dev/null && "$tmp/killresume" "$@" --threads 2 --save "$tmp/kill-plain.ckpt" >/dev/null 2>&1 || return 1
+# Faults, on 6000 random samples of tests/kill-resume.cnn, 2 epochs of
+# batch 15 (the plain trainer's checkpoint: kill-plain.ckpt)
+kd=$tmp/kill-data
+set -- train --data "$kd" --batch 15 --epochs 2
+"$PYTHON" "$top_srcdir/bench/synth_data.py" "$tmp/killresume.py" "$kd" --train 6000 --test 20 --seed 5 \
+  >/dev/null && "$tmp/killresume" "$@" --threads 2 --save "$tmp/kill-plain.ckpt" >/dev/null 2>&1
+have_kill_data=$?
+# signal_one_rank SIG ARGS...: 2 ranks train (ARGS), a checkpoint every 10 steps; once
+# the first is written, SIG goes to one rank (the last); waits for the job
+signal_one_rank() {
+  sig=$1
+  shift
   rm -f "$tmp/killed.ckpt"
   (run_mpi 2 "$tmp/killresume-mpi" "$@" --threads 1 --save "$tmp/killed.ckpt" --checkpoint-every 10 \
      >/dev/null 2>"$tmp/killed.err"; echo $? >"$tmp/killed.status") &
@@ -122,11 +136,21 @@ kill_rank_and_resume() {
   i=0
   while [ ! -s "$tmp/killed.ckpt" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
   rank=$(pgrep -x killresume-mpi | tail -n 1)
-  [ -n "$rank" ] && kill -9 "$rank"
+  [ -n "$rank" ] && kill -s "$sig" "$rank"
   wait $job
 }
-evaluates() { "$tmp/killresume" eval --data "$tmp/kill-data" --weights "$1" >/dev/null 2>"$tmp/eval.err"; }
-if kill_rank_and_resume; then
+evaluates() { "$tmp/killresume" eval --data "$kd" --weights "$1" >/dev/null 2>"$tmp/eval.err"; }
+resumed_on_4() {
+  run_mpi 4 "$tmp/killresume-mpi" train --data "$kd" --batch 15 --epochs 2 --threads 1 \
+    --resume "$tmp/killed.ckpt" --save "$tmp/killed.ckpt" >/dev/null 2>"$tmp/resume.err" ||
+    diag "$(tail -5 "$tmp/resume.err")"
+  cmp "$tmp/kill-plain.ckpt" "$tmp/killed.ckpt"
+}
+
+# a rank killed (SIGKILL) in mid-training: the job ends non-zero, the last
+# checkpoint is whole, and resumed on 4 ranks from its mid-epoch step it ends
+# with the plain trainer's bytes
+if [ $have_kill_data = 0 ] && signal_one_rank KILL "$@"; then
   status=$(cat "$tmp/killed.status")
   check "a rank killed with SIGKILL: the job exits non-zero (was $status)" test "$status" != 0
   check "... and mpirun names the killed rank" grep -q "exited on signal 9" "$tmp/killed.err" ||
@@ -134,13 +158,34 @@ if kill_rank_and_resume; then
   check "... the last checkpoint loads (eval)" evaluates "$tmp/killed.ckpt" || diag "$(cat "$tmp/eval.err")"
   check "... and holds an unfinished run (not the plain trainer's end)" \
     test "$(cmp "$tmp/kill-plain.ckpt" "$tmp/killed.ckpt" 2>&1 | grep -c differ)" = 1
-  run_mpi 4 "$tmp/killresume-mpi" train --data "$tmp/kill-data" --batch 15 --epochs 2 --threads 1 \
-    --resume "$tmp/killed.ckpt" --save "$tmp/killed.ckpt" >/dev/null 2>"$tmp/resume.err" ||
-    diag "$(tail -5 "$tmp/resume.err")"
-  check "... resumed on 4 ranks it ends with the plain trainer's bytes" cmp "$tmp/kill-plain.ckpt" "$tmp/killed.ckpt"
+  check "... resumed on 4 ranks it ends with the plain trainer's bytes" resumed_on_4
 else
-  for i in 1 2 3 4; do not_ok "a rank killed in mid-training: cannot make the data or run the plain trainer"; done
+  for i in 1 2 3 4 5; do not_ok "a rank killed in mid-training: cannot make the data or run the plain trainer"; done
 fi
+
+# SIGTERM to one rank: the ranks agree to stop after the same step, rank 0
+# saves and says so, and the run resumed on 4 ranks ends as the plain one
+if [ $have_kill_data = 0 ] && signal_one_rank TERM "$@"; then
+  status=$(cat "$tmp/killed.status")
+  check "SIGTERM to one rank: the job exits with status 143 (was $status)" test "$status" = 143
+  check "... rank 0 alone says where it stopped and that it saved" \
+    test "$(grep -c "interrupted by SIGTERM at epoch 1, step [0-9]*; saved checkpoint" "$tmp/killed.err")" = 1 ||
+    diag "$(cat "$tmp/killed.err")"
+  check "... resumed on 4 ranks it ends with the plain trainer's bytes" resumed_on_4
+else
+  for i in 1 2 3; do not_ok "SIGTERM to one rank: cannot make the data or run the plain trainer"; done
+fi
+
+# a rank that fails alone after the ranks agreed (here: it cannot read its
+# data) stops the whole job, instead of leaving the others waiting
+timeout 120 mpirun --allow-run-as-root --oversubscribe \
+  -np 1 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 1 : \
+  -np 1 "$tmp/lenet-mpi" train --data "$tmp/no-such-data" --epochs 1 >"$tmp/out.log" 2>&1
+status=$?
+check "a rank without its data: the job exits non-zero (was $status), no hang" \
+  test "$status" != 0 -a "$status" != 124
+check "... naming the data and the rank" grep -q "rank 1 of 2 stopped alone (exit status 1)" "$tmp/out.log" ||
+  diag "$(cat "$tmp/out.log")"
 
 # eval and predict under mpirun print what the plain trainer prints
 "$tmp/lenet" eval --data "$tmp/lenet-data" --weights "$tmp/lenet.ckpt" >"$tmp/plain.out" 2>/dev/null
