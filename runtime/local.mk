@@ -74,3 +74,9 @@ runtime_tests_checkpoint_LDADD = runtime/libcnnrt.a
 runtime_tests_main_SOURCES = runtime/tests/main.c $(runtime_test_sources)
 runtime_tests_main_CPPFLAGS = $(runtime_test_cppflags)
 runtime_tests_main_LDADD = runtime/libcnnrt.a
+
+# cnncc-plot: the trainer's --plot picture from a --metrics file (plot.c).
+bin_PROGRAMS += cnncc-plot
+cnncc_plot_SOURCES = runtime/cnncc-plot.c
+cnncc_plot_CPPFLAGS = -I$(top_srcdir)/runtime
+cnncc_plot_LDADD = runtime/libcnnrt.a
