@@ -96,8 +96,8 @@ int rt_curves_read(RtCurves *c, const char *path, char *err, size_t errlen)
 
 /* The layout, in SVG pixels: two panels side by side under a title, the
  * legend under them. */
-enum { WIDTH = 760, HEIGHT = 330, PANEL_W = 290, PANEL_H = 210, TOP = 52, LEFT1 = 70,
-       LEFT2 = 440 };
+enum { WIDTH = 760, HEIGHT = 330, PANEL_W = 280, PANEL_H = 210, TOP = 52, LEFT1 = 80,
+       LEFT2 = 460, MAX_MARKERS = 60 };
 
 typedef struct {
   double lo, hi, step; /* the axis runs from lo to hi, a tick every step */
@@ -185,7 +185,7 @@ static void draw_axes(FILE *out, const Panel *p)
   fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">epoch</text>\n", p->left + PANEL_W / 2,
           TOP + PANEL_H + 38);
   fprintf(out, "<text transform=\"translate(%d,%d) rotate(-90)\" text-anchor=\"middle\">%s</text>\n",
-          p->left - 48, TOP + PANEL_H / 2, p->ylabel);
+          p->left - 60, TOP + PANEL_H / 2, p->ylabel);
   fprintf(out, "</g>\n");
 }
 
@@ -205,7 +205,8 @@ static double value(const RtEpochRow *row, size_t offset)
   return *(const double *)((const char *)row + offset);
 }
 
-/* One series in a panel: a line through the finite values, a dot on each. */
+/* One series in a panel: a line through the finite values, a dot on each
+ * unless there are so many that the dots would hide the line. */
 static void draw_series(FILE *out, const Panel *p, const RtCurves *c, const Series *s, size_t offset)
 {
   fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", s->color,
@@ -219,7 +220,7 @@ static void draw_series(FILE *out, const Panel *p, const RtCurves *c, const Seri
     first = 0;
   }
   fprintf(out, "\"/>\n");
-  for (int i = 0; i < c->n; i++) {
+  for (int i = 0; i < c->n && c->n <= MAX_MARKERS; i++) {
     double y = value(&c->rows[i], offset);
     if (isfinite(y))
       fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
