@@ -155,12 +155,21 @@ static double py(const Panel *p, double y)
   return TOP + PANEL_H - (y - p->y.lo) / (p->y.hi - p->y.lo) * PANEL_H;
 }
 
+/* The ticks' count past the first: counted, not stepped to, since a step
+ * below half an ulp of lo would never get there (hand-made metrics). */
+static int intervals(const Axis *a)
+{
+  double n = floor((a->hi - a->lo) / a->step + 1e-6);
+  return n >= 0 && n <= 100 ? (int)n : 0;
+}
+
 /* The frame, the grid, ticks with their labels, and the axis titles. */
 static void draw_axes(FILE *out, const Panel *p)
 {
   int yd = decimals(p->y.step, p->scale);
   fprintf(out, "<g class=\"axes\">\n");
-  for (double y = p->y.lo; y <= p->y.hi + p->y.step * 1e-6; y += p->y.step) {
+  for (int i = 0; i <= intervals(&p->y); i++) {
+    double y = p->y.lo + i * p->y.step;
     double v = py(p, y);
     fprintf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", p->left, v,
             p->left + PANEL_W, v);
@@ -169,7 +178,8 @@ static void draw_axes(FILE *out, const Panel *p)
     fprintf(out, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.*f</text>\n", p->left - 8, v + 4,
             yd, y * p->scale + 0.0);
   }
-  for (double x = p->x.lo; x <= p->x.hi + p->x.step * 1e-6; x += p->x.step) {
+  for (int i = 0; i <= intervals(&p->x); i++) {
+    double x = p->x.lo + i * p->x.step;
     double v = px(p, x);
     fprintf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e5e5e5\"/>\n", v, TOP, v,
             TOP + PANEL_H);
