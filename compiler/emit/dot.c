@@ -64,17 +64,21 @@ static void size_arg(Text *t, const CnnNode *n, const char *name, const int v[2]
   if (v[0] != unless || v[1] != unless) add(t, ", %s=%s", name, size_text(v, n->op, b, sizeof b));
 }
 
-/* Zero padding: a size when symmetric, else before+after per axis (what
- * `same` with an even kernel or `causal` came to). */
+/* The padding of `same` along axis i: the window's extent less one. */
+static int same_total(const CnnNode *n, int i) { return n->dilation[i] * (n->kernel[i] - 1); }
+
+/* Zero padding: a size when symmetric, else what the source said if it
+ * can be told (`causal`: all of it before; `same`: the window's extent,
+ * split), else before+after per axis. */
 static void padding_arg(Text *t, const CnnNode *n) {
-  bool one_d = cnn_op_info(n->op)->rank == 1;
-  if (n->pad_lo[0] == n->pad_hi[0] && n->pad_lo[1] == n->pad_hi[1]) {
-    size_arg(t, n, "padding", n->pad_lo, 0);
-  } else if (one_d) {
-    add(t, ", padding=%d+%d", n->pad_lo[1], n->pad_hi[1]);
-  } else {
-    add(t, ", padding=(%d+%d, %d+%d)", n->pad_lo[0], n->pad_hi[0], n->pad_lo[1], n->pad_hi[1]);
-  }
+  bool one_d = cnn_op_info(n->op)->rank == 1, same = true;
+  for (int i = one_d; i < 2; i++)
+    same = same && n->pad_lo[i] + n->pad_hi[i] == same_total(n, i) && n->stride[i] == 1;
+  if (n->pad_lo[0] == n->pad_hi[0] && n->pad_lo[1] == n->pad_hi[1]) size_arg(t, n, "padding", n->pad_lo, 0);
+  else if (one_d && same && n->pad_hi[1] == 0) add(t, ", padding=causal");
+  else if (same) add(t, ", padding=same");
+  else if (one_d) add(t, ", padding=%d+%d", n->pad_lo[1], n->pad_hi[1]);
+  else add(t, ", padding=(%d+%d, %d+%d)", n->pad_lo[0], n->pad_hi[0], n->pad_lo[1], n->pad_hi[1]);
 }
 
 /* The operator's arguments as the language writes them: "6, 5, padding=2". */
