@@ -13,7 +13,7 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pictures.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 examples="lenet mlp vgg resnet vgg-cifar unet wavenet"
-plan 17
+plan 18
 
 images=$top_srcdir/docs/images
 if CNNCC=$CNNCC sh "$top_srcdir/docs/make-pictures.sh" "$top_srcdir" "$tmp/new" 2>"$tmp/err"; then
@@ -72,6 +72,8 @@ check "lenet: conv1 is conv2d(6, 5, padding=2) with 156 parameters" \
   grep -q '<B>conv2d</B>(6, 5, padding=2)<BR/>.*conv1: \[6, 28, 28\], 156 params' "$tmp/lenet.dot"
 check "resnet: a stride-2 projection says so, bias=false too" \
   grep -q '<B>conv2d</B>(32, 1, stride=2, bias=false)' "$tmp/resnet.dot"
+check "wavenet: causal padding is called so" \
+  grep -q '<B>conv1d</B>(32, 2, padding=causal, dilation=2)<BR/>' "$tmp/wavenet.dot"
 # ResNet's six blocks: six dashed shortcuts into the adds, and the rest solid.
 shortcuts=$(grep -c -e '-> "add[0-9]*" \[style=dashed' "$tmp/resnet.dot")
 check "resnet: 6 shortcut edges dashed (got $shortcuts)" [ "$shortcuts" = 6 ]
