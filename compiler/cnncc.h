@@ -299,6 +299,11 @@ bool cnn_infer_shape(CnnDiags *d, const CnnNet *net, CnnNode *node);
 
 /* ---- outputs ---- */
 void cnn_print_summary(FILE *out, const CnnNet *net);
+/* 61706 -> "61,706" into buf (summary.c) */
+const char *cnn_grouped(int64_t v, char *buf, size_t size);
+/* A Graphviz graph of the network (emit/dot.c); source names the .cnn file
+ * in the header comment (NULL: not named). Returns 0, or -1 on a write error. */
+int cnn_emit_dot(FILE *out, const CnnNet *net, const char *source);
 
 /* ---- PyTorch mirror (emit/torch.c) ---- */
 /* A Python module with a torch.nn.Module equivalent to net (docs/pytorch.md);

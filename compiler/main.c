@@ -41,6 +41,10 @@ static void usage(FILE *out) {
           "      --emit=pytorch   write a PyTorch module mirroring the network\n"
           "                       (docs/pytorch.md) to -o's file ('-': standard\n"
           "                       output), by default FILE.py next to FILE.cnn\n"
+          "      --emit=dot       write a Graphviz graph of the network (one box per\n"
+          "                       layer: operator, arguments, output shape, parameters;\n"
+          "                       shortcuts dashed) to -o's file, by default standard\n"
+          "                       output; dot -Tsvg draws it (docs/interop.md)\n"
           "      --emit=inference write standalone inference C (docs/inference.md) with\n"
           "                       the weights of --weights CKPT compiled in, to -o's file\n"
           "                       (default NAME_infer.c next to FILE.cnn)\n"
@@ -122,16 +126,21 @@ static char *default_trainer(const char *path) {
   return name;
 }
 
-/* --emit=pytorch: to -o FILE, or FILE.py next to FILE.cnn (stdout for '-'). */
-static int emit_pytorch(const CnnNet *net, const char *path, const char *output) {
+/* A printer of a text output: the network, and the .cnn file it came from. */
+typedef int TextEmitter(FILE *out, const CnnNet *net, const char *source);
+
+/* --emit=pytorch and --emit=dot: to -o FILE, else FILE.EXT next to FILE.cnn
+ * (with ext NULL, and for '-', to standard output). */
+static int emit_text(const CnnNet *net, const char *path, const char *output, const char *ext,
+                     TextEmitter *emit) {
   char *made = NULL;
   if (!output) {
     size_t n = strlen(path);
-    if (!strcmp(path, "-")) output = "-";
-    else if ((made = malloc(n + 4))) {
+    if (!strcmp(path, "-") || !ext) output = "-";
+    else if ((made = malloc(n + strlen(ext) + 2))) {
       memcpy(made, path, n + 1);
       if (n > 4 && !strcmp(made + n - 4, ".cnn")) made[n - 4] = '\0';
-      strcat(made, ".py");
+      strcat(strcat(made, "."), ext);
       output = made;
     } else {
       fprintf(stderr, "cnncc: out of memory\n");
@@ -144,7 +153,7 @@ static int emit_pytorch(const CnnNet *net, const char *path, const char *output)
     fprintf(stderr, "cnncc: cannot write '%s': %s\n", output, strerror(errno));
     status = 1;
   } else {
-    int err = cnn_emit_pytorch_source(f, net, strcmp(path, "-") ? path : "<stdin>");
+    int err = emit(f, net, strcmp(path, "-") ? path : "<stdin>");
     if ((f == stdout ? fflush(f) : fclose(f)) || err) {
       fprintf(stderr, "cnncc: cannot write '%s': %s\n", output, strerror(errno));
       status = 1;
@@ -225,15 +234,15 @@ static int parse_command_line(int argc, char **argv, Command *cmd) {
   }
   cmd->path = argv[optind];
   const char *e = cmd->emit;
-  if (e && strcmp(e, "pytorch") && strcmp(e, "train") && strcmp(e, "inference")) {
-    fprintf(stderr, "cnncc: unknown --emit '%s' (expected train, pytorch or inference)\n", e);
+  if (e && strcmp(e, "pytorch") && strcmp(e, "train") && strcmp(e, "inference") && strcmp(e, "dot")) {
+    fprintf(stderr, "cnncc: unknown --emit '%s' (expected train, pytorch, inference or dot)\n", e);
     return 2;
   }
   if (cmd->gen.mpi && ((e && strcmp(e, "train")) || cmd->gen.dtype == CNN_DTYPE_DOUBLE)) {
     fprintf(stderr, "cnncc: --mpi builds a float trainer (--emit=train)\n");
     return 2;
   }
-  if (cmd->plan && e && !strcmp(e, "pytorch")) {
+  if (cmd->plan && e && (!strcmp(e, "pytorch") || !strcmp(e, "dot"))) {
     fprintf(stderr, "cnncc: --plan prints the plan of --emit=train or --emit=inference\n");
     return 2;
   }
@@ -250,7 +259,8 @@ static int run_back_end(Command *cmd, const CnnNet *net) {
   if (cmd->plan)
     return emits(cmd, "inference") ? cnn_print_inference_plan(net)
                                    : cnn_print_training_plan(stdout, net, &cmd->gen);
-  if (emits(cmd, "pytorch")) return emit_pytorch(net, cmd->path, cmd->output);
+  if (emits(cmd, "pytorch")) return emit_text(net, cmd->path, cmd->output, "py", cnn_emit_pytorch_source);
+  if (emits(cmd, "dot")) return emit_text(net, cmd->path, cmd->output, NULL, cnn_emit_dot);
   if (emits(cmd, "inference")) return cnn_emit_inference_file(net, cmd->path, cmd->output, &cmd->infer);
   if (!cmd->output) return 0;
   cmd->gen.source_file = cmd->path;

@@ -53,6 +53,8 @@ static const Opt options[RT_NOPT] = {
                    "continue training from a checkpoint (same data order and dropout)"},
   [RT_O_METRICS] = {"metrics", "FILE", K_TEXT, offsetof(RtArgs, metrics),
                     "write one JSON line per epoch to FILE (appended to when resuming)"},
+  [RT_O_PLOT] = {"plot", "FILE", K_TEXT, offsetof(RtArgs, plot),
+                 "draw loss and accuracy per epoch into the SVG FILE, redrawn after each epoch"},
   [RT_O_EVERY] = {"checkpoint-every", "N", K_COUNT, offsetof(RtArgs, every),
                   "also save the checkpoint every N steps (needs --save)"},
   [RT_O_STEPS] = {"steps", "N", K_COUNT, offsetof(RtArgs, steps), "timed steps"},
@@ -221,7 +223,7 @@ static const RtCommand commands[] = {
    "current step and save the checkpoint if --save is given.",
    RT_BIT(RT_O_DATA) | RT_BIT(RT_O_EPOCHS) | RT_BIT(RT_O_BATCH) | RT_BIT(RT_O_LR) |
        RT_BIT(RT_O_SEED) | RT_BIT(RT_O_SAVE) | RT_BIT(RT_O_RESUME) | RT_BIT(RT_O_METRICS) |
-       RT_BIT(RT_O_EVERY) | RT_BIT(RT_O_THREADS) | RT_BIT(RT_O_PROFILE),
+       RT_BIT(RT_O_PLOT) | RT_BIT(RT_O_EVERY) | RT_BIT(RT_O_THREADS) | RT_BIT(RT_O_PROFILE),
    0, rt_train},
   {"eval", "", "Evaluate a checkpoint on the test split",
    "Prints test_loss=LOSS test_acc=ACCURACY.",

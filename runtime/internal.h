@@ -48,7 +48,7 @@ void rt_progress_clear(RtProgress *p);
 
 /* The values of the options (cli.c: the table that fills them). */
 typedef struct {
-  const char *data, *weights, *save, *resume, *metrics;
+  const char *data, *weights, *save, *resume, *metrics, *plot;
   int epochs, batch, every, steps, threads, profile;
   double lr;
   uint64_t seed;
@@ -57,7 +57,7 @@ typedef struct {
 
 enum { RT_O_DATA, RT_O_WEIGHTS, RT_O_EPOCHS, RT_O_BATCH, RT_O_LR, RT_O_SEED,
        RT_O_SAVE, RT_O_RESUME, RT_O_METRICS, RT_O_EVERY, RT_O_STEPS, RT_O_THREADS,
-       RT_O_PROFILE, RT_NOPT };
+       RT_O_PROFILE, RT_O_PLOT, RT_NOPT };
 #define RT_BIT(o) (1u << (o))
 
 typedef struct {
@@ -121,6 +121,29 @@ void rt_print_program_help(const RtCtx *c, FILE *out);
 void rt_print_full_help(const RtCtx *c);
 void rt_print_version(const RtCtx *c);
 
+/* plot.c: pictures of training, the loss and accuracy per epoch. */
+typedef struct {
+  long epoch; /* 1-based, as --metrics writes it */
+  double train_loss, train_acc, test_loss, test_acc;
+} RtEpochRow;
+typedef struct {
+  RtEpochRow *rows; /* by epoch, increasing */
+  int n, cap;
+} RtCurves;
+/* Appends row, dropping rows of its epoch and later (a resumed run's
+ * repeats); -1 when out of memory. */
+int rt_curves_add(RtCurves *c, const RtEpochRow *row);
+void rt_curves_free(RtCurves *c);
+/* One line of --metrics (a JSON object) into row; -1 when it is not one. */
+int rt_metrics_parse(const char *line, RtEpochRow *row);
+/* Adds every line of a --metrics file; -1 with a message in err. */
+int rt_curves_read(RtCurves *c, const char *path, char *err, size_t errlen);
+/* The SVG: a panel of the loss and one of the accuracy, train and test. */
+void rt_plot_svg(FILE *out, const RtCurves *c, const char *title);
+/* Writes the SVG to path atomically, through path.tmp; -1 with a message
+ * in err. */
+int rt_plot_write(const char *path, const RtCurves *c, const char *title, char *err, size_t errlen);
+
 /* run.c: a run: the network, its batch buffers and the optimizer state. */
 typedef struct RtRun {
   const RtCtx *c;
@@ -132,6 +155,7 @@ typedef struct RtRun {
   long *order;
   RtDataset train, test;
   FILE *metrics;
+  RtCurves curves; /* the epochs so far, for --plot */
 } RtRun;
 
 void rt_run_free(RtRun *r);

@@ -5,7 +5,7 @@ include_HEADERS += runtime/cnnrt.h
 runtime_libcnnrt_a_SOURCES = runtime/cnnrt.h runtime/internal.h runtime/notice.h \
 	runtime/util.c runtime/rng.c runtime/data.c runtime/adam.c \
 	runtime/checkpoint.c runtime/progress.c runtime/run.c runtime/train.c \
-	runtime/commands.c runtime/cli.c runtime/main.c
+	runtime/commands.c runtime/cli.c runtime/main.c runtime/plot.c
 # sqrtf without errno, so that the Adam loop can vectorize; no contraction
 # into fused multiply-adds, so that Adam gives the same bits on every CPU.
 runtime_libcnnrt_a_CFLAGS = $(AM_CFLAGS) -fno-math-errno -ffp-contract=off
@@ -74,3 +74,9 @@ runtime_tests_checkpoint_LDADD = runtime/libcnnrt.a
 runtime_tests_main_SOURCES = runtime/tests/main.c $(runtime_test_sources)
 runtime_tests_main_CPPFLAGS = $(runtime_test_cppflags)
 runtime_tests_main_LDADD = runtime/libcnnrt.a
+
+# cnncc-plot: the trainer's --plot picture from a --metrics file (plot.c).
+bin_PROGRAMS += cnncc-plot
+cnncc_plot_SOURCES = runtime/cnncc-plot.c
+cnncc_plot_CPPFLAGS = -I$(top_srcdir)/runtime
+cnncc_plot_LDADD = runtime/libcnnrt.a

@@ -29,6 +29,7 @@ void rt_run_free(RtRun *r)
   rt_dataset_free(&r->test);
   if (r->metrics)
     fclose(r->metrics);
+  rt_curves_free(&r->curves);
 }
 
 static void *alloc_or_flag(size_t n, size_t size, int *failed)

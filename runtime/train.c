@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cnnrt.h"
 #include "internal.h"
@@ -66,21 +67,45 @@ typedef struct {
   double train_loss, train_acc, test_loss, test_acc, images_per_s, seconds;
 } EpochStats;
 
-/* Prints the epoch's line and appends it to --metrics; 1 when the metrics
- * file cannot be written (e.g. a full disk), which must not pass silently. */
+/* Draws --plot from the curves so far (rank 0 only). */
+static int plot(RtRun *r, const RtArgs *a)
+{
+  char err[1024], title[256];
+  if (!a->plot || !rt_is_root())
+    return 0;
+  snprintf(title, sizeof title, "%s: loss and accuracy per epoch", r->net->name);
+  if (rt_plot_write(a->plot, &r->curves, title, err, sizeof err))
+    return rt_error(r->c, 1, "%s", err);
+  return 0;
+}
+
+/* Adds the epoch to the curves and redraws --plot. */
+static int plot_epoch(RtRun *r, const RtArgs *a, long epoch, const EpochStats *e)
+{
+  RtEpochRow row = {epoch + 1, e->train_loss, e->train_acc, e->test_loss, e->test_acc};
+  if (!a->plot || !rt_is_root())
+    return 0;
+  if (rt_curves_add(&r->curves, &row))
+    return rt_error(r->c, 1, "out of memory");
+  return plot(r, a);
+}
+
+/* Prints the epoch's line, appends it to --metrics and redraws --plot; 1
+ * when a file cannot be written (e.g. a full disk), which must not pass
+ * silently. */
 static int report_epoch(RtRun *r, const RtArgs *a, long epoch, long epochs, const EpochStats *e)
 {
   fprintf(rt_info(), "epoch %ld/%ld: train_loss %.4f train_acc %.4f test_loss %.4f test_acc %.4f (%.1f s, %.0f img/s)\n",
           epoch + 1, epochs, e->train_loss, e->train_acc, e->test_loss,
           e->test_acc, e->seconds, e->images_per_s);
   if (!r->metrics)
-    return 0;
+    return plot_epoch(r, a, epoch, e);
   fprintf(r->metrics, "{\"epoch\":%ld,\"train_loss\":%.6g,\"train_acc\":%.6g,\"test_loss\":%.6g,\"test_acc\":%.6g,\"images_per_s\":%.6g,\"seconds\":%.6g}\n",
           epoch + 1, e->train_loss, e->train_acc, e->test_loss, e->test_acc,
           e->images_per_s, e->seconds);
   if (fflush(r->metrics) || ferror(r->metrics))
     return rt_error(r->c, 1, "cannot write metrics '%s': %s", a->metrics, strerror(errno));
-  return 0;
+  return plot_epoch(r, a, epoch, e);
 }
 
 /* One epoch's training steps, from st->epoch_step on. */
@@ -170,12 +195,29 @@ static int resume_conflicts(const RtCtx *c, const RtArgs *a, const RtTrainState 
   return 0;
 }
 
+/* --plot is drawn before the first epoch, so that a path that cannot be
+ * written fails at once and a viewer can open it; a resumed run's starts
+ * with the epochs before, from the --metrics file it appends to (when
+ * there is one: else from the resumed epoch). */
+static int first_plot(RtRun *r, const RtArgs *a)
+{
+  char err[1024];
+  if (!a->plot || !rt_is_root())
+    return 0;
+  if (a->resume && a->metrics && access(a->metrics, F_OK) == 0 &&
+      rt_curves_read(&r->curves, a->metrics, err, sizeof err))
+    return rt_error(r->c, 1, "--plot: %s", err);
+  return plot(r, a);
+}
+
 int rt_train(RtRun *r, const RtArgs *a, int nfiles, char **files)
 {
   (void)nfiles, (void)files; /* the signature of every command */
   RtTrainState st = {a->seed, 0, 0, 0, a->batch, 0, 0, 0};
   if (a->every && !a->save)
     return rt_error(r->c, RT_EXIT_USAGE, "--checkpoint-every needs --save");
+  if (first_plot(r, a))
+    return 1;
   if (rt_run_load_split(r, a, "train", &r->train) || rt_run_load_split(r, a, "test", &r->test) ||
       rt_run_alloc_state(r, 1, r->train.n))
     return 1;

@@ -8,7 +8,7 @@ if ! command -v man >/dev/null 2>&1; then
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/man.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-plan 4
+plan 6
 
 # page NAME-LINE OPTION: the page renders without a warning, with that NAME
 # line and OPTION documented
@@ -31,3 +31,4 @@ page() {
 }
 page cnncc "cnncc - compile convolutional networks into C trainers" "--emit=inference"
 page cnncc-trainer "cnncc-trainer - the command line of every trainer that cnncc builds" "--checkpoint-every N"
+page cnncc-plot "cnncc-plot - draw the loss and accuracy of a training run as an SVG" "--output FILE"

@@ -5,8 +5,8 @@
 
 #include "cnncc.h"
 
-/* 61706 -> "61,706" */
-static const char *grouped(int64_t v, char *buf, size_t size) {
+/* 61706 -> "61,706" (also emit/dot.c's labels) */
+const char *cnn_grouped(int64_t v, char *buf, size_t size) {
   char digits[32];
   int n = snprintf(digits, sizeof digits, "%lld", (long long)(v < 0 ? -v : v));
   size_t o = 0;
@@ -53,15 +53,15 @@ void cnn_print_summary(FILE *out, const CnnNet *net) {
     char layer[64], shape[64], params[32], flops[32], mem[32], ins[128];
     snprintf(layer, sizeof layer, "%s (%s)", n->name, cnn_op_name(n->op));
     fprintf(out, "%-28s %-16s %11s %15s %11s %5d  %s\n", layer,
-            cnn_shape_str(n->shape, shape, sizeof shape), grouped(n->nparams, params, sizeof params),
-            grouped(n->flops, flops, sizeof flops),
+            cnn_shape_str(n->shape, shape, sizeof shape), cnn_grouped(n->nparams, params, sizeof params),
+            cnn_grouped(n->flops, flops, sizeof flops),
             bytes(cnn_shape_size(n->shape) * 4, mem, sizeof mem), n->loc.first_line,
             inputs_text(net, n, ins, sizeof ins));
   }
   char buf[32], shape[64];
   fprintf(out, "%s\n", rule);
-  fprintf(out, "Total params: %s\n", grouped(net->nparams, buf, sizeof buf));
-  fprintf(out, "Forward FLOPs per sample: %s\n", grouped(net->flops, buf, sizeof buf));
+  fprintf(out, "Total params: %s\n", cnn_grouped(net->nparams, buf, sizeof buf));
+  fprintf(out, "Forward FLOPs per sample: %s\n", cnn_grouped(net->flops, buf, sizeof buf));
   fprintf(out, "Activation memory per sample: %s (fp32)\n", bytes(net->activation_bytes, buf, sizeof buf));
   fprintf(out, "Parameter memory: %s (fp32)\n", bytes(net->nparams * 4, buf, sizeof buf));
   fprintf(out, "Output: %s %s; loss: %s\n", net->nodes[net->output].name,
