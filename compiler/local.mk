@@ -62,6 +62,7 @@ dist_doc_DATA += docs/inference.md docs/distributed.md
 # python3-onnx (Python, numpy, protobuf for Python), which only the tests use,
 # and the schema cannot change under us with that package's version.
 EXTRA_DIST += compiler/emit/onnx/onnx.proto compiler/emit/onnx/LICENSE
+dist_doc_DATA += docs/interop.md
 if HAVE_PROTOBUF_C
 cnncc_SOURCES += compiler/emit/onnx.c
 nodist_cnncc_SOURCES += compiler/emit/onnx/onnx.pb-c.c compiler/emit/onnx/onnx.pb-c.h
