@@ -240,8 +240,8 @@ static int parse_command_line(int argc, char **argv, Command *cmd) {
     return 2;
   }
   if (e && !strcmp(e, "onnx") && !CNNCC_HAVE_ONNX) {
-    fprintf(stderr, "cnncc: --emit=onnx: cnncc was built without protobuf-c (install libprotobuf-c-dev\n"
-                    "and protobuf-c-compiler, then run configure and make again)\n");
+    fprintf(stderr, "cnncc: --emit=onnx: cnncc was built without protobuf-c (install "
+                    "libprotobuf-c-dev and protobuf-c-compiler, then configure and build again)\n");
     return 2;
   }
   if (cmd->onnx.fold_batchnorm && !(e && !strcmp(e, "onnx"))) {
