@@ -187,14 +187,13 @@ static void initial_weights(Onnx *X, float *params, float *buffers) {
     CnnTensorSpec ts[4];
     int nt = cnn_node_tensors(X->net, n, ts);
     float *p = params + X->param_at[i], *b = buffers + X->buffer_at[i];
+    double bound = nt ? 1 / sqrt((double)(ts[0].count / ts[0].dim[0])) : 0; /* fan_in: all but dim 0 */
     for (int t = 0; t < nt; t++) {
       float *v = ts[t].learnable ? p : b;
-      double bound = 1 / sqrt((double)(ts[0].count / ts[0].dim[0]));
+      bool one = !strcmp(ts[t].name, "weight") || !strcmp(ts[t].name, "running_var");
       for (int64_t k = 0; k < ts[t].count; k++)
-        v[k] = n->op != OP_BATCHNORM ? (float)rt_rng_uniform_range(&rng, -bound, bound)
-                                     : strcmp(ts[t].name, "weight") && strcmp(ts[t].name, "running_var") ? 0 : 1;
-      if (ts[t].learnable) p += ts[t].count;
-      else b += ts[t].count;
+        v[k] = n->op == OP_BATCHNORM ? one : (float)rt_rng_uniform_range(&rng, -bound, bound);
+      *(ts[t].learnable ? &p : &b) += ts[t].count;
     }
   }
 }
