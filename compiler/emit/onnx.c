@@ -292,7 +292,8 @@ static void emit_batchnorm(Onnx *X, const CnnNode *n, const char *in) {
   const char *inputs[5] = {in};
   int c = n->shape.dim[0];
   for (int k = 0; k < 4; k++)
-    inputs[k + 1] = add_init(X, cnn_format(X->A, "%s.%s", n->name, names[k]), 1, &c, tensor(X, n, names[k], NULL));
+    inputs[k + 1] =
+        add_init(X, cnn_format(X->A, "%s.%s", n->name, names[k]), 1, &c, tensor(X, n, names[k], NULL));
   Onnx__NodeProto *o = add_node(X, "BatchNormalization", n->name, 5, inputs, X->value[n->id]);
   attr_float(X, o, "epsilon", n->eps);
   attr_float(X, o, "momentum", 1 - n->momentum); /* ONNX's weighs the running value */
@@ -317,7 +318,9 @@ static void emit_node(Onnx *X, const CnnNode *n) {
   Onnx__NodeProto *o;
   switch (n->op) {
   case OP_CONV1D: case OP_CONV2D: case OP_CONV_TRANSPOSE2D: case OP_DENSE: emit_layer(X, n, in); break;
-  case OP_MAXPOOL1D: case OP_MAXPOOL2D: window_attrs(X, add_node(X, "MaxPool", n->name, 1, &in, out), n, false); break;
+  case OP_MAXPOOL1D: case OP_MAXPOOL2D:
+    window_attrs(X, add_node(X, "MaxPool", n->name, 1, &in, out), n, false);
+    break;
   case OP_AVGPOOL1D: case OP_AVGPOOL2D: /* padding counts in the average, as in cnncc */
     o = add_node(X, "AveragePool", n->name, 1, &in, out);
     window_attrs(X, o, n, false);
@@ -331,7 +334,9 @@ static void emit_node(Onnx *X, const CnnNode *n) {
   }
   case OP_FLATTEN: attr_int(X, add_node(X, "Flatten", n->name, 1, &in, out), "axis", 1); break;
   case OP_RELU: add_node(X, "Relu", n->name, 1, &in, out); break;
-  case OP_LEAKY_RELU: attr_float(X, add_node(X, "LeakyRelu", n->name, 1, &in, out), "alpha", n->negative_slope); break;
+  case OP_LEAKY_RELU:
+    attr_float(X, add_node(X, "LeakyRelu", n->name, 1, &in, out), "alpha", n->negative_slope);
+    break;
   case OP_SIGMOID: add_node(X, "Sigmoid", n->name, 1, &in, out); break;
   case OP_TANH: add_node(X, "Tanh", n->name, 1, &in, out); break;
   case OP_SOFTMAX: attr_int(X, add_node(X, "Softmax", n->name, 1, &in, out), "axis", 1); break;
@@ -430,7 +435,8 @@ static int write_model(CnnArena *A, void *ctx) {
   int64_t np, nb;
   locate_tensors(&X, &np, &nb);
   if (!X.params) {
-    float *p = cnn_alloc(A, sizeof(float) * (size_t)(np + 1)), *b = cnn_alloc(A, sizeof(float) * (size_t)(nb + 1));
+    float *p = cnn_alloc(A, sizeof(float) * (size_t)(np + 1));
+    float *b = cnn_alloc(A, sizeof(float) * (size_t)(nb + 1));
     initial_weights(&X, p, b);
     X.params = p;
     X.buffers = b;
