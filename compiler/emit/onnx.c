@@ -224,10 +224,11 @@ static void find_folds(Onnx *X, const bool *live) {
 }
 
 /* The weight and bias of a convolution or dense node as initializers, with
- * the batchnorm bn (or -1) folded in (under the layer's names): w * scale
- * and b * scale + shift per output channel (dimension 1 of a transposed convolution's weight, else
- * 0), scale = gamma / sqrt(var + eps), shift = beta - mean * scale, in
- * double. Returns the bias's name, or NULL for a layer without bias. */
+ * the batchnorm bn (or -1) folded in under the layer's names: w * scale and
+ * b * scale + shift per output channel (dimension 1 of a transposed
+ * convolution's weight, else 0), scale = gamma / sqrt(var + eps), shift =
+ * beta - mean * scale, in double. Returns the bias's name, or NULL for a
+ * layer without bias. */
 static const char *layer_weights(Onnx *X, const CnnNode *n, int bn, const char **wname) {
   CnnTensorSpec ws;
   const float *w = tensor(X, n, "weight", &ws), *b = n->bias ? tensor(X, n, "bias", NULL) : NULL;
