@@ -348,7 +348,7 @@ static void emit_node(Onnx *X, const CnnNode *n) {
     for (int i = 0; i < n->ninputs; i++) o->input[o->n_input++] = (char *)X->value[n->inputs[i]];
     attr_int(X, o, "axis", 1);
     break;
-  default: break; /* the input; dropout */
+  case OP_INPUT: case OP_DROPOUT: case OP_COUNT: break; /* no case left out: -Wswitch names a new op */
   }
 }
 
