@@ -380,9 +380,17 @@ static Onnx__GraphProto *graph(Onnx *X) {
   for (int i = 0; i < net->nnodes; i++) most += (size_t)net->nodes[i].ninputs + 1;
   X->nodes = cnn_alloc(X->A, sizeof *X->nodes * most);
   X->inits = cnn_alloc(X->A, sizeof *X->inits * (size_t)net->nnodes * 4);
-  for (int i = 1; i < net->nnodes; i++)
-    if (live[i] && !(net->nodes[i].op == OP_BATCHNORM && X->folded[net->nodes[i].inputs[0]] == i))
-      emit_node(X, &net->nodes[i]);
+  const char *source = X->opt->source_file ? X->opt->source_file : net->name;
+  for (int i = 1; i < net->nnodes; i++) {
+    const CnnNode *n = &net->nodes[i];
+    if (!live[i] || (n->op == OP_BATCHNORM && X->folded[n->inputs[0]] == i)) continue;
+    size_t first = X->nnodes;
+    emit_node(X, n);
+    /* where the layer is written, for Netron's node properties */
+    for (size_t k = first; k < X->nnodes; k++)
+      X->nodes[k]->doc_string = cnn_format(X->A, "%s:%d: %s%s", source, n->loc.first_line, cnn_op_name(n->op),
+                                           X->folded[i] >= 0 ? " with batchnorm folded in" : "");
+  }
   Onnx__GraphProto *g = cnn_alloc(X->A, sizeof *g);
   onnx__graph_proto__init(g);
   g->name = (char *)net->name;
