@@ -5,8 +5,9 @@
 #
 #     bench/ort-setup.sh [DIR]      (default: top_builddir/bench)
 #
-# `make bench-infer` calls it; nothing else does (the build and the tests do
-# not use ONNX Runtime). It does nothing when DIR already has that version.
+# `make bench-infer` calls it, and .ci/run for tests/onnx.sh (which runs the
+# models of cnncc --emit=onnx in it; the build does not use ONNX Runtime).
+# It does nothing when DIR already has that version.
 # ONNXRUNTIME_NODE_INSTALL=skip keeps the package's postinstall from
 # fetching GPU libraries. Needs node and npm, and the npm registry once.
 set -e

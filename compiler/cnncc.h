@@ -378,6 +378,25 @@ int cnn_emit_inference_file(const CnnNet *net, const char *src_path, const char 
 int cnn_emit_inference(FILE *c, FILE *h, const char *c_name, const char *h_name, const CnnNet *net,
                        const float *params, const float *buffers, uint32_t crc,
                        const CnnInferOptions *opt);
+/* The blocks of checkpoint `path` (emit/checkpoint.c), read and checked
+ * against net by libcnnrt's rt_checkpoint_load, in malloc'd memory that the
+ * caller frees, and its CRC-32. Returns 0, or the exit status (1) after a
+ * message on stderr. */
+int cnn_load_checkpoint(const CnnNet *net, const char *path, float **params, float **buffers,
+                        uint32_t *crc);
 /* ---- end standalone inference code ---- */
+
+/* ---- ONNX export (emit/onnx.c, docs/interop.md) ---- */
+typedef struct {
+  const char *weights;     /* the checkpoint, or NULL: the trainer's initialization */
+  const char *source_file; /* the .cnn file, for the model's doc string */
+  bool fold_batchnorm;     /* batchnorm after a conv or dense folded into its weights */
+} CnnOnnxOptions;
+/* `cnncc --emit=onnx`: writes out_path (NULL: FILE.onnx next to FILE.cnn;
+ * "-": stdout). Returns the exit status (0; 1 with a message). Built only
+ * with protobuf-c (CNNCC_HAVE_ONNX). */
+int cnn_emit_onnx_file(const CnnNet *net, const char *src_path, const char *out_path,
+                       const CnnOnnxOptions *opt);
+/* ---- end ONNX export ---- */
 
 #endif

@@ -51,7 +51,29 @@ dist_doc_DATA += docs/generated-code.md docs/architecture.md
 # standalone inference code (emit/infer.c, docs/inference.md); it reads
 # checkpoints with libcnnrt's rt_checkpoint_load.
 cnncc_SOURCES += compiler/emit/infer.c compiler/emit/infer_emit.h compiler/emit/infer_weights.c \
-	compiler/emit/infer_file.c
+	compiler/emit/infer_file.c compiler/emit/checkpoint.c
 cnncc_CFLAGS += -I$(top_srcdir)/runtime
 cnncc_LDADD += runtime/libcnnrt.a
 dist_doc_DATA += docs/inference.md docs/distributed.md
+# ONNX export (emit/onnx.c, docs/interop.md), written with protobuf-c:
+# protoc-c compiles the ONNX schema at build time. The schema is a copy of
+# the onnx.proto that Debian's python3-onnx 1.12 installs, with its license
+# (compiler/emit/onnx/LICENSE): building then needs protobuf-c alone, not
+# python3-onnx (Python, numpy, protobuf for Python), which only the tests use,
+# and the schema cannot change under us with that package's version.
+EXTRA_DIST += compiler/emit/onnx/onnx.proto compiler/emit/onnx/LICENSE
+if HAVE_PROTOBUF_C
+cnncc_SOURCES += compiler/emit/onnx.c
+nodist_cnncc_SOURCES += compiler/emit/onnx/onnx.pb-c.c compiler/emit/onnx/onnx.pb-c.h
+BUILT_SOURCES += compiler/emit/onnx/onnx.pb-c.h
+CLEANFILES += compiler/emit/onnx/onnx.pb-c.c compiler/emit/onnx/onnx.pb-c.h
+cnncc_CFLAGS += $(PROTOBUF_C_CFLAGS) -I$(top_builddir)/compiler/emit/onnx
+cnncc_LDADD += $(PROTOBUF_C_LIBS)
+# one rule writes both files: the header waits for it (safe at any -j)
+compiler/emit/onnx/onnx.pb-c.c: compiler/emit/onnx/onnx.proto
+	$(AM_V_GEN)$(MKDIR_P) compiler/emit/onnx && \
+	$(PROTOC_C) --c_out=compiler/emit/onnx -I$(srcdir)/compiler/emit/onnx \
+	  $(srcdir)/compiler/emit/onnx/onnx.proto
+compiler/emit/onnx/onnx.pb-c.h: compiler/emit/onnx/onnx.pb-c.c
+compiler/emit/cnncc-onnx.$(OBJEXT): compiler/emit/onnx/onnx.pb-c.h
+endif

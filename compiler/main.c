@@ -48,7 +48,14 @@ static void usage(FILE *out) {
           "      --emit=inference write standalone inference C (docs/inference.md) with\n"
           "                       the weights of --weights CKPT compiled in, to -o's file\n"
           "                       (default NAME_infer.c next to FILE.cnn)\n"
-          "      --weights CKPT   the checkpoint for --emit=inference\n"
+          "      --emit=onnx      write the network in evaluation mode as an ONNX model\n"
+          "                       (opset 13; docs/interop.md) to -o's file ('-':\n"
+          "                       standard output), by default FILE.onnx next to\n"
+          "                       FILE.cnn; weights from --weights CKPT, else those the\n"
+          "                       trainer starts from (the train block's seed)\n"
+          "      --weights CKPT   the checkpoint for --emit=inference or --emit=onnx\n"
+          "      --fold-batchnorm --emit=onnx: fold each batchnorm into the convolution\n"
+          "                       or dense layer before it\n"
           "      --header         --emit=inference: also write FILE.h next to FILE.c\n"
           "      --static-arena   --emit=inference: a static scratch arena instead of\n"
           "                       the caller's memory (the code is then not reentrant)\n"
@@ -169,6 +176,7 @@ typedef struct {
   const char *emit, *output, *path;
   CnnEmitOptions gen;   /* --emit=train */
   CnnInferOptions infer; /* --emit=inference */
+  CnnOnnxOptions onnx;   /* --emit=onnx */
 } Command;
 
 static bool parse_dtype(const char *text, CnnDtype *dtype) {
@@ -204,6 +212,7 @@ static int parse_command_line(int argc, char **argv, Command *cmd) {
       {"weights", required_argument, NULL, 'W'}, {"header", no_argument, NULL, 'H'},
       {"static-arena", no_argument, NULL, 'A'}, {"no-softmax", no_argument, NULL, 'S'},
       {"plan", no_argument, NULL, 'P'},   {"mpi", no_argument, NULL, 'M'},
+      {"fold-batchnorm", no_argument, NULL, 'F'},
       {NULL, 0, NULL, 0},
   };
   *cmd = (Command){.gen = {.dtype = CNN_DTYPE_FLOAT, .target = CNN_TARGET_NATIVE}};
@@ -217,7 +226,8 @@ static int parse_command_line(int argc, char **argv, Command *cmd) {
     case 'V': print_version(); return 0;
     case 'E': cmd->emit = optarg; break;
     case 'o': cmd->output = optarg; break;
-    case 'W': cmd->infer.weights = optarg; break;
+    case 'W': cmd->infer.weights = cmd->onnx.weights = optarg; break;
+    case 'F': cmd->onnx.fold_batchnorm = true; break;
     case 'H': cmd->infer.header = true; break;
     case 'A': cmd->infer.static_arena = true; break;
     case 'S': cmd->infer.no_softmax = true; break;
@@ -234,15 +244,25 @@ static int parse_command_line(int argc, char **argv, Command *cmd) {
   }
   cmd->path = argv[optind];
   const char *e = cmd->emit;
-  if (e && strcmp(e, "pytorch") && strcmp(e, "train") && strcmp(e, "inference") && strcmp(e, "dot")) {
-    fprintf(stderr, "cnncc: unknown --emit '%s' (expected train, pytorch, inference or dot)\n", e);
+  if (e && strcmp(e, "pytorch") && strcmp(e, "train") && strcmp(e, "inference") && strcmp(e, "dot") &&
+      strcmp(e, "onnx")) {
+    fprintf(stderr, "cnncc: unknown --emit '%s' (expected train, pytorch, inference, dot or onnx)\n", e);
+    return 2;
+  }
+  if (e && !strcmp(e, "onnx") && !CNNCC_HAVE_ONNX) {
+    fprintf(stderr, "cnncc: --emit=onnx: cnncc was built without protobuf-c (install "
+                    "libprotobuf-c-dev and protobuf-c-compiler, then configure and build again)\n");
+    return 2;
+  }
+  if (cmd->onnx.fold_batchnorm && !(e && !strcmp(e, "onnx"))) {
+    fprintf(stderr, "cnncc: --fold-batchnorm is an option of --emit=onnx\n");
     return 2;
   }
   if (cmd->gen.mpi && ((e && strcmp(e, "train")) || cmd->gen.dtype == CNN_DTYPE_DOUBLE)) {
     fprintf(stderr, "cnncc: --mpi builds a float trainer (--emit=train)\n");
     return 2;
   }
-  if (cmd->plan && e && (!strcmp(e, "pytorch") || !strcmp(e, "dot"))) {
+  if (cmd->plan && e && (!strcmp(e, "pytorch") || !strcmp(e, "dot") || !strcmp(e, "onnx"))) {
     fprintf(stderr, "cnncc: --plan prints the plan of --emit=train or --emit=inference\n");
     return 2;
   }
@@ -262,6 +282,12 @@ static int run_back_end(Command *cmd, const CnnNet *net) {
   if (emits(cmd, "pytorch")) return emit_text(net, cmd->path, cmd->output, "py", cnn_emit_pytorch_source);
   if (emits(cmd, "dot")) return emit_text(net, cmd->path, cmd->output, NULL, cnn_emit_dot);
   if (emits(cmd, "inference")) return cnn_emit_inference_file(net, cmd->path, cmd->output, &cmd->infer);
+#if CNNCC_HAVE_ONNX
+  if (emits(cmd, "onnx")) {
+    cmd->onnx.source_file = strcmp(cmd->path, "-") ? cmd->path : "<stdin>";
+    return cnn_emit_onnx_file(net, cmd->path, cmd->output, &cmd->onnx);
+  }
+#endif
   if (!cmd->output) return 0;
   cmd->gen.source_file = cmd->path;
   return cnn_write_output(net, cmd->output, &cmd->gen);

@@ -137,3 +137,9 @@ tests_kernels_LDADD += -lm
 # tests/infer-plan.sh.
 TESTS += tests/infer-plan.sh
 dist_check_SCRIPTS += tests/infer-plan.sh
+
+# ONNX export (cnncc --emit=onnx, docs/interop.md): onnx.checker and ONNX
+# Runtime (npm onnxruntime-node, bench/ort-setup.sh) against the training code.
+TESTS += tests/onnx.sh
+dist_check_SCRIPTS += tests/onnx.sh
+EXTRA_DIST += tests/onnx-run.js

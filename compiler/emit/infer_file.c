@@ -1,5 +1,5 @@
 /* emit/infer_file.c - cnncc --emit=inference: the checkpoint read and
- * checked by the runtime (libcnnrt's rt_checkpoint_load), the output files
+ * checked by the runtime (emit/checkpoint.c), the output files
  * named, and the generator (emit/infer.c) run on them. */
 #include <errno.h>
 #include <stdio.h>
@@ -7,44 +7,12 @@
 #include <string.h>
 
 #include "cnncc.h"
-#include "cnnrt.h"
 
 static const char *base_name(const char *path) {
   const char *slash = strrchr(path, '/');
   return slash ? slash + 1 : path;
 }
 
-
-/* The checkpoint's blocks, read and checked by the runtime, and its CRC
- * (its last four bytes, little-endian). Returns 0 or the exit status. */
-static int load_weights(const CnnNet *net, const char *path, float **params, float **buffers, uint32_t *crc) {
-  int64_t np = 0, nb = 0;
-  for (int i = 0; i < net->nnodes; i++) {
-    CnnTensorSpec ts[4];
-    int k = cnn_node_tensors(net, &net->nodes[i], ts);
-    for (int t = 0; t < k; t++) *(ts[t].learnable ? &np : &nb) += ts[t].count;
-  }
-  *params = malloc(sizeof(float) * (size_t)(np + 1));
-  *buffers = malloc(sizeof(float) * (size_t)(nb + 1));
-  if (!*params || !*buffers) {
-    fprintf(stderr, "cnncc: out of memory\n");
-    return 1;
-  }
-  RtNet rt = {.name = net->name, .nparams = (size_t)np, .params = *params, .nbuffers = (size_t)nb,
-              .buffers = *buffers, .arch_hash = cnn_arch_hash(net)};
-  char err[1024];
-  if (rt_checkpoint_load(path, &rt, NULL, NULL, NULL, err, sizeof err)) {
-    fprintf(stderr, "cnncc: %s\n", err);
-    return 1;
-  }
-  *crc = 0;
-  FILE *f = fopen(path, "rb");
-  unsigned char b4[4];
-  if (f && fseek(f, -4, SEEK_END) == 0 && fread(b4, 1, 4, f) == 4)
-    *crc = (uint32_t)b4[0] | (uint32_t)b4[1] << 8 | (uint32_t)b4[2] << 16 | (uint32_t)b4[3] << 24;
-  if (f) fclose(f);
-  return 0;
-}
 
 /* Where to write: -o FILE, '-' for stdout, or NAME_infer.c next to
  * FILE.cnn (in *made); with --header FILE.h next to FILE.c (in *h_path).
@@ -120,7 +88,7 @@ int cnn_emit_inference_file(const CnnNet *net, const char *src_path, const char 
   char *made = NULL, *h_path = NULL;
   const char *c_path = NULL;
   uint32_t crc = 0;
-  int status = load_weights(net, opt->weights, &params, &buffers, &crc);
+  int status = cnn_load_checkpoint(net, opt->weights, &params, &buffers, &crc);
   if (!status) status = output_paths(src_path, out_path, opt->header, &c_path, &made, &h_path);
   if (!status) status = write_files(net, src_path, c_path, h_path, params, buffers, crc, opt);
   free(made);
