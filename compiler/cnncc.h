@@ -299,6 +299,10 @@ bool cnn_infer_shape(CnnDiags *d, const CnnNet *net, CnnNode *node);
 
 /* ---- outputs ---- */
 void cnn_print_summary(FILE *out, const CnnNet *net);
+/* Canonical text of the architecture (docs/generated-code.md) and its
+ * 64-bit FNV-1a hash, which checkpoints carry (front/arch.c). */
+char *cnn_arch_text(CnnArena *a, const CnnNet *net);
+uint64_t cnn_arch_hash(const CnnNet *net);
 
 /* ---- PyTorch mirror (emit/torch.c) ---- */
 /* A Python module with a torch.nn.Module equivalent to net (docs/pytorch.md);
@@ -340,10 +344,6 @@ typedef struct {
   bool mpi;                /* a data-parallel trainer under MPI (docs/distributed.md) */
 } CnnEmitOptions;
 
-/* Canonical text of the architecture (docs/generated-code.md) and its
- * 64-bit FNV-1a hash, which checkpoints carry. */
-char *cnn_arch_text(CnnArena *a, const CnnNet *net);
-uint64_t cnn_arch_hash(const CnnNet *net);
 /* Write the training code: one C file and its header. Returns 0, or -1 with
  * a message on stderr (e.g. a network without a loss). */
 int cnn_emit_c(FILE *c, FILE *h, const CnnNet *net, const CnnEmitOptions *opt);
