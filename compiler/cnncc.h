@@ -310,6 +310,9 @@ uint64_t cnn_arch_hash(const CnnNet *net);
  * Returns 0, or -1 on a write error. */
 int cnn_emit_pytorch(FILE *out, const CnnNet *net);
 int cnn_emit_pytorch_source(FILE *out, const CnnNet *net, const char *source);
+/* The mirror's load_cnncc_checkpoint() and save_cnncc_checkpoint()
+ * (emit/torch_ckpt.c); 0, or -1 on a write error. */
+int cnn_emit_pytorch_checkpoint(FILE *out);
 /* ---- end PyTorch mirror ---- */
 
 
