@@ -37,8 +37,9 @@ CC=${CNNCC_CC:-cc}
 SEED=3 BATCH=8
 CHECKS=6 # per network
 networks="examples/lenet 40 4 examples/resnet 24 3" # source, training samples, epochs
+# shellcheck disable=SC2086 # split on purpose
 set -- $networks
-plan $(($# / 3 * CHECKS + 8))
+plan $(($# * CHECKS / 3 + 8))
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/torch-ckpt.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 rtlib=
@@ -62,7 +63,7 @@ while [ $# -gt 0 ]; do
   d=$tmp/$name
   mkdir -p "$d"
   net=$d/$name mirror=$d/$name.py log=$d/build.log
-  NAME=$(echo "$name" | tr a-z A-Z)
+  NAME=$(echo "$name" | tr '[:lower:]' '[:upper:]')
   steps=$(((ntrain + BATCH - 1) / BATCH))
   mid=$((steps + 2)) last=$((steps * epochs)) # mid: epoch 2, step 2
   # shellcheck disable=SC2086
@@ -142,7 +143,7 @@ cp "$d/lenet.py" "$bad/text.ckpt" 2>/dev/null
 # corrupt FILE OFFSET BYTE: one byte of a copy of the checkpoint changed
 corrupt() {
   cp "$d/c1.ckpt" "$bad/$1" 2>/dev/null &&
-    printf "$3" | dd of="$bad/$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+    printf '%b' "$3" | dd of="$bad/$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
 corrupt crc.ckpt 5000 '\001'
 corrupt crc.ckpt 5001 '\002'
