@@ -449,8 +449,9 @@ static void emit_constants(FILE *out, const CnnNet *net, const char *source, con
           "# and flat parameter order as the C that cnncc generates (docs/pytorch.md).\n"
           "#\n"
           "#     model = %s()\n"
-          "#     model.load_flat(params, buffers)  # cnncc's flat blocks, 1-d\n"
-          "#     logits = model(x)                 # x: [N, %s\n"
+          "#     load_cnncc_checkpoint(path, model)  # a trainer's checkpoint, or\n"
+          "#     model.load_flat(params, buffers)    # cnncc's flat blocks, 1-d\n"
+          "#     logits = model(x)                   # x: [N, %s\n"
           "#     loss = model.loss(logits, labels)\n"
           "\n",
           net->name, cls, cnn_shape_str(in->shape, buf, sizeof buf) + 1); /* "1, 28, 28]" */
