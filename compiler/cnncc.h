@@ -304,6 +304,10 @@ const char *cnn_grouped(int64_t v, char *buf, size_t size);
 /* A Graphviz graph of the network (emit/dot.c); source names the .cnn file
  * in the header comment (NULL: not named). Returns 0, or -1 on a write error. */
 int cnn_emit_dot(FILE *out, const CnnNet *net, const char *source);
+/* Canonical text of the architecture (docs/generated-code.md) and its
+ * 64-bit FNV-1a hash, which checkpoints carry (front/arch.c). */
+char *cnn_arch_text(CnnArena *a, const CnnNet *net);
+uint64_t cnn_arch_hash(const CnnNet *net);
 
 /* ---- PyTorch mirror (emit/torch.c) ---- */
 /* A Python module with a torch.nn.Module equivalent to net (docs/pytorch.md);
@@ -311,6 +315,9 @@ int cnn_emit_dot(FILE *out, const CnnNet *net, const char *source);
  * Returns 0, or -1 on a write error. */
 int cnn_emit_pytorch(FILE *out, const CnnNet *net);
 int cnn_emit_pytorch_source(FILE *out, const CnnNet *net, const char *source);
+/* The mirror's load_cnncc_checkpoint() and save_cnncc_checkpoint()
+ * (emit/torch_ckpt.c); 0, or -1 on a write error. */
+int cnn_emit_pytorch_checkpoint(FILE *out);
 /* ---- end PyTorch mirror ---- */
 
 
@@ -345,10 +352,6 @@ typedef struct {
   bool mpi;                /* a data-parallel trainer under MPI (docs/distributed.md) */
 } CnnEmitOptions;
 
-/* Canonical text of the architecture (docs/generated-code.md) and its
- * 64-bit FNV-1a hash, which checkpoints carry. */
-char *cnn_arch_text(CnnArena *a, const CnnNet *net);
-uint64_t cnn_arch_hash(const CnnNet *net);
 /* Write the training code: one C file and its header. Returns 0, or -1 with
  * a message on stderr (e.g. a network without a loss). */
 int cnn_emit_c(FILE *c, FILE *h, const CnnNet *net, const CnnEmitOptions *opt);

@@ -8,8 +8,8 @@
 noinst_LIBRARIES += compiler/libcnnfront.a
 compiler_libcnnfront_a_SOURCES = compiler/cnncc.h compiler/front/arena.c compiler/front/diag.c \
 	compiler/front/lexer.l compiler/front/parser.y compiler/front/sema.c compiler/front/shape.c \
-	compiler/front/summary.c compiler/front/frontend.c compiler/front/ops.c \
-	compiler/emit/torch.c compiler/emit/dot.c
+	compiler/front/summary.c compiler/front/frontend.c compiler/front/ops.c compiler/front/arch.c \
+	compiler/emit/torch.c compiler/emit/torch_ckpt.c compiler/emit/dot.c
 compiler_libcnnfront_a_CFLAGS = $(AM_CFLAGS) -I$(top_builddir)/compiler/front -I$(top_srcdir)/compiler
 AM_YFLAGS = -d -Wall -Wno-yacc
 AM_LFLAGS =

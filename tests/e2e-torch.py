@@ -1,22 +1,29 @@
 """e2e-torch.py - train the PyTorch mirror of a network (cnncc --emit=pytorch)
 on IDX data, as the trainer that cnncc generates does, for the end-to-end
-comparisons of tests/e2e-lenet.sh.
+comparisons of tests/e2e-lenet.sh and tests/torch-ckpt.sh.
 
-    e2e-torch.py MODULE.py --data DIR --params P.f32 [--buffers B.f32]
+    e2e-torch.py MODULE.py --data DIR [--params P.f32 [--buffers B.f32]]
+                 [--resume CKPT] [--save-at STEP CKPT]...
                  [--epochs N] [--batch B] [--lr X] [--seed S] [--threads T]
                  [--order ORDER.i32] [--metrics FILE]
 
 Starts from cnncc's initial weights (the flat blocks that tests/e2e-init.c
-wrote, loaded with load_flat), then trains with the module's optimizer()
+wrote, loaded with load_flat), from PyTorch's own initialization (neither
+--params nor --resume), or from a cnncc checkpoint (--resume: the weights,
+Adam's state and the position in the data, read with the module's
+load_cnncc_checkpoint), then trains with the module's optimizer()
 (torch.optim.Adam with the train block's settings) in batches taken in
 order from a permutation of the training set, the last partial batch
 included, as cnncc's runtime does; evaluates on the test split after every
 epoch. The permutation of each epoch is PyTorch's own (torch.randperm from
 a generator seeded with --seed) or, with --order, the one cnncc's trainer
-uses (written by tests/e2e-init.c: EPOCHS x N int32). Reads the MNIST-named
-IDX files (plain or .gz) with gzip and struct; pixels become byte / 255.
-Prints one line per epoch and, last, test_acc=ACCURACY; --metrics writes
-one JSON line per epoch with the keys of the trainer's --metrics."""
+uses (written by tests/e2e-init.c: EPOCHS x N int32). --save-at STEP CKPT
+writes a cnncc checkpoint (save_cnncc_checkpoint) after Adam step STEP, as
+`train --save` would hold it then (after the epoch's end when STEP ends an
+epoch). Reads the MNIST-named IDX files (plain or .gz) with gzip and
+struct; pixels become byte / 255. Prints one line per epoch and, last,
+test_acc=ACCURACY; --metrics writes one JSON line per epoch with the keys
+of the trainer's --metrics (at full precision)."""
 import json
 import argparse
 import gzip
@@ -73,12 +80,30 @@ def evaluate(model, x, y, batch):
     return loss_sum / len(x), correct / y.numel()
 
 
+def load_module(path):
+    """The mirror module and an instance of its network."""
+    spec = importlib.util.spec_from_file_location("mirror", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cls = [v for v in vars(mod).values()
+           if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == "mirror"][0]
+    return mod, cls()
+
+
+def read_floats(path, dtype=torch.float32):
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    return torch.frombuffer(data, dtype=dtype) if data else torch.zeros(0, dtype=dtype)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("module")
     p.add_argument("--data", required=True)
-    p.add_argument("--params", required=True)
+    p.add_argument("--params")
     p.add_argument("--buffers")
+    p.add_argument("--resume")
+    p.add_argument("--save-at", nargs=2, action="append", default=[], metavar=("STEP", "CKPT"))
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch", type=int)
     p.add_argument("--lr", type=float)
@@ -89,61 +114,67 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-
-    spec = importlib.util.spec_from_file_location("mirror", a.module)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    cls = [v for v in vars(mod).values()
-           if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == "mirror"][0]
-    model = cls()
-
-    def flat(path, count):
-        if count == 0:
-            return torch.zeros(0)
-        with open(path, "rb") as f:
-            return torch.frombuffer(bytearray(f.read()), dtype=torch.float32)
-    model.load_flat(flat(a.params, mod.NUM_PARAMS),
-                    flat(a.buffers, mod.NUM_BUFFERS) if a.buffers else None)
-
+    mod, model = load_module(a.module)
+    if a.params:
+        model.load_flat(read_floats(a.params), read_floats(a.buffers) if a.buffers else None)
+    opt = model.optimizer(**({"lr": a.lr} if a.lr else {}))
     epochs = a.epochs or mod.TRAIN["epochs"]
     batch = a.batch or mod.TRAIN["batch"]
-    opt = model.optimizer(**({"lr": a.lr} if a.lr else {}))
+    # the position in the data, as the runtime's RtTrainState holds it
+    pos = dict(seed=a.seed, epoch=0, epoch_step=0, batch=batch, loss_sum=0.0, correct=0, seen=0)
+    if a.resume:
+        pos = mod.load_cnncc_checkpoint(a.resume, model, opt)
+        if pos["batch"] != batch:
+            sys.exit("e2e-torch.py: --batch %d, but %s has batch %d" % (batch, a.resume, pos["batch"]))
+    saves = {int(step): path for step, path in a.save_at}
+    t = int(next(iter(opt.state.values()), {}).get("step", 0))
     x, y = load_split(a.data, "train", mod.INPUT_SHAPE)
     tx, ty = load_split(a.data, "test", mod.INPUT_SHAPE)
+    positions = y[0].numel()
+    steps = (len(x) + batch - 1) // batch
     gen = torch.Generator().manual_seed(a.seed)
     orders = None
     if a.order:
-        with open(a.order, "rb") as f:
-            orders = torch.frombuffer(bytearray(f.read()), dtype=torch.int32).long()
+        orders = read_floats(a.order, torch.int32).long()
         if orders.numel() != epochs * len(x):
             sys.exit("e2e-torch.py: %s: %d indices, expected %d epochs x %d samples"
                      % (a.order, orders.numel(), epochs, len(x)))
         orders = orders.reshape(epochs, len(x))
     metrics = open(a.metrics, "w") if a.metrics else None
     test_acc = None
-    for epoch in range(epochs):
+    while pos["epoch"] < epochs:
         start = time.time()
         model.train()
-        order = orders[epoch] if orders is not None else torch.randperm(len(x), generator=gen)
-        loss_sum, correct = 0.0, 0
-        for i in range(0, len(x), batch):
-            idx = order[i:i + batch]
+        order = orders[pos["epoch"]] if orders is not None else torch.randperm(len(x), generator=gen)
+        while pos["epoch_step"] < steps:
+            idx = order[pos["epoch_step"] * batch:(pos["epoch_step"] + 1) * batch]
             logits = model(x[idx])
             loss = model.loss(logits, y[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
-            loss_sum += float(loss) * len(idx)
-            correct += model.correct(logits.detach(), y[idx])
+            t += 1
+            pos["epoch_step"] += 1
+            pos["loss_sum"] += float(loss) * len(idx)
+            pos["correct"] += model.correct(logits.detach(), y[idx])
+            pos["seen"] += len(idx)
+            if t in saves and pos["epoch_step"] < steps:
+                mod.save_cnncc_checkpoint(saves[t], model, opt, pos)
         test_loss, test_acc = evaluate(model, tx, ty, 1000)
-        e = {"epoch": epoch + 1, "train_loss": loss_sum / len(x), "train_acc": correct / y.numel(),
+        e = {"epoch": pos["epoch"] + 1, "train_loss": pos["loss_sum"] / pos["seen"],
+             "train_acc": pos["correct"] / (pos["seen"] * positions),
              "test_loss": test_loss, "test_acc": test_acc, "seconds": time.time() - start}
         print("epoch %d/%d: train_loss %.4f train_acc %.4f test_loss %.4f test_acc %.4f (%.1f s)"
-              % (epoch + 1, epochs, e["train_loss"], e["train_acc"], test_loss, test_acc,
+              % (e["epoch"], epochs, e["train_loss"], e["train_acc"], test_loss, test_acc,
                  e["seconds"]), flush=True)
         if metrics:
             metrics.write(json.dumps(e) + "\n")
             metrics.flush()
+        pos.update(epoch=pos["epoch"] + 1, epoch_step=0, loss_sum=0.0, correct=0, seen=0)
+        if t in saves:
+            mod.save_cnncc_checkpoint(saves[t], model, opt, pos)
+    if test_acc is None:  # resumed a finished run, as the trainer does
+        test_acc = evaluate(model, tx, ty, 1000)[1]
     print("test_acc=%.4f" % test_acc)
 
 

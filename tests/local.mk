@@ -20,6 +20,11 @@ EXTRA_DIST += tests/torch-mirror.py tests/torch-ops1d.cnn tests/torch-ops2d.cnn
 TESTS += tests/parity.sh
 dist_check_SCRIPTS += tests/parity.sh
 EXTRA_DIST += tests/parity.c tests/parity.py
+# Checkpoints both ways between the trainer and the mirror
+# (load_cnncc_checkpoint, save_cnncc_checkpoint; docs/interop.md).
+TESTS += tests/torch-ckpt.sh
+dist_check_SCRIPTS += tests/torch-ckpt.sh
+EXTRA_DIST += tests/torch-ckpt.py
 
 # Training code generation (cnncc -o): gradient checks against finite
 # differences (double precision) and the generated code and API.

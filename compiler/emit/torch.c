@@ -9,7 +9,9 @@
  * cnncc's flat parameter and buffer blocks: nodes in net->nodes order, each
  * node's tensors in cnn_node_tensors() order, learnable tensors in the
  * parameter block and running statistics in the buffer block, every tensor
- * in PyTorch's own layout. docs/pytorch.md describes the module. */
+ * in PyTorch's own layout. load_cnncc_checkpoint()/save_cnncc_checkpoint()
+ * (emit/torch_ckpt.c) read and write the trainer's checkpoints through
+ * them. docs/pytorch.md describes the module. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,7 @@ static const char *const reserved[] = {
     "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
     "try", "while", "with", "yield", "torch", "nn", "F", "x", "self", "math",
     "NAME", "LOSS", "PARAMS", "BUFFERS", "TRAIN", /* module constants a class could hit */
+    "CheckpointError", /* the class of emit/torch_ckpt.c */
     /* nn.Module attributes a submodule must not shadow */
     "forward", "predict", "loss", "correct", "training", "optimizer", "load_flat",
     "flat_params", "flat_buffers", "flat_grads", "train", "eval", "parameters", "buffers",
@@ -446,12 +449,14 @@ static void emit_constants(FILE *out, const CnnNet *net, const char *source, con
           "# and flat parameter order as the C that cnncc generates (docs/pytorch.md).\n"
           "#\n"
           "#     model = %s()\n"
-          "#     model.load_flat(params, buffers)  # cnncc's flat blocks, 1-d\n"
-          "#     logits = model(x)                 # x: [N, %s\n"
+          "#     load_cnncc_checkpoint(path, model)  # a trainer's checkpoint, or\n"
+          "#     model.load_flat(params, buffers)    # cnncc's flat blocks, 1-d\n"
+          "#     logits = model(x)                   # x: [N, %s\n"
           "#     loss = model.loss(logits, labels)\n"
           "\n",
           net->name, cls, cnn_shape_str(in->shape, buf, sizeof buf) + 1); /* "1, 28, 28]" */
-  fprintf(out, "import math\n\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n");
+  fprintf(out, "import array\nimport math\nimport operator\nimport os\nimport struct\nimport sys\n"
+               "import zlib\n\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n");
   fprintf(out, "NAME = \"%s\"\n", net->name);
   fprintf(out, "INPUT_SHAPE = %s  # per sample\n", pytuple(in->shape.rank, in->shape.dim, buf, sizeof buf));
   fprintf(out, "LOGITS_SHAPE = %s\n", pytuple(lg->shape.rank, lg->shape.dim, buf, sizeof buf));
@@ -464,6 +469,8 @@ static void emit_constants(FILE *out, const CnnNet *net, const char *source, con
                                                                      : "None");
   fprintf(out, "NUM_PARAMS = %lld\n", (long long)tensor_total(net, true));
   fprintf(out, "NUM_BUFFERS = %lld\n", (long long)tensor_total(net, false));
+  fprintf(out, "ARCH_HASH = 0x%016llx  # what checkpoints of this architecture carry\n",
+          (unsigned long long)cnn_arch_hash(net));
   const CnnTrainConfig *t = &net->train;
   char lr[32], b1[32], b2[32], eps[32], wd[32];
   fprintf(out,
@@ -557,6 +564,8 @@ int cnn_emit_pytorch_source(FILE *out, const CnnNet *net, const char *source) {
   free(need);
   if (err) return -1;
   emit_methods(out, net);
+  fprintf(out, "\n\n");
+  if (cnn_emit_pytorch_checkpoint(out)) return -1;
   fprintf(out, "\n\nif __name__ == \"__main__\":\n");
   fprintf(out, "    model = %s()\n", cls);
   fprintf(out, "    count = sum(p.numel() for p in model.parameters())\n");
