@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 
 packages="build-essential flex bison autoconf automake pkg-config clang zlib1g-dev
 libomp-dev python3-torch libopenblas0-pthread dataset-fashion-mnist help2man man-db
-openmpi-bin libopenmpi-dev"
+openmpi-bin libopenmpi-dev libpng-dev libjpeg62-turbo-dev"
 missing=
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -60,13 +60,13 @@ fuzz/fuzz-frontend$(EXEEXT): fuzz/fuzz-frontend.c $(fuzz_front_csources) compile
 	$(fuzz_link) -I$(top_builddir)/compiler/front -I$(top_srcdir)/compiler -o $@ $$srcs -lm
 fuzz/fuzz-idx$(EXEEXT): fuzz/fuzz-idx.c fuzz/fuzz-util.h $(fuzz_rt_sources)
 	@$(MKDIR_P) fuzz
-	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs -lz -lm
+	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs $(IMAGE_LIBS) -lz -lm
 fuzz/fuzz-cifar$(EXEEXT): fuzz/fuzz-cifar.c fuzz/fuzz-util.h $(fuzz_rt_sources)
 	@$(MKDIR_P) fuzz
-	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs -lz -lm
+	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs $(IMAGE_LIBS) -lz -lm
 fuzz/fuzz-checkpoint$(EXEEXT): fuzz/fuzz-checkpoint.c fuzz/fuzz-util.h fuzz/fuzz-net.h $(fuzz_rt_sources)
 	@$(MKDIR_P) fuzz
-	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs -lz -lm
+	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs $(IMAGE_LIBS) -lz -lm
 
 fuzz-build: $(fuzz_programs)
 
