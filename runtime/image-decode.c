@@ -74,6 +74,14 @@ static void png_warning_fn(png_structp png, png_const_charp msg)
   (void)png, (void)msg; /* e.g. a bad ancillary chunk: the pixels are fine */
 }
 
+/* libpng's own reader says only "Read Error" when the file ends early. */
+static void png_read_fn(png_structp png, png_bytep data, size_t n)
+{
+  FILE *in = png_get_io_ptr(png);
+  if (fread(data, 1, n, in) != n)
+    png_error(png, ferror(in) ? strerror(errno) : "the file ends early (truncated)");
+}
+
 /* Ask libpng for 8-bit gray or RGB whatever the file holds; returns the
  * number of channels. */
 static int png_normalize(png_structp png, png_infop info)
@@ -108,7 +116,7 @@ static int png_rows(png_structp png, RtImage *im)
 static int read_png(png_structp png, png_infop info, FILE *in, const char *path,
                     RtImage *im, char *err, size_t errlen)
 {
-  png_init_io(png, in);
+  png_set_read_fn(png, in, png_read_fn);
   png_set_user_limits(png, 1u << 20, 1u << 20);
   png_read_info(png, info);
   png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
