@@ -137,3 +137,16 @@ tests_kernels_LDADD += -lm
 # tests/infer-plan.sh.
 TESTS += tests/infer-plan.sh
 dist_check_SCRIPTS += tests/infer-plan.sh
+
+# What eval and predict print (issue #15): eval --confusion, predict --probs
+# and --top, PNG and JPEG files (written from IDX images by
+# tests/image-write) and the messages for bad ones.
+TESTS += tests/outputs.sh
+dist_check_SCRIPTS += tests/outputs.sh
+EXTRA_DIST += tests/image-write.c
+if HAVE_IMAGES
+check_PROGRAMS += tests/image-write
+tests_image_write_SOURCES = tests/image-write.c
+tests_image_write_CPPFLAGS = -I$(top_srcdir)/runtime
+tests_image_write_LDADD = runtime/libcnnrt.a $(IMAGE_LIBS)
+endif
