@@ -295,11 +295,8 @@ static int build_program(const CnnNet *net, const char *out_path, const CnnEmitO
     argv[argc++] = lib_flag;
     argv[argc++] = opt->mpi ? "-lcnnrt_mpi" : "-lcnnrt";
     if (opt->mpi) argc += config_words(argv + argc, CNNCC_MPI_LIBS, mpi_libs, sizeof mpi_libs);
-    /* image-decode.c, which libcnnrt calls through a weak symbol */
-    if (*CNNCC_IMAGE_LIBS) {
-      argv[argc++] = "-Wl,-u,rt_image_decode";
-      argc += config_words(argv + argc, CNNCC_IMAGE_LIBS, image_libs, sizeof image_libs);
-    }
+    /* libcnnrt's PNG/JPEG decoders and their libraries (configure.ac) */
+    argc += config_words(argv + argc, CNNCC_IMAGE_LIBS, image_libs, sizeof image_libs);
     argv[argc++] = "-lz";
     argv[argc++] = "-lm";
     argv[argc] = NULL;
