@@ -32,6 +32,7 @@ typedef struct {
   const char *path;
   char msg[JMSG_LENGTH_MAX > 200 ? JMSG_LENGTH_MAX : 200];
   jmp_buf jump;
+  void *rows; /* PNG row pointers: freed after a longjmp too */
 } Failure;
 
 static int too_large(const char *path, unsigned long w, unsigned long h, char *err,
@@ -99,21 +100,22 @@ static int png_normalize(png_structp png, png_infop info)
   return type & PNG_COLOR_MASK_COLOR ? 3 : 1;
 }
 
-/* Rows of pixels read at once (all of them: interlaced files need it). */
-static int png_rows(png_structp png, RtImage *im)
+/* Rows of pixels read at once (all of them: interlaced files need it);
+ * the row pointers are in f, whose owner frees them whether libpng
+ * returns or jumps. */
+static int png_rows(png_structp png, Failure *f, RtImage *im)
 {
   size_t stride = (size_t)im->width * (size_t)im->channels;
-  png_bytep *rows = malloc((size_t)im->height * sizeof *rows);
+  png_bytep *rows = f->rows = malloc((size_t)im->height * sizeof *rows);
   if (!rows)
     return -1;
   for (int y = 0; y < im->height; y++)
     rows[y] = im->pixels + (size_t)y * stride;
   png_read_image(png, rows);
-  free(rows);
   return 0;
 }
 
-static int read_png(png_structp png, png_infop info, FILE *in, const char *path,
+static int read_png(png_structp png, png_infop info, Failure *f, FILE *in,
                     RtImage *im, char *err, size_t errlen)
 {
   png_set_read_fn(png, in, png_read_fn);
@@ -121,10 +123,10 @@ static int read_png(png_structp png, png_infop info, FILE *in, const char *path,
   png_read_info(png, info);
   png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
   int c = png_normalize(png, info);
-  if (alloc_image(im, path, w, h, c, err, errlen))
+  if (alloc_image(im, f->path, w, h, c, err, errlen))
     return -1;
-  if (png_rows(png, im))
-    return rt_fail(err, errlen, "%s: out of memory", path);
+  if (png_rows(png, f, im))
+    return rt_fail(err, errlen, "%s: out of memory", f->path);
   return 0;
 }
 
@@ -140,8 +142,9 @@ static int decode_png(FILE *in, const char *path, RtImage *im, char *err, size_t
   else if (setjmp(f.jump))
     rt_fail(err, errlen, "%s: bad PNG data: %s", path, f.msg);
   else
-    rc = read_png(png, info, in, path, im, err, errlen);
+    rc = read_png(png, info, &f, in, im, err, errlen);
   png_destroy_read_struct(&png, info ? &info : NULL, NULL);
+  free(f.rows);
   return rc;
 }
 
