@@ -54,7 +54,9 @@ dist_fashionmnist_DATA = \
 	data/fashion-mnist/t10k-images-idx3-ubyte.gz \
 	data/fashion-mnist/t10k-labels-idx1-ubyte.gz
 EXTRA_DIST += data/README.md data/make-sample.py runtime/tests/adam-reference.sh
-dist_doc_DATA += docs/runtime.md docs/checkpoint-format.md
+# two test images of the sample as files, for predict (docs/training.md)
+EXTRA_DIST += data/images/ankle-boot.png data/images/pullover.jpg
+dist_doc_DATA += docs/runtime.md docs/checkpoint-format.md docs/interop.md
 
 # Tests: C programs that print TAP (tests/tap.h, as every C test does).
 runtime_tests = runtime/tests/data runtime/tests/rng runtime/tests/adam \
