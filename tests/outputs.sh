@@ -12,7 +12,7 @@ t10k=$data/t10k-images-idx3-ubyte.gz
 writer=$top_builddir/tests/image-write
 images=yes
 [ -x "$writer" ] || images=no # configured without libpng/libjpeg
-if [ $images = yes ]; then plan 27; else plan 12; fi
+if [ $images = yes ]; then plan 28; else plan 14; fi
 
 # A LeNet trained for an epoch on the sample: right often enough that the
 # classes of a JPEG and of its IDX image can be compared.
@@ -72,6 +72,11 @@ check "--top 10 lists every class once per image" \
 "$tmp/mse" predict --weights none --probs "$t10k" >/dev/null 2>"$tmp/err"
 check "--probs on an mse network: exit 2 and a message" \
   sh -c "test $? = 2 && grep -q 'loss is mse, so its outputs are not class probabilities' '$tmp/err'"
+
+"$CNNCC" "$top_srcdir/tests/ops/ce2d.cnn" -o "$tmp/ce2d" >/dev/null 2>&1
+"$tmp/ce2d" predict --weights none --top 2 "$t10k" >/dev/null 2>"$tmp/err"
+check "--top on a network with a class per position: exit 2 and a message" \
+  sh -c "test $? = 2 && grep -q 'top needs one class per sample, but the network.s output \[4, 6, 7\] has one per position' '$tmp/err'"
 
 [ $images = yes ] || exit 0
 
