@@ -143,10 +143,13 @@ dist_check_SCRIPTS += tests/infer-plan.sh
 # tests/image-write) and the messages for bad ones.
 TESTS += tests/outputs.sh
 dist_check_SCRIPTS += tests/outputs.sh
-EXTRA_DIST += tests/image-write.c
+EXTRA_DIST += tests/image-write.c tests/image-fit.c tests/image-fit.py
 if HAVE_IMAGES
-check_PROGRAMS += tests/image-write
+check_PROGRAMS += tests/image-write tests/image-fit
 tests_image_write_SOURCES = tests/image-write.c
 tests_image_write_CPPFLAGS = -I$(top_srcdir)/runtime
 tests_image_write_LDADD = runtime/libcnnrt.a $(IMAGE_LIBS)
+tests_image_fit_SOURCES = tests/image-fit.c
+tests_image_fit_CPPFLAGS = -I$(top_srcdir)/runtime
+tests_image_fit_LDADD = runtime/libcnnrt.a $(IMAGE_LIBS)
 endif

@@ -12,7 +12,7 @@ t10k=$data/t10k-images-idx3-ubyte.gz
 writer=$top_builddir/tests/image-write
 images=yes
 [ -x "$writer" ] || images=no # configured without libpng/libjpeg
-if [ $images = yes ]; then plan 28; else plan 14; fi
+if [ $images = yes ]; then plan 32; else plan 14; fi
 
 # A LeNet trained for an epoch on the sample: right often enough that the
 # classes of a JPEG and of its IDX image can be compared.
@@ -107,6 +107,21 @@ check "84x84 PNG scaled down to 28x28: the same classes as the IDX images" \
 lenet predict $W --top 2 "$tmp/0.png" "$t10k" >"$tmp/got" 2>&1
 check "image files and IDX files mix: 2 + 2 x size lines" \
   test "$(wc -l <"$tmp/got")" = $((2 + 2 * $(wc -l <"$tmp/classes")))
+
+# ---- the fit against PyTorch's antialiased bilinear resize (torchvision's
+# Resize on tensors) and CenterCrop: the same bytes (tests/image-fit.py) ----
+PYTHON=${CNNCC_PYTHON-/usr/bin/python3}
+for spec in "0-big.png 3 28 28" "0-big.png 3 20 30" "0.png 1 50 40" "0-big.png 3 20 23"; do
+  set -- $spec
+  what="$1 (${2}x the IDX image) to ${3}x$4: the bytes PyTorch computes"
+  if [ -z "$PYTHON" ] || ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
+    ok "# SKIP $what: no python with torch"
+    continue
+  fi
+  "$top_builddir/tests/image-fit" "$tmp/$1" 1 "$3" "$4" >"$tmp/fit" 2>&1
+  "$PYTHON" "$top_srcdir/tests/image-fit.py" "$t10k" 0 "$2" "$3" "$4" "$tmp/fit" >"$tmp/cmp" 2>&1
+  check "$what ($(cat "$tmp/cmp"))" grep -q '^max_diff=0 differ=0 ' "$tmp/cmp"
+done
 
 # ---- bad images: exit 1, a message naming the file, never a crash ----
 # bad DESC FILE REGEX [TRAINER]
