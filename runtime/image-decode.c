@@ -84,7 +84,8 @@ static void png_read_fn(png_structp png, png_bytep data, size_t n)
 }
 
 /* Ask libpng for 8-bit gray or RGB whatever the file holds; returns the
- * number of channels. */
+ * number of channels libpng will deliver (checked by the caller rather
+ * than assumed: a transparency chunk can add alpha back). */
 static int png_normalize(png_structp png, png_infop info)
 {
   int type = png_get_color_type(png, info);
@@ -97,7 +98,7 @@ static int png_normalize(png_structp png, png_infop info)
     png_set_expand_gray_1_2_4_to_8(png);
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
-  return type & PNG_COLOR_MASK_COLOR ? 3 : 1;
+  return png_get_channels(png, info);
 }
 
 /* Rows of pixels read at once (all of them: interlaced files need it);
@@ -123,6 +124,9 @@ static int read_png(png_structp png, png_infop info, Failure *f, FILE *in,
   png_read_info(png, info);
   png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
   int c = png_normalize(png, info);
+  if ((c != 1 && c != 3) || png_get_rowbytes(png, info) != (size_t)w * (size_t)c)
+    return rt_fail(err, errlen, "%s: unsupported PNG layout (%d channels after conversion)",
+                   f->path, c);
   if (alloc_image(im, f->path, w, h, c, err, errlen))
     return -1;
   if (png_rows(png, f, im))
