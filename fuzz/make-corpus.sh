@@ -88,6 +88,8 @@ put('image', 'png-gray-28x28', 0x00, png(28, 28, 0, 8, [px[y * 28:(y + 1) * 28] 
 put('image', 'png-rgb-8x6', 0x01, png(8, 6, 2, 8, [bytes((x * 30 + y * 7 + c * 50) % 256 for x in range(8) for c in range(3)) for y in range(6)]))
 put('image', 'png-rgba-5x5', 0x02, png(5, 5, 6, 8, [bytes(range(y, y + 20)) for y in range(5)]))
 put('image', 'png-palette-4x4', 0x01, png(4, 4, 3, 8, [bytes([0, 1, 2, 1])] * 4, chunk(b'PLTE', bytes([255, 0, 0, 0, 255, 0, 0, 0, 255]))))
+put('image', 'png-palette-trns-4x4', 0x02, png(4, 4, 3, 8, [bytes([0, 1, 2, 1])] * 4, chunk(b'PLTE', bytes([255, 0, 0, 0, 255, 0, 0, 0, 255])) + chunk(b'tRNS', bytes([0, 128]))))
+put('image', 'png-gray-trns-4x4', 0x00, png(4, 4, 0, 8, [bytes([0, 1, 2, 1])] * 4, chunk(b'tRNS', struct.pack('>H', 1))))
 put('image', 'png-gray16-3x3', 0x00, png(3, 3, 0, 16, [bytes(range(6))] * 3))
 put('image', 'png-gray1-9x3', 0x03, png(9, 3, 0, 1, [bytes([0xa5, 0x80])] * 3))
 EOF
