@@ -247,12 +247,12 @@ static int compile_options(char **argv, const char *cc, CnnTarget target, const 
 }
 
 /* The most compile_options() gives, with room for the files and paths. */
-#define COMPILE_ARGV_MAX (32 + SANITIZE_MAX + 2 * MPI_WORDS_MAX)
+#define COMPILE_ARGV_MAX (32 + SANITIZE_MAX + 3 * MPI_WORDS_MAX)
 
-/* --mpi: the words of text (configure's MPI flags) appended to argv, at most
+/* The words of text (flags configure found: MPI's, the image libraries) appended to argv, at most
  * MPI_WORDS_MAX; buf holds them. Returns how many. */
 #define MPI_WORDS_MAX 24
-static int mpi_words(char **argv, const char *text, char *buf, size_t size) {
+static int config_words(char **argv, const char *text, char *buf, size_t size) {
   if (snprintf(buf, size, "%s", text) >= (int)size) return 0;
   int n = 0;
   for (char *p = strtok(buf, " \t"); p && n < MPI_WORDS_MAX; p = strtok(NULL, " \t")) argv[n++] = p;
@@ -285,16 +285,18 @@ static int build_program(const CnnNet *net, const char *out_path, const CnnEmitO
     char inc_flag[PATH_MAX + 8], lib_flag[PATH_MAX + 8];
     snprintf(inc_flag, sizeof inc_flag, "-I%s", inc);
     snprintf(lib_flag, sizeof lib_flag, "-L%s", lib);
-    char *argv[COMPILE_ARGV_MAX], words[256], mpi_cflags[1024], mpi_libs[1024];
+    char *argv[COMPILE_ARGV_MAX], words[256], mpi_cflags[1024], mpi_libs[1024], image_libs[256];
     int argc = compile_options(argv, cc, opt->target, dir, words, sizeof words);
-    if (opt->mpi) argc += mpi_words(argv + argc, CNNCC_MPI_CFLAGS, mpi_cflags, sizeof mpi_cflags);
+    if (opt->mpi) argc += config_words(argv + argc, CNNCC_MPI_CFLAGS, mpi_cflags, sizeof mpi_cflags);
     argv[argc++] = inc_flag;
     argv[argc++] = "-o";
     argv[argc++] = (char *)out_path;
     argv[argc++] = c_path;
     argv[argc++] = lib_flag;
     argv[argc++] = opt->mpi ? "-lcnnrt_mpi" : "-lcnnrt";
-    if (opt->mpi) argc += mpi_words(argv + argc, CNNCC_MPI_LIBS, mpi_libs, sizeof mpi_libs);
+    if (opt->mpi) argc += config_words(argv + argc, CNNCC_MPI_LIBS, mpi_libs, sizeof mpi_libs);
+    /* libcnnrt's PNG/JPEG decoders and their libraries (configure.ac) */
+    argc += config_words(argv + argc, CNNCC_IMAGE_LIBS, image_libs, sizeof image_libs);
     argv[argc++] = "-lz";
     argv[argc++] = "-lm";
     argv[argc] = NULL;

@@ -7,7 +7,7 @@
 #   make check                   replays fuzz/regressions/ and fuzz/corpus/
 #                                through plain builds (fuzz/replay-HARNESS)
 
-fuzz_harnesses = frontend idx cifar checkpoint
+fuzz_harnesses = frontend idx cifar checkpoint image
 FUZZ_SECONDS = 60
 
 EXTRA_DIST += fuzz/fuzz-util.h fuzz/fuzz-net.h fuzz/make-checkpoint.c \
@@ -18,7 +18,8 @@ dist_doc_DATA += docs/robustness.md
 # ---- replay: each harness with replay.c's main(), with CC and CFLAGS ----
 # (so in the --enable-sanitizers build too); `make check` runs the
 # regression inputs and the seed corpora through them.
-fuzz_replay = fuzz/replay-frontend fuzz/replay-idx fuzz/replay-cifar fuzz/replay-checkpoint
+fuzz_replay = fuzz/replay-frontend fuzz/replay-idx fuzz/replay-cifar fuzz/replay-checkpoint \
+	fuzz/replay-image
 check_PROGRAMS += $(fuzz_replay)
 fuzz_replay_frontend_SOURCES = fuzz/fuzz-frontend.c fuzz/replay.c
 fuzz_replay_frontend_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/compiler -I$(top_builddir)/compiler
@@ -33,6 +34,9 @@ fuzz_replay_cifar_LDADD = runtime/libcnnrt.a
 fuzz_replay_checkpoint_SOURCES = fuzz/fuzz-checkpoint.c fuzz/fuzz-util.h fuzz/fuzz-net.h fuzz/replay.c
 fuzz_replay_checkpoint_CPPFLAGS = $(fuzz_replay_rt_cppflags)
 fuzz_replay_checkpoint_LDADD = runtime/libcnnrt.a
+fuzz_replay_image_SOURCES = fuzz/fuzz-image.c fuzz/fuzz-util.h fuzz/replay.c
+fuzz_replay_image_CPPFLAGS = $(fuzz_replay_rt_cppflags)
+fuzz_replay_image_LDADD = runtime/libcnnrt.a $(IMAGE_LIBS)
 
 TESTS += fuzz/regressions.sh
 dist_check_SCRIPTS += fuzz/regressions.sh
@@ -42,7 +46,8 @@ dist_check_SCRIPTS += fuzz/regressions.sh
 # libraries are built without the fuzz flags, so each harness is compiled
 # in one step with the sources of the library it tests: those of
 # libcnnfront.a and libcnnrt.a, taken from their fragments' lists.
-fuzz_programs = fuzz/fuzz-frontend fuzz/fuzz-idx fuzz/fuzz-cifar fuzz/fuzz-checkpoint
+fuzz_programs = fuzz/fuzz-frontend fuzz/fuzz-idx fuzz/fuzz-cifar fuzz/fuzz-checkpoint \
+	fuzz/fuzz-image
 FUZZ_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
 FUZZ_CFLAGS =
@@ -60,13 +65,16 @@ fuzz/fuzz-frontend$(EXEEXT): fuzz/fuzz-frontend.c $(fuzz_front_csources) compile
 	$(fuzz_link) -I$(top_builddir)/compiler/front -I$(top_srcdir)/compiler -o $@ $$srcs -lm
 fuzz/fuzz-idx$(EXEEXT): fuzz/fuzz-idx.c fuzz/fuzz-util.h $(fuzz_rt_sources)
 	@$(MKDIR_P) fuzz
-	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs -lz -lm
+	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs $(IMAGE_LIBS) -lz -lm
 fuzz/fuzz-cifar$(EXEEXT): fuzz/fuzz-cifar.c fuzz/fuzz-util.h $(fuzz_rt_sources)
 	@$(MKDIR_P) fuzz
-	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs -lz -lm
+	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs $(IMAGE_LIBS) -lz -lm
 fuzz/fuzz-checkpoint$(EXEEXT): fuzz/fuzz-checkpoint.c fuzz/fuzz-util.h fuzz/fuzz-net.h $(fuzz_rt_sources)
 	@$(MKDIR_P) fuzz
-	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs -lz -lm
+	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs $(IMAGE_LIBS) -lz -lm
+fuzz/fuzz-image$(EXEEXT): fuzz/fuzz-image.c fuzz/fuzz-util.h $(fuzz_rt_sources)
+	@$(MKDIR_P) fuzz
+	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs $(IMAGE_LIBS) -lz -lm
 
 fuzz-build: $(fuzz_programs)
 

@@ -10,21 +10,24 @@
 # cifar/      flag byte + CIFAR-10 records (synthetic pixels)
 # checkpoint/ flag byte + checkpoints of fuzz-net.h written by
 #             rt_checkpoint_save (fuzz/make-checkpoint.c, built with CC)
-# Needs python3 (with its gzip module) and a C compiler with zlib.
+# image/      flag byte + small PNG files of every color type (Python) and
+#             JPEG files (tests/image-write.c, built with CC)
+# Needs python3 (with its gzip module) and a C compiler with zlib, libpng
+# and libjpeg.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cc=${1:-${CC:-cc}}
 out=$top/fuzz/corpus
 command -v python3 >/dev/null || { echo "make-corpus.sh: python3 is needed" >&2; exit 1; }
 
-rm -rf "$out/frontend" "$out/idx" "$out/cifar" "$out/checkpoint"
-mkdir -p "$out/frontend" "$out/idx" "$out/cifar" "$out/checkpoint"
+rm -rf "$out/frontend" "$out/idx" "$out/cifar" "$out/checkpoint" "$out/image"
+mkdir -p "$out/frontend" "$out/idx" "$out/cifar" "$out/checkpoint" "$out/image"
 
 for f in "$top"/examples/*.cnn; do cp "$f" "$out/frontend/example-$(basename "$f")"; done
 for f in "$top"/tests/diag/*.cnn; do cp "$f" "$out/frontend/diag-$(basename "$f")"; done
 
 python3 - "$top" "$out" <<'EOF'
-import gzip, struct, sys, os
+import gzip, struct, sys, os, zlib
 top, out = sys.argv[1], sys.argv[2]
 
 def idx(dims, data):
@@ -71,6 +74,24 @@ put('cifar', 'train-1-gz', 0x01, record(0, 3))
 put('cifar', 'train-2-files', 0x04, struct.pack('<H', 3073), record(1, 4), record(2, 5))
 put('cifar', 'train-from-2', 0x20, record(4, 6))
 put('cifar', 'train-2-records-2classes', 0x80, record(0, 7), record(1, 8))
+
+# PNG: color type, bit depth, rows of filter byte 0 + samples
+def chunk(kind, data):
+    return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+
+def png(w, h, ctype, depth, rows, extra=b''):
+    raw = b''.join(b'\0' + r for r in rows)
+    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, depth, ctype, 0, 0, 0))
+            + extra + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
+
+put('image', 'png-gray-28x28', 0x00, png(28, 28, 0, 8, [px[y * 28:(y + 1) * 28] for y in range(28)]))
+put('image', 'png-rgb-8x6', 0x01, png(8, 6, 2, 8, [bytes((x * 30 + y * 7 + c * 50) % 256 for x in range(8) for c in range(3)) for y in range(6)]))
+put('image', 'png-rgba-5x5', 0x02, png(5, 5, 6, 8, [bytes(range(y, y + 20)) for y in range(5)]))
+put('image', 'png-palette-4x4', 0x01, png(4, 4, 3, 8, [bytes([0, 1, 2, 1])] * 4, chunk(b'PLTE', bytes([255, 0, 0, 0, 255, 0, 0, 0, 255]))))
+put('image', 'png-palette-trns-4x4', 0x02, png(4, 4, 3, 8, [bytes([0, 1, 2, 1])] * 4, chunk(b'PLTE', bytes([255, 0, 0, 0, 255, 0, 0, 0, 255])) + chunk(b'tRNS', bytes([0, 128]))))
+put('image', 'png-gray-trns-4x4', 0x00, png(4, 4, 0, 8, [bytes([0, 1, 2, 1])] * 4, chunk(b'tRNS', struct.pack('>H', 1))))
+put('image', 'png-gray16-3x3', 0x00, png(3, 3, 0, 16, [bytes(range(6))] * 3))
+put('image', 'png-gray1-9x3', 0x03, png(9, 3, 0, 1, [bytes([0xa5, 0x80])] * 3))
 EOF
 
 tmp=$(mktemp -d)
@@ -88,4 +109,10 @@ ck '\005' boundary resume-boundary
 ck '\013' mid-epoch roundtrip
 ck '\052' boundary other-hash
 ck '\036' mid-epoch other-name
+"$cc" -O1 -I"$top/runtime" -o "$tmp/image-write" "$top/tests/image-write.c" \
+  "$top/runtime/data.c" "$top/runtime/util.c" -lpng -ljpeg -lz -lm
+for form in gray rgb; do
+  "$tmp/image-write" "$top/data/fashion-mnist/t10k-images-idx3-ubyte.gz" 0 "$tmp/$form.jpg" $form
+  { printf '\001'; cat "$tmp/$form.jpg"; } > "$out/image/jpeg-$form-28x28"
+done
 echo "make-corpus.sh: wrote $(find "$out" -type f | wc -l) files under $out"

@@ -62,6 +62,12 @@ static const Opt options[RT_NOPT] = {
                     "number of OpenMP threads"},
   [RT_O_PROFILE] = {"profile", "", K_FLAG, offsetof(RtArgs, profile),
                     "print each layer's time, GFLOP/s and roofline per pass at exit (as CNNCC_PROFILE=1)"},
+  [RT_O_CONFUSION] = {"confusion", "", K_FLAG, offsetof(RtArgs, confusion),
+                      "also print the confusion matrix and each class's accuracy"},
+  [RT_O_PROBS] = {"probs", "", K_FLAG, offsetof(RtArgs, probs),
+                  "print each image's class and then the probabilities of all classes"},
+  [RT_O_TOP] = {"top", "K", K_COUNT, offsetof(RtArgs, top),
+                "print each image's K most probable classes, a line \"CLASS PROBABILITY\" each"},
 };
 
 int rt_error(const RtCtx *c, int status, const char *fmt, ...)
@@ -226,15 +232,26 @@ static const RtCommand commands[] = {
        RT_BIT(RT_O_PLOT) | RT_BIT(RT_O_EVERY) | RT_BIT(RT_O_THREADS) | RT_BIT(RT_O_PROFILE),
    0, rt_train},
   {"eval", "", "Evaluate a checkpoint on the test split",
-   "Prints test_loss=LOSS test_acc=ACCURACY.",
-   RT_BIT(RT_O_DATA) | RT_BIT(RT_O_WEIGHTS) | RT_BIT(RT_O_BATCH) | RT_BIT(RT_O_THREADS),
+   "Prints test_loss=LOSS test_acc=ACCURACY. With --confusion, then the lines\n"
+   "\"confusion matrix (rows: true class, columns: predicted class)\", a header\n"
+   "\"true\" and the classes, a row per true class (the class, then the count\n"
+   "predicted as each class: positions, for outputs with one class per position),\n"
+   "\"class accuracy correct/total\" and a line per class: CLASS ACCURACY N/TOTAL.",
+   RT_BIT(RT_O_DATA) | RT_BIT(RT_O_WEIGHTS) | RT_BIT(RT_O_BATCH) | RT_BIT(RT_O_THREADS) |
+       RT_BIT(RT_O_CONFUSION),
    RT_BIT(RT_O_WEIGHTS), rt_eval},
-  {"predict", "FILE...", "Print the predicted class of every image in IDX files",
-   "Each FILE is an IDX images file (plain or .gz) holding any number of images.\n"
+  {"predict", "FILE...", "Print the predicted class of every image in IDX, PNG or JPEG files",
+   "Each FILE is an IDX images file (plain or .gz) holding any number of images,\n"
+   "or one PNG or JPEG image: converted to the input's channels (gray or RGB,\n"
+   "alpha dropped), scaled to cover the input's height and width keeping its\n"
+   "aspect, then center-cropped (torchvision's Resize + CenterCrop).\n"
    "Prints one line per image with its predicted class; for outputs with one\n"
-   "class per position, the classes of an image on one line, space-separated.",
-   RT_BIT(RT_O_WEIGHTS) | RT_BIT(RT_O_BATCH) | RT_BIT(RT_O_THREADS), RT_BIT(RT_O_WEIGHTS),
-   rt_predict},
+   "class per position, the classes of an image on one line, space-separated.\n"
+   "--probs: the class, then the probabilities of classes 0, 1, ... (softmax).\n"
+   "--top K: K lines per image, \"CLASS PROBABILITY\", the most probable first.",
+   RT_BIT(RT_O_WEIGHTS) | RT_BIT(RT_O_BATCH) | RT_BIT(RT_O_THREADS) | RT_BIT(RT_O_PROBS) |
+       RT_BIT(RT_O_TOP),
+   RT_BIT(RT_O_WEIGHTS), rt_predict},
   {"bench", "", "Measure training speed on random data",
    "Times forward, backward and Adam after warm-up steps; prints images_per_s=N.",
    RT_BIT(RT_O_BATCH) | RT_BIT(RT_O_STEPS) | RT_BIT(RT_O_THREADS) | RT_BIT(RT_O_LR) |

@@ -201,6 +201,41 @@ void rt_dataset_batch(const RtDataset *ds, const long *order, long first,
                       int n, float *x, int32_t *labels);
 void rt_dataset_free(RtDataset *ds);
 
+/* ---- image files: PNG and JPEG (image.c; docs/training.md, "Image files") ----
+ * Decoding needs libpng and libjpeg-turbo: a program has it when cnncc
+ * found them at configure time (by hand: link with -Wl,-u,rt_image_decode
+ * -lpng -ljpeg); otherwise rt_image_read fails with a message saying so. */
+
+typedef enum { RT_IMAGE_NONE, RT_IMAGE_PNG, RT_IMAGE_JPEG } RtImageFormat;
+
+typedef struct {
+  int width, height, channels; /* channels: 1 (gray) or 3 (RGB) */
+  uint8_t *pixels;             /* height rows of width pixels, channels interleaved */
+} RtImage;
+
+/* What the file's first bytes say it is (NONE also when it cannot be read). */
+RtImageFormat rt_image_format(const char *path);
+/* Decode to 8-bit gray or RGB, whatever the file holds: palettes expanded,
+ * 16-bit samples cut to 8, alpha dropped (as PIL's convert("RGB")).
+ * Corrupt, truncated and oversized (more than 2^25 pixels) files fail. */
+int rt_image_read(const char *path, RtImage *im, char *err, size_t errlen);
+/* Fit im to a [channels, height, width] sample (channels 1 or 3), planar
+ * bytes in out: converted to the channels (gray repeated into RGB, RGB to
+ * gray with ITU-R 601 luma), scaled with a bilinear filter (antialiased
+ * when shrinking) so that it just covers height x width keeping its
+ * aspect, then center-cropped: torchvision's Resize + CenterCrop. An image
+ * of the exact size is kept as is. */
+int rt_image_fit(const RtImage *im, int channels, int height, int width,
+                 uint8_t *out, char *err, size_t errlen);
+void rt_image_free(RtImage *im);
+/* One image file as a data set of one unlabelled sample of net's input
+ * shape, which must be [1, H, W] or [3, H, W]. */
+int rt_image_load(const char *path, const RtNet *net, RtDataset *ds, char *err,
+                  size_t errlen);
+/* The decoder behind rt_image_read (image-decode.c). */
+int rt_image_decode(const char *path, RtImageFormat format, RtImage *im,
+                    char *err, size_t errlen);
+
 /* ---- Adam, exactly torch.optim.Adam (PyTorch 1.13, amsgrad=False) ----
  * One step with t the 1-based step count; m and v start at zero. The four
  * arrays must not overlap. */

@@ -50,6 +50,7 @@ void rt_progress_clear(RtProgress *p);
 typedef struct {
   const char *data, *weights, *save, *resume, *metrics, *plot;
   int epochs, batch, every, steps, threads, profile;
+  int confusion, probs, top; /* eval --confusion; predict --probs, --top K */
   double lr;
   uint64_t seed;
   unsigned given; /* bit o: option o was on the command line */
@@ -57,7 +58,7 @@ typedef struct {
 
 enum { RT_O_DATA, RT_O_WEIGHTS, RT_O_EPOCHS, RT_O_BATCH, RT_O_LR, RT_O_SEED,
        RT_O_SAVE, RT_O_RESUME, RT_O_METRICS, RT_O_EVERY, RT_O_STEPS, RT_O_THREADS,
-       RT_O_PROFILE, RT_O_PLOT, RT_NOPT };
+       RT_O_PROFILE, RT_O_PLOT, RT_O_CONFUSION, RT_O_PROBS, RT_O_TOP, RT_NOPT };
 #define RT_BIT(o) (1u << (o))
 
 typedef struct {
@@ -173,7 +174,14 @@ float rt_run_forward(RtRun *r, const RtDataset *ds, const long *order,
 int rt_run_batch_at(const RtRun *r, long n, long first);
 /* Fraction of correctly classified positions of `samples` samples. */
 double rt_run_accuracy(const RtRun *r, long correct, long samples);
-void rt_run_evaluate(RtRun *r, const RtDataset *ds, double *loss, double *acc);
+/* The class with the largest output of the classes at out, stride apart:
+ * the first of equal ones, as the generated loss counts correct ones. */
+size_t rt_run_argmax(const float *out, size_t classes, size_t stride);
+/* Mean loss and accuracy on ds; with confusion (classes x classes, zeroed
+ * by the caller) also the count of positions of each true class (row)
+ * predicted as each class (column). */
+void rt_run_evaluate(RtRun *r, const RtDataset *ds, double *loss, double *acc,
+                     long *confusion);
 /* Load split ("train" or "test") of --data or the default data into ds. */
 int rt_run_load_split(RtRun *r, const RtArgs *a, const char *split, RtDataset *ds);
 /* Load a checkpoint's weights, and into st the training state when st. */

@@ -5,7 +5,12 @@ include_HEADERS += runtime/cnnrt.h
 runtime_libcnnrt_a_SOURCES = runtime/cnnrt.h runtime/internal.h runtime/notice.h \
 	runtime/util.c runtime/rng.c runtime/data.c runtime/adam.c \
 	runtime/checkpoint.c runtime/progress.c runtime/run.c runtime/train.c \
-	runtime/commands.c runtime/cli.c runtime/main.c runtime/plot.c
+	runtime/commands.c runtime/cli.c runtime/main.c runtime/plot.c runtime/image.c
+# The PNG/JPEG decoders, linked into trainers only on request (image-decode.c).
+if HAVE_IMAGES
+runtime_libcnnrt_a_SOURCES += runtime/image-decode.c
+endif
+EXTRA_DIST += runtime/image-decode.c
 # sqrtf without errno, so that the Adam loop can vectorize; no contraction
 # into fused multiply-adds, so that Adam gives the same bits on every CPU.
 runtime_libcnnrt_a_CFLAGS = $(AM_CFLAGS) -fno-math-errno -ffp-contract=off
@@ -49,6 +54,8 @@ dist_fashionmnist_DATA = \
 	data/fashion-mnist/t10k-images-idx3-ubyte.gz \
 	data/fashion-mnist/t10k-labels-idx1-ubyte.gz
 EXTRA_DIST += data/README.md data/make-sample.py runtime/tests/adam-reference.sh
+# two test images of the sample as files, for predict (docs/training.md)
+EXTRA_DIST += data/images/ankle-boot.png data/images/pullover.jpg
 dist_doc_DATA += docs/runtime.md docs/checkpoint-format.md
 
 # Tests: C programs that print TAP (tests/tap.h, as every C test does).

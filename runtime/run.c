@@ -104,7 +104,29 @@ double rt_run_accuracy(const RtRun *r, long correct, long samples)
   return (double)correct / ((double)samples * (double)r->positions);
 }
 
-void rt_run_evaluate(RtRun *r, const RtDataset *ds, double *loss, double *acc)
+size_t rt_run_argmax(const float *out, size_t classes, size_t stride)
+{
+  size_t best = 0;
+  for (size_t k = 1; k < classes; k++)
+    if (out[k * stride] > out[best * stride])
+      best = k;
+  return best;
+}
+
+/* Add the last forward's n samples to the confusion matrix. */
+static void count_confusion(const RtRun *r, int n, long *confusion)
+{
+  size_t classes = (size_t)r->net->out_dim[0], P = r->positions;
+  const float *out = r->net->output();
+  for (size_t s = 0; s < (size_t)n; s++)
+    for (size_t p = 0; p < P; p++) {
+      size_t truth = (size_t)r->y[s * P + p];
+      confusion[truth * classes + rt_run_argmax(out + s * r->out_size + p, classes, P)]++;
+    }
+}
+
+void rt_run_evaluate(RtRun *r, const RtDataset *ds, double *loss, double *acc,
+                     long *confusion)
 {
   double sum = 0;
   long correct = 0;
@@ -113,6 +135,8 @@ void rt_run_evaluate(RtRun *r, const RtDataset *ds, double *loss, double *acc)
     long c;
     sum += (double)rt_run_forward(r, ds, NULL, first, n, 0, 0, &c) * n;
     correct += c;
+    if (confusion)
+      count_confusion(r, n, confusion);
   }
   *loss = sum / (double)ds->n;
   *acc = rt_run_accuracy(r, correct, ds->n);

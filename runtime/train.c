@@ -168,7 +168,7 @@ static int train_loop(RtRun *r, const RtArgs *a, RtTrainState *st, double *test_
       return rc;
     e.train_loss = st->loss_sum / (double)st->seen;
     e.train_acc = rt_run_accuracy(r, st->correct, st->seen);
-    rt_run_evaluate(r, &r->test, &e.test_loss, &e.test_acc);
+    rt_run_evaluate(r, &r->test, &e.test_loss, &e.test_acc, NULL);
     e.seconds = rt_now() - start;
     *test_acc = e.test_acc;
     rt_progress_clear(&progress);
@@ -247,7 +247,7 @@ int rt_train(RtRun *r, const RtArgs *a, int nfiles, char **files)
   if (rc)
     return rc;
   if (test_acc < 0) /* resumed a finished run: nothing was trained */
-    rt_run_evaluate(r, &r->test, &test_loss, &test_acc);
+    rt_run_evaluate(r, &r->test, &test_loss, &test_acc, NULL);
   printf("test_acc=%.4f\n", test_acc);
   return 0;
 }

@@ -13,7 +13,7 @@ if ! "$PYTHON" -c 'import gzip, struct, zlib' >/dev/null 2>&1; then
   echo "1..0 # SKIP no python3 to write the broken files"
   exit 0
 fi
-plan 54
+plan 62
 
 # expect DESC STATUS MESSAGE COMMAND...: COMMAND exits with STATUS and its
 # stderr, less the epoch summary lines and the lines that say which data
@@ -73,7 +73,7 @@ net=$tmp/clinet
 
 # ---- the data: a 64/32-image cut of the sample, and broken copies ----
 "$PYTHON" - "$top_srcdir/data/fashion-mnist" "$tmp" <<'EOF'
-import gzip, os, shutil, struct, sys
+import gzip, os, shutil, struct, sys, zlib
 src, tmp = sys.argv[1], sys.argv[2]
 NAMES = {("train", "images"): "train-images-idx3-ubyte", ("train", "labels"): "train-labels-idx1-ubyte",
          ("test", "images"): "t10k-images-idx3-ubyte", ("test", "labels"): "t10k-labels-idx1-ubyte"}
@@ -141,6 +141,26 @@ with open(os.path.join(tmp, "three-idx3-ubyte"), "wb") as f:
     f.write(idx([3, 28, 28], im[:3 * 784]))
 with open(os.path.join(tmp, "small-idx3-ubyte"), "wb") as f:
     f.write(idx([1, 2, 4], bytes(8)))
+# image files to predict: a PNG of the first image, broken in ways
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+def png(w, h, pixels, crc_ok=True):
+    rows = b"".join(b"\0" + pixels[y * w:(y + 1) * w] for y in range(h))
+    ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+    if not crc_ok:
+        ihdr = ihdr[:-1] + bytes([ihdr[-1] ^ 1])
+    return b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+def write(name, blob):
+    with open(os.path.join(tmp, name), "wb") as f:
+        f.write(blob)
+good_png = png(28, 28, im[:784])
+write("good.png", good_png)
+write("cut.png", good_png[:100])
+write("crc.png", png(28, 28, im[:784], crc_ok=False))
+write("empty.png", png(0, 28, b""))
+# the header of an 8192x8192 image, then the start of its pixels
+write("huge.png", png(8192, 8192, b"")[:33] + struct.pack(">I", 0) + b"IDAT")
+write("garbage.jpg", b"\xff\xd8\xff" + bytes(range(256)) * 4)
 EOF
 [ -d "$tmp/good" ] || { echo "Bail out! cannot write the data"; exit 1; }
 D=$tmp/good
@@ -259,6 +279,28 @@ expect "predict images of the wrong size" 1 "clinet: $tmp/small-idx3-ubyte: imag
   "$net" predict --weights "$A" "$tmp/small-idx3-ubyte"
 expect "predict a missing file" 1 "clinet: cannot open $tmp/none-idx3-ubyte: No such file or directory" \
   "$net" predict --weights "$A" "$tmp/none-idx3-ubyte"
+# image files (tests/outputs.sh has JPEGs, written with libjpeg); skipped
+# when cnncc was configured without libpng and libjpeg
+if "$net" predict --weights "$A" "$tmp/good.png" 2>&1 | grep -q 'built without libpng'; then
+  for i in 1 2 3 4 5 6; do ok "# SKIP image files: configured without libpng and libjpeg"; done
+else
+  expect "predict a good PNG: no message" 0 "" \
+    "$net" predict --weights "$A" "$tmp/good.png"
+  expect "predict a truncated PNG" 1 "clinet: $tmp/cut.png: bad PNG data: the file ends early (truncated)" \
+    "$net" predict --weights "$A" "$tmp/cut.png"
+  expect "predict a PNG with a bad CRC" 1 "clinet: $tmp/crc.png: bad PNG data: IHDR: CRC error" \
+    "$net" predict --weights "$A" "$tmp/crc.png"
+  expect "predict a PNG of width 0" 1 "clinet: $tmp/empty.png: bad PNG data: Invalid IHDR data" \
+    "$net" predict --weights "$A" "$tmp/empty.png"
+  expect "predict an 8192x8192 PNG" 1 "clinet: $tmp/huge.png: the image is 8192x8192 pixels, more than the 33554432 allowed" \
+    "$net" predict --weights "$A" "$tmp/huge.png"
+  expect "predict a JPEG of garbage (no markers: libjpeg reads to the end)" 1 "clinet: $tmp/garbage.jpg: bad JPEG data: Premature end of JPEG file" \
+    "$net" predict --weights "$A" "$tmp/garbage.jpg"
+fi
+expect "predict --top more than the classes" 2 "clinet: --top 11: the network has only 10 classes" \
+  "$net" predict --weights "$A" --top 11 "$tmp/good.png"
+expect "predict --probs with --top" 2 "clinet: --probs and --top cannot be combined" \
+  "$net" predict --weights "$A" --probs --top 2 "$tmp/good.png"
 
 # ---- a NaN loss: stop, say where, keep the last checkpoint ----
 expect_re "NaN loss" 1 "clinet: loss is (nan|inf|-inf) at epoch 1, step 2 \\(optimizer step 2\\); stopping; the last checkpoint is kept" \

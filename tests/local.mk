@@ -148,3 +148,18 @@ dist_check_SCRIPTS += tests/infer-plan.sh
 TESTS += tests/onnx.sh
 dist_check_SCRIPTS += tests/onnx.sh
 EXTRA_DIST += tests/onnx-run.js
+# What eval and predict print (issue #15): eval --confusion, predict --probs
+# and --top, PNG and JPEG files (written from IDX images by
+# tests/image-write) and the messages for bad ones.
+TESTS += tests/outputs.sh
+dist_check_SCRIPTS += tests/outputs.sh
+EXTRA_DIST += tests/image-write.c tests/image-fit.c tests/image-fit.py
+if HAVE_IMAGES
+check_PROGRAMS += tests/image-write tests/image-fit
+tests_image_write_SOURCES = tests/image-write.c
+tests_image_write_CPPFLAGS = -I$(top_srcdir)/runtime
+tests_image_write_LDADD = runtime/libcnnrt.a $(IMAGE_LIBS)
+tests_image_fit_SOURCES = tests/image-fit.c
+tests_image_fit_CPPFLAGS = -I$(top_srcdir)/runtime
+tests_image_fit_LDADD = runtime/libcnnrt.a $(IMAGE_LIBS)
+endif

@@ -8,7 +8,7 @@ if ! command -v man >/dev/null 2>&1; then
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/man.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-plan 6
+plan 7
 
 # page NAME-LINE OPTION: the page renders without a warning, with that NAME
 # line and OPTION documented
@@ -31,4 +31,8 @@ page() {
 }
 page cnncc "cnncc - compile convolutional networks into C trainers" "--emit=inference"
 page cnncc-trainer "cnncc-trainer - the command line of every trainer that cnncc builds" "--checkpoint-every N"
+# the page made last (page() left it in $tmp/out): the outputs of issue #15
+check "cnncc-trainer.1 documents --confusion, --probs, --top K and image files" \
+  sh -c "grep -qF -- '--confusion' '$tmp/out' && grep -qF -- '--probs' '$tmp/out' &&
+         grep -qF -- '--top K' '$tmp/out' && grep -qF 'PNG and JPEG' '$tmp/out'"
 page cnncc-plot "cnncc-plot - draw the loss and accuracy of a training run as an SVG" "--output FILE"
