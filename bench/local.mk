@@ -4,8 +4,8 @@ EXTRA_DIST += bench/train.sh bench/torch_train.py bench/synth_data.py \
 	bench/peak.c bench/baseline.sh docs/performance.md \
 	bench/ort-setup.sh bench/ort-export.py bench/ort-time.js \
 	bench/package.json bench/package-lock.json bench/compilers.sh \
-	bench/mpi-scaling.sh
-CLEANFILES += bench/peak
+	bench/mpi-scaling.sh bench/data-load.c
+CLEANFILES += bench/peak bench/data-load
 
 # The FMA peak probe, built for this machine with the generated-code compiler.
 bench/peak: bench/peak.c
@@ -53,3 +53,15 @@ bench-mpi: cnncc$(EXEEXT) runtime/libcnnrt.a
 	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
 	CNNCC='$(top_builddir)/cnncc$(EXEEXT)' \
 	$(SHELL) $(top_srcdir)/bench/mpi-scaling.sh
+
+# What reading a data set costs each rank (bench/data-load.c,
+# docs/distributed.md): bytes in memory and the load time, on BENCH_DATA
+# (default: Debian's Fashion-MNIST, else the sample in data/).
+.PHONY: bench-data
+bench/data-load: bench/data-load.c runtime/libcnnrt.a
+	@$(MKDIR_P) bench
+	$(CC) $(CFLAGS) -I$(srcdir)/runtime -o $@ $(srcdir)/bench/data-load.c runtime/libcnnrt.a $(IMAGE_LIBS) -lz -lm
+bench-data: bench/data-load
+	d=$${BENCH_DATA:-/usr/share/datasets/fashion-mnist}; \
+	[ -d "$$d" ] || d=$(srcdir)/data/fashion-mnist; \
+	bench/data-load "$$d"
