@@ -38,7 +38,6 @@
 #   tests/e2e-lenet.sh --full           /usr/share/datasets/fashion-mnist
 #   tests/e2e-lenet.sh --seeds "1 2 3"  other seeds
 . "$top_srcdir/tests/tap.sh"
-PYTHON=${CNNCC_PYTHON-/usr/bin/python3}
 data=$top_srcdir/data/fashion-mnist
 seeds=${E2E_SEEDS:-1 2}
 tolerance_own=2.5
@@ -51,10 +50,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-if [ -z "$PYTHON" ] || ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
-  echo "1..0 # SKIP no python with torch"
-  exit 0
-fi
+need_torch
 if [ ! -d "$data" ]; then
   echo "1..0 # SKIP no data in $data"
   exit 0

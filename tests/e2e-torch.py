@@ -27,7 +27,6 @@ of the trainer's --metrics (at full precision)."""
 import json
 import argparse
 import gzip
-import importlib.util
 import math
 import os
 import struct
@@ -36,6 +35,8 @@ import time
 
 import torch
 import torch.nn.functional as F
+
+from mirror_module import load_module
 
 IDX_TYPES = {0x08: 1}  # unsigned byte, the only type the runtime reads
 
@@ -80,16 +81,6 @@ def evaluate(model, x, y, batch):
     return loss_sum / len(x), correct / y.numel()
 
 
-def load_module(path):
-    """The mirror module and an instance of its network."""
-    spec = importlib.util.spec_from_file_location("mirror", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    cls = [v for v in vars(mod).values()
-           if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == "mirror"][0]
-    return mod, cls()
-
-
 def read_floats(path, dtype=torch.float32):
     with open(path, "rb") as f:
         data = bytearray(f.read())
@@ -114,7 +105,8 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    mod, model = load_module(a.module)
+    mod, cls = load_module(a.module)
+    model = cls()
     if a.params:
         model.load_flat(read_floats(a.params), read_floats(a.buffers) if a.buffers else None)
     opt = model.optimizer(**({"lr": a.lr} if a.lr else {}))

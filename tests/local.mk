@@ -19,7 +19,7 @@ dist_check_SCRIPTS += tests/torch-mirror.sh
 EXTRA_DIST += tests/torch-mirror.py tests/torch-ops1d.cnn tests/torch-ops2d.cnn
 TESTS += tests/parity.sh
 dist_check_SCRIPTS += tests/parity.sh
-EXTRA_DIST += tests/parity.c tests/parity.py
+EXTRA_DIST += tests/parity.c tests/parity.py tests/mirror_module.py
 # Checkpoints both ways between the trainer and the mirror
 # (load_cnncc_checkpoint, save_cnncc_checkpoint; docs/interop.md).
 TESTS += tests/torch-ckpt.sh

@@ -15,11 +15,12 @@
 A tensor matches when max |C - torch| <= RTOL * max |torch| over the tensor
 (a scale-relative bound: single-precision sums in a different order differ
 by a few ulps of the largest terms, not of each element)."""
-import importlib.util
 import os
 import sys
 
 import torch
+
+from mirror_module import load_module
 
 RTOL = 1e-4
 # Gradients of steps 2 and later are computed from parameters that already
@@ -34,17 +35,6 @@ LATER_GRAD_RTOL = float("inf")
 STEPS = 3
 LR = 1e-3
 CHECKS = 8  # keep in step with tests/parity.sh
-
-
-def load_module(path):
-    spec = importlib.util.spec_from_file_location("mirror", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    classes = [v for v in vars(mod).values()
-               if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == "mirror"]
-    if len(classes) != 1:
-        raise RuntimeError("%s: expected one nn.Module class" % path)
-    return mod, classes[0]
 
 
 def numel(shape):

@@ -6,11 +6,7 @@
 # parameters into the mirror, does the same in PyTorch and compares.
 # docs/pytorch.md explains the checks and the tolerance.
 . "$top_srcdir/tests/tap.sh"
-PYTHON=${CNNCC_PYTHON-/usr/bin/python3}
-if [ -z "$PYTHON" ] || ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
-  echo "1..0 # SKIP no python with torch"
-  exit 0
-fi
+need_torch
 CC=${CNNCC_CC:-cc}
 CHECKS=8 # per network, from tests/parity.py; plus one for building
 SEED=${PARITY_SEED:-7}

@@ -29,3 +29,13 @@ cpu_has avx512f avx512vl avx512dq avx512bw && have_avx512=yes
 # install_prefix DIR: cnncc, libcnnrt, cnnrt.h and cnnrt.pc installed in DIR
 # as a user would (make install prefix=DIR), for the tests of installed use.
 install_prefix() { ${MAKE:-make} -C "$top_builddir" install prefix="$1"; }
+# need_torch: PYTHON is a Python with torch (CNNCC_PYTHON, by default
+# /usr/bin/python3: the first python3 on PATH may lack it), or the whole
+# test is skipped.
+need_torch() {
+  PYTHON=${CNNCC_PYTHON-/usr/bin/python3}
+  if [ -z "$PYTHON" ] || ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
+    echo "1..0 # SKIP no python with torch"
+    exit 0
+  fi
+}

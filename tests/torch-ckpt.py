@@ -15,23 +15,15 @@ save_cnncc_checkpoint() (cnncc --emit=pytorch, docs/interop.md).
                                                non-Adam optimizer raises, writes nothing
 
 Exit status 0 when the check holds, 1 (with the reason on stdout) when not."""
-import importlib.util
 import json
 import os
 import sys
 
 import torch
 
+from mirror_module import load_module
+
 TOLERANCE = 1e-5
-
-
-def load_module(path):
-    spec = importlib.util.spec_from_file_location("mirror", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    cls = [v for v in vars(mod).values()
-           if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == "mirror"][0]
-    return mod, cls
 
 
 def roundtrip(module, src, dst):

@@ -28,11 +28,7 @@
 # truncated files, a wrong CRC, another format version, not a checkpoint;
 # and saves that must raise (a bad position, an optimizer that is not Adam).
 . "$top_srcdir/tests/tap.sh"
-PYTHON=${CNNCC_PYTHON-/usr/bin/python3}
-if [ -z "$PYTHON" ] || ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
-  echo "1..0 # SKIP no python with torch"
-  exit 0
-fi
+need_torch
 CC=${CNNCC_CC:-cc}
 SEED=3 BATCH=8
 CHECKS=6 # per network

@@ -4,11 +4,7 @@
 # `cnncc --summary` on parameters, logits and output shapes; load_flat()
 # consumes exactly the flat blocks. Checks: tests/torch-mirror.py.
 . "$top_srcdir/tests/tap.sh"
-PYTHON=${CNNCC_PYTHON-/usr/bin/python3}
-if [ -z "$PYTHON" ] || ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
-  echo "1..0 # SKIP no python with torch"
-  exit 0
-fi
+need_torch
 CHECKS=5
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/torch-mirror.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
