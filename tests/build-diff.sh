@@ -63,10 +63,7 @@ else # vgg, vgg-cifar and unet take minutes to compile six times
 fi
 plan $((1 + $(echo "$examples" | wc -l) + n_random))
 
-rtlib=
-for d in "$top_builddir/runtime" "$top_builddir"; do
-  [ -f "$d/libcnnrt.a" ] && rtlib="$d/libcnnrt.a" && break
-done
+find_rtlib
 OMP_NUM_THREADS=2
 export OMP_NUM_THREADS
 

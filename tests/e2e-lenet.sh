@@ -61,10 +61,7 @@ CC=${CNNCC_CC:-cc}
 plan 6
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/e2e-lenet.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-rtlib=
-for d in "$top_builddir/runtime" "$top_builddir"; do
-  [ -f "$d/libcnnrt.a" ] && rtlib="$d/libcnnrt.a" && break
-done
+find_rtlib
 start=$(date +%s)
 
 # 1. the trainer, the generated C with the init driver, the mirror

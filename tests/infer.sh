@@ -59,10 +59,7 @@ plan $(($# / 5 * CHECKS + extra))
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/infer.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-rtlib=
-for d in "$top_builddir/runtime" "$top_builddir"; do
-  [ -f "$d/libcnnrt.a" ] && rtlib="$d/libcnnrt.a" && break
-done
+find_rtlib
 
 # Under the sanitizers (SAN, tests/tap.sh) the inference code is built to
 # recover from pointer-overflow reports: clang 14 takes 10 times as long

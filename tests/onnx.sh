@@ -58,10 +58,7 @@ set -- $networks
 plan $(($# * 5 + 3))
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/onnx.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-rtlib=
-for d in "$top_builddir/runtime" "$top_builddir"; do
-  [ -f "$d/libcnnrt.a" ] && rtlib="$d/libcnnrt.a" && break
-done
+find_rtlib
 
 # ref SRC DIR STEPS SEED: the training code of SRC.cnn, STEPS Adam steps from
 # SEED's initialization: DIR/ckpt, DIR/x.f32 (4 random inputs), DIR/ref.f32

@@ -34,10 +34,7 @@ plan $(($# / 2 * ntargets * (CHECKS + 1)))
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/parity.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 # the generated code may need libcnnrt (Adam, random numbers)
-rtlib=
-for d in "$top_builddir/runtime" "$top_builddir"; do
-  [ -f "$d/libcnnrt.a" ] && rtlib="$d/libcnnrt.a" && break
-done
+find_rtlib
 # one thread everywhere: sums in a fixed order, results that do not vary
 OMP_NUM_THREADS=1
 export OMP_NUM_THREADS

@@ -39,3 +39,12 @@ need_torch() {
     exit 0
   fi
 }
+# find_rtlib: rtlib is the built libcnnrt.a (under runtime/, or at the top
+# of the build tree), or empty when there is none, for the tests that link
+# generated C with it by hand.
+find_rtlib() {
+  rtlib=
+  for d in "$top_builddir/runtime" "$top_builddir"; do
+    [ -f "$d/libcnnrt.a" ] && rtlib="$d/libcnnrt.a" && break
+  done
+}

@@ -38,10 +38,7 @@ set -- $networks
 plan $(($# * CHECKS / 3 + 8))
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/torch-ckpt.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-rtlib=
-for d in "$top_builddir/runtime" "$top_builddir"; do
-  [ -f "$d/libcnnrt.a" ] && rtlib="$d/libcnnrt.a" && break
-done
+find_rtlib
 OMP_NUM_THREADS=1 # the trainer and PyTorch each on one thread
 export OMP_NUM_THREADS
 py() { "$PYTHON" "$top_srcdir/tests/torch-ckpt.py" "$@"; }
