@@ -28,7 +28,7 @@
 
 #define BENCH_STEPS 20
 
-typedef enum { K_TEXT, K_COUNT, K_RATE, K_SEED, K_FLAG } Kind; /* K_FLAG: no value */
+typedef enum { K_TEXT, K_COUNT, K_RATE, K_FRACTION, K_SEED, K_FLAG } Kind; /* K_FLAG: no value */
 
 typedef struct {
   const char *name, *arg;
@@ -40,6 +40,8 @@ typedef struct {
 static const Opt options[RT_NOPT] = {
   [RT_O_DATA] = {"data", "DIR", K_TEXT, offsetof(RtArgs, data),
                  "data directory (default: " RT_SYSTEM_DATA_DIR " if present, else the bundled sample)"},
+  [RT_O_VAL] = {"val", "FRACTION", K_FRACTION, offsetof(RtArgs, val),
+                "hold out this fraction of the training data (seeded) to validate on after each epoch; the test split is then used only at the end"},
   [RT_O_WEIGHTS] = {"weights", "CKPT", K_TEXT, offsetof(RtArgs, weights), "checkpoint to load"},
   [RT_O_EPOCHS] = {"epochs", "N", K_COUNT, offsetof(RtArgs, epochs),
                    "train until N epochs are done in total"},
@@ -113,9 +115,11 @@ static int set_value(RtArgs *a, int o, const char *text)
     *(int *)dst = (int)n;
     return 0;
   }
-  case K_RATE: {
+  case K_RATE:
+  case K_FRACTION: {
     double x = strtod(text, &end);
-    if (end == text || *end || errno || !isfinite(x) || x <= 0)
+    if (end == text || *end || errno || !isfinite(x) || x <= 0 ||
+        (options[o].kind == K_FRACTION && x >= 1))
       return -1;
     *(double *)dst = x;
     return 0;
@@ -135,7 +139,8 @@ static int set_value(RtArgs *a, int o, const char *text)
 
 static const char *const kind_expects[] = {
   [K_TEXT] = "a value", [K_COUNT] = "a positive integer",
-  [K_RATE] = "a positive number", [K_SEED] = "a non-negative integer",
+  [K_RATE] = "a positive number", [K_FRACTION] = "a number between 0 and 1 (exclusive)",
+  [K_SEED] = "a non-negative integer",
   [K_FLAG] = "no value",
 };
 
@@ -224,10 +229,14 @@ int rt_parse_args(const RtCtx *c, const RtCommand *cmd, int argc, char **argv,
 }
 
 static const RtCommand commands[] = {
-  {"train", "", "Train with Adam, evaluating on the test split after each epoch",
+  {"train", "", "Train with Adam, evaluating on the test split (or --val's) after each epoch",
    "The last line printed is test_acc=ACCURACY. SIGINT/SIGTERM stop after the\n"
-   "current step and save the checkpoint if --save is given.",
-   RT_BIT(RT_O_DATA) | RT_BIT(RT_O_EPOCHS) | RT_BIT(RT_O_BATCH) | RT_BIT(RT_O_LR) |
+   "current step and save the checkpoint if --save is given.\n"
+   "--data DIR holds IDX files (train-images.idx, train-labels.idx,\n"
+   "test-images.idx, test-labels.idx, or MNIST's names), CIFAR-10 binaries, or\n"
+   "image folders DIR/train/CLASS/*.png|*.jpg and DIR/test/CLASS/* (classes\n"
+   "sorted by name; images fitted to the input as predict does).",
+   RT_BIT(RT_O_DATA) | RT_BIT(RT_O_VAL) | RT_BIT(RT_O_EPOCHS) | RT_BIT(RT_O_BATCH) | RT_BIT(RT_O_LR) |
        RT_BIT(RT_O_SEED) | RT_BIT(RT_O_SAVE) | RT_BIT(RT_O_RESUME) | RT_BIT(RT_O_METRICS) |
        RT_BIT(RT_O_PLOT) | RT_BIT(RT_O_EVERY) | RT_BIT(RT_O_THREADS) | RT_BIT(RT_O_PROFILE),
    0, rt_train},

@@ -51,12 +51,12 @@ typedef struct {
   const char *data, *weights, *save, *resume, *metrics, *plot;
   int epochs, batch, every, steps, threads, profile;
   int confusion, probs, top; /* eval --confusion; predict --probs, --top K */
-  double lr;
+  double lr, val; /* val: --val, 0 when not given */
   uint64_t seed;
   unsigned given; /* bit o: option o was on the command line */
 } RtArgs;
 
-enum { RT_O_DATA, RT_O_WEIGHTS, RT_O_EPOCHS, RT_O_BATCH, RT_O_LR, RT_O_SEED,
+enum { RT_O_DATA, RT_O_VAL, RT_O_WEIGHTS, RT_O_EPOCHS, RT_O_BATCH, RT_O_LR, RT_O_SEED,
        RT_O_SAVE, RT_O_RESUME, RT_O_METRICS, RT_O_EVERY, RT_O_STEPS, RT_O_THREADS,
        RT_O_PROFILE, RT_O_PLOT, RT_O_CONFUSION, RT_O_PROBS, RT_O_TOP, RT_NOPT };
 #define RT_BIT(o) (1u << (o))
@@ -154,7 +154,7 @@ typedef struct RtRun {
   float *x, *targets, *m, *v;          /* targets: one-hot, for MSE */
   int32_t *y;
   long *order;
-  RtDataset train, test;
+  RtDataset train, test, val; /* val: held out of train by --val */
   FILE *metrics;
   RtCurves curves; /* the epochs so far, for --plot */
 } RtRun;
@@ -184,6 +184,12 @@ void rt_run_evaluate(RtRun *r, const RtDataset *ds, double *loss, double *acc,
                      long *confusion);
 /* Load split ("train" or "test") of --data or the default data into ds. */
 int rt_run_load_split(RtRun *r, const RtArgs *a, const char *split, RtDataset *ds);
+/* "a, b, c": the names of nclasses packed classes, cut at len. */
+void rt_run_class_list(char *buf, size_t len, const char *classes, int nclasses);
+/* 0 when the two packed class lists are the same, else 1 with a message
+ * naming what and other. */
+int rt_run_same_classes(const RtRun *r, const char *what, const char *classes, int nclasses,
+                        const char *other, const char *theirs, int ntheirs);
 /* Load a checkpoint's weights, and into st the training state when st. */
 int rt_run_load_weights(RtRun *r, const char *path, RtTrainState *st);
 

@@ -62,8 +62,11 @@ int rt_metrics_parse(const char *line, RtEpochRow *row)
   if (json_number(line, "epoch", &epoch) || !(epoch >= 1 && epoch < 1e9) || epoch != floor(epoch) ||
       json_number(line, "train_loss", &row->train_loss) ||
       json_number(line, "train_acc", &row->train_acc) ||
-      json_number(line, "test_loss", &row->test_loss) ||
-      json_number(line, "test_acc", &row->test_acc))
+      /* a run with --val reports the validation split instead */
+      (json_number(line, "test_loss", &row->test_loss) &&
+       json_number(line, "val_loss", &row->test_loss)) ||
+      (json_number(line, "test_acc", &row->test_acc) &&
+       json_number(line, "val_acc", &row->test_acc)))
     return -1;
   row->epoch = (long)epoch;
   return 0;

@@ -27,6 +27,7 @@ void rt_run_free(RtRun *r)
   free(r->order);
   rt_dataset_free(&r->train);
   rt_dataset_free(&r->test);
+  rt_dataset_free(&r->val);
   if (r->metrics)
     fclose(r->metrics);
   rt_curves_free(&r->curves);
@@ -166,14 +167,56 @@ static const char *data_dir(const RtArgs *a)
   return NULL;
 }
 
+void rt_run_class_list(char *buf, size_t len, const char *classes, int nclasses)
+{
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int k = 0; k < nclasses && used < len; k++)
+    used += (size_t)snprintf(buf + used, len - used, "%s%s", k ? ", " : "",
+                             rt_class_name(classes, nclasses, k));
+}
+
 /* Says which data a run reads: a trainer picks its default silently
  * otherwise, and the sample and the full set differ tenfold. */
 static void describe_split(const RtRun *r, const char *split, const RtDataset *ds)
 {
-  char shape[96];
+  char shape[96], classes[1024];
   rt_shape_str(shape, sizeof shape, ds->rank, ds->dim, "x");
   fprintf(rt_info(), "%s: %s data: %ld samples of %s from %s\n", r->c->prog, split,
           ds->n, shape, ds->image_path);
+  if (!ds->classes || strcmp(split, "train") != 0)
+    return;
+  rt_run_class_list(classes, sizeof classes, ds->classes, ds->nclasses);
+  fprintf(rt_info(), "%s: %d classes: %s\n", r->c->prog, ds->nclasses, classes);
+}
+
+static size_t packed_size(const char *classes, int nclasses)
+{
+  size_t n = 0;
+  for (int k = 0; k < nclasses; k++)
+    n += strlen(classes + n) + 1;
+  return n;
+}
+
+int rt_run_same_classes(const RtRun *r, const char *what, const char *classes, int nclasses,
+                        const char *other, const char *theirs, int ntheirs)
+{
+  char a[1024], b[1024];
+  if (nclasses == ntheirs &&
+      memcmp(classes, theirs, packed_size(classes, nclasses)) == 0)
+    return 0;
+  rt_run_class_list(a, sizeof a, classes, nclasses);
+  rt_run_class_list(b, sizeof b, theirs, ntheirs);
+  return rt_error(r->c, 1, "the classes of %s (%s) differ from those of %s (%s)", what, a,
+                  other, b);
+}
+
+/* DIR/split as image folders, else IDX or CIFAR-10 files in DIR. */
+static int load_data(const RtRun *r, const char *dir, const char *split, RtDataset *ds,
+                     char *err, size_t errlen)
+{
+  int rc = rt_folders_load(dir, split, r->net, ds, err, errlen);
+  return rc <= 0 ? rc : rt_dataset_load(dir, split, ds, err, errlen);
 }
 
 int rt_run_load_split(RtRun *r, const RtArgs *a, const char *split, RtDataset *ds)
@@ -183,7 +226,7 @@ int rt_run_load_split(RtRun *r, const RtArgs *a, const char *split, RtDataset *d
   if (!dir)
     return rt_error(r->c, 1, "no Fashion-MNIST in %s, %s or %s; use --data DIR",
                     RT_SYSTEM_DATA_DIR, RT_DEFAULT_DATA_DIR, RT_INSTALLED_DATA_DIR);
-  if (rt_dataset_load(dir, split, ds, err, sizeof err))
+  if (load_data(r, dir, split, ds, err, sizeof err))
     return rt_error(r->c, 1, "%s", err);
   if (rt_dataset_check(ds, r->net, err, sizeof err)) {
     if (a->data)
@@ -191,10 +234,13 @@ int rt_run_load_split(RtRun *r, const RtArgs *a, const char *split, RtDataset *d
     /* The default is Fashion-MNIST: blame the missing --data, not the file. */
     char want[96];
     rt_shape_str(want, sizeof want, r->net->in_rank, r->net->in_dim, ", ");
-    return rt_error(r->c, 1, "no data for this network (input [%s]) was found: the default data set, Fashion-MNIST in %s, does not fit it (%s); give yours with --data DIR (IDX or CIFAR-10 binary files, docs/training.md)",
+    return rt_error(r->c, 1, "no data for this network (input [%s]) was found: the default data set, Fashion-MNIST in %s, does not fit it (%s); give yours with --data DIR (IDX or CIFAR-10 binary files, or image folders: docs/training.md)",
                     want, dir, err);
   }
   describe_split(r, split, ds);
+  if (ds == &r->test && r->train.classes)
+    return rt_run_same_classes(r, r->test.image_path, r->test.classes, r->test.nclasses,
+                               r->train.image_path, r->train.classes, r->train.nclasses);
   return 0;
 }
 
