@@ -4,7 +4,7 @@
 # sample:
 #
 #   image folders  the sample exported as PNG folders (train/<class>/NNNNN.png,
-#                  tests/idx-to-folders.py) trains to the same weights, bit
+#                  data/idx-to-folders.py) trains to the same weights, bit
 #                  for bit, as the IDX files (the folders hold the samples in
 #                  the IDX order); the checkpoint adds the class names, and
 #                  predict prints them; JPEG files load too;
@@ -38,7 +38,7 @@ if ! "$CNNCC" "$top_srcdir/examples/lenet.cnn" -o "$net" >"$tmp/build.log" 2>&1;
   diag "$(tail -n 20 "$tmp/build.log")"
 fi
 # shellcheck disable=SC2086 # the names are words
-"$PYTHON" "$top_srcdir/tests/idx-to-folders.py" "$data" "$tmp/folders" $names
+"$PYTHON" "$top_srcdir/data/idx-to-folders.py" "$data" "$tmp/folders" $names
 size() { wc -c <"$1" | tr -d ' '; }
 # run LOG COMMAND...: stdout and stderr into LOG; the status of COMMAND
 run() { _log=$1; shift; "$@" >"$_log" 2>&1; }

@@ -155,11 +155,11 @@ TESTS += tests/outputs.sh
 dist_check_SCRIPTS += tests/outputs.sh
 EXTRA_DIST += tests/image-write.c tests/image-fit.c tests/image-fit.py
 # The data users bring (issue #16): image folders (the sample exported by
-# tests/idx-to-folders.py trains to the IDX files' bits), plain IDX names,
+# data/idx-to-folders.py trains to the IDX files' bits), plain IDX names,
 # --val, and the messages for bad folders.
 TESTS += tests/data-formats.sh
 dist_check_SCRIPTS += tests/data-formats.sh
-EXTRA_DIST += tests/idx-to-folders.py
+EXTRA_DIST += data/idx-to-folders.py
 if HAVE_IMAGES
 check_PROGRAMS += tests/image-write tests/image-fit
 tests_image_write_SOURCES = tests/image-write.c

@@ -137,7 +137,7 @@ done
 d=$tmp/lenet
 log=$tmp/v2.log
 if [ -x "$top_builddir/tests/image-write" ]; then # built with libpng and libjpeg
-  { "$PYTHON" "$top_srcdir/tests/idx-to-folders.py" "$top_srcdir/data/fashion-mnist" \
+  { "$PYTHON" "$top_srcdir/data/idx-to-folders.py" "$top_srcdir/data/fashion-mnist" \
       "$tmp/folders" 0-top 1-trouser 2-pullover 3-dress 4-coat 5-sandal 6-shirt 7-sneaker \
       8-bag 9-boot &&
     "$d/lenet" train --data "$tmp/folders" --val 0.2 --epochs 1 --seed $SEED --save "$d/v2.ckpt" &&

@@ -1,7 +1,9 @@
-"""idx-to-folders.py - write an IDX data set as image folders, for
-tests/data-formats.sh (and as an example of the layout):
+#!/usr/bin/env python3
+"""idx-to-folders.py - write an IDX data set as image folders, the layout
+the trainer reads with --data (docs/training.md, "Image folders"); for
+tests/data-formats.sh and as an example of the layout:
 
-    python3 idx-to-folders.py IDXDIR OUTDIR [CLASS_NAME...]
+    data/idx-to-folders.py IDXDIR OUTDIR [CLASS_NAME...]
 
 IDXDIR holds train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz]
 and the t10k- ones (gray [n,H,W] images, one label each); OUTDIR gets
