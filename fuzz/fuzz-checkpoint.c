@@ -141,6 +141,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = rt_main(8, argv, &net);
     FZ_CHECK(rc == 0 || rc == 1);
   }
+  if (full && rc == 0)
+    free(st.classes); /* allocated when the file has class names */
   free(copy);
   fz_empty(dir, 0);
   return 0;

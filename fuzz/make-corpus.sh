@@ -109,6 +109,8 @@ ck '\005' boundary resume-boundary
 ck '\013' mid-epoch roundtrip
 ck '\052' boundary other-hash
 ck '\036' mid-epoch other-name
+ck '\013' sections sections-roundtrip
+ck '\005' sections sections-resume
 "$cc" -O1 -I"$top/runtime" -o "$tmp/image-write" "$top/tests/image-write.c" \
   "$top/runtime/data.c" "$top/runtime/util.c" -lpng -ljpeg -lz -lm
 for form in gray rgb; do

@@ -303,37 +303,65 @@ static int read_classes(const uint8_t *p, uint32_t len, RtTrainState *st)
   return 0;
 }
 
-/* The sections of a version-2 file, p[0..len); each known tag once. */
+/* The known sections, in the order they must come (the order the writer
+ * uses, so that every file that loads saves to the same bytes). */
+static const char *const section_tags[] = {"VALF", "CLSS"};
+
+static int section_index(const uint8_t *tag)
+{
+  for (int k = 0; k < (int)(sizeof section_tags / sizeof *section_tags); k++)
+    if (memcmp(tag, section_tags[k], 4) == 0)
+      return k;
+  return -1;
+}
+
+/* One section's data into st (which may be NULL: checked only). */
+static int read_section(int k, const uint8_t *body, uint64_t n, RtTrainState *st)
+{
+  if (k == 1)
+    return read_classes(body, (uint32_t)n, st);
+  double val;
+  uint64_t bits = n == 8 ? get_le(body, 8) : 0;
+  memcpy(&val, &bits, sizeof val);
+  if (!(val > 0 && val < 1))
+    return -1;
+  if (st)
+    st->val = val;
+  return 0;
+}
+
+/* The sections of a version-2 file, p[0..len), into st: known tags, each
+ * once, in order. */
 static int read_sections(const char *path, const uint8_t *p, uint64_t len, RtTrainState *st,
                          char *err, size_t errlen)
 {
-  int seen_val = 0, seen_classes = 0, rc = 0;
-  double val = 0;
+  int rc = 0, last = -1;
   for (uint64_t off = 0; off < len && rc == 0;) {
     uint64_t n = len - off < SECTION_HEAD ? UINT64_MAX : get_le(p + off + 4, 4);
-    const uint8_t *tag = p + off, *body = p + off + SECTION_HEAD;
+    int k = n == UINT64_MAX ? -1 : section_index(p + off);
     if (n > len - off - SECTION_HEAD)
       rc = -1;
-    else if (memcmp(tag, "VALF", 4) == 0 && !seen_val++ && n == 8) {
-      uint64_t bits = get_le(body, 8);
-      memcpy(&val, &bits, sizeof val);
-      rc = val > 0 && val < 1 ? 0 : -1;
-    } else if (memcmp(tag, "CLSS", 4) == 0 && !seen_classes++)
-      rc = read_classes(body, (uint32_t)n, st);
-    else if (memcmp(tag, "VALF", 4) && memcmp(tag, "CLSS", 4))
-      return rt_fail(err, errlen, "checkpoint '%s' has a section '%.4s' that this runtime does not know (written by a newer cnncc?)",
-                     path, (const char *)tag);
-    else
+    else if (k < 0)
+      rc = -3;
+    else if (k <= last)
       rc = -1;
+    else
+      rc = read_section(k, p + off + SECTION_HEAD, n, st);
+    if (rc == -3)
+      rt_fail(err, errlen, "checkpoint '%s' has a section '%.4s' that this runtime does not know (written by a newer cnncc?)",
+              path, (const char *)p + off);
+    last = k;
     off += SECTION_HEAD + n;
   }
-  if (st)
-    st->val = val;
+  if (rc && st) {
+    free(st->classes);
+    st->classes = NULL;
+  }
   if (rc == -2)
     return rt_fail(err, errlen, "checkpoint '%s': out of memory", path);
-  if (rc)
+  if (rc == -1)
     return rt_fail(err, errlen, "checkpoint '%s' is corrupted (a bad section after the moments)", path);
-  return 0;
+  return rc ? -1 : 0; /* -3: the message is written */
 }
 
 int rt_checkpoint_load(const char *path, const RtNet *net, RtTrainState *st,
