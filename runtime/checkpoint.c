@@ -331,11 +331,11 @@ static int read_section(int k, const uint8_t *body, uint64_t n, RtTrainState *st
 }
 
 /* The sections of a version-2 file, p[0..len), into st: known tags, each
- * once, in order. */
+ * once, in order, and at least one (a file without any is version 1). */
 static int read_sections(const char *path, const uint8_t *p, uint64_t len, RtTrainState *st,
                          char *err, size_t errlen)
 {
-  int rc = 0, last = -1;
+  int rc = len ? 0 : -1, last = -1;
   for (uint64_t off = 0; off < len && rc == 0;) {
     uint64_t n = len - off < SECTION_HEAD ? UINT64_MAX : get_le(p + off + 4, 4);
     int k = n == UINT64_MAX ? -1 : section_index(p + off);
@@ -384,7 +384,7 @@ int rt_checkpoint_load(const char *path, const RtNet *net, RtTrainState *st,
   const uint8_t *p = rc ? NULL : b + HEADER_SIZE + h.name_len;
   size_t np = net->nparams, nb = net->nbuffers, end = 4 * (3 * np + nb);
   RtTrainState sections = {0};
-  if (rc == 0)
+  if (rc == 0 && h.version == 2)
     rc = read_sections(path, p + end, (uint64_t)sb.st_size - 4 - HEADER_SIZE - h.name_len - end,
                        st ? &sections : NULL, err, errlen);
   if (rc) {
