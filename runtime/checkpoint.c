@@ -109,7 +109,7 @@ static void put_floats(Writer *w, const float *x, size_t n)
  * version 1: a file without any stays version 1, byte for byte. */
 static int has_sections(const RtTrainState *st)
 {
-  return st->val != 0 || st->classes;
+  return st->val != 0 || st->classes || st->best_epoch;
 }
 
 static void put_section_head(Writer *w, const char *tag, uint32_t len)
@@ -136,6 +136,13 @@ static void put_sections(Writer *w, const RtTrainState *st)
     put_le(b, (uint64_t)st->nclasses, 4);
     put(w, b, 4);
     put(w, st->classes, len);
+  }
+  if (st->best_epoch) {
+    put_section_head(w, "BEST", 16);
+    put_le(b, (uint64_t)st->best_epoch, 8);
+    put(w, b, 8);
+    put_le(b, double_bits(st->best_acc), 8);
+    put(w, b, 8);
   }
 }
 
@@ -305,7 +312,7 @@ static int read_classes(const uint8_t *p, uint32_t len, RtTrainState *st)
 
 /* The known sections, in the order they must come (the order the writer
  * uses, so that every file that loads saves to the same bytes). */
-static const char *const section_tags[] = {"VALF", "CLSS"};
+static const char *const section_tags[] = {"VALF", "CLSS", "BEST"};
 
 static int section_index(const uint8_t *tag)
 {
@@ -315,19 +322,31 @@ static int section_index(const uint8_t *tag)
   return -1;
 }
 
+static double get_double(const uint8_t *b)
+{
+  uint64_t bits = get_le(b, 8);
+  double d;
+  memcpy(&d, &bits, sizeof d);
+  return d;
+}
+
 /* One section's data into st (which may be NULL: checked only). */
 static int read_section(int k, const uint8_t *body, uint64_t n, RtTrainState *st)
 {
+  RtTrainState ignored;
+  st = st ? st : &ignored;
   if (k == 1)
-    return read_classes(body, (uint32_t)n, st);
-  double val;
-  uint64_t bits = n == 8 ? get_le(body, 8) : 0;
-  memcpy(&val, &bits, sizeof val);
-  if (!(val > 0 && val < 1))
+    return read_classes(body, (uint32_t)n, st == &ignored ? NULL : st);
+  if (k == 0) { /* VALF */
+    st->val = n == 8 ? get_double(body) : 0;
+    return st->val > 0 && st->val < 1 ? 0 : -1;
+  }
+  if (n != 16) /* BEST */
     return -1;
-  if (st)
-    st->val = val;
-  return 0;
+  uint64_t epoch = get_le(body, 8);
+  st->best_acc = get_double(body + 8);
+  st->best_epoch = (long)(epoch <= INT_MAX ? epoch : 0);
+  return st->best_epoch >= 1 && st->best_acc >= 0 && st->best_acc <= 1 ? 0 : -1;
 }
 
 /* The sections of a version-2 file, p[0..len), into st: known tags, each
@@ -402,7 +421,8 @@ int rt_checkpoint_load(const char *path, const RtNet *net, RtTrainState *st,
     memcpy(&loss_sum, &h.loss_sum, sizeof loss_sum);
     *st = (RtTrainState){h.seed, (long)h.epoch, (long)h.epoch_step, (long)h.t,
                          (int)h.batch, loss_sum, (long)h.correct, (long)h.seen,
-                         sections.val, sections.nclasses, sections.classes};
+                         sections.val, sections.nclasses, sections.classes,
+                         sections.best_epoch, sections.best_acc};
   }
   free(b);
   return 0;

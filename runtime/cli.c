@@ -51,6 +51,10 @@ static const Opt options[RT_NOPT] = {
                  "seed of initialization, data order and dropout"},
   [RT_O_SAVE] = {"save", "CKPT", K_TEXT, offsetof(RtArgs, save),
                  "save a checkpoint after every epoch and when interrupted"},
+  [RT_O_SAVE_BEST] = {"save-best", "CKPT", K_TEXT, offsetof(RtArgs, save_best),
+                      "also save the checkpoint after each epoch that reaches the best validation (or, without --val, test) accuracy so far"},
+  [RT_O_PATIENCE] = {"patience", "N", K_COUNT, offsetof(RtArgs, patience),
+                     "stop early after N epochs without a better validation (or test) accuracy"},
   [RT_O_RESUME] = {"resume", "CKPT", K_TEXT, offsetof(RtArgs, resume),
                    "continue training from a checkpoint (same data order and dropout)"},
   [RT_O_METRICS] = {"metrics", "FILE", K_TEXT, offsetof(RtArgs, metrics),
@@ -237,7 +241,8 @@ static const RtCommand commands[] = {
    "image folders DIR/train/CLASS/*.png|*.jpg and DIR/test/CLASS/* (classes\n"
    "sorted by name; images fitted to the input as predict does).",
    RT_BIT(RT_O_DATA) | RT_BIT(RT_O_VAL) | RT_BIT(RT_O_EPOCHS) | RT_BIT(RT_O_BATCH) | RT_BIT(RT_O_LR) |
-       RT_BIT(RT_O_SEED) | RT_BIT(RT_O_SAVE) | RT_BIT(RT_O_RESUME) | RT_BIT(RT_O_METRICS) |
+       RT_BIT(RT_O_SEED) | RT_BIT(RT_O_SAVE) | RT_BIT(RT_O_SAVE_BEST) | RT_BIT(RT_O_PATIENCE) |
+       RT_BIT(RT_O_RESUME) | RT_BIT(RT_O_METRICS) |
        RT_BIT(RT_O_PLOT) | RT_BIT(RT_O_EVERY) | RT_BIT(RT_O_THREADS) | RT_BIT(RT_O_PROFILE),
    0, rt_train},
   {"eval", "", "Evaluate a checkpoint on the test split",

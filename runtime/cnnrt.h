@@ -275,6 +275,8 @@ typedef struct {
   double val;        /* --val: the fraction held out for validation, or 0 */
   int nclasses;      /* class names of the training data, packed as */
   char *classes;     /* RtDataset.classes; NULL: none. Loading allocates it */
+  long best_epoch;   /* --save-best, --patience: the 1-based epoch of the best */
+  double best_acc;   /* validation (or test) accuracy so far, and that accuracy; 0: none */
 } RtTrainState;
 
 /* Save net->params, net->buffers, the Adam moments m and v (nparams each)

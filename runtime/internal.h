@@ -48,8 +48,8 @@ void rt_progress_clear(RtProgress *p);
 
 /* The values of the options (cli.c: the table that fills them). */
 typedef struct {
-  const char *data, *weights, *save, *resume, *metrics, *plot;
-  int epochs, batch, every, steps, threads, profile;
+  const char *data, *weights, *save, *resume, *metrics, *plot, *save_best;
+  int epochs, batch, every, steps, threads, profile, patience;
   int confusion, probs, top; /* eval --confusion; predict --probs, --top K */
   double lr, val; /* val: --val, 0 when not given */
   uint64_t seed;
@@ -57,7 +57,7 @@ typedef struct {
 } RtArgs;
 
 enum { RT_O_DATA, RT_O_VAL, RT_O_WEIGHTS, RT_O_EPOCHS, RT_O_BATCH, RT_O_LR, RT_O_SEED,
-       RT_O_SAVE, RT_O_RESUME, RT_O_METRICS, RT_O_EVERY, RT_O_STEPS, RT_O_THREADS,
+       RT_O_SAVE, RT_O_SAVE_BEST, RT_O_PATIENCE, RT_O_RESUME, RT_O_METRICS, RT_O_EVERY, RT_O_STEPS, RT_O_THREADS,
        RT_O_PROFILE, RT_O_PLOT, RT_O_CONFUSION, RT_O_PROBS, RT_O_TOP, RT_NOPT };
 #define RT_BIT(o) (1u << (o))
 

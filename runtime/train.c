@@ -154,6 +154,34 @@ static int train_epoch(RtRun *r, const RtArgs *a, RtTrainState *st,
   return 0;
 }
 
+/* --save-best and --patience follow the best accuracy of the epochs so
+ * far (strictly better counts; the first epoch is the best at first), in
+ * the state so that a resumed run goes on as an uninterrupted one; so
+ * does a run resumed from a checkpoint that has one. Returns whether the
+ * epoch just done (st->epoch, not yet counted) is the new best. */
+static int keep_best(const RtArgs *a, RtTrainState *st, double acc)
+{
+  if (!a->save_best && !a->patience && !st->best_epoch)
+    return 0;
+  if (st->best_epoch && acc <= st->best_acc)
+    return 0;
+  st->best_epoch = st->epoch + 1;
+  st->best_acc = acc;
+  return 1;
+}
+
+/* --patience N: N epochs since the best (also when resuming a run that
+ * stopped early: it stays stopped). */
+static int patience_over(const RtRun *r, const RtArgs *a, const RtTrainState *st)
+{
+  if (!a->patience || !st->best_epoch || st->epoch - st->best_epoch < a->patience)
+    return 0;
+  fprintf(rt_info(), "%s: stopping early after epoch %ld: no better %s_acc for %d epoch%s (the best, %.4f, was epoch %ld)\n",
+          r->c->prog, st->epoch, r->val.n ? "val" : "test", a->patience,
+          a->patience == 1 ? "" : "s", st->best_acc, st->best_epoch);
+  return 1;
+}
+
 /* Train from st up to a->epochs epochs. Returns the exit status. */
 static int train_loop(RtRun *r, const RtArgs *a, RtTrainState *st, double *test_acc)
 {
@@ -163,7 +191,7 @@ static int train_loop(RtRun *r, const RtArgs *a, RtTrainState *st, double *test_
     return rt_error(r->c, 1, "checkpoint '%s' stopped at step %ld of an epoch, but this data has only %ld steps per epoch",
                     a->resume, st->epoch_step, steps);
   rt_progress_init(&progress, rt_info(), a->epochs, steps, st->epoch * steps + st->epoch_step);
-  while (st->epoch < a->epochs) {
+  while (st->epoch < a->epochs && !patience_over(r, a, st)) {
     double start = rt_now();
     EpochStats e = {0};
     int rc = train_epoch(r, a, st, &progress, &e);
@@ -178,11 +206,14 @@ static int train_loop(RtRun *r, const RtArgs *a, RtTrainState *st, double *test_
     rt_progress_clear(&progress);
     if (report_epoch(r, a, st->epoch, a->epochs, &e))
       return 1;
+    int better = keep_best(a, st, e.test_acc);
     st->epoch++;
     st->epoch_step = 0;
     st->loss_sum = 0;
     st->correct = st->seen = 0;
     if (a->save && save(r, a->save, st))
+      return 1;
+    if (better && a->save_best && save(r, a->save_best, st))
       return 1;
     if (stop_requested())
       return interrupted(r, a, st);

@@ -159,6 +159,9 @@ EXTRA_DIST += tests/image-write.c tests/image-fit.c tests/image-fit.py
 # --val, and the messages for bad folders.
 TESTS += tests/data-formats.sh
 dist_check_SCRIPTS += tests/data-formats.sh
+# train --save-best and --patience, their state in the checkpoint (#16).
+TESTS += tests/keep-best.sh
+dist_check_SCRIPTS += tests/keep-best.sh
 EXTRA_DIST += data/idx-to-folders.py
 if HAVE_IMAGES
 check_PROGRAMS += tests/image-write tests/image-fit
