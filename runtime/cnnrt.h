@@ -184,7 +184,8 @@ typedef struct {
   size_t sample_size;               /* pixels per sample */
   int label_rank, label_dim[RT_MAX_RANK]; /* rank 0: one label per sample */
   size_t label_size;                /* labels per sample */
-  uint8_t *pixels;                  /* n * sample_size, 0..255 */
+  uint8_t *pixels;                  /* n * sample_size, 0..255; NULL for CSV */
+  float *values;                    /* CSV: n * sample_size values, used as they are */
   uint8_t *labels;                  /* n * label_size; NULL: images only */
   char *image_path, *label_path;    /* where they came from, for messages */
   int nclasses;                     /* image folders: the number of classes, */
@@ -200,6 +201,16 @@ int rt_dataset_load(const char *dir, const char *split, RtDataset *ds,
  * message) when dir/split is not a folder. */
 int rt_folders_load(const char *dir, const char *split, const RtNet *net, RtDataset *ds,
                     char *err, size_t errlen);
+/* CSV files (csv.c; docs/training.md, "CSV files"): a row a sample, the
+ * values as floats (not scaled) and a class number in the label column. */
+typedef struct {
+  const char *label_column; /* a header name or a 0-based number; NULL: the last */
+  int header;               /* 1 the first line is a header, 0 not, -1 guess */
+} RtCsvOptions;
+/* Samples [F] of F values (rt_dataset_check lets them fill any input of
+ * F values). */
+int rt_csv_load(const char *path, const RtCsvOptions *o, RtDataset *ds, char *err,
+                size_t errlen);
 /* Name k of nclasses packed names (as RtDataset.classes); NULL if none. */
 const char *rt_class_name(const char *classes, int nclasses, int k);
 /* An IDX images file alone (labels stay NULL), e.g. for predict. */
@@ -210,7 +221,8 @@ int rt_images_load(const char *path, RtDataset *ds, char *err, size_t errlen);
 int rt_dataset_check(const RtDataset *ds, const RtNet *net, char *err,
                      size_t errlen);
 /* Gather samples order[first..first+n) (first..first+n if order is NULL)
- * as floats in [0,1] into x, and their labels into labels (may be NULL). */
+ * as floats into x (pixels / 255, CSV values as they are), and their
+ * labels into labels (may be NULL). */
 void rt_dataset_batch(const RtDataset *ds, const long *order, long first,
                       int n, float *x, int32_t *labels);
 void rt_dataset_free(RtDataset *ds);

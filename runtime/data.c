@@ -338,8 +338,8 @@ static int load_split(const char *dir, const char *split, RtDataset *ds,
   if (rc <= 0)
     return rc;
   return rt_fail(err, errlen,
-                 "no %s data in '%s': looked for %s/<class>/ image folders, %s[.gz] and %s[.gz] or %s[.gz] and %s[.gz] (IDX), and %s (CIFAR-10)",
-                 split, dir, split, idx_names[train][0][0], idx_names[train][0][1],
+                 "no %s data in '%s': looked for %s/<class>/ image folders, %s.csv[.gz], %s[.gz] and %s[.gz] or %s[.gz] and %s[.gz] (IDX), and %s (CIFAR-10)",
+                 split, dir, split, split, idx_names[train][0][0], idx_names[train][0][1],
                  idx_names[train][1][0], idx_names[train][1][1],
                  train ? "data_batch_1.bin to data_batch_5.bin" : "test_batch.bin");
 }
@@ -377,9 +377,16 @@ int rt_dataset_check(const RtDataset *ds, const RtNet *net, char *err,
                      size_t errlen)
 {
   char got[96], want[96], out[96];
-  /* A [C] input takes any sample of C values, flattened. */
-  int fits = net->in_rank == 1 ? ds->sample_size == (size_t)net->in_dim[0]
-                               : same_shape(ds->rank, ds->dim, net->in_rank, net->in_dim);
+  /* A [C] input takes any sample of C values, flattened; a CSV row fills
+   * any input of its size. */
+  size_t in_size = rt_shape_size(net->in_rank, net->in_dim);
+  if (ds->values && ds->sample_size != in_size) {
+    rt_shape_str(want, sizeof want, net->in_rank, net->in_dim, ", ");
+    return rt_fail(err, errlen, "%s: rows have %zu values and a label, but the network's input [%s] takes %zu values",
+                   ds->image_path, ds->sample_size, want, in_size);
+  }
+  int fits = net->in_rank == 1 || ds->values ? ds->sample_size == in_size
+                                             : same_shape(ds->rank, ds->dim, net->in_rank, net->in_dim);
   if (!fits) {
     rt_shape_str(got, sizeof got, ds->rank, ds->dim, "x");
     rt_shape_str(want, sizeof want, net->in_rank, net->in_dim, ", ");
@@ -414,11 +421,14 @@ void rt_dataset_batch(const RtDataset *ds, const long *order, long first,
 {
   for (int i = 0; i < n; i++) {
     size_t s = (size_t)(order ? order[first + i] : first + i);
-    const uint8_t *px = ds->pixels + s * ds->sample_size;
     float *dst = x + (size_t)i * ds->sample_size;
-    /* As torchvision's ToTensor: byte / 255 in float. */
-    for (size_t k = 0; k < ds->sample_size; k++)
-      dst[k] = (float)px[k] / 255.0f;
+    if (ds->values) {
+      memcpy(dst, ds->values + s * ds->sample_size, ds->sample_size * sizeof *dst);
+    } else { /* As torchvision's ToTensor: byte / 255 in float. */
+      const uint8_t *px = ds->pixels + s * ds->sample_size;
+      for (size_t k = 0; k < ds->sample_size; k++)
+        dst[k] = (float)px[k] / 255.0f;
+    }
     if (!labels)
       continue;
     const uint8_t *lb = ds->labels + s * ds->label_size;
@@ -431,18 +441,21 @@ void rt_dataset_batch(const RtDataset *ds, const long *order, long first,
 static int take_samples(RtDataset *to, const RtDataset *from, const uint8_t *keep, int want,
                         long n)
 {
+  size_t size = from->sample_size * (from->values ? sizeof *from->values : 1);
+  const uint8_t *src = from->values ? (const uint8_t *)from->values : from->pixels;
+  uint8_t *dst = malloc((size_t)n * size);
   *to = *from;
   to->n = n;
-  to->pixels = malloc((size_t)n * from->sample_size);
+  to->pixels = from->values ? NULL : dst;
+  to->values = from->values ? (float *)dst : NULL;
   to->labels = malloc((size_t)n * from->label_size);
   to->image_path = to->label_path = to->classes = NULL;
-  if (!to->pixels || !to->labels)
+  if (!dst || !to->labels)
     return -1;
   for (long i = 0, j = 0; i < from->n; i++) {
     if (keep[i] != want)
       continue;
-    memcpy(to->pixels + (size_t)j * from->sample_size,
-           from->pixels + (size_t)i * from->sample_size, from->sample_size);
+    memcpy(dst + (size_t)j * size, src + (size_t)i * size, size);
     memcpy(to->labels + (size_t)j * from->label_size,
            from->labels + (size_t)i * from->label_size, from->label_size);
     j++;
@@ -479,12 +492,14 @@ int rt_dataset_split(RtDataset *train, RtDataset *val, double fraction, uint64_t
     rest.label_path = train->label_path;
     rest.classes = train->classes;
     free(train->pixels);
+    free(train->values);
     free(train->labels);
     *train = rest;
   } else {
     rt_dataset_free(val);
     if (perm && in_val) { /* take_samples of the rest may have allocated */
       free(rest.pixels);
+      free(rest.values);
       free(rest.labels);
     }
     rt_fail(err, errlen, "out of memory splitting %ld samples", n);
@@ -497,6 +512,7 @@ int rt_dataset_split(RtDataset *train, RtDataset *val, double fraction, uint64_t
 void rt_dataset_free(RtDataset *ds)
 {
   free(ds->pixels);
+  free(ds->values);
   free(ds->labels);
   free(ds->image_path);
   free(ds->label_path);

@@ -48,15 +48,15 @@ void rt_progress_clear(RtProgress *p);
 
 /* The values of the options (cli.c: the table that fills them). */
 typedef struct {
-  const char *data, *weights, *save, *resume, *metrics, *plot, *save_best;
-  int epochs, batch, every, steps, threads, profile, patience;
+  const char *data, *weights, *save, *resume, *metrics, *plot, *save_best, *label_column;
+  int epochs, batch, every, steps, threads, profile, patience, header, no_header;
   int confusion, probs, top; /* eval --confusion; predict --probs, --top K */
   double lr, val; /* val: --val, 0 when not given */
   uint64_t seed;
   unsigned given; /* bit o: option o was on the command line */
 } RtArgs;
 
-enum { RT_O_DATA, RT_O_VAL, RT_O_WEIGHTS, RT_O_EPOCHS, RT_O_BATCH, RT_O_LR, RT_O_SEED,
+enum { RT_O_DATA, RT_O_LABEL_COLUMN, RT_O_HEADER, RT_O_NO_HEADER, RT_O_VAL, RT_O_WEIGHTS, RT_O_EPOCHS, RT_O_BATCH, RT_O_LR, RT_O_SEED,
        RT_O_SAVE, RT_O_SAVE_BEST, RT_O_PATIENCE, RT_O_RESUME, RT_O_METRICS, RT_O_EVERY, RT_O_STEPS, RT_O_THREADS,
        RT_O_PROFILE, RT_O_PLOT, RT_O_CONFUSION, RT_O_PROBS, RT_O_TOP, RT_NOPT };
 #define RT_BIT(o) (1u << (o))
@@ -182,6 +182,8 @@ size_t rt_run_argmax(const float *out, size_t classes, size_t stride);
  * predicted as each class (column). */
 void rt_run_evaluate(RtRun *r, const RtDataset *ds, double *loss, double *acc,
                      long *confusion);
+/* Is --data one CSV file (one split, the training data)? */
+int rt_run_single_file(const RtArgs *a);
 /* Load split ("train" or "test") of --data or the default data into ds. */
 int rt_run_load_split(RtRun *r, const RtArgs *a, const char *split, RtDataset *ds);
 /* "a, b, c": the names of nclasses packed classes, cut at len. */

@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cnnrt.h"
@@ -211,12 +212,38 @@ int rt_run_same_classes(const RtRun *r, const char *what, const char *classes, i
                   other, b);
 }
 
-/* DIR/split as image folders, else IDX or CIFAR-10 files in DIR. */
-static int load_data(const RtRun *r, const char *dir, const char *split, RtDataset *ds,
-                     char *err, size_t errlen)
+int rt_run_single_file(const RtArgs *a)
 {
+  struct stat st;
+  return a->data && stat(a->data, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* DIR/split.csv or DIR/split.csv.gz into path; 0 if there is none. */
+static int find_csv(char *path, size_t len, const char *dir, const char *split)
+{
+  struct stat st;
+  for (int gz = 0; gz < 2; gz++)
+    if (snprintf(path, len, "%s/%s.csv%s", dir, split, gz ? ".gz" : "") < (int)len &&
+        stat(path, &st) == 0)
+      return 1;
+  return 0;
+}
+
+/* One CSV file (every split is the file), DIR/split as image folders,
+ * DIR/split.csv, else IDX or CIFAR-10 files in DIR. */
+static int load_data(const RtRun *r, const RtArgs *a, const char *dir, const char *split,
+                     RtDataset *ds, char *err, size_t errlen)
+{
+  RtCsvOptions csv = {a->label_column, a->header ? 1 : a->no_header ? 0 : -1};
+  char path[4096];
+  if (rt_run_single_file(a))
+    return rt_csv_load(dir, &csv, ds, err, errlen);
   int rc = rt_folders_load(dir, split, r->net, ds, err, errlen);
-  return rc <= 0 ? rc : rt_dataset_load(dir, split, ds, err, errlen);
+  if (rc <= 0)
+    return rc;
+  if (find_csv(path, sizeof path, dir, split))
+    return rt_csv_load(path, &csv, ds, err, errlen);
+  return rt_dataset_load(dir, split, ds, err, errlen);
 }
 
 int rt_run_load_split(RtRun *r, const RtArgs *a, const char *split, RtDataset *ds)
@@ -226,7 +253,9 @@ int rt_run_load_split(RtRun *r, const RtArgs *a, const char *split, RtDataset *d
   if (!dir)
     return rt_error(r->c, 1, "no Fashion-MNIST in %s, %s or %s; use --data DIR",
                     RT_SYSTEM_DATA_DIR, RT_DEFAULT_DATA_DIR, RT_INSTALLED_DATA_DIR);
-  if (load_data(r, dir, split, ds, err, sizeof err))
+  if (a->header && a->no_header)
+    return rt_error(r->c, RT_EXIT_USAGE, "--header and --no-header cannot be combined");
+  if (load_data(r, a, dir, split, ds, err, sizeof err))
     return rt_error(r->c, 1, "%s", err);
   if (rt_dataset_check(ds, r->net, err, sizeof err)) {
     if (a->data)
@@ -234,7 +263,7 @@ int rt_run_load_split(RtRun *r, const RtArgs *a, const char *split, RtDataset *d
     /* The default is Fashion-MNIST: blame the missing --data, not the file. */
     char want[96];
     rt_shape_str(want, sizeof want, r->net->in_rank, r->net->in_dim, ", ");
-    return rt_error(r->c, 1, "no data for this network (input [%s]) was found: the default data set, Fashion-MNIST in %s, does not fit it (%s); give yours with --data DIR (IDX or CIFAR-10 binary files, or image folders: docs/training.md)",
+    return rt_error(r->c, 1, "no data for this network (input [%s]) was found: the default data set, Fashion-MNIST in %s, does not fit it (%s); give yours with --data DIR (IDX or CIFAR-10 binary files, image folders or CSV files: docs/training.md)",
                     want, dir, err);
   }
   describe_split(r, split, ds);

@@ -296,12 +296,17 @@ int rt_train(RtRun *r, const RtArgs *a, int nfiles, char **files)
     return rt_error(r->c, RT_EXIT_USAGE, "--checkpoint-every needs --save");
   if (first_plot(r, a))
     return 1;
-  if (rt_run_load_split(r, a, "train", &r->train) || rt_run_load_split(r, a, "test", &r->test) ||
+  int single = rt_run_single_file(a); /* one CSV file: no test split */
+  if (rt_run_load_split(r, a, "train", &r->train) ||
+      (!single && rt_run_load_split(r, a, "test", &r->test)) ||
       rt_run_alloc_state(r, 1, r->train.n))
     return 1;
   int rc = start_state(r, a, &st);
   if (rc)
     return rc;
+  if (single && !r->val.n)
+    return rt_error(r->c, RT_EXIT_USAGE, "--data %s is one file, with no test split: hold out a validation split with --val FRACTION, or give a folder with train.csv and test.csv",
+                    a->data);
   if (rt_run_setup(r, st.batch))
     return 1;
   if (!a->resume)
@@ -320,6 +325,11 @@ int rt_train(RtRun *r, const RtArgs *a, int nfiles, char **files)
   sigaction(SIGTERM, &old_term, NULL);
   if (rc)
     return rc;
+  if (single) { /* the validation figure stands in for the test's */
+    rt_run_evaluate(r, &r->val, &test_loss, &test_acc, NULL);
+    printf("val_acc=%.4f\n", test_acc);
+    return 0;
+  }
   if (test_acc < 0) /* with --val, or resumed a finished run */
     rt_run_evaluate(r, &r->test, &test_loss, &test_acc, NULL);
   printf("test_acc=%.4f\n", test_acc);

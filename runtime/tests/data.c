@@ -184,13 +184,13 @@ static void test_bad_sets(void)
   d = tmp_path("emptydir");
   mkdir(d, 0755);
   snprintf(want, sizeof want,
-           "no train data in '%s': looked for train/<class>/ image folders, train-images.idx[.gz] and "
+           "no train data in '%s': looked for train/<class>/ image folders, train.csv[.gz], train-images.idx[.gz] and "
            "train-labels.idx[.gz] or train-images-idx3-ubyte[.gz] and "
            "train-labels-idx1-ubyte[.gz] (IDX), and data_batch_1.bin to data_batch_5.bin (CIFAR-10)", d);
   tap_ok(rt_dataset_load(d, "train", &ds, err, sizeof err) == -1, "empty directory fails");
   tap_is_str(err, want, "missing files: the message lists what was looked for");
   snprintf(want, sizeof want,
-           "no test data in '%s': looked for test/<class>/ image folders, test-images.idx[.gz] and "
+           "no test data in '%s': looked for test/<class>/ image folders, test.csv[.gz], test-images.idx[.gz] and "
            "test-labels.idx[.gz] or t10k-images-idx3-ubyte[.gz] and "
            "t10k-labels-idx1-ubyte[.gz] (IDX), and test_batch.bin (CIFAR-10)", d);
   rt_dataset_load(d, "test", &ds, err, sizeof err);
