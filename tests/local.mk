@@ -159,6 +159,11 @@ EXTRA_DIST += tests/image-write.c tests/image-fit.c tests/image-fit.py
 # --val, and the messages for bad folders.
 TESTS += tests/data-formats.sh
 dist_check_SCRIPTS += tests/data-formats.sh
+# CSV data (#16): the sample as CSV (data/idx-to-csv.py) trains to the IDX
+# files' bits; --label-column, --header; the messages for bad tables.
+TESTS += tests/data-csv.sh
+dist_check_SCRIPTS += tests/data-csv.sh
+EXTRA_DIST += data/idx-to-csv.py
 # train --save-best and --patience, their state in the checkpoint (#16).
 TESTS += tests/keep-best.sh
 dist_check_SCRIPTS += tests/keep-best.sh
