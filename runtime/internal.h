@@ -126,6 +126,7 @@ void rt_print_version(const RtCtx *c);
 typedef struct {
   long epoch; /* 1-based, as --metrics writes it */
   double train_loss, train_acc, test_loss, test_acc;
+  int val; /* test_* are the --val split's (val_loss, val_acc) */
 } RtEpochRow;
 typedef struct {
   RtEpochRow *rows; /* by epoch, increasing */

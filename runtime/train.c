@@ -84,7 +84,8 @@ static int plot(RtRun *r, const RtArgs *a)
 /* Adds the epoch to the curves and redraws --plot. */
 static int plot_epoch(RtRun *r, const RtArgs *a, long epoch, const EpochStats *e)
 {
-  RtEpochRow row = {epoch + 1, e->train_loss, e->train_acc, e->test_loss, e->test_acc};
+  RtEpochRow row = {epoch + 1, e->train_loss, e->train_acc, e->test_loss, e->test_acc,
+                    r->val.n > 0};
   if (!a->plot || !rt_is_root())
     return 0;
   if (rt_curves_add(&r->curves, &row))
