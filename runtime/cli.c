@@ -48,6 +48,8 @@ static const Opt options[RT_NOPT] = {
                       "CSV data: the first line is a sample"},
   [RT_O_VAL] = {"val", "FRACTION", K_FRACTION, offsetof(RtArgs, val),
                 "hold out this fraction of the training data (seeded) to validate on after each epoch; the test split is then used only at the end"},
+  [RT_O_AUGMENT] = {"augment", "SPEC", K_TEXT, offsetof(RtArgs, augment),
+                    "augment training images: crop=N (pad N zeros, crop at random) and/or flip (mirror half of them), e.g. crop=4,flip"},
   [RT_O_WEIGHTS] = {"weights", "CKPT", K_TEXT, offsetof(RtArgs, weights), "checkpoint to load"},
   [RT_O_EPOCHS] = {"epochs", "N", K_COUNT, offsetof(RtArgs, epochs),
                    "train until N epochs are done in total"},
@@ -250,7 +252,7 @@ static const RtCommand commands[] = {
    "label column). --data FILE.csv is training data alone: it needs --val, and\n"
    "the last line is then val_acc=ACCURACY.",
    RT_BIT(RT_O_DATA) | RT_BIT(RT_O_LABEL_COLUMN) | RT_BIT(RT_O_HEADER) |
-       RT_BIT(RT_O_NO_HEADER) | RT_BIT(RT_O_VAL) | RT_BIT(RT_O_EPOCHS) | RT_BIT(RT_O_BATCH) | RT_BIT(RT_O_LR) |
+       RT_BIT(RT_O_NO_HEADER) | RT_BIT(RT_O_VAL) | RT_BIT(RT_O_AUGMENT) | RT_BIT(RT_O_EPOCHS) | RT_BIT(RT_O_BATCH) | RT_BIT(RT_O_LR) |
        RT_BIT(RT_O_SEED) | RT_BIT(RT_O_SAVE) | RT_BIT(RT_O_SAVE_BEST) | RT_BIT(RT_O_PATIENCE) |
        RT_BIT(RT_O_RESUME) | RT_BIT(RT_O_METRICS) |
        RT_BIT(RT_O_PLOT) | RT_BIT(RT_O_EVERY) | RT_BIT(RT_O_THREADS) | RT_BIT(RT_O_PROFILE),

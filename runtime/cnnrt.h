@@ -158,6 +158,7 @@ static inline uint64_t rt_hash64(uint64_t seed, uint64_t a, uint64_t b)
 #define RT_SALT_SHUFFLE UINT64_C(0x53485546464c4521)
 #define RT_SALT_DROPOUT UINT64_C(0x44524f504f555421)
 #define RT_SALT_VALIDATION UINT64_C(0x56414c4944415445) /* the --val split */
+#define RT_SALT_AUGMENT UINT64_C(0x4155474d454e5421)    /* --augment */
 
 /* Fill order[0..n) with the sample permutation of epoch `epoch`. */
 void rt_epoch_order(long *order, long n, uint64_t seed, long epoch);
@@ -265,6 +266,25 @@ int rt_image_load(const char *path, const RtNet *net, RtDataset *ds, char *err,
 /* The decoder behind rt_image_read (image-decode.c). */
 int rt_image_decode(const char *path, RtImageFormat format, RtImage *im,
                     char *err, size_t errlen);
+
+/* ---- augmentation of training images (augment.c; docs/training.md) ---- */
+
+typedef struct {
+  int crop; /* RandomCrop(size, padding=crop): zero padding, then a random crop; 0: none */
+  int flip; /* RandomHorizontalFlip(): mirror with probability 1/2 */
+} RtAugment;
+
+/* out = in [C, H, W] padded by pad zeros on every side, cropped at
+ * (dy, dx) of the padded image (0 to 2 pad), then mirrored if flip. */
+void rt_augment_sample(const float *in, float *out, int channels, int height, int width,
+                       int pad, int dx, int dy, int flip);
+/* Augment the n samples [dim[0], dim[1], dim[2]] of x in place, drawing
+ * each one's offsets and flip from step_seed and its index in the batch;
+ * tmp holds one sample. */
+void rt_augment_batch(float *x, float *tmp, int n, const int *dim, const RtAugment *aug,
+                      uint64_t step_seed);
+/* "crop=N,flip" (items in any order; "flip=false", "none"); -1 if malformed. */
+int rt_augment_parse(const char *spec, RtAugment *aug);
 
 /* ---- Adam, exactly torch.optim.Adam (PyTorch 1.13, amsgrad=False) ----
  * One step with t the 1-based step count; m and v start at zero. The four

@@ -48,7 +48,8 @@ void rt_progress_clear(RtProgress *p);
 
 /* The values of the options (cli.c: the table that fills them). */
 typedef struct {
-  const char *data, *weights, *save, *resume, *metrics, *plot, *save_best, *label_column;
+  const char *data, *weights, *save, *resume, *metrics, *plot, *save_best, *label_column,
+      *augment;
   int epochs, batch, every, steps, threads, profile, patience, header, no_header;
   int confusion, probs, top; /* eval --confusion; predict --probs, --top K */
   double lr, val; /* val: --val, 0 when not given */
@@ -56,7 +57,7 @@ typedef struct {
   unsigned given; /* bit o: option o was on the command line */
 } RtArgs;
 
-enum { RT_O_DATA, RT_O_LABEL_COLUMN, RT_O_HEADER, RT_O_NO_HEADER, RT_O_VAL, RT_O_WEIGHTS, RT_O_EPOCHS, RT_O_BATCH, RT_O_LR, RT_O_SEED,
+enum { RT_O_DATA, RT_O_LABEL_COLUMN, RT_O_HEADER, RT_O_NO_HEADER, RT_O_VAL, RT_O_AUGMENT, RT_O_WEIGHTS, RT_O_EPOCHS, RT_O_BATCH, RT_O_LR, RT_O_SEED,
        RT_O_SAVE, RT_O_SAVE_BEST, RT_O_PATIENCE, RT_O_RESUME, RT_O_METRICS, RT_O_EVERY, RT_O_STEPS, RT_O_THREADS,
        RT_O_PROFILE, RT_O_PLOT, RT_O_CONFUSION, RT_O_PROBS, RT_O_TOP, RT_NOPT };
 #define RT_BIT(o) (1u << (o))
@@ -155,6 +156,8 @@ typedef struct RtRun {
   float *x, *targets, *m, *v;          /* targets: one-hot, for MSE */
   int32_t *y;
   long *order;
+  RtAugment augment; /* of training batches; all 0: none */
+  float *augment_tmp;
   RtDataset train, test, val; /* val: held out of train by --val */
   FILE *metrics;
   RtCurves curves; /* the epochs so far, for --plot */
@@ -165,6 +168,9 @@ void rt_run_free(RtRun *r);
 int rt_run_alloc_state(RtRun *r, int adam, long norder);
 /* Allocate the batch buffers and the network's activations, once. */
 int rt_run_setup(RtRun *r, int batch);
+/* --augment SPEC into r->augment, for a network of images; -1 when
+ * there is none, else an exit status. */
+int rt_run_set_augment(RtRun *r, const char *spec);
 /* One-hot targets for MSE: classes along dim 0, positions after it. */
 void rt_run_one_hot(const RtRun *r, int n);
 /* Forward samples order[first..first+n) of ds (labelled) through the net. */

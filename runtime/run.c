@@ -26,6 +26,7 @@ void rt_run_free(RtRun *r)
   free(r->v);
   free(r->y);
   free(r->order);
+  free(r->augment_tmp);
   rt_dataset_free(&r->train);
   rt_dataset_free(&r->test);
   rt_dataset_free(&r->val);
@@ -73,6 +74,27 @@ int rt_run_setup(RtRun *r, int batch)
   return 0;
 }
 
+int rt_run_set_augment(RtRun *r, const char *spec)
+{
+  const RtNet *net = r->net;
+  char in[96];
+  rt_shape_str(in, sizeof in, net->in_rank, net->in_dim, ", ");
+  if (rt_augment_parse(spec, &r->augment))
+    return rt_error(r->c, RT_EXIT_USAGE, "--augment expects crop=N and/or flip, comma-separated (e.g. crop=4,flip), got '%s'",
+                    spec);
+  if (!r->augment.crop && !r->augment.flip)
+    return -1;
+  if (net->in_rank != 3)
+    return rt_error(r->c, RT_EXIT_USAGE, "--augment crops and flips images [C, H, W], but the network's input is [%s]",
+                    in);
+  if (r->augment.crop > net->in_dim[1] || r->augment.crop > net->in_dim[2])
+    return rt_error(r->c, RT_EXIT_USAGE, "--augment crop=%d pads more than the input [%s] is high or wide",
+                    r->augment.crop, in);
+  if (!(r->augment_tmp = malloc(rt_shape_size(3, net->in_dim) * sizeof *r->augment_tmp)))
+    return rt_error(r->c, 1, "out of memory");
+  return -1;
+}
+
 /* One-hot targets for MSE: classes along dim 0, positions after it. */
 void rt_run_one_hot(const RtRun *r, int n)
 {
@@ -89,6 +111,9 @@ float rt_run_forward(RtRun *r, const RtDataset *ds, const long *order,
                      long *correct)
 {
   rt_dataset_batch(ds, order, first, n, r->x, r->y);
+  if (training && r->augment_tmp) /* drawn from the step's seed */
+    rt_augment_batch(r->x, r->augment_tmp, n, r->net->in_dim, &r->augment,
+                     rt_hash64(dropout_seed, 0, RT_SALT_AUGMENT));
   if (r->targets)
     rt_run_one_hot(r, n);
   *correct = 0;

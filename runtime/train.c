@@ -295,6 +295,9 @@ int rt_train(RtRun *r, const RtArgs *a, int nfiles, char **files)
   RtTrainState st;
   if (a->every && !a->save)
     return rt_error(r->c, RT_EXIT_USAGE, "--checkpoint-every needs --save");
+  int rc = a->augment ? rt_run_set_augment(r, a->augment) : -1;
+  if (rc >= 0)
+    return rc;
   if (first_plot(r, a))
     return 1;
   int single = rt_run_single_file(a); /* one CSV file: no test split */
@@ -302,7 +305,7 @@ int rt_train(RtRun *r, const RtArgs *a, int nfiles, char **files)
       (!single && rt_run_load_split(r, a, "test", &r->test)) ||
       rt_run_alloc_state(r, 1, r->train.n))
     return 1;
-  int rc = start_state(r, a, &st);
+  rc = start_state(r, a, &st);
   if (rc)
     return rc;
   if (single && !r->val.n)

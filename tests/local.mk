@@ -164,6 +164,9 @@ dist_check_SCRIPTS += tests/data-formats.sh
 TESTS += tests/data-csv.sh
 dist_check_SCRIPTS += tests/data-csv.sh
 EXTRA_DIST += data/idx-to-csv.py
+# train --augment: the same bits with any threads and when resumed (#16).
+TESTS += tests/augment.sh
+dist_check_SCRIPTS += tests/augment.sh
 # train --save-best and --patience, their state in the checkpoint (#16).
 TESTS += tests/keep-best.sh
 dist_check_SCRIPTS += tests/keep-best.sh
