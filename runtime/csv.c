@@ -163,7 +163,10 @@ static int add_row(Reader *r, RtDataset *ds, int label, size_t *cap, char *err, 
       return rt_fail(err, errlen, "%s:%ld: column %d is '%s', not a number", r->path, r->no, i,
                      r->field[i]);
     if (i != label) {
-      dst[j++] = strtof(r->field[i], NULL); /* float, as the network computes */
+      dst[j] = strtof(r->field[i], NULL); /* float, as the network computes */
+      if (!isfinite(dst[j++]))
+        return rt_fail(err, errlen, "%s:%ld: column %d is '%s', beyond the range of float",
+                       r->path, r->no, i, r->field[i]);
       continue;
     }
     if (x != floor(x) || x < 0 || x > 255)
