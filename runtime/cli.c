@@ -49,7 +49,7 @@ static const Opt options[RT_NOPT] = {
   [RT_O_VAL] = {"val", "FRACTION", K_FRACTION, offsetof(RtArgs, val),
                 "hold out this fraction of the training data (seeded) to validate on after each epoch; the test split is then used only at the end"},
   [RT_O_AUGMENT] = {"augment", "SPEC", K_TEXT, offsetof(RtArgs, augment),
-                    "augment training images: crop=N (pad N zeros, crop at random) and/or flip (mirror half of them), e.g. crop=4,flip"},
+                    "augment training images: crop=N (pad N zeros, crop at random) and/or flip (mirror half of them), e.g. crop=4,flip; none: not even the train block's augment"},
   [RT_O_WEIGHTS] = {"weights", "CKPT", K_TEXT, offsetof(RtArgs, weights), "checkpoint to load"},
   [RT_O_EPOCHS] = {"epochs", "N", K_COUNT, offsetof(RtArgs, epochs),
                    "train until N epochs are done in total"},

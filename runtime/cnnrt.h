@@ -36,6 +36,7 @@ typedef struct {
   double lr, beta1, beta2, eps, weight_decay;
   int batch, epochs;
   uint64_t seed;
+  int augment_crop, augment_flip; /* the train block's augment { crop, flip } */
 } RtDefaults;
 
 /* How the generated code was compiled, recorded by its own compiler (so

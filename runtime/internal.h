@@ -168,9 +168,10 @@ void rt_run_free(RtRun *r);
 int rt_run_alloc_state(RtRun *r, int adam, long norder);
 /* Allocate the batch buffers and the network's activations, once. */
 int rt_run_setup(RtRun *r, int batch);
-/* --augment SPEC into r->augment, for a network of images; -1 when
- * there is none, else an exit status. */
-int rt_run_set_augment(RtRun *r, const char *spec);
+/* --augment SPEC, else the train block's augment { }, into r->augment,
+ * for a network of images; -1 to go on (with or without augmentation),
+ * else an exit status. */
+int rt_run_set_augment(RtRun *r, const RtArgs *a);
 /* One-hot targets for MSE: classes along dim 0, positions after it. */
 void rt_run_one_hot(const RtRun *r, int n);
 /* Forward samples order[first..first+n) of ds (labelled) through the net. */

@@ -74,24 +74,26 @@ int rt_run_setup(RtRun *r, int batch)
   return 0;
 }
 
-int rt_run_set_augment(RtRun *r, const char *spec)
+int rt_run_set_augment(RtRun *r, const RtArgs *a)
 {
   const RtNet *net = r->net;
+  RtAugment aug = {net->defaults.augment_crop, net->defaults.augment_flip};
   char in[96];
   rt_shape_str(in, sizeof in, net->in_rank, net->in_dim, ", ");
-  if (rt_augment_parse(spec, &r->augment))
+  if (a->augment && rt_augment_parse(a->augment, &aug))
     return rt_error(r->c, RT_EXIT_USAGE, "--augment expects crop=N and/or flip, comma-separated (e.g. crop=4,flip), got '%s'",
-                    spec);
-  if (!r->augment.crop && !r->augment.flip)
+                    a->augment);
+  if (!aug.crop && !aug.flip)
     return -1;
   if (net->in_rank != 3)
-    return rt_error(r->c, RT_EXIT_USAGE, "--augment crops and flips images [C, H, W], but the network's input is [%s]",
+    return rt_error(r->c, RT_EXIT_USAGE, "augment crops and flips images [C, H, W], but the network's input is [%s]",
                     in);
-  if (r->augment.crop > net->in_dim[1] || r->augment.crop > net->in_dim[2])
-    return rt_error(r->c, RT_EXIT_USAGE, "--augment crop=%d pads more than the input [%s] is high or wide",
-                    r->augment.crop, in);
+  if (aug.crop > net->in_dim[1] || aug.crop > net->in_dim[2])
+    return rt_error(r->c, RT_EXIT_USAGE, "augment crop=%d pads more than the input [%s] is high or wide",
+                    aug.crop, in);
   if (!(r->augment_tmp = malloc(rt_shape_size(3, net->in_dim) * sizeof *r->augment_tmp)))
     return rt_error(r->c, 1, "out of memory");
+  r->augment = aug;
   return -1;
 }
 

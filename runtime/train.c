@@ -295,7 +295,7 @@ int rt_train(RtRun *r, const RtArgs *a, int nfiles, char **files)
   RtTrainState st;
   if (a->every && !a->save)
     return rt_error(r->c, RT_EXIT_USAGE, "--checkpoint-every needs --save");
-  int rc = a->augment ? rt_run_set_augment(r, a->augment) : -1;
+  int rc = rt_run_set_augment(r, a);
   if (rc >= 0)
     return rc;
   if (first_plot(r, a))

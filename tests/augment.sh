@@ -2,10 +2,11 @@
 # augment.sh - train --augment (docs/training.md, "Augmenting images"):
 # LeNet on the Fashion-MNIST sample with crop=2,flip trains to the same
 # bits with 1 and 2 threads and when resumed, differently from a run
-# without it; bad specs and networks without image input are refused.
+# without it; the train block's augment { } is the same as the option;
+# bad specs and networks without image input are refused.
 # The transform itself is checked in runtime/tests/data.c.
 . "$top_srcdir/tests/tap.sh"
-plan 6
+plan 8
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/augment.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 OMP_NUM_THREADS=1
@@ -32,6 +33,19 @@ check "augmented training differs from plain training" \
 check "and still learns: test_acc above 0.6" \
   sh -c "tail -n 1 '$tmp/a.ckpt.log' | awk -F= '\$1 == \"test_acc\" && \$2 > 0.6 { ok = 1 } END { exit !ok }'"
 
+# the train block's augment { crop = 2, flip = true }: the trainer's default
+sed 's/^  epochs = 5$/  epochs = 5\n  augment { crop = 2, flip = true }/' "$top_srcdir/examples/lenet.cnn" \
+  >"$tmp/lenet-aug.cnn"
+"$CNNCC" "$tmp/lenet-aug.cnn" -o "$tmp/lenet-aug" >"$tmp/build.log" 2>&1 ||
+  diag "$(tail -n 20 "$tmp/build.log")"
+"$tmp/lenet-aug" train --data "$top_srcdir/data/fashion-mnist" --epochs 2 --save "$tmp/block.ckpt" \
+  >/dev/null 2>&1
+check "train { augment { crop = 2, flip = true } }: the run of --augment crop=2,flip" \
+  cmp "$tmp/a.ckpt" "$tmp/block.ckpt"
+"$tmp/lenet-aug" train --data "$top_srcdir/data/fashion-mnist" --epochs 2 --augment none \
+  --save "$tmp/none.ckpt" >/dev/null 2>&1
+check "--augment none turns the block's off: the plain run" cmp "$tmp/plain.ckpt" "$tmp/none.ckpt"
+
 "$tmp/lenet" train --augment rotate=10 >"$tmp/out" 2>&1
 status=$?
 check "a spec it does not know: status 2 and the expected form" \
@@ -42,5 +56,5 @@ printf 'network tiny\ninput x[3]\nlogits = x -> dense(2)\nloss softmax_cross_ent
 "$tmp/tiny" train --augment flip >"$tmp/out" 2>&1
 status=$?
 check "a network without image input: status 2" \
-  sh -c "[ $status = 2 ] && grep -qxF 'tiny: --augment crops and flips images [C, H, W], but the network'\"'\"'s input is [3]' '$tmp/out'"
+  sh -c "[ $status = 2 ] && grep -qxF 'tiny: augment crops and flips images [C, H, W], but the network'\"'\"'s input is [3]' '$tmp/out'"
 exit 0
