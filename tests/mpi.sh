@@ -30,7 +30,7 @@ if ! "$CNNCC" --mpi "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet-mpi" >"$tmp/
   echo "Bail out! cnncc --mpi cannot build LeNet"
   exit 1
 fi
-plan 45
+plan 46
 if [ -n "$SAN" ]; then
   # OpenMPI keeps memory until exit in components it unloads: LeakSanitizer
   # reports it (no frame of ours) and turns the exit status to 1
@@ -194,6 +194,14 @@ rm -f "$tmp/val-mpi.ckpt"
 run_mpi 2 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 2 --batch 16 --val 0.2 \
   --save "$tmp/val-mpi.ckpt" >"$tmp/out.log" 2>&1 || diag "$(tail -5 "$tmp/out.log")"
 check "--val 0.2 on 2 ranks: the plain trainer's checkpoint bytes" cmp "$tmp/val.ckpt" "$tmp/val-mpi.ckpt"
+# --augment: every rank draws the same crops and flips
+"$tmp/lenet" train --data "$tmp/lenet-data" --epochs 2 --batch 16 --augment crop=3,flip \
+  --save "$tmp/aug.ckpt" >/dev/null 2>&1
+rm -f "$tmp/aug-mpi.ckpt"
+run_mpi 2 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 2 --batch 16 --augment crop=3,flip \
+  --save "$tmp/aug-mpi.ckpt" >"$tmp/out.log" 2>&1 || diag "$(tail -5 "$tmp/out.log")"
+check "--augment crop=3,flip on 2 ranks: the plain trainer's checkpoint bytes" \
+  cmp "$tmp/aug.ckpt" "$tmp/aug-mpi.ckpt"
 timeout 120 mpirun --allow-run-as-root --oversubscribe \
   -np 1 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 1 --val 0.2 : \
   -np 1 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 1 --val 0.3 >"$tmp/out.log" 2>&1
