@@ -247,6 +247,8 @@ typedef struct {
   double lr, beta1, beta2, eps, weight_decay;
   int batch, epochs;
   uint64_t seed;
+  int augment_crop;  /* augment { crop = N, flip = true }: the trainer's */
+  bool augment_flip; /* default --augment (RtDefaults) */
 } CnnTrainConfig;
 
 typedef struct {

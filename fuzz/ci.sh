@@ -16,7 +16,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$src/build-fuzz}
 seconds=${FUZZ_SECONDS:-60}
 fuzz_cc=${FUZZ_CC:-clang}
-harnesses="frontend idx cifar checkpoint image"
+harnesses="frontend idx cifar checkpoint image csv"
 
 bail() {
   echo "Bail out! $*"

@@ -116,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   int full = flags & (2 | 4 | 8);
   int rc = rt_checkpoint_load(path, &net, full ? &st : NULL, full ? m : NULL,
                               full ? v : NULL, err, sizeof err);
+  int loaded = rc == 0;
   if (rc != 0) {
     FZ_CHECK(rc == -1 && err[0] != '\0');
     for (int i = 0; i < FN_NPARAMS; i++)
@@ -141,6 +142,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = rt_main(8, argv, &net);
     FZ_CHECK(rc == 0 || rc == 1);
   }
+  if (full && loaded)
+    free(st.classes); /* allocated when the file has class names */
   free(copy);
   fz_empty(dir, 0);
   return 0;

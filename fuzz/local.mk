@@ -7,7 +7,7 @@
 #   make check                   replays fuzz/regressions/ and fuzz/corpus/
 #                                through plain builds (fuzz/replay-HARNESS)
 
-fuzz_harnesses = frontend idx cifar checkpoint image
+fuzz_harnesses = frontend idx cifar checkpoint image csv
 FUZZ_SECONDS = 60
 
 EXTRA_DIST += fuzz/fuzz-util.h fuzz/fuzz-net.h fuzz/make-checkpoint.c \
@@ -19,7 +19,7 @@ dist_doc_DATA += docs/robustness.md
 # (so in the --enable-sanitizers build too); `make check` runs the
 # regression inputs and the seed corpora through them.
 fuzz_replay = fuzz/replay-frontend fuzz/replay-idx fuzz/replay-cifar fuzz/replay-checkpoint \
-	fuzz/replay-image
+	fuzz/replay-image fuzz/replay-csv
 check_PROGRAMS += $(fuzz_replay)
 fuzz_replay_frontend_SOURCES = fuzz/fuzz-frontend.c fuzz/replay.c
 fuzz_replay_frontend_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/compiler -I$(top_builddir)/compiler
@@ -37,6 +37,9 @@ fuzz_replay_checkpoint_LDADD = runtime/libcnnrt.a
 fuzz_replay_image_SOURCES = fuzz/fuzz-image.c fuzz/fuzz-util.h fuzz/replay.c
 fuzz_replay_image_CPPFLAGS = $(fuzz_replay_rt_cppflags)
 fuzz_replay_image_LDADD = runtime/libcnnrt.a $(IMAGE_LIBS)
+fuzz_replay_csv_SOURCES = fuzz/fuzz-csv.c fuzz/fuzz-util.h fuzz/replay.c
+fuzz_replay_csv_CPPFLAGS = $(fuzz_replay_rt_cppflags)
+fuzz_replay_csv_LDADD = runtime/libcnnrt.a
 
 TESTS += fuzz/regressions.sh
 dist_check_SCRIPTS += fuzz/regressions.sh
@@ -47,7 +50,7 @@ dist_check_SCRIPTS += fuzz/regressions.sh
 # in one step with the sources of the library it tests: those of
 # libcnnfront.a and libcnnrt.a, taken from their fragments' lists.
 fuzz_programs = fuzz/fuzz-frontend fuzz/fuzz-idx fuzz/fuzz-cifar fuzz/fuzz-checkpoint \
-	fuzz/fuzz-image
+	fuzz/fuzz-image fuzz/fuzz-csv
 FUZZ_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
 FUZZ_CFLAGS =
@@ -73,6 +76,9 @@ fuzz/fuzz-checkpoint$(EXEEXT): fuzz/fuzz-checkpoint.c fuzz/fuzz-util.h fuzz/fuzz
 	@$(MKDIR_P) fuzz
 	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs $(IMAGE_LIBS) -lz -lm
 fuzz/fuzz-image$(EXEEXT): fuzz/fuzz-image.c fuzz/fuzz-util.h $(fuzz_rt_sources)
+	@$(MKDIR_P) fuzz
+	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs $(IMAGE_LIBS) -lz -lm
+fuzz/fuzz-csv$(EXEEXT): fuzz/fuzz-csv.c fuzz/fuzz-util.h $(fuzz_rt_sources)
 	@$(MKDIR_P) fuzz
 	$(fuzz_link) $(fuzz_rt_cppflags) -o $@ $$srcs $(IMAGE_LIBS) -lz -lm
 

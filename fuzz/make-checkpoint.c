@@ -4,8 +4,9 @@
  *
  *     make-checkpoint DIR
  *
- * writes DIR/mid-epoch.ckpt (epoch 0, step 1 of 3, mid-epoch sums) and
- * DIR/boundary.ckpt (after epoch 1, step 0). */
+ * writes DIR/mid-epoch.ckpt (epoch 0, step 1 of 3, mid-epoch sums),
+ * DIR/boundary.ckpt (after epoch 1, step 0) and DIR/sections.ckpt (format
+ * version 2: a --val fraction and class names). */
 #include <stdio.h>
 #include <string.h>
 
@@ -37,5 +38,9 @@ int main(int argc, char **argv)
   RtTrainState mid = {.seed = 1, .epoch = 0, .epoch_step = 1, .t = 1, .batch = 2,
                       .loss_sum = 1.375, .correct = 1, .seen = 2};
   RtTrainState boundary = {.seed = 7, .epoch = 1, .epoch_step = 0, .t = 3, .batch = 2};
-  return save(argv[1], "mid-epoch.ckpt", &mid) || save(argv[1], "boundary.ckpt", &boundary);
+  static char classes[] = "cat\0dog";
+  RtTrainState sections = {.seed = 3, .epoch = 1, .t = 3, .batch = 2, .val = 0.25,
+                           .nclasses = 2, .classes = classes};
+  return save(argv[1], "mid-epoch.ckpt", &mid) || save(argv[1], "boundary.ckpt", &boundary) ||
+         save(argv[1], "sections.ckpt", &sections);
 }

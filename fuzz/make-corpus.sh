@@ -12,6 +12,8 @@
 #             rt_checkpoint_save (fuzz/make-checkpoint.c, built with CC)
 # image/      flag byte + small PNG files of every color type (Python) and
 #             JPEG files (tests/image-write.c, built with CC)
+# csv/        flag byte + small CSV tables: a header or not, quoted names,
+#             CRLF lines, the label first or last (see fuzz-csv.c)
 # Needs python3 (with its gzip module) and a C compiler with zlib, libpng
 # and libjpeg.
 set -eu
@@ -20,8 +22,8 @@ cc=${1:-${CC:-cc}}
 out=$top/fuzz/corpus
 command -v python3 >/dev/null || { echo "make-corpus.sh: python3 is needed" >&2; exit 1; }
 
-rm -rf "$out/frontend" "$out/idx" "$out/cifar" "$out/checkpoint" "$out/image"
-mkdir -p "$out/frontend" "$out/idx" "$out/cifar" "$out/checkpoint" "$out/image"
+rm -rf "$out/frontend" "$out/idx" "$out/cifar" "$out/checkpoint" "$out/image" "$out/csv"
+mkdir -p "$out/frontend" "$out/idx" "$out/cifar" "$out/checkpoint" "$out/image" "$out/csv"
 
 for f in "$top"/examples/*.cnn; do cp "$f" "$out/frontend/example-$(basename "$f")"; done
 for f in "$top"/tests/diag/*.cnn; do cp "$f" "$out/frontend/diag-$(basename "$f")"; done
@@ -92,6 +94,10 @@ put('image', 'png-palette-trns-4x4', 0x02, png(4, 4, 3, 8, [bytes([0, 1, 2, 1])]
 put('image', 'png-gray-trns-4x4', 0x00, png(4, 4, 0, 8, [bytes([0, 1, 2, 1])] * 4, chunk(b'tRNS', struct.pack('>H', 1))))
 put('image', 'png-gray16-3x3', 0x00, png(3, 3, 0, 16, [bytes(range(6))] * 3))
 put('image', 'png-gray1-9x3', 0x03, png(9, 3, 0, 1, [bytes([0xa5, 0x80])] * 3))
+put('csv', 'header-label-last', 0x00, b'a,b,c,label\n0.5,1,-2,1\n3e-1,0,7,0\n')
+put('csv', 'no-header', 0x04, b'1,2,3,4\n5,6,7,0\n')
+put('csv', 'quoted-crlf-label-first', 0x18, b'"label","x","y"\r\n2, 0.25 ,1\r\n\r\n0,1,1e3\r\n')
+put('csv', 'gzip-label-named', 0x19, b'x,label,y\n1,2,3\n4,5,6\n')
 EOF
 
 tmp=$(mktemp -d)
@@ -109,8 +115,10 @@ ck '\005' boundary resume-boundary
 ck '\013' mid-epoch roundtrip
 ck '\052' boundary other-hash
 ck '\036' mid-epoch other-name
+ck '\013' sections sections-roundtrip
+ck '\005' sections sections-resume
 "$cc" -O1 -I"$top/runtime" -o "$tmp/image-write" "$top/tests/image-write.c" \
-  "$top/runtime/data.c" "$top/runtime/util.c" -lpng -ljpeg -lz -lm
+  "$top/runtime/data.c" "$top/runtime/rng.c" "$top/runtime/util.c" -lpng -ljpeg -lz -lm
 for form in gray rgb; do
   "$tmp/image-write" "$top/data/fashion-mnist/t10k-images-idx3-ubyte.gz" 0 "$tmp/$form.jpg" $form
   { printf '\001'; cat "$tmp/$form.jpg"; } > "$out/image/jpeg-$form-28x28"

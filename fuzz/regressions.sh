@@ -8,7 +8,7 @@
 set -u
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
-harnesses="frontend idx cifar checkpoint image"
+harnesses="frontend idx cifar checkpoint image csv"
 
 for h in $harnesses; do
   if [ ! -x "$top_builddir/fuzz/replay-$h" ]; then

@@ -3,7 +3,7 @@
 #
 #   fuzz/run.sh HARNESS BINARY SRCDIR WORKDIR SECONDS
 #
-# HARNESS is frontend, idx, cifar, checkpoint or image; BINARY its libFuzzer build
+# HARNESS is frontend, idx, cifar, checkpoint, image or csv; BINARY its libFuzzer build
 # (fuzz/fuzz-HARNESS); SRCDIR the source tree (for fuzz/corpus/HARNESS,
 # fuzz/regressions/HARNESS and fuzz/cnn.dict). Everything happens in
 # WORKDIR/HARNESS, which is emptied first: corpus/ (the copy, growing as the
@@ -25,6 +25,7 @@ idx)        max_len=4096 dict= ;;
 cifar)      max_len=8192 dict= ;;
 checkpoint) max_len=1024 dict= ;;
 image)      max_len=8192 dict= ;;
+csv)        max_len=4096 dict= ;;
 *) echo "run.sh: unknown harness '$name'" >&2; exit 2 ;;
 esac
 

@@ -15,7 +15,9 @@
 #include "internal.h"
 
 #define MAGIC "CNNCCKPT"
-#define VERSION 1
+#define VERSION 2     /* written only when there are sections; 1 otherwise */
+#define SECTION_HEAD 8 /* tag, length */
+#define MAX_CLASSES 256
 #define HEADER_SIZE 104 /* magic, version, name length, 11 u64 fields */
 #define MAX_NAME 255
 #define MAX_COUNT ((uint64_t)1 << 40)
@@ -103,6 +105,47 @@ static void put_floats(Writer *w, const float *x, size_t n)
   }
 }
 
+/* Version 2 adds sections after the moments, for what a run has beyond
+ * version 1: a file without any stays version 1, byte for byte. */
+static int has_sections(const RtTrainState *st)
+{
+  return st->val != 0 || st->classes || st->best_epoch;
+}
+
+static void put_section_head(Writer *w, const char *tag, uint32_t len)
+{
+  uint8_t b[SECTION_HEAD];
+  memcpy(b, tag, 4);
+  put_le(b + 4, len, 4);
+  put(w, b, sizeof b);
+}
+
+static void put_sections(Writer *w, const RtTrainState *st)
+{
+  uint8_t b[8];
+  if (st->val != 0) {
+    put_section_head(w, "VALF", 8);
+    put_le(b, double_bits(st->val), 8);
+    put(w, b, 8);
+  }
+  if (st->classes) {
+    size_t len = 0;
+    for (int k = 0; k < st->nclasses; k++)
+      len += strlen(st->classes + len) + 1;
+    put_section_head(w, "CLSS", (uint32_t)(4 + len));
+    put_le(b, (uint64_t)st->nclasses, 4);
+    put(w, b, 4);
+    put(w, st->classes, len);
+  }
+  if (st->best_epoch) {
+    put_section_head(w, "BEST", 16);
+    put_le(b, (uint64_t)st->best_epoch, 8);
+    put(w, b, 8);
+    put_le(b, double_bits(st->best_acc), 8);
+    put(w, b, 8);
+  }
+}
+
 /* Make the rename durable; a failure here loses nothing already written. */
 static void sync_parent(const char *path)
 {
@@ -132,7 +175,7 @@ int rt_checkpoint_save(const char *path, const RtNet *net,
   if (!f)
     return rt_fail(err, errlen, "cannot write checkpoint '%s': %s", path, strerror(errno));
 
-  Header h = {VERSION, (uint32_t)name_len, net->arch_hash, st->seed,
+  Header h = {has_sections(st) ? VERSION : 1, (uint32_t)name_len, net->arch_hash, st->seed,
               (uint64_t)st->epoch, (uint64_t)st->epoch_step, (uint64_t)st->t,
               (uint64_t)st->batch, double_bits(st->loss_sum),
               (uint64_t)st->correct, (uint64_t)st->seen, net->nparams,
@@ -146,6 +189,7 @@ int rt_checkpoint_save(const char *path, const RtNet *net,
   put_floats(&w, net->buffers, net->nbuffers);
   put_floats(&w, m, net->nparams);
   put_floats(&w, v, net->nparams);
+  put_sections(&w, st);
   put_le(crc, w.crc, 4);
   put(&w, crc, 4);
   /* Check every step: a full disk may only show at flush or close. */
@@ -173,8 +217,8 @@ static void get_floats(float *x, const uint8_t *b, size_t n)
   }
 }
 
-/* Check that the file, of `size` bytes, is a complete version-1 checkpoint
- * and read it into *data. */
+/* Check that the file, of `size` bytes, is a complete checkpoint and read
+ * it into *data (its sections are checked after the CRC). */
 static int read_whole(FILE *f, const char *path, uint64_t size, uint8_t **data,
                       Header *h, char *err, size_t errlen)
 {
@@ -185,9 +229,9 @@ static int read_whole(FILE *f, const char *path, uint64_t size, uint8_t **data,
   if (got < sizeof head)
     return rt_fail(err, errlen, "checkpoint '%s' is truncated (%zu bytes)", path, got);
   header_decode(head, h);
-  if (h->version != VERSION)
-    return rt_fail(err, errlen, "checkpoint '%s' has format version %u; this runtime reads version %d",
-                   path, (unsigned)h->version, VERSION);
+  if (h->version != 1 && h->version != 2)
+    return rt_fail(err, errlen, "checkpoint '%s' has format version %u; this runtime reads versions 1 and 2",
+                   path, (unsigned)h->version);
   if (h->name_len > MAX_NAME || h->nparams > MAX_COUNT || h->nbuffers > MAX_COUNT)
     return rt_fail(err, errlen, "checkpoint '%s' is corrupted (impossible sizes in the header)", path);
   /* resume divides by the batch and indexes the data order with these */
@@ -195,7 +239,7 @@ static int read_whole(FILE *f, const char *path, uint64_t size, uint8_t **data,
       h->t > MAX_COUNT || h->correct > MAX_COUNT || h->seen > MAX_COUNT)
     return rt_fail(err, errlen, "checkpoint '%s' is corrupted (impossible training state in the header)", path);
   uint64_t want = HEADER_SIZE + h->name_len + 4 * (3 * h->nparams + h->nbuffers) + 4;
-  if (size != want)
+  if (h->version == 2 ? size < want : size != want)
     return rt_fail(err, errlen, "checkpoint '%s' is %s (%llu bytes, expected %llu)", path,
                    size < want ? "truncated" : "corrupted",
                    (unsigned long long)size, (unsigned long long)want);
@@ -240,6 +284,105 @@ static int check_network(const char *path, const Header *h, const char *name,
   return 0;
 }
 
+/* Class names: a u32 count, then each name NUL-terminated, 1 to 255
+ * bytes; into st (allocated) when st. */
+static int read_classes(const uint8_t *p, uint32_t len, RtTrainState *st)
+{
+  uint32_t k = len >= 4 ? (uint32_t)get_le(p, 4) : 0, found = 0, start = 4;
+  if (k < 1 || k > MAX_CLASSES)
+    return -1;
+  for (uint32_t i = 4; i < len; i++) {
+    if (p[i])
+      continue;
+    if (i == start || i - start > MAX_NAME)
+      return -1;
+    found++;
+    start = i + 1;
+  }
+  if (found != k || start != len)
+    return -1;
+  if (!st)
+    return 0;
+  if (!(st->classes = malloc(len - 4)))
+    return -2;
+  memcpy(st->classes, p + 4, len - 4);
+  st->nclasses = (int)k;
+  return 0;
+}
+
+/* The known sections, in the order they must come (the order the writer
+ * uses, so that every file that loads saves to the same bytes). */
+static const char *const section_tags[] = {"VALF", "CLSS", "BEST"};
+
+static int section_index(const uint8_t *tag)
+{
+  for (int k = 0; k < (int)(sizeof section_tags / sizeof *section_tags); k++)
+    if (memcmp(tag, section_tags[k], 4) == 0)
+      return k;
+  return -1;
+}
+
+static double get_double(const uint8_t *b)
+{
+  uint64_t bits = get_le(b, 8);
+  double d;
+  memcpy(&d, &bits, sizeof d);
+  return d;
+}
+
+/* One section's data into st (which may be NULL: checked only). */
+static int read_section(int k, const uint8_t *body, uint64_t n, RtTrainState *st)
+{
+  RtTrainState ignored;
+  st = st ? st : &ignored;
+  if (k == 1)
+    return read_classes(body, (uint32_t)n, st == &ignored ? NULL : st);
+  if (k == 0) { /* VALF */
+    st->val = n == 8 ? get_double(body) : 0;
+    return st->val > 0 && st->val < 1 ? 0 : -1;
+  }
+  if (n != 16) /* BEST */
+    return -1;
+  uint64_t epoch = get_le(body, 8);
+  st->best_acc = get_double(body + 8);
+  st->best_epoch = (long)(epoch <= INT_MAX ? epoch : 0);
+  return st->best_epoch >= 1 && st->best_acc >= 0 && st->best_acc <= 1 ? 0 : -1;
+}
+
+/* The sections of a version-2 file, p[0..len), into st: known tags, each
+ * once, in order, and at least one (a file without any is version 1). */
+static int read_sections(const char *path, const uint8_t *p, uint64_t len, RtTrainState *st,
+                         char *err, size_t errlen)
+{
+  int rc = len ? 0 : -1, last = -1;
+  for (uint64_t off = 0; off < len && rc == 0;) {
+    uint64_t n = len - off < SECTION_HEAD ? UINT64_MAX : get_le(p + off + 4, 4);
+    int k = n == UINT64_MAX ? -1 : section_index(p + off);
+    if (n > len - off - SECTION_HEAD)
+      rc = -1;
+    else if (k < 0)
+      rc = -3;
+    else if (k <= last)
+      rc = -1;
+    else
+      rc = read_section(k, p + off + SECTION_HEAD, n, st);
+    if (rc == -3)
+      rt_fail(err, errlen, "checkpoint '%s' has a section '%.4s' that this runtime does not know (written by a newer cnncc?)",
+              path, (const char *)p + off);
+    last = k;
+    off += SECTION_HEAD + n;
+  }
+  if (rc && st) {
+    free(st->classes);
+    st->classes = NULL;
+  }
+  if (rc == -2)
+    return rt_fail(err, errlen, "checkpoint '%s': out of memory", path);
+  if (rc == -1)
+    return rt_fail(err, errlen, "checkpoint '%s' is corrupted (a bad section after the moments)", path);
+  return rc ? -1 : 0; /* -3: the message is written */
+}
+
 int rt_checkpoint_load(const char *path, const RtNet *net, RtTrainState *st,
                        float *m, float *v, char *err, size_t errlen)
 {
@@ -257,12 +400,16 @@ int rt_checkpoint_load(const char *path, const RtNet *net, RtTrainState *st,
   fclose(f);
   if (rc == 0)
     rc = check_network(path, &h, (const char *)b + HEADER_SIZE, net, err, errlen);
+  const uint8_t *p = rc ? NULL : b + HEADER_SIZE + h.name_len;
+  size_t np = net->nparams, nb = net->nbuffers, end = 4 * (3 * np + nb);
+  RtTrainState sections = {0};
+  if (rc == 0 && h.version == 2)
+    rc = read_sections(path, p + end, (uint64_t)sb.st_size - 4 - HEADER_SIZE - h.name_len - end,
+                       st ? &sections : NULL, err, errlen);
   if (rc) {
     free(b);
     return -1;
   }
-  const uint8_t *p = b + HEADER_SIZE + h.name_len;
-  size_t np = net->nparams, nb = net->nbuffers;
   get_floats(net->params, p, np);
   get_floats(net->buffers, p + 4 * np, nb);
   if (m)
@@ -273,7 +420,9 @@ int rt_checkpoint_load(const char *path, const RtNet *net, RtTrainState *st,
     double loss_sum;
     memcpy(&loss_sum, &h.loss_sum, sizeof loss_sum);
     *st = (RtTrainState){h.seed, (long)h.epoch, (long)h.epoch_step, (long)h.t,
-                         (int)h.batch, loss_sum, (long)h.correct, (long)h.seen};
+                         (int)h.batch, loss_sum, (long)h.correct, (long)h.seen,
+                         sections.val, sections.nclasses, sections.classes,
+                         sections.best_epoch, sections.best_acc};
   }
   free(b);
   return 0;

@@ -28,7 +28,7 @@
 
 #define BENCH_STEPS 20
 
-typedef enum { K_TEXT, K_COUNT, K_RATE, K_SEED, K_FLAG } Kind; /* K_FLAG: no value */
+typedef enum { K_TEXT, K_COUNT, K_RATE, K_FRACTION, K_SEED, K_FLAG } Kind; /* K_FLAG: no value */
 
 typedef struct {
   const char *name, *arg;
@@ -40,6 +40,16 @@ typedef struct {
 static const Opt options[RT_NOPT] = {
   [RT_O_DATA] = {"data", "DIR", K_TEXT, offsetof(RtArgs, data),
                  "data directory (default: " RT_SYSTEM_DATA_DIR " if present, else the bundled sample)"},
+  [RT_O_LABEL_COLUMN] = {"label-column", "NAME|N", K_TEXT, offsetof(RtArgs, label_column),
+                         "CSV data: the label column, by its header name or its number from 0 (default: the last)"},
+  [RT_O_HEADER] = {"header", "", K_FLAG, offsetof(RtArgs, header),
+                   "CSV data: the first line is a header (default: when it has a field that is not a number)"},
+  [RT_O_NO_HEADER] = {"no-header", "", K_FLAG, offsetof(RtArgs, no_header),
+                      "CSV data: the first line is a sample"},
+  [RT_O_VAL] = {"val", "FRACTION", K_FRACTION, offsetof(RtArgs, val),
+                "hold out this fraction of the training data (seeded) to validate on after each epoch; the test split is then used only at the end"},
+  [RT_O_AUGMENT] = {"augment", "SPEC", K_TEXT, offsetof(RtArgs, augment),
+                    "augment training images: crop=N (pad N zeros, crop at random) and/or flip (mirror half of them), e.g. crop=4,flip; none: not even the train block's augment"},
   [RT_O_WEIGHTS] = {"weights", "CKPT", K_TEXT, offsetof(RtArgs, weights), "checkpoint to load"},
   [RT_O_EPOCHS] = {"epochs", "N", K_COUNT, offsetof(RtArgs, epochs),
                    "train until N epochs are done in total"},
@@ -49,6 +59,10 @@ static const Opt options[RT_NOPT] = {
                  "seed of initialization, data order and dropout"},
   [RT_O_SAVE] = {"save", "CKPT", K_TEXT, offsetof(RtArgs, save),
                  "save a checkpoint after every epoch and when interrupted"},
+  [RT_O_SAVE_BEST] = {"save-best", "CKPT", K_TEXT, offsetof(RtArgs, save_best),
+                      "also save the checkpoint after each epoch that reaches the best validation (or, without --val, test) accuracy so far"},
+  [RT_O_PATIENCE] = {"patience", "N", K_COUNT, offsetof(RtArgs, patience),
+                     "stop early after N epochs without a better validation (or test) accuracy"},
   [RT_O_RESUME] = {"resume", "CKPT", K_TEXT, offsetof(RtArgs, resume),
                    "continue training from a checkpoint (same data order and dropout)"},
   [RT_O_METRICS] = {"metrics", "FILE", K_TEXT, offsetof(RtArgs, metrics),
@@ -113,9 +127,11 @@ static int set_value(RtArgs *a, int o, const char *text)
     *(int *)dst = (int)n;
     return 0;
   }
-  case K_RATE: {
+  case K_RATE:
+  case K_FRACTION: {
     double x = strtod(text, &end);
-    if (end == text || *end || errno || !isfinite(x) || x <= 0)
+    if (end == text || *end || errno || !isfinite(x) || x <= 0 ||
+        (options[o].kind == K_FRACTION && x >= 1))
       return -1;
     *(double *)dst = x;
     return 0;
@@ -135,7 +151,8 @@ static int set_value(RtArgs *a, int o, const char *text)
 
 static const char *const kind_expects[] = {
   [K_TEXT] = "a value", [K_COUNT] = "a positive integer",
-  [K_RATE] = "a positive number", [K_SEED] = "a non-negative integer",
+  [K_RATE] = "a positive number", [K_FRACTION] = "a number between 0 and 1 (exclusive)",
+  [K_SEED] = "a non-negative integer",
   [K_FLAG] = "no value",
 };
 
@@ -224,21 +241,31 @@ int rt_parse_args(const RtCtx *c, const RtCommand *cmd, int argc, char **argv,
 }
 
 static const RtCommand commands[] = {
-  {"train", "", "Train with Adam, evaluating on the test split after each epoch",
+  {"train", "", "Train with Adam, evaluating on the test split (or --val's) after each epoch",
    "The last line printed is test_acc=ACCURACY. SIGINT/SIGTERM stop after the\n"
-   "current step and save the checkpoint if --save is given.",
-   RT_BIT(RT_O_DATA) | RT_BIT(RT_O_EPOCHS) | RT_BIT(RT_O_BATCH) | RT_BIT(RT_O_LR) |
-       RT_BIT(RT_O_SEED) | RT_BIT(RT_O_SAVE) | RT_BIT(RT_O_RESUME) | RT_BIT(RT_O_METRICS) |
+   "current step and save the checkpoint if --save is given.\n"
+   "--data DIR holds IDX files (train-images.idx, train-labels.idx,\n"
+   "test-images.idx, test-labels.idx, or MNIST's names), CIFAR-10 binaries,\n"
+   "image folders DIR/train/CLASS/*.png|*.jpg and DIR/test/CLASS/* (classes\n"
+   "sorted by name; images fitted to the input as predict does), or CSV files\n"
+   "DIR/train.csv and DIR/test.csv (values as they are, a class number in the\n"
+   "label column). --data FILE.csv is training data alone: it needs --val, and\n"
+   "the last line is then val_acc=ACCURACY.",
+   RT_BIT(RT_O_DATA) | RT_BIT(RT_O_LABEL_COLUMN) | RT_BIT(RT_O_HEADER) |
+       RT_BIT(RT_O_NO_HEADER) | RT_BIT(RT_O_VAL) | RT_BIT(RT_O_AUGMENT) | RT_BIT(RT_O_EPOCHS) | RT_BIT(RT_O_BATCH) | RT_BIT(RT_O_LR) |
+       RT_BIT(RT_O_SEED) | RT_BIT(RT_O_SAVE) | RT_BIT(RT_O_SAVE_BEST) | RT_BIT(RT_O_PATIENCE) |
+       RT_BIT(RT_O_RESUME) | RT_BIT(RT_O_METRICS) |
        RT_BIT(RT_O_PLOT) | RT_BIT(RT_O_EVERY) | RT_BIT(RT_O_THREADS) | RT_BIT(RT_O_PROFILE),
    0, rt_train},
   {"eval", "", "Evaluate a checkpoint on the test split",
-   "Prints test_loss=LOSS test_acc=ACCURACY. With --confusion, then the lines\n"
+   "Prints test_loss=LOSS test_acc=ACCURACY (--data FILE.csv: of every row). With --confusion, then the lines\n"
    "\"confusion matrix (rows: true class, columns: predicted class)\", a header\n"
    "\"true\" and the classes, a row per true class (the class, then the count\n"
    "predicted as each class: positions, for outputs with one class per position),\n"
    "\"class accuracy correct/total\" and a line per class: CLASS ACCURACY N/TOTAL.",
-   RT_BIT(RT_O_DATA) | RT_BIT(RT_O_WEIGHTS) | RT_BIT(RT_O_BATCH) | RT_BIT(RT_O_THREADS) |
-       RT_BIT(RT_O_CONFUSION),
+   RT_BIT(RT_O_DATA) | RT_BIT(RT_O_LABEL_COLUMN) | RT_BIT(RT_O_HEADER) |
+       RT_BIT(RT_O_NO_HEADER) | RT_BIT(RT_O_WEIGHTS) | RT_BIT(RT_O_BATCH) |
+       RT_BIT(RT_O_THREADS) | RT_BIT(RT_O_CONFUSION),
    RT_BIT(RT_O_WEIGHTS), rt_eval},
   {"predict", "FILE...", "Print the predicted class of every image in IDX, PNG or JPEG files",
    "Each FILE is an IDX images file (plain or .gz) holding any number of images,\n"

@@ -36,6 +36,7 @@ typedef struct {
   double lr, beta1, beta2, eps, weight_decay;
   int batch, epochs;
   uint64_t seed;
+  int augment_crop, augment_flip; /* the train block's augment { crop, flip } */
 } RtDefaults;
 
 /* How the generated code was compiled, recorded by its own compiler (so
@@ -157,6 +158,8 @@ static inline uint64_t rt_hash64(uint64_t seed, uint64_t a, uint64_t b)
  * seed of optimizer step t (1-based) depend only on the run's seed. */
 #define RT_SALT_SHUFFLE UINT64_C(0x53485546464c4521)
 #define RT_SALT_DROPOUT UINT64_C(0x44524f504f555421)
+#define RT_SALT_VALIDATION UINT64_C(0x56414c4944415445) /* the --val split */
+#define RT_SALT_AUGMENT UINT64_C(0x4155474d454e5421)    /* --augment */
 
 /* Fill order[0..n) with the sample permutation of epoch `epoch`. */
 void rt_epoch_order(long *order, long n, uint64_t seed, long epoch);
@@ -168,9 +171,11 @@ static inline uint64_t rt_dropout_seed(uint64_t seed, long t)
 
 /* ---- data sets ----
  * rt_dataset_load(dir, "train" or "test") reads, from dir, either IDX files
- * with MNIST names (train-images-idx3-ubyte, train-labels-idx1-ubyte,
- * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or .gz) or
- * CIFAR-10 binaries (data_batch_1.bin..data_batch_5.bin, test_batch.bin).
+ * (train-images.idx and train-labels.idx, test-images.idx and
+ * test-labels.idx, or MNIST's names train-images-idx3-ubyte,
+ * train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte;
+ * each plain or .gz) or CIFAR-10 binaries (data_batch_1.bin..
+ * data_batch_5.bin, test_batch.bin). rt_folders_load reads image folders.
  * IDX images [n,H,W] give samples [1,H,W]; [n,L] gives [1,L]; [n,C,H,W]
  * gives [C,H,W]. Labels are [n] (one class per sample) or [n,...] (one per
  * position, e.g. per pixel). Only unsigned-byte IDX data is accepted. */
@@ -181,13 +186,35 @@ typedef struct {
   size_t sample_size;               /* pixels per sample */
   int label_rank, label_dim[RT_MAX_RANK]; /* rank 0: one label per sample */
   size_t label_size;                /* labels per sample */
-  uint8_t *pixels;                  /* n * sample_size, 0..255 */
+  uint8_t *pixels;                  /* n * sample_size, 0..255; NULL for CSV */
+  float *values;                    /* CSV: n * sample_size values, used as they are */
   uint8_t *labels;                  /* n * label_size; NULL: images only */
   char *image_path, *label_path;    /* where they came from, for messages */
+  int nclasses;                     /* image folders: the number of classes, */
+  char *classes;                    /* their names, each NUL-terminated; else NULL */
 } RtDataset;
 
 int rt_dataset_load(const char *dir, const char *split, RtDataset *ds,
                     char *err, size_t errlen);
+/* Image folders dir/split/<class>/<image> (folders.c; docs/training.md,
+ * "Image folders"): PNG and JPEG files fitted to net's input as
+ * rt_image_fit does. The classes are the folders sorted bytewise; samples
+ * are sorted by file name, then class. Returns 1 (nothing loaded, no
+ * message) when dir/split is not a folder. */
+int rt_folders_load(const char *dir, const char *split, const RtNet *net, RtDataset *ds,
+                    char *err, size_t errlen);
+/* CSV files (csv.c; docs/training.md, "CSV files"): a row a sample, the
+ * values as floats (not scaled) and a class number in the label column. */
+typedef struct {
+  const char *label_column; /* a header name or a 0-based number; NULL: the last */
+  int header;               /* 1 the first line is a header, 0 not, -1 guess */
+} RtCsvOptions;
+/* Samples [F] of F values (rt_dataset_check lets them fill any input of
+ * F values). */
+int rt_csv_load(const char *path, const RtCsvOptions *o, RtDataset *ds, char *err,
+                size_t errlen);
+/* Name k of nclasses packed names (as RtDataset.classes); NULL if none. */
+const char *rt_class_name(const char *classes, int nclasses, int k);
 /* An IDX images file alone (labels stay NULL), e.g. for predict. */
 int rt_images_load(const char *path, RtDataset *ds, char *err, size_t errlen);
 /* Check sample shape, label shape and label range against the network.
@@ -196,10 +223,15 @@ int rt_images_load(const char *path, RtDataset *ds, char *err, size_t errlen);
 int rt_dataset_check(const RtDataset *ds, const RtNet *net, char *err,
                      size_t errlen);
 /* Gather samples order[first..first+n) (first..first+n if order is NULL)
- * as floats in [0,1] into x, and their labels into labels (may be NULL). */
+ * as floats into x (pixels / 255, CSV values as they are), and their
+ * labels into labels (may be NULL). */
 void rt_dataset_batch(const RtDataset *ds, const long *order, long first,
                       int n, float *x, int32_t *labels);
 void rt_dataset_free(RtDataset *ds);
+/* --val: move round(fraction * n) samples (at least 1, at most n - 1) of
+ * train, chosen by seed alone, into val; both keep the original order. */
+int rt_dataset_split(RtDataset *train, RtDataset *val, double fraction, uint64_t seed,
+                     char *err, size_t errlen);
 
 /* ---- image files: PNG and JPEG (image.c; docs/training.md, "Image files") ----
  * Decoding needs libpng and libjpeg-turbo: a program has it when cnncc
@@ -236,6 +268,25 @@ int rt_image_load(const char *path, const RtNet *net, RtDataset *ds, char *err,
 int rt_image_decode(const char *path, RtImageFormat format, RtImage *im,
                     char *err, size_t errlen);
 
+/* ---- augmentation of training images (augment.c; docs/training.md) ---- */
+
+typedef struct {
+  int crop; /* RandomCrop(size, padding=crop): zero padding, then a random crop; 0: none */
+  int flip; /* RandomHorizontalFlip(): mirror with probability 1/2 */
+} RtAugment;
+
+/* out = in [C, H, W] padded by pad zeros on every side, cropped at
+ * (dy, dx) of the padded image (0 to 2 pad), then mirrored if flip. */
+void rt_augment_sample(const float *in, float *out, int channels, int height, int width,
+                       int pad, int dx, int dy, int flip);
+/* Augment the n samples [dim[0], dim[1], dim[2]] of x in place, drawing
+ * each one's offsets and flip from step_seed and its index in the batch;
+ * tmp holds one sample. */
+void rt_augment_batch(float *x, float *tmp, int n, const int *dim, const RtAugment *aug,
+                      uint64_t step_seed);
+/* "crop=N,flip" (items in any order; "flip=false", "none"); -1 if malformed. */
+int rt_augment_parse(const char *spec, RtAugment *aug);
+
 /* ---- Adam, exactly torch.optim.Adam (PyTorch 1.13, amsgrad=False) ----
  * One step with t the 1-based step count; m and v start at zero. The four
  * arrays must not overlap. */
@@ -253,6 +304,12 @@ typedef struct {
   double loss_sum;   /* this epoch so far: sum of mean loss * batch size */
   long correct;      /* this epoch so far: correctly classified positions */
   long seen;         /* this epoch so far: samples */
+  /* Saved in format version 2 only when set (docs/checkpoint-format.md): */
+  double val;        /* --val: the fraction held out for validation, or 0 */
+  int nclasses;      /* class names of the training data, packed as */
+  char *classes;     /* RtDataset.classes; NULL: none. Loading allocates it */
+  long best_epoch;   /* --save-best, --patience: the 1-based epoch of the best */
+  double best_acc;   /* validation (or test) accuracy so far, and that accuracy; 0: none */
 } RtTrainState;
 
 /* Save net->params, net->buffers, the Adam moments m and v (nparams each)
@@ -262,7 +319,8 @@ int rt_checkpoint_save(const char *path, const RtNet *net,
                        const RtTrainState *st, const float *m, const float *v,
                        char *err, size_t errlen);
 /* Load into net->params and net->buffers, and into st, m, v unless NULL.
- * Nothing is written unless the whole file checks out. */
+ * Nothing is written unless the whole file checks out. st->classes is
+ * allocated (free() it) when the file has class names. */
 int rt_checkpoint_load(const char *path, const RtNet *net, RtTrainState *st,
                        float *m, float *v, char *err, size_t errlen);
 

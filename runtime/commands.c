@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cnnrt.h"
 #include "internal.h"
@@ -52,6 +53,16 @@ static void print_confusion(const long *confusion, size_t classes)
   }
 }
 
+/* Test folders of other classes than the checkpoint's training data: its
+ * labels would not mean the same classes. */
+static int same_classes(const RtRun *r, const RtArgs *a, const RtTrainState *st)
+{
+  if (!st->classes || !r->test.classes)
+    return 0;
+  return rt_run_same_classes(r, r->test.image_path, r->test.classes, r->test.nclasses,
+                             a->weights, st->classes, st->nclasses);
+}
+
 int rt_eval(RtRun *r, const RtArgs *a, int nfiles, char **files)
 {
   (void)nfiles, (void)files; /* the signature of every command */
@@ -60,8 +71,11 @@ int rt_eval(RtRun *r, const RtArgs *a, int nfiles, char **files)
   long *confusion = a->confusion ? calloc(classes * classes, sizeof *confusion) : NULL;
   if (a->confusion && !confusion)
     return rt_error(r->c, 1, "out of memory");
+  RtTrainState st = {0};
   int rc = rt_run_load_split(r, a, "test", &r->test) || rt_run_alloc_state(r, 0, 0) ||
-           rt_run_load_weights(r, a->weights, NULL) || rt_run_setup(r, a->batch);
+           rt_run_load_weights(r, a->weights, &st) || same_classes(r, a, &st) ||
+           rt_run_setup(r, a->batch);
+  free(st.classes);
   if (!rc) {
     rt_run_evaluate(r, &r->test, &loss, &acc, confusion);
     printf("test_loss=%.4f test_acc=%.4f\n", loss, acc);
@@ -77,7 +91,18 @@ typedef struct {
   int probs, top;
   double *prob;  /* the classes' probabilities of one sample */
   size_t *order; /* classes, most probable first */
+  RtTrainState st; /* the checkpoint's: its class names, if any */
 } Report;
+
+/* Class k by its name when the checkpoint has names, else its number. */
+static void print_class(const Report *rep, size_t k)
+{
+  const char *name = rt_class_name(rep->st.classes, rep->st.nclasses, (int)k);
+  if (name)
+    fputs(name, stdout);
+  else
+    printf("%zu", k);
+}
 
 /* Softmax in double of one sample's logits, as the loss computes it. */
 static void softmax(const float *logits, size_t classes, double *prob)
@@ -99,8 +124,10 @@ static void print_top(Report *rep, size_t classes)
       rep->order[j] = rep->order[j - 1];
     rep->order[j] = k;
   }
-  for (size_t i = 0; i < (size_t)rep->top; i++)
-    printf("%zu %.6f\n", rep->order[i], rep->prob[rep->order[i]]);
+  for (size_t i = 0; i < (size_t)rep->top; i++) {
+    print_class(rep, rep->order[i]);
+    printf(" %.6f\n", rep->prob[rep->order[i]]);
+  }
 }
 
 /* One sample: its class (per position), or what --probs or --top ask for
@@ -108,8 +135,10 @@ static void print_top(Report *rep, size_t classes)
 static void print_sample(Report *rep, const float *out, size_t classes, size_t P)
 {
   if (!rep->probs && !rep->top) {
-    for (size_t p = 0; p < P; p++)
-      printf("%zu%c", rt_run_argmax(out + p, classes, P), p + 1 < P ? ' ' : '\n');
+    for (size_t p = 0; p < P; p++) {
+      print_class(rep, rt_run_argmax(out + p, classes, P));
+      putchar(p + 1 < P ? ' ' : '\n');
+    }
     return;
   }
   softmax(out, classes, rep->prob);
@@ -117,7 +146,7 @@ static void print_sample(Report *rep, const float *out, size_t classes, size_t P
     print_top(rep, classes);
     return;
   }
-  printf("%zu", rt_run_argmax(out, classes, 1));
+  print_class(rep, rt_run_argmax(out, classes, 1));
   for (size_t k = 0; k < classes; k++)
     printf(" %.6f", rep->prob[k]);
   printf("\n");
@@ -180,7 +209,7 @@ static int check_report(const RtRun *r, const RtArgs *a)
 int rt_predict(RtRun *r, const RtArgs *a, int nfiles, char **files)
 {
   size_t classes = (size_t)r->net->out_dim[0];
-  Report rep = {a->probs, a->top, NULL, NULL};
+  Report rep = {a->probs, a->top, NULL, NULL, {0}};
   int rc = 0;
   if ((a->probs || a->top) && (rc = check_report(r, a)))
     return rc;
@@ -188,13 +217,14 @@ int rt_predict(RtRun *r, const RtArgs *a, int nfiles, char **files)
   rep.order = malloc(classes * sizeof *rep.order);
   if (!rep.prob || !rep.order)
     rc = rt_error(r->c, 1, "out of memory");
-  else if (rt_run_alloc_state(r, 0, 0) || rt_run_load_weights(r, a->weights, NULL) ||
+  else if (rt_run_alloc_state(r, 0, 0) || rt_run_load_weights(r, a->weights, &rep.st) ||
            rt_run_setup(r, a->batch))
     rc = 1;
   for (int i = 0; i < nfiles && !rc; i++)
     rc = predict_file(r, &rep, files[i]);
   free(rep.prob);
   free(rep.order);
+  free(rep.st.classes);
   return rc;
 }
 

@@ -1,9 +1,11 @@
-/* data.c - data sets: IDX files with MNIST names and CIFAR-10 binaries.
+/* data.c - data sets: IDX files (plain names or MNIST's) and CIFAR-10
+ * binaries; image folders are in folders.c.
  * Everything is read through zlib's gzread, which reads plain files as
  * well as gzip ones. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -296,6 +298,30 @@ static int load_cifar(const char *dir, int train, RtDataset *ds, char *err,
   return 0;
 }
 
+/* The IDX names of a split, the plain ones first: MNIST's t10k- names
+ * are kept for the files as they are distributed. */
+static const char *const idx_names[2][2][2] = {
+  {{"test-images.idx", "test-labels.idx"}, {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}},
+  {{"train-images.idx", "train-labels.idx"}, {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"}},
+};
+
+/* The IDX pair of a split: 0 loaded, 1 none there, -1 an error. */
+static int load_idx_split(const char *dir, int train, RtDataset *ds, char *err, size_t errlen)
+{
+  char images[4096], labels[4096];
+  for (int k = 0; k < 2; k++) {
+    const char *iname = idx_names[train][k][0], *lname = idx_names[train][k][1];
+    int hi = find_file(images, sizeof images, dir, iname);
+    int hl = find_file(labels, sizeof labels, dir, lname);
+    if (hi && hl)
+      return load_idx_pair(images, labels, ds, err, errlen);
+    if (hi || hl)
+      return rt_fail(err, errlen, "found %s but not %s[.gz] in '%s'",
+                     hi ? images : labels, hi ? lname : iname, dir);
+  }
+  return 1;
+}
+
 static int load_split(const char *dir, const char *split, RtDataset *ds,
                       char *err, size_t errlen)
 {
@@ -305,23 +331,16 @@ static int load_split(const char *dir, const char *split, RtDataset *ds,
   struct stat st;
   if (stat(dir, &st) != 0)
     return rt_fail(err, errlen, "data directory '%s': %s", dir, strerror(errno));
-  const char *prefix = train ? "train" : "t10k";
-  char iname[64], lname[64], images[4096], labels[4096];
-  snprintf(iname, sizeof iname, "%s-images-idx3-ubyte", prefix);
-  snprintf(lname, sizeof lname, "%s-labels-idx1-ubyte", prefix);
-  int hi = find_file(images, sizeof images, dir, iname);
-  int hl = find_file(labels, sizeof labels, dir, lname);
-  if (hi && hl)
-    return load_idx_pair(images, labels, ds, err, errlen);
-  if (hi || hl)
-    return rt_fail(err, errlen, "found %s but not %s[.gz] in '%s'",
-                   hi ? images : labels, hi ? lname : iname, dir);
-  int rc = load_cifar(dir, train, ds, err, errlen);
+  int rc = load_idx_split(dir, train, ds, err, errlen);
+  if (rc <= 0)
+    return rc;
+  rc = load_cifar(dir, train, ds, err, errlen);
   if (rc <= 0)
     return rc;
   return rt_fail(err, errlen,
-                 "no %s data in '%s': looked for %s[.gz] and %s[.gz] (IDX), and %s (CIFAR-10)",
-                 split, dir, iname, lname,
+                 "no %s data in '%s': looked for %s/<class>/ image folders, %s.csv[.gz], %s[.gz] and %s[.gz] or %s[.gz] and %s[.gz] (IDX), and %s (CIFAR-10)",
+                 split, dir, split, split, idx_names[train][0][0], idx_names[train][0][1],
+                 idx_names[train][1][0], idx_names[train][1][1],
                  train ? "data_batch_1.bin to data_batch_5.bin" : "test_batch.bin");
 }
 
@@ -358,9 +377,16 @@ int rt_dataset_check(const RtDataset *ds, const RtNet *net, char *err,
                      size_t errlen)
 {
   char got[96], want[96], out[96];
-  /* A [C] input takes any sample of C values, flattened. */
-  int fits = net->in_rank == 1 ? ds->sample_size == (size_t)net->in_dim[0]
-                               : same_shape(ds->rank, ds->dim, net->in_rank, net->in_dim);
+  /* A [C] input takes any sample of C values, flattened; a CSV row fills
+   * any input of its size. */
+  size_t in_size = rt_shape_size(net->in_rank, net->in_dim);
+  if (ds->values && ds->sample_size != in_size) {
+    rt_shape_str(want, sizeof want, net->in_rank, net->in_dim, ", ");
+    return rt_fail(err, errlen, "%s: rows have %zu values and a label, but the network's input [%s] takes %zu values",
+                   ds->image_path, ds->sample_size, want, in_size);
+  }
+  int fits = net->in_rank == 1 || ds->values ? ds->sample_size == in_size
+                                             : same_shape(ds->rank, ds->dim, net->in_rank, net->in_dim);
   if (!fits) {
     rt_shape_str(got, sizeof got, ds->rank, ds->dim, "x");
     rt_shape_str(want, sizeof want, net->in_rank, net->in_dim, ", ");
@@ -378,6 +404,9 @@ int rt_dataset_check(const RtDataset *ds, const RtNet *net, char *err,
                    ds->label_path, got, want, out);
   }
   int classes = net->out_dim[0];
+  if (ds->classes && ds->nclasses != classes)
+    return rt_fail(err, errlen, "%s has %d class folders but the network has %d classes",
+                   ds->label_path, ds->nclasses, classes);
   size_t total = (size_t)ds->n * ds->label_size;
   for (size_t i = 0; i < total; i++)
     if (ds->labels[i] >= classes)
@@ -392,11 +421,14 @@ void rt_dataset_batch(const RtDataset *ds, const long *order, long first,
 {
   for (int i = 0; i < n; i++) {
     size_t s = (size_t)(order ? order[first + i] : first + i);
-    const uint8_t *px = ds->pixels + s * ds->sample_size;
     float *dst = x + (size_t)i * ds->sample_size;
-    /* As torchvision's ToTensor: byte / 255 in float. */
-    for (size_t k = 0; k < ds->sample_size; k++)
-      dst[k] = (float)px[k] / 255.0f;
+    if (ds->values) {
+      memcpy(dst, ds->values + s * ds->sample_size, ds->sample_size * sizeof *dst);
+    } else { /* As torchvision's ToTensor: byte / 255 in float. */
+      const uint8_t *px = ds->pixels + s * ds->sample_size;
+      for (size_t k = 0; k < ds->sample_size; k++)
+        dst[k] = (float)px[k] / 255.0f;
+    }
     if (!labels)
       continue;
     const uint8_t *lb = ds->labels + s * ds->label_size;
@@ -405,11 +437,85 @@ void rt_dataset_batch(const RtDataset *ds, const long *order, long first,
   }
 }
 
+/* Copy the samples i of from with keep[i] == want, in order, into to. */
+static int take_samples(RtDataset *to, const RtDataset *from, const uint8_t *keep, int want,
+                        long n)
+{
+  size_t size = from->sample_size * (from->values ? sizeof *from->values : 1);
+  const uint8_t *src = from->values ? (const uint8_t *)from->values : from->pixels;
+  uint8_t *dst = malloc((size_t)n * size);
+  *to = *from;
+  to->n = n;
+  to->pixels = from->values ? NULL : dst;
+  to->values = from->values ? (float *)dst : NULL;
+  to->labels = malloc((size_t)n * from->label_size);
+  to->image_path = to->label_path = to->classes = NULL;
+  if (!dst || !to->labels)
+    return -1;
+  for (long i = 0, j = 0; i < from->n; i++) {
+    if (keep[i] != want)
+      continue;
+    memcpy(dst + (size_t)j * size, src + (size_t)i * size, size);
+    memcpy(to->labels + (size_t)j * from->label_size,
+           from->labels + (size_t)i * from->label_size, from->label_size);
+    j++;
+  }
+  return 0;
+}
+
+int rt_dataset_split(RtDataset *train, RtDataset *val, double fraction, uint64_t seed,
+                     char *err, size_t errlen)
+{
+  long n = train->n, nval = (long)floor(fraction * (double)n + 0.5);
+  memset(val, 0, sizeof *val);
+  nval = nval < 1 ? 1 : nval > n - 1 ? n - 1 : nval;
+  if (n < 2)
+    return rt_fail(err, errlen, "%s: %ld training sample%s: too few to hold out a validation split",
+                   train->image_path, n, n == 1 ? "" : "s");
+  long *perm = malloc((size_t)n * sizeof *perm);
+  uint8_t *in_val = calloc((size_t)n, 1);
+  RtDataset rest;
+  int rc = -1;
+  if (perm && in_val) {
+    /* A permutation of its own salt, as an epoch order is drawn */
+    rt_epoch_order(perm, n, rt_hash64(seed, 0, RT_SALT_VALIDATION), 0);
+    for (long i = 0; i < nval; i++)
+      in_val[perm[i]] = 1;
+    rc = take_samples(val, train, in_val, 1, nval) | take_samples(&rest, train, in_val, 0, n - nval);
+  }
+  if (rc == 0) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s (validation split)", train->image_path);
+    val->image_path = strdup(path);
+    val->label_path = strdup(path);
+    rest.image_path = train->image_path;
+    rest.label_path = train->label_path;
+    rest.classes = train->classes;
+    free(train->pixels);
+    free(train->values);
+    free(train->labels);
+    *train = rest;
+  } else {
+    rt_dataset_free(val);
+    if (perm && in_val) { /* take_samples of the rest may have allocated */
+      free(rest.pixels);
+      free(rest.values);
+      free(rest.labels);
+    }
+    rt_fail(err, errlen, "out of memory splitting %ld samples", n);
+  }
+  free(perm);
+  free(in_val);
+  return rc;
+}
+
 void rt_dataset_free(RtDataset *ds)
 {
   free(ds->pixels);
+  free(ds->values);
   free(ds->labels);
   free(ds->image_path);
   free(ds->label_path);
+  free(ds->classes);
   memset(ds, 0, sizeof *ds);
 }

@@ -48,16 +48,17 @@ void rt_progress_clear(RtProgress *p);
 
 /* The values of the options (cli.c: the table that fills them). */
 typedef struct {
-  const char *data, *weights, *save, *resume, *metrics, *plot;
-  int epochs, batch, every, steps, threads, profile;
+  const char *data, *weights, *save, *resume, *metrics, *plot, *save_best, *label_column,
+      *augment;
+  int epochs, batch, every, steps, threads, profile, patience, header, no_header;
   int confusion, probs, top; /* eval --confusion; predict --probs, --top K */
-  double lr;
+  double lr, val; /* val: --val, 0 when not given */
   uint64_t seed;
   unsigned given; /* bit o: option o was on the command line */
 } RtArgs;
 
-enum { RT_O_DATA, RT_O_WEIGHTS, RT_O_EPOCHS, RT_O_BATCH, RT_O_LR, RT_O_SEED,
-       RT_O_SAVE, RT_O_RESUME, RT_O_METRICS, RT_O_EVERY, RT_O_STEPS, RT_O_THREADS,
+enum { RT_O_DATA, RT_O_LABEL_COLUMN, RT_O_HEADER, RT_O_NO_HEADER, RT_O_VAL, RT_O_AUGMENT, RT_O_WEIGHTS, RT_O_EPOCHS, RT_O_BATCH, RT_O_LR, RT_O_SEED,
+       RT_O_SAVE, RT_O_SAVE_BEST, RT_O_PATIENCE, RT_O_RESUME, RT_O_METRICS, RT_O_EVERY, RT_O_STEPS, RT_O_THREADS,
        RT_O_PROFILE, RT_O_PLOT, RT_O_CONFUSION, RT_O_PROBS, RT_O_TOP, RT_NOPT };
 #define RT_BIT(o) (1u << (o))
 
@@ -126,6 +127,7 @@ void rt_print_version(const RtCtx *c);
 typedef struct {
   long epoch; /* 1-based, as --metrics writes it */
   double train_loss, train_acc, test_loss, test_acc;
+  int val; /* test_* are the --val split's (val_loss, val_acc) */
 } RtEpochRow;
 typedef struct {
   RtEpochRow *rows; /* by epoch, increasing */
@@ -154,7 +156,9 @@ typedef struct RtRun {
   float *x, *targets, *m, *v;          /* targets: one-hot, for MSE */
   int32_t *y;
   long *order;
-  RtDataset train, test;
+  RtAugment augment; /* of training batches; all 0: none */
+  float *augment_tmp;
+  RtDataset train, test, val; /* val: held out of train by --val */
   FILE *metrics;
   RtCurves curves; /* the epochs so far, for --plot */
 } RtRun;
@@ -164,6 +168,10 @@ void rt_run_free(RtRun *r);
 int rt_run_alloc_state(RtRun *r, int adam, long norder);
 /* Allocate the batch buffers and the network's activations, once. */
 int rt_run_setup(RtRun *r, int batch);
+/* --augment SPEC, else the train block's augment { }, into r->augment,
+ * for a network of images; -1 to go on (with or without augmentation),
+ * else an exit status. */
+int rt_run_set_augment(RtRun *r, const RtArgs *a);
 /* One-hot targets for MSE: classes along dim 0, positions after it. */
 void rt_run_one_hot(const RtRun *r, int n);
 /* Forward samples order[first..first+n) of ds (labelled) through the net. */
@@ -182,8 +190,16 @@ size_t rt_run_argmax(const float *out, size_t classes, size_t stride);
  * predicted as each class (column). */
 void rt_run_evaluate(RtRun *r, const RtDataset *ds, double *loss, double *acc,
                      long *confusion);
+/* Is --data one CSV file (one split, the training data)? */
+int rt_run_single_file(const RtArgs *a);
 /* Load split ("train" or "test") of --data or the default data into ds. */
 int rt_run_load_split(RtRun *r, const RtArgs *a, const char *split, RtDataset *ds);
+/* "a, b, c": the names of nclasses packed classes, cut at len. */
+void rt_run_class_list(char *buf, size_t len, const char *classes, int nclasses);
+/* 0 when the two packed class lists are the same, else 1 with a message
+ * naming what and other. */
+int rt_run_same_classes(const RtRun *r, const char *what, const char *classes, int nclasses,
+                        const char *other, const char *theirs, int ntheirs);
 /* Load a checkpoint's weights, and into st the training state when st. */
 int rt_run_load_weights(RtRun *r, const char *path, RtTrainState *st);
 

@@ -67,11 +67,12 @@ typedef struct {
   int64_t status; /* -1: the arguments are fine, else this rank's exit status */
   uint64_t arch_hash, seed;
   int64_t batch, command;
+  double val; /* --val: the ranks must train on the same samples */
 } Agreement;
 
 int rt_mpi_agree(const RtCtx *c, int status, const RtArgs *a, int command)
 {
-  Agreement mine = {status, c->net->arch_hash, a->seed, a->batch, command};
+  Agreement mine = {status, c->net->arch_hash, a->seed, a->batch, command, a->val};
   Agreement *all = calloc((size_t)ranks, sizeof *all);
   if (!all)
     MPI_Abort(MPI_COMM_WORLD, 1);
@@ -90,6 +91,10 @@ int rt_mpi_agree(const RtCtx *c, int status, const RtArgs *a, int command)
     else if (o->batch != mine.batch || o->seed != mine.seed)
       rc = rank == 0 ? rt_error(c, RT_EXIT_USAGE, "rank %d has --batch %lld --seed %llu, rank 0 --batch %lld --seed %llu: all ranks must have the same",
                                 r, (long long)o->batch, (unsigned long long)o->seed, (long long)mine.batch, (unsigned long long)mine.seed)
+                     : RT_EXIT_USAGE;
+    else if (o->val != mine.val)
+      rc = rank == 0 ? rt_error(c, RT_EXIT_USAGE, "rank %d has --val %g, rank 0 --val %g: all ranks must have the same",
+                                r, o->val, mine.val)
                      : RT_EXIT_USAGE;
   }
   free(all);

@@ -62,8 +62,11 @@ int rt_metrics_parse(const char *line, RtEpochRow *row)
   if (json_number(line, "epoch", &epoch) || !(epoch >= 1 && epoch < 1e9) || epoch != floor(epoch) ||
       json_number(line, "train_loss", &row->train_loss) ||
       json_number(line, "train_acc", &row->train_acc) ||
-      json_number(line, "test_loss", &row->test_loss) ||
-      json_number(line, "test_acc", &row->test_acc))
+      /* a run with --val reports the validation split instead */
+      ((row->val = json_number(line, "test_loss", &row->test_loss) != 0) &&
+       json_number(line, "val_loss", &row->test_loss)) ||
+      (json_number(line, "test_acc", &row->test_acc) &&
+       json_number(line, "val_acc", &row->test_acc)))
     return -1;
   row->epoch = (long)epoch;
   return 0;
@@ -265,14 +268,16 @@ static void put_escaped(FILE *out, const char *s)
     }
 }
 
-static void draw_legend(FILE *out)
+/* The second curve is the validation split's when the last epoch's is. */
+static void draw_legend(FILE *out, const RtCurves *c)
 {
-  int x = WIDTH / 2 - 80, y = HEIGHT - 14;
+  int x = WIDTH / 2 - 80, y = HEIGHT - 14, val = c->n && c->rows[c->n - 1].val;
   for (size_t s = 0; s < sizeof series / sizeof *series; s++, x += 100) {
+    const char *name = s == 1 && val ? "validation" : series[s].name;
     fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
             x, y - 4, x + 28, y - 4, series[s].color, series[s].dash);
     fprintf(out, "<circle cx=\"%d\" cy=\"%d\" r=\"3\" fill=\"%s\"/>\n", x + 14, y - 4, series[s].color);
-    fprintf(out, "<text x=\"%d\" y=\"%d\">%s</text>\n", x + 34, y, series[s].name);
+    fprintf(out, "<text x=\"%d\" y=\"%d\">%s</text>\n", x + 34, y, name);
   }
 }
 
@@ -306,7 +311,7 @@ void rt_plot_svg(FILE *out, const RtCurves *c, const char *title)
     for (size_t s = 0; s < sizeof series / sizeof *series; s++)
       draw_series(out, panels[i], c, &series[s], i ? series[s].acc : series[s].loss);
   }
-  draw_legend(out);
+  draw_legend(out, c);
   fprintf(out, "</svg>\n");
 }
 

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,6 +64,7 @@ static int interrupted(RtRun *r, const RtArgs *a, const RtTrainState *st)
                   where, a->save);
 }
 
+/* test_*: of the test split, or of the validation split with --val. */
 typedef struct {
   double train_loss, train_acc, test_loss, test_acc, images_per_s, seconds;
 } EpochStats;
@@ -82,7 +84,8 @@ static int plot(RtRun *r, const RtArgs *a)
 /* Adds the epoch to the curves and redraws --plot. */
 static int plot_epoch(RtRun *r, const RtArgs *a, long epoch, const EpochStats *e)
 {
-  RtEpochRow row = {epoch + 1, e->train_loss, e->train_acc, e->test_loss, e->test_acc};
+  RtEpochRow row = {epoch + 1, e->train_loss, e->train_acc, e->test_loss, e->test_acc,
+                    r->val.n > 0};
   if (!a->plot || !rt_is_root())
     return 0;
   if (rt_curves_add(&r->curves, &row))
@@ -95,13 +98,14 @@ static int plot_epoch(RtRun *r, const RtArgs *a, long epoch, const EpochStats *e
  * silently. */
 static int report_epoch(RtRun *r, const RtArgs *a, long epoch, long epochs, const EpochStats *e)
 {
-  fprintf(rt_info(), "epoch %ld/%ld: train_loss %.4f train_acc %.4f test_loss %.4f test_acc %.4f (%.1f s, %.0f img/s)\n",
-          epoch + 1, epochs, e->train_loss, e->train_acc, e->test_loss,
-          e->test_acc, e->seconds, e->images_per_s);
+  const char *split = r->val.n ? "val" : "test";
+  fprintf(rt_info(), "epoch %ld/%ld: train_loss %.4f train_acc %.4f %s_loss %.4f %s_acc %.4f (%.1f s, %.0f img/s)\n",
+          epoch + 1, epochs, e->train_loss, e->train_acc, split, e->test_loss,
+          split, e->test_acc, e->seconds, e->images_per_s);
   if (!r->metrics)
     return plot_epoch(r, a, epoch, e);
-  fprintf(r->metrics, "{\"epoch\":%ld,\"train_loss\":%.6g,\"train_acc\":%.6g,\"test_loss\":%.6g,\"test_acc\":%.6g,\"images_per_s\":%.6g,\"seconds\":%.6g}\n",
-          epoch + 1, e->train_loss, e->train_acc, e->test_loss, e->test_acc,
+  fprintf(r->metrics, "{\"epoch\":%ld,\"train_loss\":%.6g,\"train_acc\":%.6g,\"%s_loss\":%.6g,\"%s_acc\":%.6g,\"images_per_s\":%.6g,\"seconds\":%.6g}\n",
+          epoch + 1, e->train_loss, e->train_acc, split, e->test_loss, split, e->test_acc,
           e->images_per_s, e->seconds);
   if (fflush(r->metrics) || ferror(r->metrics))
     return rt_error(r->c, 1, "cannot write metrics '%s': %s", a->metrics, strerror(errno));
@@ -151,6 +155,34 @@ static int train_epoch(RtRun *r, const RtArgs *a, RtTrainState *st,
   return 0;
 }
 
+/* --save-best and --patience follow the best accuracy of the epochs so
+ * far (strictly better counts; the first epoch is the best at first), in
+ * the state so that a resumed run goes on as an uninterrupted one; so
+ * does a run resumed from a checkpoint that has one. Returns whether the
+ * epoch just done (st->epoch, not yet counted) is the new best. */
+static int keep_best(const RtArgs *a, RtTrainState *st, double acc)
+{
+  if (!a->save_best && !a->patience && !st->best_epoch)
+    return 0;
+  if (st->best_epoch && acc <= st->best_acc)
+    return 0;
+  st->best_epoch = st->epoch + 1;
+  st->best_acc = acc;
+  return 1;
+}
+
+/* --patience N: N epochs since the best (also when resuming a run that
+ * stopped early: it stays stopped). */
+static int patience_over(const RtRun *r, const RtArgs *a, const RtTrainState *st)
+{
+  if (!a->patience || !st->best_epoch || st->epoch - st->best_epoch < a->patience)
+    return 0;
+  fprintf(rt_info(), "%s: stopping early after epoch %ld: no better %s_acc for %d epoch%s (the best, %.4f, was epoch %ld)\n",
+          r->c->prog, st->epoch, r->val.n ? "val" : "test", a->patience,
+          a->patience == 1 ? "" : "s", st->best_acc, st->best_epoch);
+  return 1;
+}
+
 /* Train from st up to a->epochs epochs. Returns the exit status. */
 static int train_loop(RtRun *r, const RtArgs *a, RtTrainState *st, double *test_acc)
 {
@@ -160,7 +192,7 @@ static int train_loop(RtRun *r, const RtArgs *a, RtTrainState *st, double *test_
     return rt_error(r->c, 1, "checkpoint '%s' stopped at step %ld of an epoch, but this data has only %ld steps per epoch",
                     a->resume, st->epoch_step, steps);
   rt_progress_init(&progress, rt_info(), a->epochs, steps, st->epoch * steps + st->epoch_step);
-  while (st->epoch < a->epochs) {
+  while (st->epoch < a->epochs && !patience_over(r, a, st)) {
     double start = rt_now();
     EpochStats e = {0};
     int rc = train_epoch(r, a, st, &progress, &e);
@@ -168,14 +200,21 @@ static int train_loop(RtRun *r, const RtArgs *a, RtTrainState *st, double *test_
       return rc;
     e.train_loss = st->loss_sum / (double)st->seen;
     e.train_acc = rt_run_accuracy(r, st->correct, st->seen);
-    rt_run_evaluate(r, &r->test, &e.test_loss, &e.test_acc, NULL);
+    rt_run_evaluate(r, r->val.n ? &r->val : &r->test, &e.test_loss, &e.test_acc, NULL);
     e.seconds = rt_now() - start;
-    *test_acc = e.test_acc;
+    if (!r->val.n)
+      *test_acc = e.test_acc;
     rt_progress_clear(&progress);
     if (report_epoch(r, a, st->epoch, a->epochs, &e))
       return 1;
-    *st = (RtTrainState){st->seed, st->epoch + 1, 0, st->t, st->batch, 0, 0, 0};
+    int better = keep_best(a, st, e.test_acc);
+    st->epoch++;
+    st->epoch_step = 0;
+    st->loss_sum = 0;
+    st->correct = st->seen = 0;
     if (a->save && save(r, a->save, st))
+      return 1;
+    if (better && a->save_best && save(r, a->save_best, st))
       return 1;
     if (stop_requested())
       return interrupted(r, a, st);
@@ -183,7 +222,8 @@ static int train_loop(RtRun *r, const RtArgs *a, RtTrainState *st, double *test_
   return 0;
 }
 
-/* Check that --seed and --batch agree with the checkpoint being resumed. */
+/* Check that --seed, --batch and --val agree with the checkpoint being
+ * resumed. */
 static int resume_conflicts(const RtCtx *c, const RtArgs *a, const RtTrainState *st)
 {
   if ((a->given & RT_BIT(RT_O_SEED)) && a->seed != st->seed)
@@ -192,6 +232,45 @@ static int resume_conflicts(const RtCtx *c, const RtArgs *a, const RtTrainState 
   if ((a->given & RT_BIT(RT_O_BATCH)) && a->batch != st->batch)
     return rt_error(c, RT_EXIT_USAGE, "--batch %d conflicts with the batch %d of checkpoint '%s' (the data order depends on it); leave --batch out when resuming",
                     a->batch, st->batch, a->resume);
+  if ((a->given & RT_BIT(RT_O_VAL)) && a->val != st->val)
+    return rt_error(c, RT_EXIT_USAGE, "--val %g conflicts with %s of checkpoint '%s' (the training data depends on it); leave --val out when resuming",
+                    a->val, st->val ? "the validation split" : "no validation split", a->resume);
+  return 0;
+}
+
+/* --resume: the state, checked against the options and the data; the
+ * classes of the checkpoint must be those of the training data. */
+static int resume(RtRun *r, const RtArgs *a, RtTrainState *st)
+{
+  int rc = rt_run_load_weights(r, a->resume, st);
+  if (rc == 0)
+    rc = resume_conflicts(r->c, a, st);
+  if (rc == 0 && st->classes && r->train.classes)
+    rc = rt_run_same_classes(r, r->train.image_path, r->train.classes, r->train.nclasses,
+                             a->resume, st->classes, st->nclasses);
+  free(st->classes);
+  st->classes = NULL;
+  return rc;
+}
+
+/* The state to start or resume from, and the --val split it implies
+ * (drawn from the run's seed: the same on resume, with any threads and on
+ * every MPI rank). */
+static int start_state(RtRun *r, const RtArgs *a, RtTrainState *st)
+{
+  char err[1024];
+  *st = (RtTrainState){.seed = a->seed, .batch = a->batch, .val = a->val};
+  int rc = a->resume ? resume(r, a, st) : 0;
+  if (rc)
+    return rc;
+  st->classes = r->train.classes; /* saved with every checkpoint */
+  st->nclasses = r->train.nclasses;
+  if (!st->val)
+    return 0;
+  if (rt_dataset_split(&r->train, &r->val, st->val, st->seed, err, sizeof err))
+    return rt_error(r->c, 1, "--val: %s", err);
+  fprintf(rt_info(), "%s: validation data: %ld samples held out of the %ld training samples (--val %g)\n",
+          r->c->prog, r->val.n, r->val.n + r->train.n, st->val);
   return 0;
 }
 
@@ -213,21 +292,25 @@ static int first_plot(RtRun *r, const RtArgs *a)
 int rt_train(RtRun *r, const RtArgs *a, int nfiles, char **files)
 {
   (void)nfiles, (void)files; /* the signature of every command */
-  RtTrainState st = {a->seed, 0, 0, 0, a->batch, 0, 0, 0};
+  RtTrainState st;
   if (a->every && !a->save)
     return rt_error(r->c, RT_EXIT_USAGE, "--checkpoint-every needs --save");
+  int rc = rt_run_set_augment(r, a);
+  if (rc >= 0)
+    return rc;
   if (first_plot(r, a))
     return 1;
-  if (rt_run_load_split(r, a, "train", &r->train) || rt_run_load_split(r, a, "test", &r->test) ||
+  int single = rt_run_single_file(a); /* one CSV file: no test split */
+  if (rt_run_load_split(r, a, "train", &r->train) ||
+      (!single && rt_run_load_split(r, a, "test", &r->test)) ||
       rt_run_alloc_state(r, 1, r->train.n))
     return 1;
-  if (a->resume) {
-    int rc = rt_run_load_weights(r, a->resume, &st);
-    if (rc == 0)
-      rc = resume_conflicts(r->c, a, &st);
-    if (rc)
-      return rc;
-  }
+  rc = start_state(r, a, &st);
+  if (rc)
+    return rc;
+  if (single && !r->val.n)
+    return rt_error(r->c, RT_EXIT_USAGE, "--data %s is one file, with no test split: hold out a validation split with --val FRACTION, or give a folder with train.csv and test.csv",
+                    a->data);
   if (rt_run_setup(r, st.batch))
     return 1;
   if (!a->resume)
@@ -241,12 +324,17 @@ int rt_train(RtRun *r, const RtArgs *a, int nfiles, char **files)
   stop_signal = 0;
   sigaction(SIGINT, &act, &old_int);
   sigaction(SIGTERM, &act, &old_term);
-  int rc = train_loop(r, a, &st, &test_acc);
+  rc = train_loop(r, a, &st, &test_acc);
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
   if (rc)
     return rc;
-  if (test_acc < 0) /* resumed a finished run: nothing was trained */
+  if (single) { /* the validation figure stands in for the test's */
+    rt_run_evaluate(r, &r->val, &test_loss, &test_acc, NULL);
+    printf("val_acc=%.4f\n", test_acc);
+    return 0;
+  }
+  if (test_acc < 0) /* with --val, or resumed a finished run */
     rt_run_evaluate(r, &r->test, &test_loss, &test_acc, NULL);
   printf("test_acc=%.4f\n", test_acc);
   return 0;

@@ -168,11 +168,11 @@ D=$tmp/good
 # ---- data ----
 expect "missing data directory" 1 "clinet: data directory '$tmp/nope': No such file or directory" \
   "$net" train --data "$tmp/nope"
-expect "no data files" 1 "clinet: no train data in '$tmp/empty': looked for train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (IDX), and data_batch_1.bin to data_batch_5.bin (CIFAR-10)" \
+expect "no data files" 1 "clinet: no train data in '$tmp/empty': looked for train/<class>/ image folders, train.csv[.gz], train-images.idx[.gz] and train-labels.idx[.gz] or train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (IDX), and data_batch_1.bin to data_batch_5.bin (CIFAR-10)" \
   "$net" train --data "$tmp/empty"
 expect "images without labels" 1 "clinet: found $tmp/nolabels/train-images-idx3-ubyte but not train-labels-idx1-ubyte[.gz] in '$tmp/nolabels'" \
   "$net" train --data "$tmp/nolabels"
-expect "no test split" 1 "clinet: no test data in '$tmp/notest': looked for t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz] (IDX), and test_batch.bin (CIFAR-10)" \
+expect "no test split" 1 "clinet: no test data in '$tmp/notest': looked for test/<class>/ image folders, test.csv[.gz], test-images.idx[.gz] and test-labels.idx[.gz] or t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz] (IDX), and test_batch.bin (CIFAR-10)" \
   "$net" train --data "$tmp/notest"
 expect "wrong IDX magic" 1 "clinet: $tmp/magic/train-images-idx3-ubyte: not an IDX file (magic number 0x12340803, expected 0x00000801 to 0x00000804)" \
   "$net" train --data "$tmp/magic"
@@ -203,7 +203,7 @@ expect "CIFAR-10 file of the wrong size" 1 "clinet: $tmp/cifar/data_batch_1.bin:
 sed -e 's/^network clinet/network colour/' -e 's/image\[1, 28, 28\]/image[3, 32, 32]/' \
   "$tmp/clinet.cnn" >"$tmp/colour.cnn"
 if "$CNNCC" "$tmp/colour.cnn" -o "$tmp/colour" >"$tmp/build.log" 2>&1; then
-  expect_re "no --data and the default does not fit" 1 "colour: no data for this network \\(input \\[3, 32, 32\\]\\) was found: the default data set, Fashion-MNIST in (.*), does not fit it \\(\\1/train-images-idx3-ubyte(\\.gz)?: images are 1x28x28 but the network expects \\[3, 32, 32\\]\\); give yours with --data DIR \\(IDX or CIFAR-10 binary files, docs/training.md\\)" \
+  expect_re "no --data and the default does not fit" 1 "colour: no data for this network \\(input \\[3, 32, 32\\]\\) was found: the default data set, Fashion-MNIST in (.*), does not fit it \\(\\1/train-images-idx3-ubyte(\\.gz)?: images are 1x28x28 but the network expects \\[3, 32, 32\\]\\); give yours with --data DIR \\(IDX or CIFAR-10 binary files, image folders or CSV files: docs/training.md\\)" \
     "$tmp/colour" train
 else
   not_ok "no --data and the default does not fit: cannot build the trainer" && diag "$(cat "$tmp/build.log")"

@@ -154,6 +154,23 @@ EXTRA_DIST += tests/onnx-run.js
 TESTS += tests/outputs.sh
 dist_check_SCRIPTS += tests/outputs.sh
 EXTRA_DIST += tests/image-write.c tests/image-fit.c tests/image-fit.py
+# The data users bring (issue #16): image folders (the sample exported by
+# data/idx-to-folders.py trains to the IDX files' bits), plain IDX names,
+# --val, and the messages for bad folders.
+TESTS += tests/data-formats.sh
+dist_check_SCRIPTS += tests/data-formats.sh
+# CSV data (#16): the sample as CSV (data/idx-to-csv.py) trains to the IDX
+# files' bits; --label-column, --header; the messages for bad tables.
+TESTS += tests/data-csv.sh
+dist_check_SCRIPTS += tests/data-csv.sh
+EXTRA_DIST += data/idx-to-csv.py
+# train --augment: the same bits with any threads and when resumed (#16).
+TESTS += tests/augment.sh
+dist_check_SCRIPTS += tests/augment.sh
+# train --save-best and --patience, their state in the checkpoint (#16).
+TESTS += tests/keep-best.sh
+dist_check_SCRIPTS += tests/keep-best.sh
+EXTRA_DIST += data/idx-to-folders.py
 if HAVE_IMAGES
 check_PROGRAMS += tests/image-write tests/image-fit
 tests_image_write_SOURCES = tests/image-write.c

@@ -30,7 +30,7 @@ if ! "$CNNCC" --mpi "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet-mpi" >"$tmp/
   echo "Bail out! cnncc --mpi cannot build LeNet"
   exit 1
 fi
-plan 43
+plan 46
 if [ -n "$SAN" ]; then
   # OpenMPI keeps memory until exit in components it unloads: LeakSanitizer
   # reports it (no frame of ours) and turns the exit status to 1
@@ -185,6 +185,29 @@ status=$?
 check "a rank without its data: the job exits non-zero (was $status), no hang" \
   test "$status" != 0 -a "$status" != 124
 check "... naming the data and the rank" grep -q "rank 1 of 2 stopped alone (exit status 1)" "$tmp/out.log" ||
+  diag "$(cat "$tmp/out.log")"
+
+# --val: every rank holds out the same samples
+"$tmp/lenet" train --data "$tmp/lenet-data" --epochs 2 --batch 16 --val 0.2 --save "$tmp/val.ckpt" \
+  >/dev/null 2>&1
+rm -f "$tmp/val-mpi.ckpt"
+run_mpi 2 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 2 --batch 16 --val 0.2 \
+  --save "$tmp/val-mpi.ckpt" >"$tmp/out.log" 2>&1 || diag "$(tail -5 "$tmp/out.log")"
+check "--val 0.2 on 2 ranks: the plain trainer's checkpoint bytes" cmp "$tmp/val.ckpt" "$tmp/val-mpi.ckpt"
+# --augment: every rank draws the same crops and flips
+"$tmp/lenet" train --data "$tmp/lenet-data" --epochs 2 --batch 16 --augment crop=3,flip \
+  --save "$tmp/aug.ckpt" >/dev/null 2>&1
+rm -f "$tmp/aug-mpi.ckpt"
+run_mpi 2 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 2 --batch 16 --augment crop=3,flip \
+  --save "$tmp/aug-mpi.ckpt" >"$tmp/out.log" 2>&1 || diag "$(tail -5 "$tmp/out.log")"
+check "--augment crop=3,flip on 2 ranks: the plain trainer's checkpoint bytes" \
+  cmp "$tmp/aug.ckpt" "$tmp/aug-mpi.ckpt"
+timeout 120 mpirun --allow-run-as-root --oversubscribe \
+  -np 1 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 1 --val 0.2 : \
+  -np 1 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 1 --val 0.3 >"$tmp/out.log" 2>&1
+status=$?
+check "different --val on two ranks: exit status 2 (was $status) with a message" \
+  sh -c "test $status = 2 && grep -q 'rank 1 has --val 0.3, rank 0 --val 0.2' '$tmp/out.log'" ||
   diag "$(cat "$tmp/out.log")"
 
 # eval and predict under mpirun print what the plain trainer prints

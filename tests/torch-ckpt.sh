@@ -22,6 +22,9 @@
 #   cnncc -> PyTorch           PyTorch resumes from the trainer's checkpoint
 #                              and reports what the resumed trainer reports.
 #
+# A version-2 file (image folders, --val, --patience: class names, the
+# fraction and the best epoch) loads and saves to the same bytes too.
+#
 # Then files the mirror must refuse with CheckpointError, leaving the model
 # and optimizer as they were, with the message the trainer gives for the
 # same file: another network's checkpoint, another architecture of LeNet,
@@ -35,7 +38,7 @@ CHECKS=6 # per network
 networks="examples/lenet 40 4 examples/resnet 24 3" # source, training samples, epochs
 # shellcheck disable=SC2086 # split on purpose
 set -- $networks
-plan $(($# * CHECKS / 3 + 8))
+plan $(($# * CHECKS / 3 + 9))
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/torch-ckpt.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 find_rtlib
@@ -121,6 +124,26 @@ while [ $# -gt 0 ]; do
   result "$name: the trainer evaluates a checkpoint that PyTorch saved without an optimizer" "$log" $?
 done
 
+# Version 2: a run on image folders with --val and --patience keeps the
+# fraction, the class names and the best epoch in sections after the
+# moments; the mirror returns them in the position and writes the same file
+# again.
+d=$tmp/lenet
+log=$tmp/v2.log
+if [ -x "$top_builddir/tests/image-write" ]; then # built with libpng and libjpeg
+  { "$PYTHON" "$top_srcdir/data/idx-to-folders.py" "$top_srcdir/data/fashion-mnist" \
+      "$tmp/folders" 0-top 1-trouser 2-pullover 3-dress 4-coat 5-sandal 6-shirt 7-sneaker \
+      8-bag 9-boot &&
+    "$d/lenet" train --data "$tmp/folders" --val 0.2 --epochs 1 --seed $SEED --patience 2 \
+      --save "$d/v2.ckpt" &&
+    [ "$(od -An -tu1 -j8 -N1 "$d/v2.ckpt" | tr -d ' ')" = 2 ] &&
+    py roundtrip "$d/lenet.py" "$d/v2.ckpt" "$d/v2-torch.ckpt" && cmp "$d/v2.ckpt" "$d/v2-torch.ckpt"
+  } >"$log" 2>&1
+  result "version 2 (image folders, --val 0.2, --patience): the mirror loads and saves the same file" "$log" $?
+else
+  ok "version 2 (image folders, --val): # SKIP built without libpng and libjpeg"
+fi
+
 # Bad input: the LeNet mirror refuses these files with CheckpointError, and
 # with the trainer's message for the same file (PATH reads the same).
 d=$tmp/lenet
@@ -140,10 +163,10 @@ corrupt() {
 }
 corrupt crc.ckpt 5000 '\001'
 corrupt crc.ckpt 5001 '\002'
-corrupt version.ckpt 8 '\002'
+corrupt version.ckpt 8 '\003'
 for case in "resnet another network" "other-arch another architecture of LeNet" \
   "truncated a truncated file" "header a truncated header" "crc a wrong CRC" \
-  "version format version 2" "text a Python file"; do
+  "version format version 3" "text a Python file"; do
   file=${case%% *} what=${case#* }
   path=$bad/$file.ckpt
   msg=$(py reject "$d/lenet.py" "$path" 2>&1)

@@ -744,7 +744,11 @@ static void emit_main(Emit *E) {
        cnn_num(E, t->beta1), cnn_num(E, t->beta2), cnn_num(E, t->eps));
     pr(P, "             .weight_decay = %s, .batch = %d, .epochs = %d,", cnn_num(E, t->weight_decay),
        t->batch, t->epochs);
-    pr(P, "             .seed = UINT64_C(%" PRIu64 ")},", t->seed);
+    if (t->augment_crop || t->augment_flip) /* else as before: no fields */
+      pr(P, "             .seed = UINT64_C(%" PRIu64 "), .augment_crop = %d, .augment_flip = %d},",
+         t->seed, t->augment_crop, t->augment_flip);
+    else
+      pr(P, "             .seed = UINT64_C(%" PRIu64 ")},", t->seed);
     pr(P, ".setup = %s_setup,", N);
     pr(P, ".init = %s_init,", N);
     pr(P, ".forward = %s_forward,", N);

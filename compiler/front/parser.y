@@ -74,7 +74,7 @@ static CnnExpr *call(CnnParser *p, const char *name, CnnArgList args, CnnLoc loc
 %type <stmts> stmts body
 %type <stmt> stmt if_stmt
 %type <expr> expr postfix primary layer
-%type <args> args arg_list
+%type <args> args arg_list group_args group_list
 %type <arg> arg
 %type <param> params param_list param names
 
@@ -121,6 +121,22 @@ stmt: NETWORK IDENT                 { $$ = new_stmt(p, STMT_NETWORK, @2); $$->na
     }
   | if_stmt
   | TRAIN body                      { $$ = new_stmt(p, STMT_TRAIN, @1); $$->body = $2.first; }
+  | IDENT '{' group_args '}'        {
+        /* a group of settings, augment { crop = 4 }: augment = augment(crop = 4) */
+        $$ = new_stmt(p, STMT_ASSIGN, @1); $$->name = $1; $$->value = call(p, $1, $3, @1);
+    }
+  ;
+
+/* a group's settings, separated by commas or newlines */
+group_args: %empty                  { $$ = (CnnArgList){0}; }
+  | group_list
+  | group_list ','
+  | group_list SEP
+  ;
+
+group_list: arg                     { $$ = arg_append((CnnArgList){0}, $1); }
+  | group_list ',' arg              { $$ = arg_append($1, $3); }
+  | group_list SEP arg              { $$ = arg_append($1, $3); }
   ;
 
 if_stmt: IF expr body               { $$ = new_stmt(p, STMT_IF, @2); $$->value = $2; $$->body = $3.first; }

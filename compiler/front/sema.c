@@ -1020,6 +1020,26 @@ static void exec_adam(Sema *S, Scope *sc, CnnExpr *e) {
   }
 }
 
+/* augment { crop = N, flip = true }, the trainer's --augment crop=N,flip. */
+static void exec_augment(Sema *S, Scope *sc, CnnExpr *e) {
+  CnnTrainConfig *t = &S->net->train;
+  for (CnnArg *a = e->args; a; a = a->next) {
+    Value v = eval(S, sc, a->value);
+    int64_t x;
+    if (a->keyword && !strcmp(a->keyword, "crop")) {
+      if (setting_int(S, a, v, 0, 1 << 16, &x)) t->augment_crop = (int)x;
+    } else if (a->keyword && !strcmp(a->keyword, "flip")) {
+      if (v.kind == V_BOOL)
+        t->augment_flip = v.i != 0;
+      else if (v.kind != V_POISON)
+        cnn_error(S->diags, a->loc, "flip must be true or false, not %s", kind_name(v.kind));
+    } else {
+      cnn_error(S->diags, a->loc, "augment has no setting '%s'", a->keyword ? a->keyword : "(positional)");
+      cnn_hint(S->diags, "augment { crop = 4, flip = true }");
+    }
+  }
+}
+
 static void exec_train(Sema *S, Scope *sc, CnnStmt *s) {
   if (S->train_set) cnn_error(S->diags, s->loc, "the network already has a train section");
   S->train_set = true;
@@ -1043,6 +1063,9 @@ static void exec_train(Sema *S, Scope *sc, CnnStmt *s) {
       if (setting_int(S, &a, eval(S, sc, st->value), 1, 1 << 20, &x)) t->epochs = (int)x;
     } else if (!strcmp(st->name, "seed")) {
       if (setting_int(S, &a, eval(S, sc, st->value), 0, INT64_MAX, &x)) t->seed = (uint64_t)x;
+    } else if (!strcmp(st->name, "augment") && st->value->kind == AST_CALL &&
+               !strcmp(st->value->name, "augment")) {
+      exec_augment(S, sc, st->value);
     } else {
       cnn_error(S->diags, st->loc, "unknown train setting '%s'", st->name);
       cnn_hint(S->diags, "settings are optimizer, batch, epochs, seed");

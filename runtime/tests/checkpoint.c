@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "cnnrt.h"
 #include "fixtures.h"
@@ -58,6 +59,54 @@ static const char *load_error(const char *path, const RtNet *n)
   return err;
 }
 
+/* from with the byte at offset set to c and the CRC made right again:
+ * damage that only the checks after the CRC can see. */
+static void rewrite_byte(const char *from, const char *to, long offset, int c)
+{
+  long n = file_size(from);
+  unsigned char *b = malloc((size_t)n);
+  FILE *f = fopen(from, "rb");
+  if (!b || !f || fread(b, 1, (size_t)n, f) != (size_t)n)
+    abort();
+  fclose(f);
+  b[offset] = (unsigned char)c;
+  uLong crc = crc32(0, b, (uInt)(n - 4));
+  for (int i = 0; i < 4; i++)
+    b[n - 4 + i] = (unsigned char)(crc >> 8 * i);
+  f = fopen(to, "wb");
+  fwrite(b, 1, (size_t)n, f);
+  fclose(f);
+  free(b);
+}
+
+/* Version 2: the --val fraction and class names round-trip; damaged or
+ * unknown sections are refused. */
+static void version2(float *m, float *v)
+{
+  char classes[] = "cat\0dog", path[512], bad[512], want[1024];
+  RtTrainState st = {.seed = 7, .batch = 8, .val = 0.25, .nclasses = 2, .classes = classes},
+               got;
+  snprintf(path, sizeof path, "%s", tmp_path("v2.ckpt"));
+  snprintf(bad, sizeof bad, "%s", tmp_path("v2-bad.ckpt"));
+  tap_ok(rt_checkpoint_save(path, &net, &st, m, v, err, sizeof err) == 0, "version 2 saves: %s",
+         err);
+  long base = 104 + 5 + 4 * (3 * NP + NB), size = file_size(path);
+  tap_ok(size == base + 8 + 8 + 8 + 4 + 8 + 4, "version 2: the sections VALF and CLSS after the moments");
+  tap_ok(rt_checkpoint_load(path, &net, &got, NULL, NULL, err, sizeof err) == 0 &&
+             got.val == 0.25 && got.nclasses == 2 && got.classes &&
+             memcmp(got.classes, classes, sizeof classes) == 0,
+         "--val and the class names round-trip: %s", err);
+  free(got.classes);
+  rewrite_byte(path, bad, base + 16 + 8, 3); /* three classes, two names */
+  snprintf(want, sizeof want, "checkpoint '%s' is corrupted (a bad section after the moments)", bad);
+  tap_is_str(load_error(bad, &net), want, "a class count that does not match the names");
+  rewrite_byte(path, bad, base, 'X');
+  snprintf(want, sizeof want,
+           "checkpoint '%s' has a section 'XALF' that this runtime does not know (written by a newer cnncc?)",
+           bad);
+  tap_is_str(load_error(bad, &net), want, "an unknown section");
+}
+
 int main(void)
 {
   float m[NP], v[NP], m2[NP], v2[NP];
@@ -68,7 +117,7 @@ int main(void)
   }
   buffers[0] = 0.25f;
   buffers[1] = -4;
-  const RtTrainState st = {99, 2, 17, 1234, 64, 12.5, 300, 1088};
+  const RtTrainState st = {99, 2, 17, 1234, 64, 12.5, 300, 1088, 0, 0, NULL};
   char path[512], bad[512], before[512], want[2048];
   snprintf(path, sizeof path, "%s", tmp_path("a.ckpt"));
   snprintf(bad, sizeof bad, "%s", tmp_path("bad.ckpt"));
@@ -91,6 +140,8 @@ int main(void)
      got.t == st.t && got.batch == st.batch && got.loss_sum == st.loss_sum &&
      got.correct == st.correct && got.seen == st.seen, "training state round-trips");
   tap_ok(access(tmp_path("a.ckpt.tmp"), F_OK) != 0, "no temporary file is left behind");
+  tap_ok(got.val == 0 && !got.classes, "version 1 has no --val and no class names");
+  version2(m, v);
 
   copy_file(path, bad, size, 150);
   snprintf(want, sizeof want, "checkpoint '%s' is corrupted (CRC mismatch)", bad);
@@ -106,7 +157,7 @@ int main(void)
   snprintf(want, sizeof want, "'%s' is not a cnncc checkpoint", bad);
   tap_is_str(load_error(bad, &net), want, "wrong magic");
   copy_file(path, bad, size, 8);
-  snprintf(want, sizeof want, "checkpoint '%s' has format version 17; this runtime reads version 1", bad);
+  snprintf(want, sizeof want, "checkpoint '%s' has format version 17; this runtime reads versions 1 and 2", bad);
   tap_is_str(load_error(bad, &net), want, "unknown format version");
 
   RtNet vgg = net;

@@ -184,12 +184,14 @@ static void test_bad_sets(void)
   d = tmp_path("emptydir");
   mkdir(d, 0755);
   snprintf(want, sizeof want,
-           "no train data in '%s': looked for train-images-idx3-ubyte[.gz] and "
+           "no train data in '%s': looked for train/<class>/ image folders, train.csv[.gz], train-images.idx[.gz] and "
+           "train-labels.idx[.gz] or train-images-idx3-ubyte[.gz] and "
            "train-labels-idx1-ubyte[.gz] (IDX), and data_batch_1.bin to data_batch_5.bin (CIFAR-10)", d);
   tap_ok(rt_dataset_load(d, "train", &ds, err, sizeof err) == -1, "empty directory fails");
   tap_is_str(err, want, "missing files: the message lists what was looked for");
   snprintf(want, sizeof want,
-           "no test data in '%s': looked for t10k-images-idx3-ubyte[.gz] and "
+           "no test data in '%s': looked for test/<class>/ image folders, test.csv[.gz], test-images.idx[.gz] and "
+           "test-labels.idx[.gz] or t10k-images-idx3-ubyte[.gz] and "
            "t10k-labels-idx1-ubyte[.gz] (IDX), and test_batch.bin (CIFAR-10)", d);
   rt_dataset_load(d, "test", &ds, err, sizeof err);
   tap_is_str(err, want, "missing test files");
@@ -280,6 +282,47 @@ static void test_check(void)
   rt_dataset_free(&ds);
 }
 
+/* --augment: the transform on a 1x2x3 image, and what the batch draws. */
+static void test_augment(void)
+{
+  const float in[6] = {1, 2, 3, 4, 5, 6}; /* rows 1 2 3 / 4 5 6 */
+  float out[6];
+  rt_augment_sample(in, out, 1, 2, 3, 1, 1, 1, 0);
+  tap_ok(memcmp(out, in, sizeof in) == 0, "crop at the center of the padding: the image");
+  rt_augment_sample(in, out, 1, 2, 3, 1, 0, 0, 0);
+  const float shifted[6] = {0, 0, 0, 0, 1, 2};
+  tap_ok(memcmp(out, shifted, sizeof out) == 0, "crop at (0, 0): shifted down and right, zeros in");
+  rt_augment_sample(in, out, 1, 2, 3, 1, 2, 1, 1);
+  const float flipped[6] = {0, 3, 2, 0, 6, 5}; /* crop (1, 2): 2 3 0 / 5 6 0, mirrored */
+  tap_ok(memcmp(out, flipped, sizeof out) == 0, "crop then mirror, as RandomCrop + RandomHorizontalFlip");
+
+  enum { N = 64 };
+  float x[N * 6], tmp[6];
+  const int dim[3] = {1, 2, 3};
+  for (int i = 0; i < N; i++)
+    memcpy(x + 6 * i, in, sizeof in);
+  RtAugment flip = {0, 1};
+  rt_augment_batch(x, tmp, N, dim, &flip, 42);
+  const float mirror[6] = {3, 2, 1, 6, 5, 4};
+  int same = 0, mirrored = 0;
+  for (int i = 0; i < N; i++) {
+    same += memcmp(x + 6 * i, in, sizeof in) == 0;
+    mirrored += memcmp(x + 6 * i, mirror, sizeof mirror) == 0;
+  }
+  tap_ok(same + mirrored == N && same > 16 && mirrored > 16,
+         "flip alone: each sample as it is or mirrored, both often (%d, %d of %d)", same, mirrored, N);
+  float again[N * 6];
+  for (int i = 0; i < N; i++)
+    memcpy(again + 6 * i, in, sizeof in);
+  rt_augment_batch(again, tmp, N, dim, &flip, 42);
+  tap_ok(memcmp(x, again, sizeof x) == 0, "the same seed draws the same");
+  RtAugment a;
+  tap_ok(rt_augment_parse("crop=4,flip", &a) == 0 && a.crop == 4 && a.flip &&
+             rt_augment_parse("flip=false", &a) == 0 && !a.flip && !a.crop &&
+             rt_augment_parse("crop=-1", &a) == -1 && rt_augment_parse("rotate=3", &a) == -1,
+         "--augment specs parse, bad ones are refused");
+}
+
 int main(void)
 {
   test_good_sets();
@@ -288,5 +331,6 @@ int main(void)
   test_cifar();
   test_check();
   fixtures_cleanup();
+  test_augment();
   return tap_done();
 }
