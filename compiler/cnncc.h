@@ -317,9 +317,10 @@ uint64_t cnn_arch_hash(const CnnNet *net);
  * Returns 0, or -1 on a write error. */
 int cnn_emit_pytorch(FILE *out, const CnnNet *net);
 int cnn_emit_pytorch_source(FILE *out, const CnnNet *net, const char *source);
-/* The mirror's load_cnncc_checkpoint() and save_cnncc_checkpoint()
- * (emit/torch_ckpt.c); 0, or -1 on a write error. */
-int cnn_emit_pytorch_checkpoint(FILE *out);
+/* The mirror's load_cnncc_checkpoint() and save_cnncc_checkpoint(): the
+ * Python of emit/torch_ckpt.py, the same for every network (it reads the
+ * module's constants), as a string (embed.sh, torch_ckpt_text.c). */
+extern const char cnn_text_torch_ckpt[];
 /* ---- end PyTorch mirror ---- */
 
 

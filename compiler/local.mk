@@ -9,8 +9,18 @@ noinst_LIBRARIES += compiler/libcnnfront.a
 compiler_libcnnfront_a_SOURCES = compiler/cnncc.h compiler/front/arena.c compiler/front/diag.c \
 	compiler/front/lexer.l compiler/front/parser.y compiler/front/sema.c compiler/front/shape.c \
 	compiler/front/summary.c compiler/front/frontend.c compiler/front/ops.c compiler/front/arch.c \
-	compiler/emit/torch.c compiler/emit/torch_ckpt.c compiler/emit/dot.c
+	compiler/emit/torch.c compiler/emit/dot.c
 compiler_libcnnfront_a_CFLAGS = $(AM_CFLAGS) -I$(top_builddir)/compiler/front -I$(top_srcdir)/compiler
+# The checkpoint functions of the PyTorch mirror (docs/interop.md) are the
+# Python of emit/torch_ckpt.py, which embed.sh turns into a string as it
+# does the kernels; tests/torch-ckpt.sh runs them.
+EXTRA_DIST += compiler/emit/torch_ckpt.py
+nodist_compiler_libcnnfront_a_SOURCES = compiler/emit/torch_ckpt_text.c
+CLEANFILES += compiler/emit/torch_ckpt_text.c
+compiler/emit/torch_ckpt_text.c: compiler/emit/torch_ckpt.py compiler/kernels/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) compiler/emit && \
+	$(SHELL) $(srcdir)/compiler/kernels/embed.sh $(srcdir) cnncc.h cnn_text_ compiler/emit/torch_ckpt.py >$@-t && \
+	mv -f $@-t $@
 AM_YFLAGS = -d -Wall -Wno-yacc
 AM_LFLAGS =
 BUILT_SOURCES += compiler/front/parser.h
@@ -44,7 +54,8 @@ nodist_cnncc_SOURCES = compiler/kernels/kernel_texts.c
 CLEANFILES += compiler/kernels/kernel_texts.c
 compiler/kernels/kernel_texts.c: $(CNNCC_KERNELS) compiler/kernels/embed.sh
 	$(AM_V_GEN)$(MKDIR_P) compiler/kernels && \
-	$(SHELL) $(srcdir)/compiler/kernels/embed.sh $(srcdir) $(CNNCC_KERNELS) >$@-t && mv -f $@-t $@
+	$(SHELL) $(srcdir)/compiler/kernels/embed.sh $(srcdir) kernels.h cnn_kernel_ $(CNNCC_KERNELS) >$@-t && \
+	mv -f $@-t $@
 cnncc_CPPFLAGS = $(AM_CPPFLAGS) -DCNNCC_INCLUDEDIR='"$(includedir)"' -DCNNCC_LIBDIR='"$(libdir)"' \
 	-DCNNCC_ABS_SRCDIR='"$(abs_top_srcdir)"' -DCNNCC_DOCDIR='"$(docdir)"'
 dist_doc_DATA += docs/generated-code.md docs/architecture.md

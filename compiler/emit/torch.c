@@ -10,7 +10,7 @@
  * node's tensors in cnn_node_tensors() order, learnable tensors in the
  * parameter block and running statistics in the buffer block, every tensor
  * in PyTorch's own layout. load_cnncc_checkpoint()/save_cnncc_checkpoint()
- * (emit/torch_ckpt.c) read and write the trainer's checkpoints through
+ * (emit/torch_ckpt.py) read and write the trainer's checkpoints through
  * them. docs/pytorch.md describes the module. */
 #include <math.h>
 #include <stdlib.h>
@@ -27,7 +27,7 @@ static const char *const reserved[] = {
     "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
     "try", "while", "with", "yield", "torch", "nn", "F", "x", "self", "math",
     "NAME", "LOSS", "PARAMS", "BUFFERS", "TRAIN", /* module constants a class could hit */
-    "CheckpointError", /* the class of emit/torch_ckpt.c */
+    "CheckpointError", /* the class of emit/torch_ckpt.py */
     /* nn.Module attributes a submodule must not shadow */
     "forward", "predict", "loss", "correct", "training", "optimizer", "load_flat",
     "flat_params", "flat_buffers", "flat_grads", "train", "eval", "parameters", "buffers",
@@ -565,7 +565,7 @@ int cnn_emit_pytorch_source(FILE *out, const CnnNet *net, const char *source) {
   if (err) return -1;
   emit_methods(out, net);
   fprintf(out, "\n\n");
-  if (cnn_emit_pytorch_checkpoint(out)) return -1;
+  if (fputs(cnn_text_torch_ckpt, out) < 0) return -1;
   fprintf(out, "\n\nif __name__ == \"__main__\":\n");
   fprintf(out, "    model = %s()\n", cls);
   fprintf(out, "    count = sum(p.numel() for p in model.parameters())\n");
