@@ -127,7 +127,7 @@ typedef enum {
   OP_CONV1D, OP_CONV2D, OP_CONV_TRANSPOSE2D,
   OP_MAXPOOL1D, OP_MAXPOOL2D, OP_AVGPOOL1D, OP_AVGPOOL2D, OP_GLOBAL_AVGPOOL,
   OP_DENSE, OP_FLATTEN,
-  OP_RELU, OP_LEAKY_RELU, OP_SIGMOID, OP_TANH,
+  OP_RELU, OP_LEAKY_RELU, OP_SIGMOID, OP_TANH, OP_GELU, OP_SILU, OP_HARDSWISH,
   OP_BATCHNORM, OP_DROPOUT,
   OP_ADD, OP_MUL, OP_CONCAT,
   OP_SOFTMAX,
@@ -168,7 +168,7 @@ typedef struct {
   bool libm;              /* the formulas call math.h */
   unsigned vkernels;      /* the vector helpers it calls: CNN_VK_* */
 } CnnActFormulas;
-enum { CNN_VK_SIGMOID = 1, CNN_VK_TANH = 2 }; /* kernels/vsigmoid.h, vtanh.h */
+enum { CNN_VK_SIGMOID = 1, CNN_VK_TANH = 2, CNN_VK_ERF = 4 }; /* kernels/vsigmoid.h, vtanh.h, verf.h */
 
 enum { /* CnnOpInfo.flags */
   CNN_OPF_CONV = 1,       /* a convolution: out_channels from its arguments */

@@ -122,8 +122,7 @@ static const char *act_expr(Emit *E, int act, const char *x) {
 static const char *vact_expr(Emit *E, int act, const char *x) {
   ActKind f = act_kind(E, act);
   if (!f) return x;
-  E->need_vsigmoid |= (f->vkernels & CNN_VK_SIGMOID) != 0;
-  E->need_vtanh |= (f->vkernels & CNN_VK_TANH) != 0;
+  E->need_vk |= f->vkernels;
   return render_act(E, act, f->vector, x);
 }
 
@@ -933,9 +932,11 @@ static void emit_preamble(Emit *E, FILE *c, const char *c_name, const char *h_na
    * warns about unused static functions) */
   fputs(cnn_kernel_vector, c);
   if (E->p->need_vsum) fputs(cnn_kernel_vsum, c);
-  if (E->p->need_vsigmoid || E->p->need_vtanh) fputs(cnn_kernel_vexp, c);
-  if (E->p->need_vsigmoid) fputs(cnn_kernel_vsigmoid, c);
-  if (E->p->need_vtanh) fputs(cnn_kernel_vtanh, c);
+  unsigned vk = E->p->need_vk;
+  if (vk & (CNN_VK_SIGMOID | CNN_VK_TANH)) fputs(cnn_kernel_vexp, c);
+  if (vk & CNN_VK_SIGMOID) fputs(cnn_kernel_vsigmoid, c);
+  if (vk & CNN_VK_TANH) fputs(cnn_kernel_vtanh, c);
+  if (vk & CNN_VK_ERF) fputs(cnn_kernel_verf, c);
   if (E->p->need_zero) {
     nl(P);
     pr(P, "static const volatile float %s_zero = 0.0f;", E->N);
@@ -974,8 +975,7 @@ static void emit_header_file(Emit *E, FILE *h, const char *c_name, const char *h
 static bool check_needs(const Emit *E) {
   const CnnInferPlan *p = E->p;
   if ((!E->need_math || file_needs_math(E)) && (!E->need_zero || p->need_zero) &&
-      (!E->need_vsum || p->need_vsum) && (!E->need_vsigmoid || p->need_vsigmoid) &&
-      (!E->need_vtanh || p->need_vtanh))
+      (!E->need_vsum || p->need_vsum) && (E->need_vk & ~p->need_vk) == 0)
     return true;
   fprintf(stderr, "cnncc: internal error: the inference code uses a helper its plan did not foresee\n");
   return false;

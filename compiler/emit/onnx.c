@@ -23,6 +23,7 @@
 #define OPSET 13
 #define IR_VERSION 7 /* the IR of opset 13 (ONNX 1.8) */
 #define MAX_ATTRS 8
+#define MAX_NODES 5 /* the most ONNX nodes of one cnncc node besides its inputs (gelu) */
 
 typedef struct {
   CnnArena *A;
@@ -300,6 +301,44 @@ static void emit_batchnorm(Onnx *X, const CnnNode *n, const char *in) {
   attr_float(X, o, "momentum", 1 - n->momentum); /* ONNX's weighs the running value */
 }
 
+/* A scalar initializer of node n's, "NAME/what". */
+static const char *constant(Onnx *X, const CnnNode *n, const char *what, float v) {
+  return add_init(X, cnn_format(X->A, "%s/%s", n->name, what), 0, NULL, &v);
+}
+
+/* A node of n's with two inputs writing the intermediate value "NAME/what"
+ * (NULL: n's output). */
+static const char *binary(Onnx *X, const CnnNode *n, const char *op, const char *a, const char *b,
+                          const char *what) {
+  const char *out = what ? cnn_format(X->A, "%s/%s", n->name, what) : X->value[n->id];
+  add_node(X, op, what ? out : n->name, 2, (const char *[]){a, b}, out);
+  return out;
+}
+
+/* gelu: x * 0.5 * (1 + erf(x / sqrt(2))), as torch exports its exact form
+ * (opset 13 has no Gelu). */
+static void emit_gelu(Onnx *X, const CnnNode *n, const char *in) {
+  const char *scaled = binary(X, n, "Div", in, constant(X, n, "sqrt2", 1.41421356237309505f), "scaled");
+  const char *erf = cnn_format(X->A, "%s/erf", n->name);
+  add_node(X, "Erf", erf, 1, &scaled, erf);
+  const char *cdf2 = binary(X, n, "Add", erf, constant(X, n, "one", 1), "cdf2");
+  const char *half = binary(X, n, "Mul", in, constant(X, n, "half", 0.5f), "half_x");
+  binary(X, n, "Mul", half, cdf2, NULL);
+}
+
+/* silu, x * sigmoid(x), and hardswish, x * hardsigmoid(x) with torch's
+ * slope 1/6 and offset 1/2 (HardSwish itself is opset 14). */
+static void emit_gated(Onnx *X, const CnnNode *n, const char *in) {
+  bool hard = n->op == OP_HARDSWISH;
+  const char *gate = cnn_format(X->A, "%s/gate", n->name);
+  Onnx__NodeProto *o = add_node(X, hard ? "HardSigmoid" : "Sigmoid", gate, 1, &in, gate);
+  if (hard) {
+    attr_float(X, o, "alpha", 1.0 / 6);
+    attr_float(X, o, "beta", 0.5);
+  }
+  binary(X, n, "Mul", in, gate, NULL);
+}
+
 /* add and mul of several inputs: a chain of binary nodes, left to right as
  * the generated code sums them. */
 static void emit_chain(Onnx *X, const CnnNode *n) {
@@ -340,6 +379,8 @@ static void emit_node(Onnx *X, const CnnNode *n) {
     break;
   case OP_SIGMOID: add_node(X, "Sigmoid", n->name, 1, &in, out); break;
   case OP_TANH: add_node(X, "Tanh", n->name, 1, &in, out); break;
+  case OP_GELU: emit_gelu(X, n, in); break;
+  case OP_SILU: case OP_HARDSWISH: emit_gated(X, n, in); break;
   case OP_SOFTMAX: attr_int(X, add_node(X, "Softmax", n->name, 1, &in, out), "axis", 1); break;
   case OP_BATCHNORM: emit_batchnorm(X, n, in); break;
   case OP_ADD: case OP_MUL: emit_chain(X, n); break;
@@ -377,7 +418,7 @@ static Onnx__GraphProto *graph(Onnx *X) {
   find_folds(X, live);
   name_values(X);
   size_t most = 0;
-  for (int i = 0; i < net->nnodes; i++) most += (size_t)net->nodes[i].ninputs + 1;
+  for (int i = 0; i < net->nnodes; i++) most += (size_t)net->nodes[i].ninputs + MAX_NODES;
   X->nodes = cnn_alloc(X->A, sizeof *X->nodes * most);
   X->inits = cnn_alloc(X->A, sizeof *X->inits * (size_t)net->nnodes * 4);
   const char *source = X->opt->source_file ? X->opt->source_file : net->name;

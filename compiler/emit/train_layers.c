@@ -259,7 +259,7 @@ static void emit_global_avgpool(Emit *E, const CnnNode *n) {
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), grad(E, n->inputs[0]));
 }
 
-/* relu, leaky_relu, sigmoid, tanh, dropout: one element at a time. */
+/* The activations (CNN_OPF_ACTIVATION): one element at a time. */
 static void emit_elementwise(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
   int64_t size = size_of(n);
@@ -804,6 +804,8 @@ static void (*const print_layer[OP_COUNT])(Emit *, const CnnNode *) = {
     [OP_DENSE] = cnn_emit_dense,          [OP_FLATTEN] = emit_flatten,
     [OP_RELU] = emit_elementwise,         [OP_LEAKY_RELU] = emit_elementwise,
     [OP_SIGMOID] = emit_elementwise,      [OP_TANH] = emit_elementwise,
+    [OP_GELU] = emit_elementwise,         [OP_SILU] = emit_elementwise,
+    [OP_HARDSWISH] = emit_elementwise,
     [OP_BATCHNORM] = emit_batchnorm,      [OP_DROPOUT] = emit_dropout,
     [OP_ADD] = emit_add,                  [OP_MUL] = emit_mul,
     [OP_CONCAT] = emit_concat,            [OP_SOFTMAX] = emit_softmax,

@@ -178,7 +178,8 @@ static void count_cost(const CnnNet *net, CnnNode *n) {
   case OP_GLOBAL_AVGPOOL: n->flops = in; break;
   case OP_BATCHNORM: n->flops = 2 * out; break;
   case OP_SOFTMAX: n->flops = 3 * out; break;
-  case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH: case OP_ADD: case OP_MUL:
+  case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH: case OP_GELU: case OP_SILU:
+  case OP_HARDSWISH: case OP_ADD: case OP_MUL:
     n->flops = out;
     break;
   default: n->flops = 0;

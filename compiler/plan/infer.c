@@ -141,7 +141,8 @@ static void group_node(CnnArena *A, Plan *p, int i) {
     g = fusable(p, n->inputs[0]);
     fuse_or_chain(A, p, g, i, weighted(g) && g->bn < 0 && g->act < 0 && g->pool < 0 ? &g->bn : NULL);
     break;
-  case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH: /* CNN_OPF_ACTIVATION */
+  case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH: case OP_GELU: case OP_SILU:
+  case OP_HARDSWISH: /* CNN_OPF_ACTIVATION */
     g = fusable(p, n->inputs[0]);
     fuse_or_chain(A, p, g, i, weighted(g) && g->act < 0 && g->pool < 0 ? &g->act : NULL);
     break;
@@ -420,15 +421,14 @@ static bool place(CnnArena *A, Plan *p) {
 /* ---- what the file needs ---- */
 
 /* Activation node act as group code applies it: on vectors (vec) needs the
- * vector sigmoid or tanh, any sigmoid or tanh expf/tanhf, and a slope that
+ * vector functions its formula calls, one that calls libm math.h, and a slope that
  * is not finite a macro of math.h. */
 static void need_act(Plan *p, int act, bool vec) {
   if (act < 0) return;
   const CnnNode *n = &p->net->nodes[act];
   const CnnActFormulas *f = &cnn_op_info(n->op)->act; /* front/ops.c */
   if (f->libm) p->need_math = true;
-  if (vec && (f->vkernels & CNN_VK_SIGMOID)) p->need_vsigmoid = true;
-  if (vec && (f->vkernels & CNN_VK_TANH)) p->need_vtanh = true;
+  if (vec) p->need_vk |= f->vkernels;
   if (f->arg && !isfinite((float)n->negative_slope)) p->need_math = true;
 }
 

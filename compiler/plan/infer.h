@@ -108,7 +108,8 @@ typedef struct {
   /* what the file carries apart from the kernels: <math.h> (but non-finite
    * weights, which only the values tell), the vector helpers, the opaque
    * zero, NAME_softmax() */
-  bool need_math, need_zero, need_vsum, need_vsigmoid, need_vtanh, softmax_fn;
+  bool need_math, need_zero, need_vsum, softmax_fn;
+  unsigned need_vk; /* the vector functions (CNN_VK_*) */
 } CnnInferPlan;
 
 #define CNN_INFER_TILE_MAX 16 /* the widest SIMD vector in floats (AVX-512) */

@@ -87,6 +87,8 @@ static void backward_cost(const CnnTrainPlan *T, int i, int64_t es, CnnRoofline 
   case OP_MUL: reads = in; flops = 2 * out + added_grads(T, n) * out; break;
   case OP_RELU: case OP_LEAKY_RELU: reads = out; flops = out; break;
   case OP_SIGMOID: case OP_TANH: reads = out; flops = 3 * out; break;
+  case OP_GELU: case OP_SILU: reads = in; flops = 8 * out; break; /* x; erf or exp, and a few more */
+  case OP_HARDSWISH: reads = in; flops = 3 * out; break;
   case OP_SOFTMAX: reads = out; flops = 4 * out; break;
   case OP_DROPOUT: flops = out; break;
   case OP_AVGPOOL1D: case OP_AVGPOOL2D: case OP_GLOBAL_AVGPOOL: flops = in; break;
