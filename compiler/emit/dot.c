@@ -18,7 +18,7 @@
 static const char *fill(CnnOp op) {
   const CnnOpInfo *info = cnn_op_info(op);
   if (info->flags & CNN_OPF_CONV) return "#cfe2f3";
-  if (info->flags & CNN_OPF_POOL || op == OP_GLOBAL_AVGPOOL) return "#d9ead3";
+  if (info->flags & CNN_OPF_POOL || op == OP_GLOBAL_AVGPOOL || op == OP_GLOBAL_MAXPOOL) return "#d9ead3";
   if (info->flags & CNN_OPF_ACTIVATION) return "#f3f3f3";
   switch (op) {
   case OP_INPUT: return "#fff2cc";

@@ -593,6 +593,21 @@ static void emit_pool(Emit *E, int k) {
   pr(P, "}");
 }
 
+/* global_maxpool: the first maximum (NaN wins), as the training code
+ * takes it. */
+static void emit_gmp(Emit *E, int k, int c, int positions) {
+  CnnPrinter *P = E->P;
+  pr(P, "static void %s(const float *restrict src, float *restrict dst) {", fn_name(E, &E->p->g[k]));
+  pr(P, "for (int c = 0; c < %d; c++) {", c);
+  pr(P, "const float *restrict s = src + c * %d;", positions);
+  pr(P, "float m = s[0];");
+  pr(P, "for (int i = 1; i < %d; i++)", positions);
+  pr(P, "  if (s[i] > m || s[i] != s[i]) m = s[i];");
+  pr(P, "dst[c] = m;");
+  pr(P, "}\n}");
+}
+
+/* global_avgpool, global_maxpool */
 static void emit_gap(Emit *E, int k) {
   CnnPrinter *P = E->P;
   const Group *g = &E->p->g[k];
@@ -600,6 +615,10 @@ static void emit_gap(Emit *E, int k) {
   int c = n->shape.dim[0];
   int positions = (int)(size_of(in_node(E, n, 0)) / c);
   layer_comment(E, g);
+  if (n->op == OP_GLOBAL_MAXPOOL) {
+    emit_gmp(E, k, c, positions);
+    return;
+  }
   pr(P, "/* sums in eight lanes, as the training code does */");
   pr(P, "static void %s(const float *restrict src, float *restrict dst) {", fn_name(E, g));
   pr(P, "for (int c = 0; c < %d; c++) {", c);

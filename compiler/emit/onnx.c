@@ -366,9 +366,9 @@ static void emit_node(Onnx *X, const CnnNode *n) {
     window_attrs(X, o, n, false);
     attr_int(X, o, "count_include_pad", 1);
     break;
-  case OP_GLOBAL_AVGPOOL: { /* [N, C, ...] -> [N, C, 1, ...] -> [N, C] */
+  case OP_GLOBAL_AVGPOOL: case OP_GLOBAL_MAXPOOL: { /* [N, C, ...] -> [N, C, 1, ...] -> [N, C] */
     const char *pooled = cnn_format(X->A, "%s/pooled", n->name);
-    add_node(X, "GlobalAveragePool", pooled, 1, &in, pooled);
+    add_node(X, n->op == OP_GLOBAL_MAXPOOL ? "GlobalMaxPool" : "GlobalAveragePool", pooled, 1, &in, pooled);
     attr_int(X, add_node(X, "Flatten", n->name, 1, &pooled, out), "axis", 1);
     break;
   }

@@ -237,26 +237,54 @@ static void emit_pool(Emit *E, const CnnNode *n) {
                       grad(E, cnn_train_dx_node(E->T, n->id, 0)), argmax, out);
 }
 
-static void emit_global_avgpool(Emit *E, const CnnNode *n) {
+/* The first maximum of each plane of global_maxpool n (NaN wins, as in
+ * maxpool): the forward pass takes its value, and the backward pass finds
+ * it again, rather than keeping an argmax, to give it the whole gradient
+ * (PyTorch's adaptive_max_pool does the same with ties). */
+static void emit_plane_argmax(Emit *E, const CnnNode *n, int positions) {
   CnnPrinter *P = E->P;
+  pr(P, "static int %s_argmax(const real *restrict x) {", n->name);
+  pr(P, "int best = 0;");
+  pr(P, "for (int i = 1; i < %d; i++)", positions);
+  pr(P, "  if (x[i] > x[best] || x[i] != x[i]) best = i;");
+  pr(P, "return best;\n}");
+}
+
+/* global_avgpool and global_maxpool: the mean or the maximum over all
+ * positions of each channel. */
+static void emit_global_pool(Emit *E, const CnnNode *n) {
+  CnnPrinter *P = E->P;
+  bool max = n->op == OP_GLOBAL_MAXPOOL;
   int c = n->shape.dim[0];
   int positions = (int)(size_of(input_node(E, n, 0)) / c);
-  cnn_layer_comment(E, n, "the mean over all positions of each channel");
+  const char *inv = cnn_lit(E, 1.0 / positions);
+  cnn_layer_comment(E, n, max ? "the maximum over all positions of each channel; its gradient goes to the first"
+                              : "the mean over all positions of each channel");
+  if (max) emit_plane_argmax(E, n, positions);
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in, int n) {", n->name);
   pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
-  pr(P, "for (int bc = 0; bc < n * %d; bc++) out[bc] = sum(in + (size_t)bc * %d, %d) * %s;", c,
-     positions, positions, cnn_lit(E, 1.0 / positions));
-  pr(P, "}");
+  pr(P, "for (int bc = 0; bc < n * %d; bc++) {", c);
+  pr(P, "const real *restrict x = in + (size_t)bc * %d;", positions);
+  if (max) pr(P, "out[bc] = x[%s_argmax(x)];", n->name);
+  else pr(P, "out[bc] = sum(x, %d) * %s;", positions, inv);
+  pr(P, "}\n}");
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
   if (!cnn_backward_begin(E, n)) return;
-  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, int n) {", n->name);
+  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,%s int n) {", n->name,
+     max ? " const real *restrict in," : "");
   pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
   pr(P, "for (int bc = 0; bc < n * %d; bc++) {", c);
-  pr(P, "const real g = dout[bc] * %s;", cnn_lit(E, 1.0 / positions));
   pr(P, "real *dx = din + (size_t)bc * %d;", positions);
-  pr(P, "for (int i = 0; i < %d; i++) dx[i] %s g;", positions, acc_op(E, n, 0));
+  if (max) {
+    pr(P, "const int best = %s_argmax(in + (size_t)bc * %d);", n->name, positions);
+    pr(P, "for (int i = 0; i < %d; i++) dx[i] %s (i == best ? dout[bc] : 0);", positions, acc_op(E, n, 0));
+  } else {
+    pr(P, "const real g = dout[bc] * %s;", inv);
+    pr(P, "for (int i = 0; i < %d; i++) dx[i] %s g;", positions, acc_op(E, n, 0));
+  }
   pr(P, "}\n}");
-  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), grad(E, n->inputs[0]));
+  const char *x = max ? fmt(E, "%s, ", cnn_bact(E, n, n->inputs[0])) : "";
+  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %sn);", n->name, grad(E, n->id), grad(E, n->inputs[0]), x);
 }
 
 /* The activations (CNN_OPF_ACTIVATION): one element at a time. */
@@ -800,7 +828,8 @@ static void (*const print_layer[OP_COUNT])(Emit *, const CnnNode *) = {
     [OP_CONV1D] = cnn_emit_conv,         [OP_CONV2D] = cnn_emit_conv,
     [OP_CONV_TRANSPOSE2D] = cnn_emit_conv, [OP_MAXPOOL1D] = emit_pool,
     [OP_MAXPOOL2D] = emit_pool,           [OP_AVGPOOL1D] = emit_pool,
-    [OP_AVGPOOL2D] = emit_pool,           [OP_GLOBAL_AVGPOOL] = emit_global_avgpool,
+    [OP_AVGPOOL2D] = emit_pool,           [OP_GLOBAL_AVGPOOL] = emit_global_pool,
+    [OP_GLOBAL_MAXPOOL] = emit_global_pool,
     [OP_DENSE] = cnn_emit_dense,          [OP_FLATTEN] = emit_flatten,
     [OP_RELU] = emit_elementwise,         [OP_LEAKY_RELU] = emit_elementwise,
     [OP_SIGMOID] = emit_elementwise,      [OP_TANH] = emit_elementwise,

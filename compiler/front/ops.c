@@ -39,6 +39,7 @@ static const CnnOpInfo ops[OP_COUNT] = {
     OP(OP_AVGPOOL2D, .name = "avgpool2d", .generic = "avgpool", .prefix = "avgpool",
        .min_inputs = 1, .max_inputs = 1, .rank = 2, .flags = CNN_OPF_POOL, .params = {POOL_PARAMS}),
     OP(OP_GLOBAL_AVGPOOL, .name = "global_avgpool", .prefix = "gap", .min_inputs = 1, .max_inputs = 1),
+    OP(OP_GLOBAL_MAXPOOL, .name = "global_maxpool", .prefix = "gmp", .min_inputs = 1, .max_inputs = 1),
     OP(OP_DENSE, .name = "dense", .prefix = "dense", .min_inputs = 1, .max_inputs = 1,
        .params = {REQ("out_features", INT), DEF("bias", BOOL, 1)}, .torch_module = "nn.Linear"),
     OP(OP_FLATTEN, .name = "flatten", .prefix = "flatten", .min_inputs = 1, .max_inputs = 1,

@@ -175,7 +175,7 @@ static void count_cost(const CnnNet *net, CnnNode *n) {
   case OP_MAXPOOL1D: case OP_MAXPOOL2D: case OP_AVGPOOL1D: case OP_AVGPOOL2D:
     n->flops = out * window;
     break;
-  case OP_GLOBAL_AVGPOOL: n->flops = in; break;
+  case OP_GLOBAL_AVGPOOL: case OP_GLOBAL_MAXPOOL: n->flops = in; break;
   case OP_BATCHNORM: n->flops = 2 * out; break;
   case OP_SOFTMAX: n->flops = 3 * out; break;
   case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH: case OP_GELU: case OP_SILU:
@@ -220,12 +220,12 @@ bool cnn_infer_shape(CnnDiags *d, const CnnNet *net, CnnNode *n) {
     ok = infer_window(d, n, in);
     break;
   case OP_CONV_TRANSPOSE2D: ok = infer_transposed(d, n, in); break;
-  case OP_GLOBAL_AVGPOOL:
+  case OP_GLOBAL_AVGPOOL: case OP_GLOBAL_MAXPOOL:
     ok = in->rank >= 2;
     if (!ok) {
       char buf[64];
-      cnn_error(d, n->loc, "global_avgpool expects a [channels, ...] input with spatial axes, "
-                "but its input has shape %s", cnn_shape_str(*in, buf, sizeof buf));
+      cnn_error(d, n->loc, "%s expects a [channels, ...] input with spatial axes, "
+                "but its input has shape %s", cnn_op_name(n->op), cnn_shape_str(*in, buf, sizeof buf));
     }
     n->shape = (CnnShape){1, {in->dim[0]}};
     break;
