@@ -607,6 +607,22 @@ static void emit_gmp(Emit *E, int k, int c, int positions) {
   pr(P, "}\n}");
 }
 
+/* upsample: what the training code computes (emit/resample.c) */
+static void emit_resize(Emit *E, int k) {
+  CnnPrinter *P = E->P;
+  const Group *g = &E->p->g[k];
+  const CnnNode *n = node(E, g->main);
+  CnnShape in = in_node(E, n, 0)->shape;
+  layer_comment(E, g);
+  cnn_print_upsample_tables(P, n, in, "float", false);
+  pr(P, "static void %s(const float *restrict src, float *restrict dst) {", fn_name(E, g));
+  pr(P, "for (int c = 0; c < %d; c++) {", n->shape.dim[0]);
+  pr(P, "const float *restrict x = src + c * %d;", in.dim[1] * in.dim[2]);
+  pr(P, "float *restrict y = dst + c * %d;", n->shape.dim[1] * n->shape.dim[2]);
+  cnn_print_upsample_plane(P, n, in, "float", "x", "y");
+  pr(P, "}\n}");
+}
+
 /* global_avgpool, global_maxpool */
 static void emit_gap(Emit *E, int k) {
   CnnPrinter *P = E->P;
@@ -801,7 +817,8 @@ static void render_group(Emit *E, int k) {
   if (ts->n) nl(P);
   static void (*const print_group[])(Emit *, int) = {
       [CNN_IG_CONV] = emit_conv, [CNN_IG_CONVT] = emit_convt, [CNN_IG_DENSE] = emit_dense,
-      [CNN_IG_POOL] = emit_pool, [CNN_IG_GAP] = emit_gap,     [CNN_IG_EW] = emit_ew,
+      [CNN_IG_POOL] = emit_pool, [CNN_IG_GAP] = emit_gap,     [CNN_IG_RESIZE] = emit_resize,
+      [CNN_IG_EW] = emit_ew,
       [CNN_IG_CONCAT] = emit_concat, [CNN_IG_SOFTMAX] = emit_softmax, [CNN_IG_COPY] = emit_copy,
   };
   print_group[E->p->g[k].kind](E, k);

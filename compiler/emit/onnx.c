@@ -64,6 +64,14 @@ static void attr_float(Onnx *X, Onnx__NodeProto *n, const char *name, double v) 
   n->attribute[n->n_attribute++] = a;
 }
 
+static void attr_string(Onnx *X, Onnx__NodeProto *n, const char *name, const char *v) {
+  Onnx__AttributeProto *a = attr_new(X, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+  a->has_s = true;
+  a->s.len = strlen(v);
+  a->s.data = (uint8_t *)cnn_strdup(X->A, v);
+  n->attribute[n->n_attribute++] = a;
+}
+
 static void attr_ints(Onnx *X, Onnx__NodeProto *n, const char *name, int count, const int64_t *v) {
   Onnx__AttributeProto *a = attr_new(X, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
   a->n_ints = (size_t)count;
@@ -339,6 +347,19 @@ static void emit_gated(Onnx *X, const CnnNode *n, const char *in) {
   binary(X, n, "Mul", in, gate, NULL);
 }
 
+/* upsample: Resize by its scales, with no region of interest; nearest as
+ * PyTorch's floor(o / scale), bilinear with its half-pixel centres
+ * (align_corners=False), which clamp at the edges as ONNX Runtime does. */
+static void emit_upsample(Onnx *X, const CnnNode *n, const char *in) {
+  const float s[4] = {1, 1, (float)n->scale[0], (float)n->scale[1]};
+  const char *scales = add_init(X, cnn_format(X->A, "%s/scales", n->name), 1, (int[]){4}, s);
+  Onnx__NodeProto *o = add_node(X, "Resize", n->name, 3, (const char *[]){in, "", scales}, X->value[n->id]);
+  bool bil = n->mode == CNN_UPSAMPLE_BILINEAR;
+  attr_string(X, o, "mode", bil ? "linear" : "nearest");
+  attr_string(X, o, "coordinate_transformation_mode", bil ? "pytorch_half_pixel" : "asymmetric");
+  if (!bil) attr_string(X, o, "nearest_mode", "floor");
+}
+
 /* add and mul of several inputs: a chain of binary nodes, left to right as
  * the generated code sums them. */
 static void emit_chain(Onnx *X, const CnnNode *n) {
@@ -373,6 +394,7 @@ static void emit_node(Onnx *X, const CnnNode *n) {
     break;
   }
   case OP_FLATTEN: attr_int(X, add_node(X, "Flatten", n->name, 1, &in, out), "axis", 1); break;
+  case OP_UPSAMPLE: emit_upsample(X, n, in); break;
   case OP_RELU: add_node(X, "Relu", n->name, 1, &in, out); break;
   case OP_LEAKY_RELU:
     attr_float(X, add_node(X, "LeakyRelu", n->name, 1, &in, out), "alpha", n->negative_slope);

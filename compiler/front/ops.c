@@ -16,6 +16,8 @@
   DEF("dilation", SIZE, 1), DEF("bias", BOOL, 1)
 #define POOL_PARAMS \
   REQ("kernel", SIZE), {"stride", CNN_PARAM_SIZE, CNN_DEFAULT_KERNEL, 0}, DEF("padding", PAD, 0)
+#define SYM(n, list) {n, CNN_PARAM_SYMBOL, CNN_DEFAULT_VALUE, 0, list}
+static const char *const upsample_modes[] = {"nearest", "bilinear", NULL}; /* CNN_UPSAMPLE_* */
 /* An entry knows its own CnnOp, so that a pointer to it is enough. */
 #define OP(id, ...) [id] = {.op = id, __VA_ARGS__}
 
@@ -40,6 +42,10 @@ static const CnnOpInfo ops[OP_COUNT] = {
        .min_inputs = 1, .max_inputs = 1, .rank = 2, .flags = CNN_OPF_POOL, .params = {POOL_PARAMS}),
     OP(OP_GLOBAL_AVGPOOL, .name = "global_avgpool", .prefix = "gap", .min_inputs = 1, .max_inputs = 1),
     OP(OP_GLOBAL_MAXPOOL, .name = "global_maxpool", .prefix = "gmp", .min_inputs = 1, .max_inputs = 1),
+    /* F.interpolate(scale_factor=scale, mode, align_corners=False): torch.c
+     * writes it, for the integer scale as a number */
+    OP(OP_UPSAMPLE, .name = "upsample", .prefix = "upsample", .min_inputs = 1, .max_inputs = 1,
+       .rank = 2, .params = {DEF("scale", SIZE, 2), SYM("mode", upsample_modes)}),
     OP(OP_DENSE, .name = "dense", .prefix = "dense", .min_inputs = 1, .max_inputs = 1,
        .params = {REQ("out_features", INT), DEF("bias", BOOL, 1)}, .torch_module = "nn.Linear"),
     OP(OP_FLATTEN, .name = "flatten", .prefix = "flatten", .min_inputs = 1, .max_inputs = 1,

@@ -49,6 +49,7 @@ static bool need_rank(CnnDiags *d, CnnNode *n, const CnnShape *in, int rank) {
   cnn_error(d, n->loc, "%s expects a %s input, but its input has shape %s", cnn_op_name(n->op),
             shape_words(rank), cnn_shape_str(*in, buf, sizeof buf));
   if (n->op == OP_DENSE) cnn_hint(d, "insert '-> flatten' before dense");
+  else if (n->op == OP_UPSAMPLE) cnn_hint(d, "upsample has no 1-d form yet");
   else if (rank == 3 && in->rank == 2) cnn_hint(d, "for sequences use the 1-d operator");
   else if (rank == 2 && in->rank == 3) cnn_hint(d, "for images use the 2-d operator");
   return false;
@@ -176,6 +177,7 @@ static void count_cost(const CnnNet *net, CnnNode *n) {
     n->flops = out * window;
     break;
   case OP_GLOBAL_AVGPOOL: case OP_GLOBAL_MAXPOOL: n->flops = in; break;
+  case OP_UPSAMPLE: n->flops = n->mode == CNN_UPSAMPLE_BILINEAR ? 9 * out : 0; break; /* 6 mul, 3 add */
   case OP_BATCHNORM: n->flops = 2 * out; break;
   case OP_SOFTMAX: n->flops = 3 * out; break;
   case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH: case OP_GELU: case OP_SILU:
@@ -220,6 +222,10 @@ bool cnn_infer_shape(CnnDiags *d, const CnnNet *net, CnnNode *n) {
     ok = infer_window(d, n, in);
     break;
   case OP_CONV_TRANSPOSE2D: ok = infer_transposed(d, n, in); break;
+  case OP_UPSAMPLE:
+    ok = need_rank(d, n, in, 3);
+    n->shape = (CnnShape){3, {in->dim[0], in->dim[1] * n->scale[0], in->dim[2] * n->scale[1]}};
+    break;
   case OP_GLOBAL_AVGPOOL: case OP_GLOBAL_MAXPOOL:
     ok = in->rank >= 2;
     if (!ok) {

@@ -126,6 +126,7 @@ static void group_node(CnnArena *A, Plan *p, int i) {
   case OP_CONV_TRANSPOSE2D: new_group(A, p, CNN_IG_CONVT, i); break;
   case OP_DENSE: new_group(A, p, CNN_IG_DENSE, i); break;
   case OP_GLOBAL_AVGPOOL: case OP_GLOBAL_MAXPOOL: new_group(A, p, CNN_IG_GAP, i); break;
+  case OP_UPSAMPLE: new_group(A, p, CNN_IG_RESIZE, i); break;
   case OP_CONCAT: new_group(A, p, CNN_IG_CONCAT, i); break;
   case OP_SOFTMAX: new_group(A, p, CNN_IG_SOFTMAX, i); break;
   case OP_MAXPOOL1D: case OP_MAXPOOL2D: case OP_AVGPOOL1D: case OP_AVGPOOL2D:
@@ -476,7 +477,8 @@ CnnInferPlan *cnn_plan_inference(CnnArena *A, const CnnNet *net, const CnnInferO
 
 /* The name of a group's kind in the plan's text. */
 static const char *kind_name(CnnInferGroupKind kind) {
-  static const char *const names[] = {"conv", "convt", "dense", "pool", "gap", "ew", "concat", "softmax", "copy"};
+  static const char *const names[] = {"conv",   "convt",  "dense",   "pool", "gap",
+                                      "resize", "ew",     "concat",  "softmax", "copy"};
   return names[kind];
 }
 
