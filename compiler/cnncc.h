@@ -126,7 +126,7 @@ typedef enum {
   OP_INPUT,
   OP_CONV1D, OP_CONV2D, OP_CONV_TRANSPOSE2D,
   OP_MAXPOOL1D, OP_MAXPOOL2D, OP_AVGPOOL1D, OP_AVGPOOL2D, OP_GLOBAL_AVGPOOL, OP_GLOBAL_MAXPOOL,
-  OP_UPSAMPLE,
+  OP_UPSAMPLE, OP_ADAPTIVE_AVGPOOL1D, OP_ADAPTIVE_AVGPOOL2D,
   OP_DENSE, OP_FLATTEN,
   OP_RELU, OP_LEAKY_RELU, OP_SIGMOID, OP_TANH, OP_GELU, OP_SILU, OP_HARDSWISH,
   OP_BATCHNORM, OP_DROPOUT,
@@ -240,6 +240,7 @@ typedef struct {
   double p;              /* dropout */
   double negative_slope; /* leaky_relu */
   int scale[2];          /* upsample: the factor per axis */
+  int output_size[2];    /* adaptive_avgpool */
   int mode;              /* upsample: CNN_UPSAMPLE_* */
 
   int64_t nparams; /* learnable parameters (PyTorch's parameters()) */
@@ -304,6 +305,9 @@ const CnnNet *cnn_sema(CnnArena *a, CnnDiags *d, CnnStmt *program,
 /* Shape inference of one node from its inputs; reports errors at node->loc
  * and returns false when the node is invalid. */
 bool cnn_infer_shape(CnnDiags *d, const CnnNet *net, CnnNode *node);
+/* Window o of adaptive average pooling from `in` values to `out`:
+ * [floor(o in / out), ceil((o + 1) in / out)), as PyTorch's. */
+void cnn_adaptive_window(int in, int out, int o, int *start, int *end);
 
 /* ---- outputs ---- */
 void cnn_print_summary(FILE *out, const CnnNet *net);

@@ -607,19 +607,21 @@ static void emit_gmp(Emit *E, int k, int c, int positions) {
   pr(P, "}\n}");
 }
 
-/* upsample: what the training code computes (emit/resample.c) */
+/* upsample, adaptive_avgpool: what the training code computes
+ * (emit/resample.c) */
 static void emit_resize(Emit *E, int k) {
   CnnPrinter *P = E->P;
   const Group *g = &E->p->g[k];
   const CnnNode *n = node(E, g->main);
   CnnShape in = in_node(E, n, 0)->shape;
+  int c = n->shape.dim[0];
   layer_comment(E, g);
-  cnn_print_upsample_tables(P, n, in, "float", false);
+  cnn_print_resample_tables(P, n, in, "float", false);
   pr(P, "static void %s(const float *restrict src, float *restrict dst) {", fn_name(E, g));
-  pr(P, "for (int c = 0; c < %d; c++) {", n->shape.dim[0]);
-  pr(P, "const float *restrict x = src + c * %d;", in.dim[1] * in.dim[2]);
-  pr(P, "float *restrict y = dst + c * %d;", n->shape.dim[1] * n->shape.dim[2]);
-  cnn_print_upsample_plane(P, n, in, "float", "x", "y");
+  pr(P, "for (int c = 0; c < %d; c++) {", c);
+  pr(P, "const float *restrict x = src + c * %" PRId64 ";", cnn_shape_size(in) / c);
+  pr(P, "float *restrict y = dst + c * %" PRId64 ";", cnn_shape_size(n->shape) / c);
+  cnn_print_resample_plane(P, n, in, "float", "x", "y");
   pr(P, "}\n}");
 }
 

@@ -74,13 +74,14 @@ void cnn_emit_kernels(CnnPrinter *P, bool dbl, bool implicit, bool windows);
 /* maxpool_2x2, for max pooling 2x2 with stride 2 (AVX-512 or portable). */
 void cnn_emit_pool_kernels(CnnPrinter *P);
 
-/* upsample node n (input shape in), as the training and the inference code
- * both print it: its tables (static const arrays NAME_y0, NAME_x0 and,
- * bilinear, NAME_y1, NAME_x1, NAME_ly, NAME_lx, the weights of type
- * `real`, double ones with dbl), and the loop that computes one channel
- * plane y from plane x (emit/resample.c). */
-void cnn_print_upsample_tables(CnnPrinter *P, const CnnNode *n, CnnShape in, const char *real, bool dbl);
-void cnn_print_upsample_plane(CnnPrinter *P, const CnnNode *n, CnnShape in, const char *real, const char *x,
+/* Resampling node n (upsample, adaptive_avgpool; input shape in), as the
+ * training and the inference code both print it: its tables (static const
+ * arrays NAME_y0, NAME_x0, and NAME_y1, NAME_x1 but for nearest upsampling,
+ * bilinear's weights NAME_ly, NAME_lx of type `real`, double ones with
+ * dbl), and the loop that computes one channel plane y from plane x
+ * (emit/resample.c). */
+void cnn_print_resample_tables(CnnPrinter *P, const CnnNode *n, CnnShape in, const char *real, bool dbl);
+void cnn_print_resample_plane(CnnPrinter *P, const CnnNode *n, CnnShape in, const char *real, const char *x,
                               const char *y);
 
 #endif

@@ -360,6 +360,41 @@ static void emit_upsample(Onnx *X, const CnnNode *n, const char *in) {
   if (!bil) attr_string(X, o, "nearest_mode", "floor");
 }
 
+/* The matrix that averages adaptive_avgpool n's windows along one axis of
+ * `in` values to `out`: [out, in], or transposed [in, out]. */
+static const char *window_matrix(Onnx *X, const CnnNode *n, const char *what, int in, int out, bool transposed) {
+  float *m = cnn_alloc(X->A, sizeof(float) * (size_t)in * (size_t)out);
+  for (int o = 0; o < out; o++) {
+    int s, e;
+    cnn_adaptive_window(in, out, o, &s, &e);
+    for (int i = s; i < e; i++) m[transposed ? (size_t)i * out + o : (size_t)o * in + i] = 1.0f / (float)(e - s);
+  }
+  int dim[2] = {transposed ? in : out, transposed ? out : in};
+  return add_init(X, cnn_format(X->A, "%s/%s", n->name, what), 2, dim, m);
+}
+
+/* adaptive_avgpool: AveragePool when every window has the same size (the
+ * input a multiple of the output), else the windows' means as products
+ * with averaging matrices, A_rows x X x A_columns^T (MatMul broadcasts
+ * over the batch and the channels), which ONNX has no pooling for. */
+static void emit_adaptive(Onnx *X, const CnnNode *n, const char *in) {
+  int c, ih, iw, oh, ow;
+  cnn_shape_chw(X->net->nodes[n->inputs[0]].shape, &c, &ih, &iw);
+  cnn_shape_chw(n->shape, &c, &oh, &ow);
+  bool one_d = n->shape.rank == 2;
+  if (ih % oh == 0 && iw % ow == 0) {
+    int64_t k[2] = {ih / oh, iw / ow}, pads[4] = {0, 0, 0, 0};
+    Onnx__NodeProto *o = add_node(X, "AveragePool", n->name, 1, &in, X->value[n->id]);
+    attr_ints(X, o, "kernel_shape", one_d ? 1 : 2, k + one_d);
+    attr_ints(X, o, "strides", one_d ? 1 : 2, k + one_d);
+    attr_ints(X, o, "pads", one_d ? 2 : 4, pads);
+    return;
+  }
+  const char *rows = in;
+  if (!one_d) rows = binary(X, n, "MatMul", window_matrix(X, n, "row_means", ih, oh, false), in, "rows");
+  binary(X, n, "MatMul", rows, window_matrix(X, n, "column_means", iw, ow, true), NULL);
+}
+
 /* add and mul of several inputs: a chain of binary nodes, left to right as
  * the generated code sums them. */
 static void emit_chain(Onnx *X, const CnnNode *n) {
@@ -395,6 +430,7 @@ static void emit_node(Onnx *X, const CnnNode *n) {
   }
   case OP_FLATTEN: attr_int(X, add_node(X, "Flatten", n->name, 1, &in, out), "axis", 1); break;
   case OP_UPSAMPLE: emit_upsample(X, n, in); break;
+  case OP_ADAPTIVE_AVGPOOL1D: case OP_ADAPTIVE_AVGPOOL2D: emit_adaptive(X, n, in); break;
   case OP_RELU: add_node(X, "Relu", n->name, 1, &in, out); break;
   case OP_LEAKY_RELU:
     attr_float(X, add_node(X, "LeakyRelu", n->name, 1, &in, out), "alpha", n->negative_slope);

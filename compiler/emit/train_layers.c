@@ -287,61 +287,80 @@ static void emit_global_pool(Emit *E, const CnnNode *n) {
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %sn);", n->name, grad(E, n->id), grad(E, n->inputs[0]), x);
 }
 
-/* The backward pass of upsample: each output's gradient back to its
- * sources with the forward pass's weights, plane by plane (one thread a
- * plane: the sums race with no other). */
-static void emit_upsample_backward(Emit *E, const CnnNode *n, int ih, int iw) {
+/* The inner loop of a resampling backward pass: output (oy, ox)'s gradient
+ * d back to its sources with the forward pass's weights. */
+static void emit_resample_scatter(Emit *E, const CnnNode *n, int iw) {
   CnnPrinter *P = E->P;
-  int c = n->shape.dim[0], oh = n->shape.dim[1], ow = n->shape.dim[2];
-  bool bil = n->mode == CNN_UPSAMPLE_BILINEAR;
-  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, int n) {", n->name);
+  const char *N = n->name;
+  if (n->op != OP_UPSAMPLE) { /* adaptive_avgpool: the mean's share, as PyTorch divides */
+    pr(P, "const int x0 = %s_x0[ox], x1 = %s_x1[ox];", N, N);
+    pr(P, "const real share = d / (y1 - y0) / (x1 - x0);");
+    pr(P, "for (int iy = y0; iy < y1; iy++)");
+    pr(P, "  for (int ix = x0; ix < x1; ix++) dx[iy * %d + ix] += share;", iw);
+  } else if (n->mode == CNN_UPSAMPLE_BILINEAR) {
+    pr(P, "const int c0 = %s_x0[ox], c1 = %s_x1[ox];", N, N);
+    pr(P, "const real lx1 = %s_lx[ox], lx0 = 1 - lx1;", N);
+    pr(P, "dx[r0 + c0] += ly0 * lx0 * d;");
+    pr(P, "dx[r0 + c1] += ly0 * lx1 * d;");
+    pr(P, "dx[r1 + c0] += ly1 * lx0 * d;");
+    pr(P, "dx[r1 + c1] += ly1 * lx1 * d;");
+  } else {
+    pr(P, "dx[r + %s_x0[ox]] += d;", N);
+  }
+}
+
+/* The backward pass of a resampling layer, plane by plane (one thread a
+ * plane: the sums race with no other). */
+static void emit_resample_backward(Emit *E, const CnnNode *n, int ih, int iw) {
+  CnnPrinter *P = E->P;
+  const char *N = n->name;
+  int c, oh, ow;
+  cnn_shape_chw(n->shape, &c, &oh, &ow);
+  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, int n) {", N);
   pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * oh * ow);
   pr(P, "for (int bc = 0; bc < n * %d; bc++) {", c);
   pr(P, "const real *restrict g = dout + (size_t)bc * %d;", oh * ow);
   pr(P, "real *restrict dx = din + (size_t)bc * %d;", ih * iw);
   if (!strcmp(acc_op(E, n, 0), "=")) pr(P, "for (int i = 0; i < %d; i++) dx[i] = 0;", ih * iw);
   pr(P, "for (int oy = 0; oy < %d; oy++) {", oh);
-  if (bil) {
-    pr(P, "const int r0 = %s_y0[oy] * %d, r1 = %s_y1[oy] * %d;", n->name, iw, n->name, iw);
-    pr(P, "const real ly1 = %s_ly[oy], ly0 = 1 - ly1;", n->name);
+  if (n->op != OP_UPSAMPLE) {
+    pr(P, "const int y0 = %s_y0[oy], y1 = %s_y1[oy];", N, N);
+  } else if (n->mode == CNN_UPSAMPLE_BILINEAR) {
+    pr(P, "const int r0 = %s_y0[oy] * %d, r1 = %s_y1[oy] * %d;", N, iw, N, iw);
+    pr(P, "const real ly1 = %s_ly[oy], ly0 = 1 - ly1;", N);
   } else {
-    pr(P, "const int r = %s_y0[oy] * %d;", n->name, iw);
+    pr(P, "const int r = %s_y0[oy] * %d;", N, iw);
   }
   pr(P, "for (int ox = 0; ox < %d; ox++) {", ow);
   pr(P, "const real d = g[oy * %d + ox];", ow);
-  if (bil) {
-    pr(P, "const int c0 = %s_x0[ox], c1 = %s_x1[ox];", n->name, n->name);
-    pr(P, "const real lx1 = %s_lx[ox], lx0 = 1 - lx1;", n->name);
-    pr(P, "dx[r0 + c0] += ly0 * lx0 * d;");
-    pr(P, "dx[r0 + c1] += ly0 * lx1 * d;");
-    pr(P, "dx[r1 + c0] += ly1 * lx0 * d;");
-    pr(P, "dx[r1 + c1] += ly1 * lx1 * d;");
-  } else {
-    pr(P, "dx[r + %s_x0[ox]] += d;", n->name);
-  }
+  emit_resample_scatter(E, n, iw);
   pr(P, "}\n}\n}\n}");
 }
 
-/* upsample: the tables and the loop that the inference code prints too
- * (emit/resample.c). */
-static void emit_upsample(Emit *E, const CnnNode *n) {
+/* upsample and adaptive_avgpool: the tables and the loop that the inference
+ * code prints too (emit/resample.c). */
+static void emit_resample(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
   CnnShape in = input_node(E, n, 0)->shape;
-  int c = n->shape.dim[0], ih = in.dim[1], iw = in.dim[2];
-  cnn_layer_comment(E, n, fmt(E, "%s, as F.interpolate(align_corners=False): the source rows and columns of "
-                                 "each output%s", n->mode == CNN_UPSAMPLE_BILINEAR ? "bilinear" : "nearest",
-                              n->mode == CNN_UPSAMPLE_BILINEAR ? " and the second one's weight" : ""));
-  cnn_print_upsample_tables(P, n, in, "real", E->dbl);
+  int c, ih, iw;
+  cnn_shape_chw(in, &c, &ih, &iw);
+  const char *what = n->op != OP_UPSAMPLE ? "the mean of each window [y0, y1) x [x0, x1), as F.adaptive_avg_pool"
+                   : n->mode == CNN_UPSAMPLE_BILINEAR
+                       ? "bilinear, as F.interpolate(align_corners=False): each output's two source rows "
+                         "and columns and the second one's weight"
+                       : "nearest, as F.interpolate: each output's source row and column";
+  cnn_layer_comment(E, n, what);
+  cnn_print_resample_tables(P, n, in, "real", E->dbl);
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in, int n) {", n->name);
   pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 16384)", size_of(n));
   pr(P, "for (int bc = 0; bc < n * %d; bc++) {", c);
   pr(P, "const real *restrict x = in + (size_t)bc * %d;", ih * iw);
-  pr(P, "real *restrict y = out + (size_t)bc * %d;", n->shape.dim[1] * n->shape.dim[2]);
-  cnn_print_upsample_plane(P, n, in, "real", "x", "y");
+  pr(P, "real *restrict y = out + (size_t)bc * %" PRId64 ";", size_of(n) / c);
+  cnn_print_resample_plane(P, n, in, "real", "x", "y");
   pr(P, "}\n}");
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
   if (!cnn_backward_begin(E, n)) return;
-  emit_upsample_backward(E, n, ih, iw);
+  emit_resample_backward(E, n, ih, iw);
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), grad(E, n->inputs[0]));
 }
 
@@ -887,7 +906,8 @@ static void (*const print_layer[OP_COUNT])(Emit *, const CnnNode *) = {
     [OP_CONV_TRANSPOSE2D] = cnn_emit_conv, [OP_MAXPOOL1D] = emit_pool,
     [OP_MAXPOOL2D] = emit_pool,           [OP_AVGPOOL1D] = emit_pool,
     [OP_AVGPOOL2D] = emit_pool,           [OP_GLOBAL_AVGPOOL] = emit_global_pool,
-    [OP_GLOBAL_MAXPOOL] = emit_global_pool, [OP_UPSAMPLE] = emit_upsample,
+    [OP_GLOBAL_MAXPOOL] = emit_global_pool, [OP_UPSAMPLE] = emit_resample,
+    [OP_ADAPTIVE_AVGPOOL1D] = emit_resample, [OP_ADAPTIVE_AVGPOOL2D] = emit_resample,
     [OP_DENSE] = cnn_emit_dense,          [OP_FLATTEN] = emit_flatten,
     [OP_RELU] = emit_elementwise,         [OP_LEAKY_RELU] = emit_elementwise,
     [OP_SIGMOID] = emit_elementwise,      [OP_TANH] = emit_elementwise,

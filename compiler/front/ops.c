@@ -46,6 +46,13 @@ static const CnnOpInfo ops[OP_COUNT] = {
      * writes it, for the integer scale as a number */
     OP(OP_UPSAMPLE, .name = "upsample", .prefix = "upsample", .min_inputs = 1, .max_inputs = 1,
        .rank = 2, .params = {DEF("scale", SIZE, 2), SYM("mode", upsample_modes)}),
+    /* windows [floor(i In/Out), ceil((i+1) In/Out)) as F.adaptive_avg_pool */
+    OP(OP_ADAPTIVE_AVGPOOL1D, .name = "adaptive_avgpool1d", .generic = "adaptive_avgpool",
+       .prefix = "apool", .min_inputs = 1, .max_inputs = 1, .rank = 1,
+       .params = {REQ("output_size", SIZE)}),
+    OP(OP_ADAPTIVE_AVGPOOL2D, .name = "adaptive_avgpool2d", .generic = "adaptive_avgpool",
+       .prefix = "apool", .min_inputs = 1, .max_inputs = 1, .rank = 2,
+       .params = {REQ("output_size", SIZE)}),
     OP(OP_DENSE, .name = "dense", .prefix = "dense", .min_inputs = 1, .max_inputs = 1,
        .params = {REQ("out_features", INT), DEF("bias", BOOL, 1)}, .torch_module = "nn.Linear"),
     OP(OP_FLATTEN, .name = "flatten", .prefix = "flatten", .min_inputs = 1, .max_inputs = 1,

@@ -369,6 +369,7 @@ static bool apply_param(Sema *S, const CnnOpInfo *op, CnnNode *n, const CnnOpPar
   if (!strcmp(name, "p")) return float_arg(S, op, name, v, loc, 0, 1, true, &n->p);
   if (!strcmp(name, "negative_slope")) return number_arg(S, v, loc, label, &n->negative_slope);
   if (!strcmp(name, "scale")) return size_arg(S, op, v, loc, name, 1, n->scale);
+  if (!strcmp(name, "output_size")) return size_arg(S, op, v, loc, name, 1, n->output_size);
   if (!strcmp(name, "mode")) return symbol_arg(S, p, v, loc, label, &n->mode);
   return false;
 }

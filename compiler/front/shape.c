@@ -154,6 +154,22 @@ static bool infer_concat(CnnDiags *d, const CnnNet *net, CnnNode *n) {
   return true;
 }
 
+void cnn_adaptive_window(int in, int out, int o, int *start, int *end) {
+  *start = (int)((int64_t)o * in / out);
+  *end = (int)(((int64_t)(o + 1) * in + out - 1) / out);
+}
+
+/* The values that adaptive pooling sums along one axis, over all outputs. */
+static int64_t adaptive_span(int in, int out) {
+  int64_t span = 0;
+  for (int o = 0; o < out; o++) {
+    int s, e;
+    cnn_adaptive_window(in, out, o, &s, &e);
+    span += e - s;
+  }
+  return span;
+}
+
 /* Parameters and FLOPs, once the shape is known. */
 static void count_cost(const CnnNet *net, CnnNode *n) {
   CnnTensorSpec t[4];
@@ -177,6 +193,13 @@ static void count_cost(const CnnNet *net, CnnNode *n) {
     n->flops = out * window;
     break;
   case OP_GLOBAL_AVGPOOL: case OP_GLOBAL_MAXPOOL: n->flops = in; break;
+  case OP_ADAPTIVE_AVGPOOL1D: case OP_ADAPTIVE_AVGPOOL2D: { /* the sums, two divisions */
+    int c, h, w;
+    cnn_shape_chw(*input_shape(net, n, 0), &c, &h, &w);
+    n->flops = c * adaptive_span(h, n->shape.rank == 3 ? n->shape.dim[1] : 1) *
+               adaptive_span(w, n->shape.dim[n->shape.rank - 1]) + 2 * out;
+    break;
+  }
   case OP_UPSAMPLE: n->flops = n->mode == CNN_UPSAMPLE_BILINEAR ? 9 * out : 0; break; /* 6 mul, 3 add */
   case OP_BATCHNORM: n->flops = 2 * out; break;
   case OP_SOFTMAX: n->flops = 3 * out; break;
@@ -222,6 +245,13 @@ bool cnn_infer_shape(CnnDiags *d, const CnnNet *net, CnnNode *n) {
     ok = infer_window(d, n, in);
     break;
   case OP_CONV_TRANSPOSE2D: ok = infer_transposed(d, n, in); break;
+  case OP_ADAPTIVE_AVGPOOL1D: case OP_ADAPTIVE_AVGPOOL2D: {
+    int r = is_spatial_1d(n->op) ? 2 : 3;
+    ok = need_rank(d, n, in, r);
+    n->shape = r == 2 ? (CnnShape){2, {in->dim[0], n->output_size[1]}}
+                      : (CnnShape){3, {in->dim[0], n->output_size[0], n->output_size[1]}};
+    break;
+  }
   case OP_UPSAMPLE:
     ok = need_rank(d, n, in, 3);
     n->shape = (CnnShape){3, {in->dim[0], in->dim[1] * n->scale[0], in->dim[2] * n->scale[1]}};

@@ -55,12 +55,16 @@ int cnn_phase_index(int a, int k, int d, int s) {
 
 int cnn_phase_count(int k, int d, int s) { return cnn_phase_index(s, k, d, s); }
 
-void cnn_upsample_source(const CnnNode *n, int a, int in, int o, int *i0, int *i1, double *l1) {
+void cnn_resample_source(const CnnNode *n, int a, int in, int out, int o, int *i0, int *i1, double *l1) {
+  *l1 = 0;
+  if (n->op != OP_UPSAMPLE) {
+    cnn_adaptive_window(in, out, o, i0, i1);
+    return;
+  }
   float scale = (float)(1.0 / n->scale[a]); /* area_pixel_compute_scale, nearest_idx */
   if (n->mode == CNN_UPSAMPLE_NEAREST) {
     int i = (int)floorf((float)o * scale);
     *i0 = *i1 = i < in - 1 ? i : in - 1;
-    *l1 = 0;
     return;
   }
   float src = scale * ((float)o + 0.5f) - 0.5f;

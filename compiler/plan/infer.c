@@ -126,7 +126,9 @@ static void group_node(CnnArena *A, Plan *p, int i) {
   case OP_CONV_TRANSPOSE2D: new_group(A, p, CNN_IG_CONVT, i); break;
   case OP_DENSE: new_group(A, p, CNN_IG_DENSE, i); break;
   case OP_GLOBAL_AVGPOOL: case OP_GLOBAL_MAXPOOL: new_group(A, p, CNN_IG_GAP, i); break;
-  case OP_UPSAMPLE: new_group(A, p, CNN_IG_RESIZE, i); break;
+  case OP_UPSAMPLE: case OP_ADAPTIVE_AVGPOOL1D: case OP_ADAPTIVE_AVGPOOL2D:
+    new_group(A, p, CNN_IG_RESIZE, i);
+    break;
   case OP_CONCAT: new_group(A, p, CNN_IG_CONCAT, i); break;
   case OP_SOFTMAX: new_group(A, p, CNN_IG_SOFTMAX, i); break;
   case OP_MAXPOOL1D: case OP_MAXPOOL2D: case OP_AVGPOOL1D: case OP_AVGPOOL2D:

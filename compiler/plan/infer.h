@@ -14,7 +14,7 @@ typedef enum {
   CNN_IG_DENSE,   /* dense (+ batchnorm folded, activation) */
   CNN_IG_POOL,    /* maxpool, avgpool */
   CNN_IG_GAP,     /* global_avgpool, global_maxpool */
-  CNN_IG_RESIZE,  /* upsample */
+  CNN_IG_RESIZE,  /* upsample, adaptive_avgpool */
   CNN_IG_EW,      /* add, mul, batchnorm, activations: a chain in one loop */
   CNN_IG_CONCAT,
   CNN_IG_SOFTMAX,
