@@ -900,7 +900,8 @@ static void emit_flatten(Emit *E, const CnnNode *n) {
   cnn_layer_comment(E, n, fmt(E, "no code: the same memory as %s, viewed as a vector", input_node(E, n, 0)->name));
 }
 
-/* The printer of each operator's layer (none for the input). */
+/* The printer of each operator's layer (none for the input; the
+ * activations' is emit_elementwise). */
 static void (*const print_layer[OP_COUNT])(Emit *, const CnnNode *) = {
     [OP_CONV1D] = cnn_emit_conv,         [OP_CONV2D] = cnn_emit_conv,
     [OP_CONV_TRANSPOSE2D] = cnn_emit_conv, [OP_MAXPOOL1D] = emit_pool,
@@ -909,15 +910,12 @@ static void (*const print_layer[OP_COUNT])(Emit *, const CnnNode *) = {
     [OP_GLOBAL_MAXPOOL] = emit_global_pool, [OP_UPSAMPLE] = emit_resample,
     [OP_ADAPTIVE_AVGPOOL1D] = emit_resample, [OP_ADAPTIVE_AVGPOOL2D] = emit_resample,
     [OP_DENSE] = cnn_emit_dense,          [OP_FLATTEN] = emit_flatten,
-    [OP_RELU] = emit_elementwise,         [OP_LEAKY_RELU] = emit_elementwise,
-    [OP_SIGMOID] = emit_elementwise,      [OP_TANH] = emit_elementwise,
-    [OP_GELU] = emit_elementwise,         [OP_SILU] = emit_elementwise,
-    [OP_HARDSWISH] = emit_elementwise,
     [OP_BATCHNORM] = emit_batchnorm,      [OP_DROPOUT] = emit_dropout,
     [OP_ADD] = emit_add,                  [OP_MUL] = emit_mul,
     [OP_CONCAT] = emit_concat,            [OP_SOFTMAX] = emit_softmax,
 };
 
 void cnn_emit_layer(Emit *E, const CnnNode *n) {
-  if (print_layer[n->op]) print_layer[n->op](E, n);
+  if (cnn_op_info(n->op)->flags & CNN_OPF_ACTIVATION) emit_elementwise(E, n);
+  else if (print_layer[n->op]) print_layer[n->op](E, n);
 }

@@ -203,11 +203,8 @@ static void count_cost(const CnnNet *net, CnnNode *n) {
   case OP_UPSAMPLE: n->flops = n->mode == CNN_UPSAMPLE_BILINEAR ? 9 * out : 0; break; /* 6 mul, 3 add */
   case OP_BATCHNORM: n->flops = 2 * out; break;
   case OP_SOFTMAX: n->flops = 3 * out; break;
-  case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH: case OP_GELU: case OP_SILU:
-  case OP_HARDSWISH: case OP_ADD: case OP_MUL:
-    n->flops = out;
-    break;
-  default: n->flops = 0;
+  case OP_ADD: case OP_MUL: n->flops = out; break;
+  default: n->flops = cnn_op_info(n->op)->flags & CNN_OPF_ACTIVATION ? out : 0;
   }
 }
 

@@ -144,13 +144,12 @@ static void group_node(CnnArena *A, Plan *p, int i) {
     g = fusable(p, n->inputs[0]);
     fuse_or_chain(A, p, g, i, weighted(g) && g->bn < 0 && g->act < 0 && g->pool < 0 ? &g->bn : NULL);
     break;
-  case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH: case OP_GELU: case OP_SILU:
-  case OP_HARDSWISH: /* CNN_OPF_ACTIVATION */
-    g = fusable(p, n->inputs[0]);
-    fuse_or_chain(A, p, g, i, weighted(g) && g->act < 0 && g->pool < 0 ? &g->act : NULL);
-    break;
   case OP_ADD: case OP_MUL: fuse_or_chain(A, p, NULL, i, NULL); break;
-  default: break;
+  default:
+    if (cnn_op_info(n->op)->flags & CNN_OPF_ACTIVATION) {
+      g = fusable(p, n->inputs[0]);
+      fuse_or_chain(A, p, g, i, weighted(g) && g->act < 0 && g->pool < 0 ? &g->act : NULL);
+    }
   }
 }
 
