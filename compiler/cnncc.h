@@ -125,9 +125,10 @@ struct CnnStmt {
 typedef enum {
   OP_INPUT,
   OP_CONV1D, OP_CONV2D, OP_CONV_TRANSPOSE2D,
-  OP_MAXPOOL1D, OP_MAXPOOL2D, OP_AVGPOOL1D, OP_AVGPOOL2D, OP_GLOBAL_AVGPOOL,
+  OP_MAXPOOL1D, OP_MAXPOOL2D, OP_AVGPOOL1D, OP_AVGPOOL2D, OP_GLOBAL_AVGPOOL, OP_GLOBAL_MAXPOOL,
+  OP_UPSAMPLE, OP_ADAPTIVE_AVGPOOL1D, OP_ADAPTIVE_AVGPOOL2D,
   OP_DENSE, OP_FLATTEN,
-  OP_RELU, OP_LEAKY_RELU, OP_SIGMOID, OP_TANH,
+  OP_RELU, OP_LEAKY_RELU, OP_SIGMOID, OP_TANH, OP_GELU, OP_SILU, OP_HARDSWISH,
   OP_BATCHNORM, OP_DROPOUT,
   OP_ADD, OP_MUL, OP_CONCAT,
   OP_SOFTMAX,
@@ -144,6 +145,7 @@ typedef enum {
   CNN_PARAM_PAD_SAME, /* also same, and causal for a 1-d operator */
   CNN_PARAM_BOOL,
   CNN_PARAM_FLOAT,
+  CNN_PARAM_SYMBOL,   /* one of CnnOpParam.symbols (an index; the default's in value) */
 } CnnParamType;
 typedef enum { CNN_DEFAULT_REQUIRED, CNN_DEFAULT_VALUE, CNN_DEFAULT_KERNEL } CnnDefaultKind;
 typedef struct {
@@ -151,6 +153,7 @@ typedef struct {
   CnnParamType type;
   CnnDefaultKind def; /* CNN_DEFAULT_KERNEL: the kernel size (a pool's stride) */
   double value;       /* CNN_DEFAULT_VALUE */
+  const char *const *symbols; /* CNN_PARAM_SYMBOL: the names, NULL-terminated */
 } CnnOpParam;
 #define CNN_OP_MAX_PARAMS 6
 
@@ -168,7 +171,7 @@ typedef struct {
   bool libm;              /* the formulas call math.h */
   unsigned vkernels;      /* the vector helpers it calls: CNN_VK_* */
 } CnnActFormulas;
-enum { CNN_VK_SIGMOID = 1, CNN_VK_TANH = 2 }; /* kernels/vsigmoid.h, vtanh.h */
+enum { CNN_VK_SIGMOID = 1, CNN_VK_TANH = 2, CNN_VK_ERF = 4 }; /* kernels/vsigmoid.h, vtanh.h, verf.h */
 
 enum { /* CnnOpInfo.flags */
   CNN_OPF_CONV = 1,       /* a convolution: out_channels from its arguments */
@@ -236,10 +239,16 @@ typedef struct {
   double eps, momentum;  /* batchnorm */
   double p;              /* dropout */
   double negative_slope; /* leaky_relu */
+  int scale[2];          /* upsample: the factor per axis */
+  int output_size[2];    /* adaptive_avgpool */
+  int mode;              /* upsample: CNN_UPSAMPLE_* */
 
   int64_t nparams; /* learnable parameters (PyTorch's parameters()) */
   int64_t flops;   /* forward FLOPs per sample; a multiply-add is 2 */
 } CnnNode;
+
+/* upsample's modes, in the order of its symbols in front/ops.c */
+enum { CNN_UPSAMPLE_NEAREST, CNN_UPSAMPLE_BILINEAR };
 
 typedef enum { LOSS_NONE, LOSS_SOFTMAX_CROSS_ENTROPY, LOSS_MSE } CnnLossKind;
 
@@ -298,6 +307,9 @@ const CnnNet *cnn_sema(CnnArena *a, CnnDiags *d, CnnStmt *program,
 /* Shape inference of one node from its inputs; reports errors at node->loc
  * and returns false when the node is invalid. */
 bool cnn_infer_shape(CnnDiags *d, const CnnNet *net, CnnNode *node);
+/* Window o of adaptive average pooling from `in` values to `out`:
+ * [floor(o in / out), ceil((o + 1) in / out)), as PyTorch's. */
+void cnn_adaptive_window(int in, int out, int o, int *start, int *end);
 
 /* ---- outputs ---- */
 void cnn_print_summary(FILE *out, const CnnNet *net);

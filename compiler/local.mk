@@ -39,7 +39,7 @@ cnncc_SOURCES += compiler/plan/plan.h compiler/plan/memory.c compiler/plan/geome
 	compiler/plan/train_print.c compiler/plan/roofline.c compiler/plan/infer.h compiler/plan/infer.c \
 	compiler/emit/printer.c compiler/emit/train.h compiler/emit/train.c compiler/emit/train_conv.c \
 	compiler/emit/train_layers.c compiler/emit/train_loss.c compiler/emit/train_mpi.c \
-	compiler/emit/kernels.h compiler/emit/kernels.c
+	compiler/emit/kernels.h compiler/emit/kernels.c compiler/emit/resample.c
 # The kernels the generated code gets (emit/kernels.h) are ordinary C
 # headers, which cnncc holds as strings: kernels/embed.sh writes
 # kernel_texts.c from them, again whenever one changes.
@@ -47,7 +47,7 @@ CNNCC_KERNELS = compiler/kernels/threads.h compiler/kernels/vector.h compiler/ke
 	compiler/kernels/config_double.h compiler/kernels/pool.h compiler/kernels/simd.h \
 	compiler/kernels/portable.h compiler/kernels/gemm.h compiler/kernels/implicit.h \
 	compiler/kernels/window.h compiler/kernels/vsum.h compiler/kernels/vexp.h \
-	compiler/kernels/vsigmoid.h compiler/kernels/vtanh.h compiler/kernels/sum.h \
+	compiler/kernels/vsigmoid.h compiler/kernels/vtanh.h compiler/kernels/verf.h compiler/kernels/sum.h \
 	compiler/kernels/profile.h compiler/kernels/arena.h compiler/kernels/init.h
 EXTRA_DIST += $(CNNCC_KERNELS) compiler/kernels/embed.sh
 nodist_cnncc_SOURCES = compiler/kernels/kernel_texts.c

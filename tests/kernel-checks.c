@@ -68,6 +68,7 @@ static struct {
 #include "kernels/vexp.h"
 #include "kernels/vsigmoid.h"
 #include "kernels/vtanh.h"
+#include "kernels/verf.h"
 
 /* ---- data ---- */
 
@@ -562,7 +563,8 @@ static int near(float got, float want, float tol, const char *what, float x, cha
 }
 
 /* cnn_vexp, cnn_vsigmoid and cnn_vtanh within a few ulp of libm for x in
- * [-30, 30] (in plain C they are libm's), cnn_vsum exact on whole numbers */
+ * [-30, 30] (in plain C they are libm's), cnn_verf within 1e-6 of erff
+ * (its fit is good to 4e-7), cnn_vsum exact on whole numbers */
 static int check_infer_functions(char *why, size_t size) {
   float x[CNN_VL], y[CNN_VL];
   for (int i = -3000; i < 3000; i += CNN_VL) {
@@ -578,6 +580,9 @@ static int check_infer_functions(char *why, size_t size) {
     cnn_vstore(y, cnn_vtanh(cnn_vload(x)));
     for (int l = 0; l < CNN_VL; l++)
       if (!near(y[l], tanhf(x[l]), 1e-6f, "cnn_vtanh", x[l], why, size)) return 0;
+    cnn_vstore(y, cnn_verf(cnn_vload(x)));
+    for (int l = 0; l < CNN_VL; l++)
+      if (!near(y[l], erff(x[l]), 1e-6f, "cnn_verf", x[l], why, size)) return 0;
     float whole = 0;
     for (int l = 0; l < CNN_VL; l++) whole += x[l] = (float)small();
     if (!near(cnn_vsum(cnn_vload(x)), whole, 0, "cnn_vsum", x[0], why, size)) return 0;
@@ -600,6 +605,7 @@ const KernelCheck CHECKS[] = {
     {"im2row_panels as a naive window copy", check_im2row_panels},
     {"col2im as a naive scatter", check_col2im},
     {"maxpool_2x2 as a naive loop (windows 1..33 a row, NaNs)", check_maxpool_2x2},
-    {"the inference code's cnn_vexp, cnn_vsigmoid, cnn_vtanh near libm's, cnn_vsum exact", check_infer_functions},
+    {"the inference code's cnn_vexp, cnn_vsigmoid, cnn_vtanh, cnn_verf near libm's, cnn_vsum exact",
+        check_infer_functions},
     {NULL, NULL},
 };

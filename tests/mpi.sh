@@ -2,11 +2,12 @@
 # mpi.sh - data-parallel trainers (cnncc --mpi, docs/distributed.md) end
 # with the plain trainer's checkpoint bytes on 1, 2 and 4 ranks (issue #14).
 #
-# Every example and tests/kill-resume.cnn (batchnorm, whose statistics
-# need every sample of the batch, dropout and a strided convolution) on
-# small random IDX data (bench/synth_data.py). Each is trained by the plain
-# trainer with 2 threads and by `mpirun -np N` with 1 thread per rank (and
-# 2 ranks x 2 threads), on a batch that splits unevenly between the ranks and an epoch
+# Every example, tests/torch-ops2d.cnn (the other operators) and
+# tests/kill-resume.cnn (batchnorm, whose statistics need every sample of
+# the batch, dropout and a strided convolution) on small random IDX data
+# (bench/synth_data.py). Each is trained by the plain trainer with 2
+# threads and by `mpirun -np N` with 1 thread per rank (and 2 ranks x 2
+# threads), on a batch that splits unevenly between the ranks and an epoch
 # whose last batch is short; the checkpoints must be the same bytes (cmp).
 # Then: a run resumed on another number of ranks ends with the same bytes
 # (after an epoch, and after a rank was killed in mid-epoch: the job ends
@@ -102,6 +103,9 @@ same_bits_example vgg "$ex/vgg.cnn" 30 10 1 1 2 4
 same_bits_example resnet "$ex/resnet.cnn" 30 10 1 1 2 4
 same_bits_example vgg-cifar "$ex/vgg-cifar.cnn" 30 10 1 1 2 4
 same_bits_example wavenet "$ex/wavenet.cnn" 12 6 1 1 2 4
+# the operators the examples do not use (global_maxpool, upsample,
+# adaptive_avgpool, gelu, silu, hardswish, ...)
+same_bits_example ops2d "$top_srcdir/tests/torch-ops2d.cnn" 30 10 1 1 2 4
 
 # rank 0 alone prints the result line
 run_mpi 2 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 1 --threads 1 >"$tmp/out.log" 2>"$tmp/err.log"

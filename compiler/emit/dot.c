@@ -18,7 +18,9 @@
 static const char *fill(CnnOp op) {
   const CnnOpInfo *info = cnn_op_info(op);
   if (info->flags & CNN_OPF_CONV) return "#cfe2f3";
-  if (info->flags & CNN_OPF_POOL || op == OP_GLOBAL_AVGPOOL) return "#d9ead3";
+  if (info->flags & CNN_OPF_POOL || op == OP_GLOBAL_AVGPOOL || op == OP_GLOBAL_MAXPOOL || op == OP_UPSAMPLE ||
+      op == OP_ADAPTIVE_AVGPOOL1D || op == OP_ADAPTIVE_AVGPOOL2D)
+    return "#d9ead3";
   if (info->flags & CNN_OPF_ACTIVATION) return "#f3f3f3";
   switch (op) {
   case OP_INPUT: return "#fff2cc";
@@ -98,6 +100,11 @@ static void arguments(Text *t, const CnnNode *n) {
     padding_arg(t, n);
   } else if (n->op == OP_DENSE) {
     add(t, "%d", n->out_channels);
+  } else if (n->op == OP_ADAPTIVE_AVGPOOL1D || n->op == OP_ADAPTIVE_AVGPOOL2D) {
+    add(t, "%s", size_text(n->output_size, n->op, b, sizeof b));
+  } else if (n->op == OP_UPSAMPLE) {
+    add(t, "scale=%s", size_text(n->scale, n->op, b, sizeof b));
+    if (n->mode != CNN_UPSAMPLE_NEAREST) add(t, ", mode=bilinear");
   } else if (n->op == OP_DROPOUT) {
     add(t, "p=%g", n->p);
   } else if (n->op == OP_LEAKY_RELU && n->negative_slope != default_of(n->op, "negative_slope")) {

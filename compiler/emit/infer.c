@@ -122,8 +122,7 @@ static const char *act_expr(Emit *E, int act, const char *x) {
 static const char *vact_expr(Emit *E, int act, const char *x) {
   ActKind f = act_kind(E, act);
   if (!f) return x;
-  E->need_vsigmoid |= (f->vkernels & CNN_VK_SIGMOID) != 0;
-  E->need_vtanh |= (f->vkernels & CNN_VK_TANH) != 0;
+  E->need_vk |= f->vkernels;
   return render_act(E, act, f->vector, x);
 }
 
@@ -594,6 +593,39 @@ static void emit_pool(Emit *E, int k) {
   pr(P, "}");
 }
 
+/* global_maxpool: the first maximum (NaN wins), as the training code
+ * takes it. */
+static void emit_gmp(Emit *E, int k, int c, int positions) {
+  CnnPrinter *P = E->P;
+  pr(P, "static void %s(const float *restrict src, float *restrict dst) {", fn_name(E, &E->p->g[k]));
+  pr(P, "for (int c = 0; c < %d; c++) {", c);
+  pr(P, "const float *restrict s = src + c * %d;", positions);
+  pr(P, "float m = s[0];");
+  pr(P, "for (int i = 1; i < %d; i++)", positions);
+  pr(P, "  if (s[i] > m || s[i] != s[i]) m = s[i];");
+  pr(P, "dst[c] = m;");
+  pr(P, "}\n}");
+}
+
+/* upsample, adaptive_avgpool: what the training code computes
+ * (emit/resample.c) */
+static void emit_resize(Emit *E, int k) {
+  CnnPrinter *P = E->P;
+  const Group *g = &E->p->g[k];
+  const CnnNode *n = node(E, g->main);
+  CnnShape in = in_node(E, n, 0)->shape;
+  int c = n->shape.dim[0];
+  layer_comment(E, g);
+  cnn_print_resample_tables(P, n, in, "float", false);
+  pr(P, "static void %s(const float *restrict src, float *restrict dst) {", fn_name(E, g));
+  pr(P, "for (int c = 0; c < %d; c++) {", c);
+  pr(P, "const float *restrict x = src + c * %" PRId64 ";", cnn_shape_size(in) / c);
+  pr(P, "float *restrict y = dst + c * %" PRId64 ";", cnn_shape_size(n->shape) / c);
+  cnn_print_resample_plane(P, n, in, "float", "x", "y");
+  pr(P, "}\n}");
+}
+
+/* global_avgpool, global_maxpool */
 static void emit_gap(Emit *E, int k) {
   CnnPrinter *P = E->P;
   const Group *g = &E->p->g[k];
@@ -601,6 +633,10 @@ static void emit_gap(Emit *E, int k) {
   int c = n->shape.dim[0];
   int positions = (int)(size_of(in_node(E, n, 0)) / c);
   layer_comment(E, g);
+  if (n->op == OP_GLOBAL_MAXPOOL) {
+    emit_gmp(E, k, c, positions);
+    return;
+  }
   pr(P, "/* sums in eight lanes, as the training code does */");
   pr(P, "static void %s(const float *restrict src, float *restrict dst) {", fn_name(E, g));
   pr(P, "for (int c = 0; c < %d; c++) {", c);
@@ -783,7 +819,8 @@ static void render_group(Emit *E, int k) {
   if (ts->n) nl(P);
   static void (*const print_group[])(Emit *, int) = {
       [CNN_IG_CONV] = emit_conv, [CNN_IG_CONVT] = emit_convt, [CNN_IG_DENSE] = emit_dense,
-      [CNN_IG_POOL] = emit_pool, [CNN_IG_GAP] = emit_gap,     [CNN_IG_EW] = emit_ew,
+      [CNN_IG_POOL] = emit_pool, [CNN_IG_GAP] = emit_gap,     [CNN_IG_RESIZE] = emit_resize,
+      [CNN_IG_EW] = emit_ew,
       [CNN_IG_CONCAT] = emit_concat, [CNN_IG_SOFTMAX] = emit_softmax, [CNN_IG_COPY] = emit_copy,
   };
   print_group[E->p->g[k].kind](E, k);
@@ -933,9 +970,11 @@ static void emit_preamble(Emit *E, FILE *c, const char *c_name, const char *h_na
    * warns about unused static functions) */
   fputs(cnn_kernel_vector, c);
   if (E->p->need_vsum) fputs(cnn_kernel_vsum, c);
-  if (E->p->need_vsigmoid || E->p->need_vtanh) fputs(cnn_kernel_vexp, c);
-  if (E->p->need_vsigmoid) fputs(cnn_kernel_vsigmoid, c);
-  if (E->p->need_vtanh) fputs(cnn_kernel_vtanh, c);
+  unsigned vk = E->p->need_vk;
+  if (vk & (CNN_VK_SIGMOID | CNN_VK_TANH)) fputs(cnn_kernel_vexp, c);
+  if (vk & CNN_VK_SIGMOID) fputs(cnn_kernel_vsigmoid, c);
+  if (vk & CNN_VK_TANH) fputs(cnn_kernel_vtanh, c);
+  if (vk & CNN_VK_ERF) fputs(cnn_kernel_verf, c);
   if (E->p->need_zero) {
     nl(P);
     pr(P, "static const volatile float %s_zero = 0.0f;", E->N);
@@ -974,8 +1013,7 @@ static void emit_header_file(Emit *E, FILE *h, const char *c_name, const char *h
 static bool check_needs(const Emit *E) {
   const CnnInferPlan *p = E->p;
   if ((!E->need_math || file_needs_math(E)) && (!E->need_zero || p->need_zero) &&
-      (!E->need_vsum || p->need_vsum) && (!E->need_vsigmoid || p->need_vsigmoid) &&
-      (!E->need_vtanh || p->need_vtanh))
+      (!E->need_vsum || p->need_vsum) && (E->need_vk & ~p->need_vk) == 0)
     return true;
   fprintf(stderr, "cnncc: internal error: the inference code uses a helper its plan did not foresee\n");
   return false;

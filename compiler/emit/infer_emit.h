@@ -42,7 +42,8 @@ typedef struct {
   Tables *tables;       /* per group */
   bool weights_need_math;
   /* what the printing used; the plan must have foreseen it (check_needs) */
-  bool need_math, need_zero, need_vsum, need_vsigmoid, need_vtanh;
+  bool need_math, need_zero, need_vsum;
+  unsigned need_vk; /* CNN_VK_* */
 } Emit;
 
 #define BLOCK 8     /* output channels per register block */

@@ -36,6 +36,8 @@
  *   vexp.h           cnn_vexp, for the next two: the Cephes single precision
  *   vsigmoid.h       polynomials (a few ulp); in portable C, libm's expf
  *   vtanh.h          and tanhf
+ *   verf.h           cnn_verf (gelu): a rational fit within 4e-7; in
+ *                    portable C, libm's erff
  */
 #ifndef CNNCC_KERNELS_H
 #define CNNCC_KERNELS_H
@@ -57,7 +59,7 @@
 extern const char cnn_kernel_threads[], cnn_kernel_config_float[], cnn_kernel_config_double[],
     cnn_kernel_pool[], cnn_kernel_simd[], cnn_kernel_portable[], cnn_kernel_gemm[], cnn_kernel_implicit[],
     cnn_kernel_window[], cnn_kernel_vector[], cnn_kernel_vsum[], cnn_kernel_vexp[], cnn_kernel_vsigmoid[],
-    cnn_kernel_vtanh[], cnn_kernel_sum[], cnn_kernel_profile[],
+    cnn_kernel_vtanh[], cnn_kernel_verf[], cnn_kernel_sum[], cnn_kernel_profile[],
     cnn_kernel_arena[], cnn_kernel_init[];
 
 /* The thread and SIMD preamble: PARALLEL_FOR_IF, ALWAYS_INLINE, NOINLINE,
@@ -71,5 +73,15 @@ void cnn_emit_kernel_config(CnnPrinter *P, bool dbl);
 void cnn_emit_kernels(CnnPrinter *P, bool dbl, bool implicit, bool windows);
 /* maxpool_2x2, for max pooling 2x2 with stride 2 (AVX-512 or portable). */
 void cnn_emit_pool_kernels(CnnPrinter *P);
+
+/* Resampling node n (upsample, adaptive_avgpool; input shape in), as the
+ * training and the inference code both print it: its tables (static const
+ * arrays NAME_y0, NAME_x0, and NAME_y1, NAME_x1 but for nearest upsampling,
+ * bilinear's weights NAME_ly, NAME_lx of type `real`, double ones with
+ * dbl), and the loop that computes one channel plane y from plane x
+ * (emit/resample.c). */
+void cnn_print_resample_tables(CnnPrinter *P, const CnnNode *n, CnnShape in, const char *real, bool dbl);
+void cnn_print_resample_plane(CnnPrinter *P, const CnnNode *n, CnnShape in, const char *real, const char *x,
+                              const char *y);
 
 #endif

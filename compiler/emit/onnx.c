@@ -23,6 +23,7 @@
 #define OPSET 13
 #define IR_VERSION 7 /* the IR of opset 13 (ONNX 1.8) */
 #define MAX_ATTRS 8
+#define MAX_NODES 5 /* the most ONNX nodes of one cnncc node besides its inputs (gelu) */
 
 typedef struct {
   CnnArena *A;
@@ -60,6 +61,14 @@ static void attr_float(Onnx *X, Onnx__NodeProto *n, const char *name, double v) 
   Onnx__AttributeProto *a = attr_new(X, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
   a->has_f = true;
   a->f = (float)v;
+  n->attribute[n->n_attribute++] = a;
+}
+
+static void attr_string(Onnx *X, Onnx__NodeProto *n, const char *name, const char *v) {
+  Onnx__AttributeProto *a = attr_new(X, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+  a->has_s = true;
+  a->s.len = strlen(v);
+  a->s.data = (uint8_t *)cnn_strdup(X->A, v);
   n->attribute[n->n_attribute++] = a;
 }
 
@@ -300,6 +309,92 @@ static void emit_batchnorm(Onnx *X, const CnnNode *n, const char *in) {
   attr_float(X, o, "momentum", 1 - n->momentum); /* ONNX's weighs the running value */
 }
 
+/* A scalar initializer of node n's, "NAME/what". */
+static const char *constant(Onnx *X, const CnnNode *n, const char *what, float v) {
+  return add_init(X, cnn_format(X->A, "%s/%s", n->name, what), 0, NULL, &v);
+}
+
+/* A node of n's with two inputs writing the intermediate value "NAME/what"
+ * (NULL: n's output). */
+static const char *binary(Onnx *X, const CnnNode *n, const char *op, const char *a, const char *b,
+                          const char *what) {
+  const char *out = what ? cnn_format(X->A, "%s/%s", n->name, what) : X->value[n->id];
+  add_node(X, op, what ? out : n->name, 2, (const char *[]){a, b}, out);
+  return out;
+}
+
+/* gelu: x * 0.5 * (1 + erf(x / sqrt(2))), as torch exports its exact form
+ * (opset 13 has no Gelu). */
+static void emit_gelu(Onnx *X, const CnnNode *n, const char *in) {
+  const char *scaled = binary(X, n, "Div", in, constant(X, n, "sqrt2", 1.41421356237309505f), "scaled");
+  const char *erf = cnn_format(X->A, "%s/erf", n->name);
+  add_node(X, "Erf", erf, 1, &scaled, erf);
+  const char *cdf2 = binary(X, n, "Add", erf, constant(X, n, "one", 1), "cdf2");
+  const char *half = binary(X, n, "Mul", in, constant(X, n, "half", 0.5f), "half_x");
+  binary(X, n, "Mul", half, cdf2, NULL);
+}
+
+/* silu, x * sigmoid(x), and hardswish, x * hardsigmoid(x) with torch's
+ * slope 1/6 and offset 1/2 (HardSwish itself is opset 14). */
+static void emit_gated(Onnx *X, const CnnNode *n, const char *in) {
+  bool hard = n->op == OP_HARDSWISH;
+  const char *gate = cnn_format(X->A, "%s/gate", n->name);
+  Onnx__NodeProto *o = add_node(X, hard ? "HardSigmoid" : "Sigmoid", gate, 1, &in, gate);
+  if (hard) {
+    attr_float(X, o, "alpha", 1.0 / 6);
+    attr_float(X, o, "beta", 0.5);
+  }
+  binary(X, n, "Mul", in, gate, NULL);
+}
+
+/* upsample: Resize by its scales, with no region of interest; nearest as
+ * PyTorch's floor(o / scale), bilinear with its half-pixel centres
+ * (align_corners=False), which clamp at the edges as ONNX Runtime does. */
+static void emit_upsample(Onnx *X, const CnnNode *n, const char *in) {
+  const float s[4] = {1, 1, (float)n->scale[0], (float)n->scale[1]};
+  const char *scales = add_init(X, cnn_format(X->A, "%s/scales", n->name), 1, (int[]){4}, s);
+  Onnx__NodeProto *o = add_node(X, "Resize", n->name, 3, (const char *[]){in, "", scales}, X->value[n->id]);
+  bool bil = n->mode == CNN_UPSAMPLE_BILINEAR;
+  attr_string(X, o, "mode", bil ? "linear" : "nearest");
+  attr_string(X, o, "coordinate_transformation_mode", bil ? "pytorch_half_pixel" : "asymmetric");
+  if (!bil) attr_string(X, o, "nearest_mode", "floor");
+}
+
+/* The matrix that averages adaptive_avgpool n's windows along one axis of
+ * `in` values to `out`: [out, in], or transposed [in, out]. */
+static const char *window_matrix(Onnx *X, const CnnNode *n, const char *what, int in, int out, bool transposed) {
+  float *m = cnn_alloc(X->A, sizeof(float) * (size_t)in * (size_t)out);
+  for (int o = 0; o < out; o++) {
+    int s, e;
+    cnn_adaptive_window(in, out, o, &s, &e);
+    for (int i = s; i < e; i++) m[transposed ? (size_t)i * out + o : (size_t)o * in + i] = 1.0f / (float)(e - s);
+  }
+  int dim[2] = {transposed ? in : out, transposed ? out : in};
+  return add_init(X, cnn_format(X->A, "%s/%s", n->name, what), 2, dim, m);
+}
+
+/* adaptive_avgpool: AveragePool when every window has the same size (the
+ * input a multiple of the output), else the windows' means as products
+ * with averaging matrices, A_rows x X x A_columns^T (MatMul broadcasts
+ * over the batch and the channels), which ONNX has no pooling for. */
+static void emit_adaptive(Onnx *X, const CnnNode *n, const char *in) {
+  int c, ih, iw, oh, ow;
+  cnn_shape_chw(X->net->nodes[n->inputs[0]].shape, &c, &ih, &iw);
+  cnn_shape_chw(n->shape, &c, &oh, &ow);
+  bool one_d = n->shape.rank == 2;
+  if (ih % oh == 0 && iw % ow == 0) {
+    int64_t k[2] = {ih / oh, iw / ow}, pads[4] = {0, 0, 0, 0};
+    Onnx__NodeProto *o = add_node(X, "AveragePool", n->name, 1, &in, X->value[n->id]);
+    attr_ints(X, o, "kernel_shape", one_d ? 1 : 2, k + one_d);
+    attr_ints(X, o, "strides", one_d ? 1 : 2, k + one_d);
+    attr_ints(X, o, "pads", one_d ? 2 : 4, pads);
+    return;
+  }
+  const char *rows = in;
+  if (!one_d) rows = binary(X, n, "MatMul", window_matrix(X, n, "row_means", ih, oh, false), in, "rows");
+  binary(X, n, "MatMul", rows, window_matrix(X, n, "column_means", iw, ow, true), NULL);
+}
+
 /* add and mul of several inputs: a chain of binary nodes, left to right as
  * the generated code sums them. */
 static void emit_chain(Onnx *X, const CnnNode *n) {
@@ -327,19 +422,23 @@ static void emit_node(Onnx *X, const CnnNode *n) {
     window_attrs(X, o, n, false);
     attr_int(X, o, "count_include_pad", 1);
     break;
-  case OP_GLOBAL_AVGPOOL: { /* [N, C, ...] -> [N, C, 1, ...] -> [N, C] */
+  case OP_GLOBAL_AVGPOOL: case OP_GLOBAL_MAXPOOL: { /* [N, C, ...] -> [N, C, 1, ...] -> [N, C] */
     const char *pooled = cnn_format(X->A, "%s/pooled", n->name);
-    add_node(X, "GlobalAveragePool", pooled, 1, &in, pooled);
+    add_node(X, n->op == OP_GLOBAL_MAXPOOL ? "GlobalMaxPool" : "GlobalAveragePool", pooled, 1, &in, pooled);
     attr_int(X, add_node(X, "Flatten", n->name, 1, &pooled, out), "axis", 1);
     break;
   }
   case OP_FLATTEN: attr_int(X, add_node(X, "Flatten", n->name, 1, &in, out), "axis", 1); break;
+  case OP_UPSAMPLE: emit_upsample(X, n, in); break;
+  case OP_ADAPTIVE_AVGPOOL1D: case OP_ADAPTIVE_AVGPOOL2D: emit_adaptive(X, n, in); break;
   case OP_RELU: add_node(X, "Relu", n->name, 1, &in, out); break;
   case OP_LEAKY_RELU:
     attr_float(X, add_node(X, "LeakyRelu", n->name, 1, &in, out), "alpha", n->negative_slope);
     break;
   case OP_SIGMOID: add_node(X, "Sigmoid", n->name, 1, &in, out); break;
   case OP_TANH: add_node(X, "Tanh", n->name, 1, &in, out); break;
+  case OP_GELU: emit_gelu(X, n, in); break;
+  case OP_SILU: case OP_HARDSWISH: emit_gated(X, n, in); break;
   case OP_SOFTMAX: attr_int(X, add_node(X, "Softmax", n->name, 1, &in, out), "axis", 1); break;
   case OP_BATCHNORM: emit_batchnorm(X, n, in); break;
   case OP_ADD: case OP_MUL: emit_chain(X, n); break;
@@ -377,7 +476,7 @@ static Onnx__GraphProto *graph(Onnx *X) {
   find_folds(X, live);
   name_values(X);
   size_t most = 0;
-  for (int i = 0; i < net->nnodes; i++) most += (size_t)net->nodes[i].ninputs + 1;
+  for (int i = 0; i < net->nnodes; i++) most += (size_t)net->nodes[i].ninputs + MAX_NODES;
   X->nodes = cnn_alloc(X->A, sizeof *X->nodes * most);
   X->inits = cnn_alloc(X->A, sizeof *X->inits * (size_t)net->nnodes * 4);
   const char *source = X->opt->source_file ? X->opt->source_file : net->name;

@@ -254,6 +254,16 @@ static int expression(FILE *out, const CnnNet *net, const CnnNode *n) {
   case OP_GLOBAL_AVGPOOL:
     fprintf(out, "%s.mean(dim=%s)", in[0], in_shape(net, n, 0)->rank == 3 ? "(2, 3)" : "2");
     return 0;
+  case OP_ADAPTIVE_AVGPOOL1D: case OP_ADAPTIVE_AVGPOOL2D:
+    fprintf(out, "F.adaptive_avg_pool%dd(%s, %s)", one_d ? 1 : 2, in[0], pysize(n->output_size, one_d, a, sizeof a));
+    return 0;
+  case OP_UPSAMPLE:
+    fprintf(out, "F.interpolate(%s, scale_factor=%s, mode=%s)", in[0], pysize(n->scale, false, a, sizeof a),
+            n->mode == CNN_UPSAMPLE_BILINEAR ? "'bilinear', align_corners=False" : "'nearest'");
+    return 0;
+  case OP_GLOBAL_MAXPOOL: /* not amax: its gradient goes to the first maximum, as cnncc's */
+    fprintf(out, "F.adaptive_max_pool%dd(%s, 1).flatten(1)", in_shape(net, n, 0)->rank - 1, in[0]);
+    return 0;
   case OP_ADD: case OP_MUL: case OP_CONCAT: {
     /* one term after another, wrapped inside brackets past 88 columns */
     bool cat = n->op == OP_CONCAT, wrap = false;

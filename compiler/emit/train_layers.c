@@ -237,29 +237,134 @@ static void emit_pool(Emit *E, const CnnNode *n) {
                       grad(E, cnn_train_dx_node(E->T, n->id, 0)), argmax, out);
 }
 
-static void emit_global_avgpool(Emit *E, const CnnNode *n) {
+/* The first maximum of each plane of global_maxpool n (NaN wins, as in
+ * maxpool): the forward pass takes its value, and the backward pass finds
+ * it again, rather than keeping an argmax, to give it the whole gradient
+ * (PyTorch's adaptive_max_pool does the same with ties). */
+static void emit_plane_argmax(Emit *E, const CnnNode *n, int positions) {
   CnnPrinter *P = E->P;
+  pr(P, "static int %s_argmax(const real *restrict x) {", n->name);
+  pr(P, "int best = 0;");
+  pr(P, "for (int i = 1; i < %d; i++)", positions);
+  pr(P, "  if (x[i] > x[best] || x[i] != x[i]) best = i;");
+  pr(P, "return best;\n}");
+}
+
+/* global_avgpool and global_maxpool: the mean or the maximum over all
+ * positions of each channel. */
+static void emit_global_pool(Emit *E, const CnnNode *n) {
+  CnnPrinter *P = E->P;
+  bool max = n->op == OP_GLOBAL_MAXPOOL;
   int c = n->shape.dim[0];
   int positions = (int)(size_of(input_node(E, n, 0)) / c);
-  cnn_layer_comment(E, n, "the mean over all positions of each channel");
+  const char *inv = cnn_lit(E, 1.0 / positions);
+  cnn_layer_comment(E, n, max ? "the maximum over all positions of each channel; its gradient goes to the first"
+                              : "the mean over all positions of each channel");
+  if (max) emit_plane_argmax(E, n, positions);
   pr(P, "static void %s_forward(real *restrict out, const real *restrict in, int n) {", n->name);
   pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
-  pr(P, "for (int bc = 0; bc < n * %d; bc++) out[bc] = sum(in + (size_t)bc * %d, %d) * %s;", c,
-     positions, positions, cnn_lit(E, 1.0 / positions));
-  pr(P, "}");
+  pr(P, "for (int bc = 0; bc < n * %d; bc++) {", c);
+  pr(P, "const real *restrict x = in + (size_t)bc * %d;", positions);
+  if (max) pr(P, "out[bc] = x[%s_argmax(x)];", n->name);
+  else pr(P, "out[bc] = sum(x, %d) * %s;", positions, inv);
+  pr(P, "}\n}");
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
   if (!cnn_backward_begin(E, n)) return;
-  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, int n) {", n->name);
+  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,%s int n) {", n->name,
+     max ? " const real *restrict in," : "");
   pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * positions);
   pr(P, "for (int bc = 0; bc < n * %d; bc++) {", c);
-  pr(P, "const real g = dout[bc] * %s;", cnn_lit(E, 1.0 / positions));
   pr(P, "real *dx = din + (size_t)bc * %d;", positions);
-  pr(P, "for (int i = 0; i < %d; i++) dx[i] %s g;", positions, acc_op(E, n, 0));
+  if (max) {
+    pr(P, "const int best = %s_argmax(in + (size_t)bc * %d);", n->name, positions);
+    pr(P, "for (int i = 0; i < %d; i++) dx[i] %s (i == best ? dout[bc] : 0);", positions, acc_op(E, n, 0));
+  } else {
+    pr(P, "const real g = dout[bc] * %s;", inv);
+    pr(P, "for (int i = 0; i < %d; i++) dx[i] %s g;", positions, acc_op(E, n, 0));
+  }
   pr(P, "}\n}");
+  const char *x = max ? fmt(E, "%s, ", cnn_bact(E, n, n->inputs[0])) : "";
+  E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %sn);", n->name, grad(E, n->id), grad(E, n->inputs[0]), x);
+}
+
+/* The inner loop of a resampling backward pass: output (oy, ox)'s gradient
+ * d back to its sources with the forward pass's weights. */
+static void emit_resample_scatter(Emit *E, const CnnNode *n, int iw) {
+  CnnPrinter *P = E->P;
+  const char *N = n->name;
+  if (n->op != OP_UPSAMPLE) { /* adaptive_avgpool: the mean's share, as PyTorch divides */
+    pr(P, "const int x0 = %s_x0[ox], x1 = %s_x1[ox];", N, N);
+    pr(P, "const real share = d / (y1 - y0) / (x1 - x0);");
+    pr(P, "for (int iy = y0; iy < y1; iy++)");
+    pr(P, "  for (int ix = x0; ix < x1; ix++) dx[iy * %d + ix] += share;", iw);
+  } else if (n->mode == CNN_UPSAMPLE_BILINEAR) {
+    pr(P, "const int c0 = %s_x0[ox], c1 = %s_x1[ox];", N, N);
+    pr(P, "const real lx1 = %s_lx[ox], lx0 = 1 - lx1;", N);
+    pr(P, "dx[r0 + c0] += ly0 * lx0 * d;");
+    pr(P, "dx[r0 + c1] += ly0 * lx1 * d;");
+    pr(P, "dx[r1 + c0] += ly1 * lx0 * d;");
+    pr(P, "dx[r1 + c1] += ly1 * lx1 * d;");
+  } else {
+    pr(P, "dx[r + %s_x0[ox]] += d;", N);
+  }
+}
+
+/* The backward pass of a resampling layer, plane by plane (one thread a
+ * plane: the sums race with no other). */
+static void emit_resample_backward(Emit *E, const CnnNode *n, int ih, int iw) {
+  CnnPrinter *P = E->P;
+  const char *N = n->name;
+  int c, oh, ow;
+  cnn_shape_chw(n->shape, &c, &oh, &ow);
+  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din, int n) {", N);
+  pr(P, "PARALLEL_FOR_IF(n * %d > 16384)", c * oh * ow);
+  pr(P, "for (int bc = 0; bc < n * %d; bc++) {", c);
+  pr(P, "const real *restrict g = dout + (size_t)bc * %d;", oh * ow);
+  pr(P, "real *restrict dx = din + (size_t)bc * %d;", ih * iw);
+  if (!strcmp(acc_op(E, n, 0), "=")) pr(P, "for (int i = 0; i < %d; i++) dx[i] = 0;", ih * iw);
+  pr(P, "for (int oy = 0; oy < %d; oy++) {", oh);
+  if (n->op != OP_UPSAMPLE) {
+    pr(P, "const int y0 = %s_y0[oy], y1 = %s_y1[oy];", N, N);
+  } else if (n->mode == CNN_UPSAMPLE_BILINEAR) {
+    pr(P, "const int r0 = %s_y0[oy] * %d, r1 = %s_y1[oy] * %d;", N, iw, N, iw);
+    pr(P, "const real ly1 = %s_ly[oy], ly0 = 1 - ly1;", N);
+  } else {
+    pr(P, "const int r = %s_y0[oy] * %d;", N, iw);
+  }
+  pr(P, "for (int ox = 0; ox < %d; ox++) {", ow);
+  pr(P, "const real d = g[oy * %d + ox];", ow);
+  emit_resample_scatter(E, n, iw);
+  pr(P, "}\n}\n}\n}");
+}
+
+/* upsample and adaptive_avgpool: the tables and the loop that the inference
+ * code prints too (emit/resample.c). */
+static void emit_resample(Emit *E, const CnnNode *n) {
+  CnnPrinter *P = E->P;
+  CnnShape in = input_node(E, n, 0)->shape;
+  int c, ih, iw;
+  cnn_shape_chw(in, &c, &ih, &iw);
+  const char *what = n->op != OP_UPSAMPLE ? "the mean of each window [y0, y1) x [x0, x1), as F.adaptive_avg_pool"
+                   : n->mode == CNN_UPSAMPLE_BILINEAR
+                       ? "bilinear, as F.interpolate(align_corners=False): each output's two source rows "
+                         "and columns and the second one's weight"
+                       : "nearest, as F.interpolate: each output's source row and column";
+  cnn_layer_comment(E, n, what);
+  cnn_print_resample_tables(P, n, in, "real", E->dbl);
+  pr(P, "static void %s_forward(real *restrict out, const real *restrict in, int n) {", n->name);
+  pr(P, "PARALLEL_FOR_IF(n * %" PRId64 " > 16384)", size_of(n));
+  pr(P, "for (int bc = 0; bc < n * %d; bc++) {", c);
+  pr(P, "const real *restrict x = in + (size_t)bc * %d;", ih * iw);
+  pr(P, "real *restrict y = out + (size_t)bc * %" PRId64 ";", size_of(n) / c);
+  cnn_print_resample_plane(P, n, in, "real", "x", "y");
+  pr(P, "}\n}");
+  E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, n);", n->name, act(E, n->id), act(E, n->inputs[0]));
+  if (!cnn_backward_begin(E, n)) return;
+  emit_resample_backward(E, n, ih, iw);
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, n);", n->name, grad(E, n->id), grad(E, n->inputs[0]));
 }
 
-/* relu, leaky_relu, sigmoid, tanh, dropout: one element at a time. */
+/* The activations (CNN_OPF_ACTIVATION): one element at a time. */
 static void emit_elementwise(Emit *E, const CnnNode *n) {
   CnnPrinter *P = E->P;
   int64_t size = size_of(n);
@@ -795,20 +900,22 @@ static void emit_flatten(Emit *E, const CnnNode *n) {
   cnn_layer_comment(E, n, fmt(E, "no code: the same memory as %s, viewed as a vector", input_node(E, n, 0)->name));
 }
 
-/* The printer of each operator's layer (none for the input). */
+/* The printer of each operator's layer (none for the input; the
+ * activations' is emit_elementwise). */
 static void (*const print_layer[OP_COUNT])(Emit *, const CnnNode *) = {
     [OP_CONV1D] = cnn_emit_conv,         [OP_CONV2D] = cnn_emit_conv,
     [OP_CONV_TRANSPOSE2D] = cnn_emit_conv, [OP_MAXPOOL1D] = emit_pool,
     [OP_MAXPOOL2D] = emit_pool,           [OP_AVGPOOL1D] = emit_pool,
-    [OP_AVGPOOL2D] = emit_pool,           [OP_GLOBAL_AVGPOOL] = emit_global_avgpool,
+    [OP_AVGPOOL2D] = emit_pool,           [OP_GLOBAL_AVGPOOL] = emit_global_pool,
+    [OP_GLOBAL_MAXPOOL] = emit_global_pool, [OP_UPSAMPLE] = emit_resample,
+    [OP_ADAPTIVE_AVGPOOL1D] = emit_resample, [OP_ADAPTIVE_AVGPOOL2D] = emit_resample,
     [OP_DENSE] = cnn_emit_dense,          [OP_FLATTEN] = emit_flatten,
-    [OP_RELU] = emit_elementwise,         [OP_LEAKY_RELU] = emit_elementwise,
-    [OP_SIGMOID] = emit_elementwise,      [OP_TANH] = emit_elementwise,
     [OP_BATCHNORM] = emit_batchnorm,      [OP_DROPOUT] = emit_dropout,
     [OP_ADD] = emit_add,                  [OP_MUL] = emit_mul,
     [OP_CONCAT] = emit_concat,            [OP_SOFTMAX] = emit_softmax,
 };
 
 void cnn_emit_layer(Emit *E, const CnnNode *n) {
-  if (print_layer[n->op]) print_layer[n->op](E, n);
+  if (cnn_op_info(n->op)->flags & CNN_OPF_ACTIVATION) emit_elementwise(E, n);
+  else if (print_layer[n->op]) print_layer[n->op](E, n);
 }

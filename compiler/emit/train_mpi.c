@@ -36,11 +36,12 @@ static bool runs_in_parts(CnnOp op) {
 static bool mpi_supports(CnnOp op) {
   switch (op) {
   case OP_INPUT: case OP_CONV1D: case OP_CONV2D: case OP_MAXPOOL1D: case OP_MAXPOOL2D:
-  case OP_AVGPOOL1D: case OP_AVGPOOL2D: case OP_GLOBAL_AVGPOOL: case OP_DENSE: case OP_FLATTEN:
-  case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH: case OP_BATCHNORM:
-  case OP_DROPOUT: case OP_ADD: case OP_CONV_TRANSPOSE2D: case OP_MUL: case OP_CONCAT: case OP_SOFTMAX:
+  case OP_AVGPOOL1D: case OP_AVGPOOL2D: case OP_GLOBAL_AVGPOOL: case OP_GLOBAL_MAXPOOL:
+  case OP_UPSAMPLE: case OP_ADAPTIVE_AVGPOOL1D: case OP_ADAPTIVE_AVGPOOL2D: case OP_DENSE:
+  case OP_FLATTEN: case OP_BATCHNORM: case OP_DROPOUT: case OP_ADD: case OP_CONV_TRANSPOSE2D:
+  case OP_MUL: case OP_CONCAT: case OP_SOFTMAX:
     return true;
-  default: return false;
+  default: return cnn_op_info(op)->flags & CNN_OPF_ACTIVATION; /* element-wise: sample by sample */
   }
 }
 

@@ -16,6 +16,8 @@
   DEF("dilation", SIZE, 1), DEF("bias", BOOL, 1)
 #define POOL_PARAMS \
   REQ("kernel", SIZE), {"stride", CNN_PARAM_SIZE, CNN_DEFAULT_KERNEL, 0}, DEF("padding", PAD, 0)
+#define SYM(n, list) {n, CNN_PARAM_SYMBOL, CNN_DEFAULT_VALUE, 0, list}
+static const char *const upsample_modes[] = {"nearest", "bilinear", NULL}; /* CNN_UPSAMPLE_* */
 /* An entry knows its own CnnOp, so that a pointer to it is enough. */
 #define OP(id, ...) [id] = {.op = id, __VA_ARGS__}
 
@@ -39,6 +41,18 @@ static const CnnOpInfo ops[OP_COUNT] = {
     OP(OP_AVGPOOL2D, .name = "avgpool2d", .generic = "avgpool", .prefix = "avgpool",
        .min_inputs = 1, .max_inputs = 1, .rank = 2, .flags = CNN_OPF_POOL, .params = {POOL_PARAMS}),
     OP(OP_GLOBAL_AVGPOOL, .name = "global_avgpool", .prefix = "gap", .min_inputs = 1, .max_inputs = 1),
+    OP(OP_GLOBAL_MAXPOOL, .name = "global_maxpool", .prefix = "gmp", .min_inputs = 1, .max_inputs = 1),
+    /* F.interpolate(scale_factor=scale, mode, align_corners=False): torch.c
+     * writes it, for the integer scale as a number */
+    OP(OP_UPSAMPLE, .name = "upsample", .prefix = "upsample", .min_inputs = 1, .max_inputs = 1,
+       .rank = 2, .params = {DEF("scale", SIZE, 2), SYM("mode", upsample_modes)}),
+    /* windows [floor(i In/Out), ceil((i+1) In/Out)) as F.adaptive_avg_pool */
+    OP(OP_ADAPTIVE_AVGPOOL1D, .name = "adaptive_avgpool1d", .generic = "adaptive_avgpool",
+       .prefix = "apool", .min_inputs = 1, .max_inputs = 1, .rank = 1,
+       .params = {REQ("output_size", SIZE)}),
+    OP(OP_ADAPTIVE_AVGPOOL2D, .name = "adaptive_avgpool2d", .generic = "adaptive_avgpool",
+       .prefix = "apool", .min_inputs = 1, .max_inputs = 1, .rank = 2,
+       .params = {REQ("output_size", SIZE)}),
     OP(OP_DENSE, .name = "dense", .prefix = "dense", .min_inputs = 1, .max_inputs = 1,
        .params = {REQ("out_features", INT), DEF("bias", BOOL, 1)}, .torch_module = "nn.Linear"),
     OP(OP_FLATTEN, .name = "flatten", .prefix = "flatten", .min_inputs = 1, .max_inputs = 1,
@@ -65,6 +79,29 @@ static const CnnOpInfo ops[OP_COUNT] = {
        .act = {.scalar = "tanh{f}({x})", .vector = "cnn_vtanh({x})",
                .derivative = "{g} * (1 - {x} * {x})", .reads_output = true, .libm = true,
                .vkernels = CNN_VK_TANH}),
+    /* gelu, silu and hardswish as torch.nn's defaults compute them (gelu's
+     * exact erf form; their backward passes as autograd's: hardswish's
+     * derivative is x/3 + 1/2 on [-3, 3], kinks included). Their
+     * derivatives read the input, which the output does not give back. */
+    OP(OP_GELU, .name = "gelu", .prefix = "gelu", .min_inputs = 1, .max_inputs = 1,
+       .flags = CNN_OPF_ACTIVATION, .torch_call = "F.gelu({x})",
+       .act = {.scalar = "{x} * 0.5{f} * (1 + erf{f}({x} * 0.70710678118654752{f}))",
+               .vector = "cnn_vmul(cnn_vmul({x}, cnn_vset1(0.5f)), cnn_vadd(cnn_vset1(1.0f), "
+                         "cnn_verf(cnn_vmul({x}, cnn_vset1(0.70710678118654752f)))))",
+               .derivative = "{g} * (0.5{f} * (1 + erf{f}({x} * 0.70710678118654752{f})) + "
+                             "{x} * 0.39894228040143268{f} * exp{f}(-0.5{f} * {x} * {x}))",
+               .libm = true, .vkernels = CNN_VK_ERF}),
+    OP(OP_SILU, .name = "silu", .prefix = "silu", .min_inputs = 1, .max_inputs = 1,
+       .flags = CNN_OPF_ACTIVATION, .torch_call = "F.silu({x})",
+       .act = {.scalar = "{x} / (1 + exp{f}(-{x}))", .vector = "cnn_vmul({x}, cnn_vsigmoid({x}))",
+               .derivative = "{g} / (1 + exp{f}(-{x})) * (1 + {x} * (1 - 1 / (1 + exp{f}(-{x}))))",
+               .libm = true, .vkernels = CNN_VK_SIGMOID}),
+    OP(OP_HARDSWISH, .name = "hardswish", .prefix = "hswish", .min_inputs = 1, .max_inputs = 1,
+       .flags = CNN_OPF_ACTIVATION, .torch_call = "F.hardswish({x})",
+       .act = {.scalar = "{x} * ({x} <= -3 ? 0 : {x} >= 3 ? 6 : {x} + 3) / 6",
+               .vector = "cnn_vdiv(cnn_vmul({x}, cnn_vmin(cnn_vmax(cnn_vadd({x}, cnn_vset1(3.0f)), "
+                         "cnn_vzero()), cnn_vset1(6.0f))), cnn_vset1(6.0f))",
+               .derivative = "{x} < -3 ? 0 : {x} <= 3 ? {g} * ({x} / 3 + 0.5{f}) : {g}"}),
     OP(OP_BATCHNORM, .name = "batchnorm", .prefix = "bn", .min_inputs = 1, .max_inputs = 1,
        .params = {DEF("eps", FLOAT, 1e-5), DEF("momentum", FLOAT, 0.1)},
        .torch_module = "nn.BatchNorm{d}d"),

@@ -319,6 +319,22 @@ static bool float_arg(Sema *S, const CnnOpInfo *op, const char *name, Value v, C
   return true;
 }
 
+/* A CNN_PARAM_SYMBOL: the index of one of p's names. */
+static bool symbol_arg(Sema *S, const CnnOpParam *p, Value v, CnnLoc loc, const char *label, int *out) {
+  for (int i = 0; v.kind == V_SYMBOL && p->symbols[i]; i++)
+    if (!strcmp(v.sym, p->symbols[i])) {
+      *out = i;
+      return true;
+    }
+  if (v.kind == V_POISON) return false;
+  char names[128];
+  size_t len = 0;
+  for (int i = 0; p->symbols[i] && len < sizeof names; i++)
+    len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? " or " : "", p->symbols[i]);
+  cnn_error(S->diags, loc, "%s must be %s, not %s", label, names, v.kind == V_SYMBOL ? v.sym : kind_name(v.kind));
+  return false;
+}
+
 /* Stores one bound argument in the node. */
 static bool apply_param(Sema *S, const CnnOpInfo *op, CnnNode *n, const CnnOpParam *p, Value v,
                         CnnLoc loc, const char **pad_mode) {
@@ -352,6 +368,9 @@ static bool apply_param(Sema *S, const CnnOpInfo *op, CnnNode *n, const CnnOpPar
   if (!strcmp(name, "momentum")) return float_arg(S, op, name, v, loc, 0, 1, false, &n->momentum);
   if (!strcmp(name, "p")) return float_arg(S, op, name, v, loc, 0, 1, true, &n->p);
   if (!strcmp(name, "negative_slope")) return number_arg(S, v, loc, label, &n->negative_slope);
+  if (!strcmp(name, "scale")) return size_arg(S, op, v, loc, name, 1, n->scale);
+  if (!strcmp(name, "output_size")) return size_arg(S, op, v, loc, name, 1, n->output_size);
+  if (!strcmp(name, "mode")) return symbol_arg(S, p, v, loc, label, &n->mode);
   return false;
 }
 
@@ -363,6 +382,8 @@ static void signature(char *buf, size_t size, const CnnOpInfo *op) {
     if (p->def == CNN_DEFAULT_KERNEL) len += (size_t)snprintf(buf + len, size - len, "=kernel");
     else if (p->def == CNN_DEFAULT_VALUE && p->type == CNN_PARAM_BOOL)
       len += (size_t)snprintf(buf + len, size - len, "=%s", p->value ? "true" : "false");
+    else if (p->type == CNN_PARAM_SYMBOL)
+      len += (size_t)snprintf(buf + len, size - len, "=%s", p->symbols[(int)p->value]);
     else if (p->def == CNN_DEFAULT_VALUE && len < size)
       len += (size_t)snprintf(buf + len, size - len, "=%g", p->value);
   }
@@ -537,6 +558,8 @@ static Value call_op(Sema *S, Scope *sc, const CnnOpInfo *op, CnnExpr *call) {
       v = (Value){.kind = V_BOOL, .i = p->value != 0};
     } else if (p->type == CNN_PARAM_FLOAT) {
       v = (Value){.kind = V_FLOAT, .f = p->value};
+    } else if (p->type == CNN_PARAM_SYMBOL) {
+      v = (Value){.kind = V_SYMBOL, .sym = p->symbols[(int)p->value]};
     } else {
       v = (Value){.kind = V_INT, .i = (int64_t)p->value};
     }

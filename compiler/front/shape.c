@@ -49,6 +49,7 @@ static bool need_rank(CnnDiags *d, CnnNode *n, const CnnShape *in, int rank) {
   cnn_error(d, n->loc, "%s expects a %s input, but its input has shape %s", cnn_op_name(n->op),
             shape_words(rank), cnn_shape_str(*in, buf, sizeof buf));
   if (n->op == OP_DENSE) cnn_hint(d, "insert '-> flatten' before dense");
+  else if (n->op == OP_UPSAMPLE) cnn_hint(d, "upsample has no 1-d form yet");
   else if (rank == 3 && in->rank == 2) cnn_hint(d, "for sequences use the 1-d operator");
   else if (rank == 2 && in->rank == 3) cnn_hint(d, "for images use the 2-d operator");
   return false;
@@ -153,6 +154,22 @@ static bool infer_concat(CnnDiags *d, const CnnNet *net, CnnNode *n) {
   return true;
 }
 
+void cnn_adaptive_window(int in, int out, int o, int *start, int *end) {
+  *start = (int)((int64_t)o * in / out);
+  *end = (int)(((int64_t)(o + 1) * in + out - 1) / out);
+}
+
+/* The values that adaptive pooling sums along one axis, over all outputs. */
+static int64_t adaptive_span(int in, int out) {
+  int64_t span = 0;
+  for (int o = 0; o < out; o++) {
+    int s, e;
+    cnn_adaptive_window(in, out, o, &s, &e);
+    span += e - s;
+  }
+  return span;
+}
+
 /* Parameters and FLOPs, once the shape is known. */
 static void count_cost(const CnnNet *net, CnnNode *n) {
   CnnTensorSpec t[4];
@@ -175,13 +192,19 @@ static void count_cost(const CnnNet *net, CnnNode *n) {
   case OP_MAXPOOL1D: case OP_MAXPOOL2D: case OP_AVGPOOL1D: case OP_AVGPOOL2D:
     n->flops = out * window;
     break;
-  case OP_GLOBAL_AVGPOOL: n->flops = in; break;
+  case OP_GLOBAL_AVGPOOL: case OP_GLOBAL_MAXPOOL: n->flops = in; break;
+  case OP_ADAPTIVE_AVGPOOL1D: case OP_ADAPTIVE_AVGPOOL2D: { /* the sums, two divisions */
+    int c, h, w;
+    cnn_shape_chw(*input_shape(net, n, 0), &c, &h, &w);
+    n->flops = c * adaptive_span(h, n->shape.rank == 3 ? n->shape.dim[1] : 1) *
+               adaptive_span(w, n->shape.dim[n->shape.rank - 1]) + 2 * out;
+    break;
+  }
+  case OP_UPSAMPLE: n->flops = n->mode == CNN_UPSAMPLE_BILINEAR ? 9 * out : 0; break; /* 6 mul, 3 add */
   case OP_BATCHNORM: n->flops = 2 * out; break;
   case OP_SOFTMAX: n->flops = 3 * out; break;
-  case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH: case OP_ADD: case OP_MUL:
-    n->flops = out;
-    break;
-  default: n->flops = 0;
+  case OP_ADD: case OP_MUL: n->flops = out; break;
+  default: n->flops = cnn_op_info(n->op)->flags & CNN_OPF_ACTIVATION ? out : 0;
   }
 }
 
@@ -219,12 +242,23 @@ bool cnn_infer_shape(CnnDiags *d, const CnnNet *net, CnnNode *n) {
     ok = infer_window(d, n, in);
     break;
   case OP_CONV_TRANSPOSE2D: ok = infer_transposed(d, n, in); break;
-  case OP_GLOBAL_AVGPOOL:
+  case OP_ADAPTIVE_AVGPOOL1D: case OP_ADAPTIVE_AVGPOOL2D: {
+    int r = is_spatial_1d(n->op) ? 2 : 3;
+    ok = need_rank(d, n, in, r);
+    n->shape = r == 2 ? (CnnShape){2, {in->dim[0], n->output_size[1]}}
+                      : (CnnShape){3, {in->dim[0], n->output_size[0], n->output_size[1]}};
+    break;
+  }
+  case OP_UPSAMPLE:
+    ok = need_rank(d, n, in, 3);
+    n->shape = (CnnShape){3, {in->dim[0], in->dim[1] * n->scale[0], in->dim[2] * n->scale[1]}};
+    break;
+  case OP_GLOBAL_AVGPOOL: case OP_GLOBAL_MAXPOOL:
     ok = in->rank >= 2;
     if (!ok) {
       char buf[64];
-      cnn_error(d, n->loc, "global_avgpool expects a [channels, ...] input with spatial axes, "
-                "but its input has shape %s", cnn_shape_str(*in, buf, sizeof buf));
+      cnn_error(d, n->loc, "%s expects a [channels, ...] input with spatial axes, "
+                "but its input has shape %s", cnn_op_name(n->op), cnn_shape_str(*in, buf, sizeof buf));
     }
     n->shape = (CnnShape){1, {in->dim[0]}};
     break;

@@ -92,6 +92,8 @@ typedef float cnn_vec;
 #define cnn_vmax(a, b) ((a) > (b) ? (a) : (b))
 #define cnn_vmin(a, b) ((a) < (b) ? (a) : (b))
 #define cnn_vadd(a, b) ((a) + (b))
+#define cnn_vsub(a, b) ((a) - (b))
 #define cnn_vmul(a, b) ((a) * (b))
+#define cnn_vdiv(a, b) ((a) / (b))
 #endif
 #endif

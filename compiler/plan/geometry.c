@@ -1,5 +1,7 @@
 /* geometry.c - the geometry of convolutions and pooling windows, which
  * the training and the inference printers both build their kernels on. */
+#include <math.h>
+
 #include "plan.h"
 
 CnnConvGeo cnn_conv_geo(const CnnNet *net, const CnnNode *n) {
@@ -52,3 +54,22 @@ int cnn_phase_index(int a, int k, int d, int s) {
 }
 
 int cnn_phase_count(int k, int d, int s) { return cnn_phase_index(s, k, d, s); }
+
+void cnn_resample_source(const CnnNode *n, int a, int in, int out, int o, int *i0, int *i1, double *l1) {
+  *l1 = 0;
+  if (n->op != OP_UPSAMPLE) {
+    cnn_adaptive_window(in, out, o, i0, i1);
+    return;
+  }
+  float scale = (float)(1.0 / n->scale[a]); /* area_pixel_compute_scale, nearest_idx */
+  if (n->mode == CNN_UPSAMPLE_NEAREST) {
+    int i = (int)floorf((float)o * scale);
+    *i0 = *i1 = i < in - 1 ? i : in - 1;
+    return;
+  }
+  float src = scale * ((float)o + 0.5f) - 0.5f;
+  if (src < 0) src = 0;
+  *i0 = (int)src;
+  *i1 = *i0 + (*i0 < in - 1);
+  *l1 = src - (float)*i0;
+}

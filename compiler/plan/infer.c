@@ -125,7 +125,10 @@ static void group_node(CnnArena *A, Plan *p, int i) {
   case OP_CONV1D: case OP_CONV2D: new_group(A, p, CNN_IG_CONV, i); break;
   case OP_CONV_TRANSPOSE2D: new_group(A, p, CNN_IG_CONVT, i); break;
   case OP_DENSE: new_group(A, p, CNN_IG_DENSE, i); break;
-  case OP_GLOBAL_AVGPOOL: new_group(A, p, CNN_IG_GAP, i); break;
+  case OP_GLOBAL_AVGPOOL: case OP_GLOBAL_MAXPOOL: new_group(A, p, CNN_IG_GAP, i); break;
+  case OP_UPSAMPLE: case OP_ADAPTIVE_AVGPOOL1D: case OP_ADAPTIVE_AVGPOOL2D:
+    new_group(A, p, CNN_IG_RESIZE, i);
+    break;
   case OP_CONCAT: new_group(A, p, CNN_IG_CONCAT, i); break;
   case OP_SOFTMAX: new_group(A, p, CNN_IG_SOFTMAX, i); break;
   case OP_MAXPOOL1D: case OP_MAXPOOL2D: case OP_AVGPOOL1D: case OP_AVGPOOL2D:
@@ -141,12 +144,12 @@ static void group_node(CnnArena *A, Plan *p, int i) {
     g = fusable(p, n->inputs[0]);
     fuse_or_chain(A, p, g, i, weighted(g) && g->bn < 0 && g->act < 0 && g->pool < 0 ? &g->bn : NULL);
     break;
-  case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH: /* CNN_OPF_ACTIVATION */
-    g = fusable(p, n->inputs[0]);
-    fuse_or_chain(A, p, g, i, weighted(g) && g->act < 0 && g->pool < 0 ? &g->act : NULL);
-    break;
   case OP_ADD: case OP_MUL: fuse_or_chain(A, p, NULL, i, NULL); break;
-  default: break;
+  default:
+    if (cnn_op_info(n->op)->flags & CNN_OPF_ACTIVATION) {
+      g = fusable(p, n->inputs[0]);
+      fuse_or_chain(A, p, g, i, weighted(g) && g->act < 0 && g->pool < 0 ? &g->act : NULL);
+    }
   }
 }
 
@@ -420,15 +423,14 @@ static bool place(CnnArena *A, Plan *p) {
 /* ---- what the file needs ---- */
 
 /* Activation node act as group code applies it: on vectors (vec) needs the
- * vector sigmoid or tanh, any sigmoid or tanh expf/tanhf, and a slope that
+ * vector functions its formula calls, one that calls libm math.h, and a slope that
  * is not finite a macro of math.h. */
 static void need_act(Plan *p, int act, bool vec) {
   if (act < 0) return;
   const CnnNode *n = &p->net->nodes[act];
   const CnnActFormulas *f = &cnn_op_info(n->op)->act; /* front/ops.c */
   if (f->libm) p->need_math = true;
-  if (vec && (f->vkernels & CNN_VK_SIGMOID)) p->need_vsigmoid = true;
-  if (vec && (f->vkernels & CNN_VK_TANH)) p->need_vtanh = true;
+  if (vec) p->need_vk |= f->vkernels;
   if (f->arg && !isfinite((float)n->negative_slope)) p->need_math = true;
 }
 
@@ -476,7 +478,8 @@ CnnInferPlan *cnn_plan_inference(CnnArena *A, const CnnNet *net, const CnnInferO
 
 /* The name of a group's kind in the plan's text. */
 static const char *kind_name(CnnInferGroupKind kind) {
-  static const char *const names[] = {"conv", "convt", "dense", "pool", "gap", "ew", "concat", "softmax", "copy"};
+  static const char *const names[] = {"conv",   "convt",  "dense",   "pool", "gap",
+                                      "resize", "ew",     "concat",  "softmax", "copy"};
   return names[kind];
 }
 

@@ -13,7 +13,8 @@ typedef enum {
   CNN_IG_CONVT,   /* conv_transpose2d (+ batchnorm folded, activation) */
   CNN_IG_DENSE,   /* dense (+ batchnorm folded, activation) */
   CNN_IG_POOL,    /* maxpool, avgpool */
-  CNN_IG_GAP,     /* global_avgpool */
+  CNN_IG_GAP,     /* global_avgpool, global_maxpool */
+  CNN_IG_RESIZE,  /* upsample, adaptive_avgpool */
   CNN_IG_EW,      /* add, mul, batchnorm, activations: a chain in one loop */
   CNN_IG_CONCAT,
   CNN_IG_SOFTMAX,
@@ -108,7 +109,8 @@ typedef struct {
   /* what the file carries apart from the kernels: <math.h> (but non-finite
    * weights, which only the values tell), the vector helpers, the opaque
    * zero, NAME_softmax() */
-  bool need_math, need_zero, need_vsum, need_vsigmoid, need_vtanh, softmax_fn;
+  bool need_math, need_zero, need_vsum, softmax_fn;
+  unsigned need_vk; /* the vector functions (CNN_VK_*) */
 } CnnInferPlan;
 
 #define CNN_INFER_TILE_MAX 16 /* the widest SIMD vector in floats (AVX-512) */

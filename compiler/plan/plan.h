@@ -74,4 +74,11 @@ void cnn_conv_taps(CnnArena *A, const CnnConvGeo *g, CnnTaps *t);
 int cnn_phase_count(int k, int d, int s);
 int cnn_phase_index(int a, int k, int d, int s);
 
+/* Where output o of resampling node n reads along axis a (0 rows, 1
+ * columns) of `in` values (out outputs): upsample, inputs i0 and i1 with
+ * weights 1 - l1 and l1 in PyTorch's float arithmetic (bilinear:
+ * align_corners=False; nearest: i1 = i0 and l1 = 0); adaptive_avgpool,
+ * the window [i0, i1). */
+void cnn_resample_source(const CnnNode *n, int a, int in, int out, int o, int *i0, int *i1, double *l1);
+
 #endif

@@ -87,9 +87,15 @@ static void backward_cost(const CnnTrainPlan *T, int i, int64_t es, CnnRoofline 
   case OP_MUL: reads = in; flops = 2 * out + added_grads(T, n) * out; break;
   case OP_RELU: case OP_LEAKY_RELU: reads = out; flops = out; break;
   case OP_SIGMOID: case OP_TANH: reads = out; flops = 3 * out; break;
+  case OP_GELU: case OP_SILU: reads = in; flops = 8 * out; break; /* x; erf or exp, and a few more */
+  case OP_HARDSWISH: reads = in; flops = 3 * out; break;
   case OP_SOFTMAX: reads = out; flops = 4 * out; break;
   case OP_DROPOUT: flops = out; break;
   case OP_AVGPOOL1D: case OP_AVGPOOL2D: case OP_GLOBAL_AVGPOOL: flops = in; break;
+  case OP_GLOBAL_MAXPOOL: reads = flops = in; break; /* the maximum found again */
+  case OP_UPSAMPLE: case OP_ADAPTIVE_AVGPOOL1D: case OP_ADAPTIVE_AVGPOOL2D:
+    flops = n->flops; /* as many as forward, into the sources */
+    break;
   case OP_MAXPOOL1D: case OP_MAXPOOL2D: /* the argmax; with a relu's backward pass, y for its mask */
     r->bytes[1] += 4 * out;
     if (T->relu_back[i] >= 0) reads = flops = out;

@@ -228,6 +228,9 @@ static void backward_reads(CnnTrainPlan *T, int i) {
     r[k++] = in0;
     if (T->root[n->inputs[1]] != in0) r[k++] = T->root[n->inputs[1]];
     break;
+  case OP_GLOBAL_MAXPOOL: /* its input, where it finds each maximum again */
+    r[k++] = in0;
+    break;
   case OP_SOFTMAX: /* its output */
     r[k++] = i;
     break;
