@@ -14,19 +14,11 @@ bytes (byte / 255), written with 9 significant digits so that they read
 back exactly: a network trains on these files to the same bits as on the
 IDX files. Plain Python.
 """
-import gzip
 import os
 import struct
 import sys
 
-
-def read_idx(path):
-    opener = gzip.open if os.path.exists(path + ".gz") else open
-    with opener(path + ".gz" if opener is gzip.open else path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = struct.unpack(">%dI" % ndim, data[4:4 + 4 * ndim])
-    return dims, data[4 + 4 * ndim:]
+from idx import read_idx
 
 
 def as_float32(x):

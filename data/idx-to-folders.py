@@ -13,20 +13,12 @@ order. The class folders are named by the CLASS_NAMEs (label k gets the
 k-th; they must sort in the labels' order) or else by the labels, zero
 padded. Plain Python: the PNG files (8-bit gray) are written with zlib.
 """
-import gzip
 import os
 import struct
 import sys
+
+from idx import read_idx
 import zlib
-
-
-def read_idx(path):
-    opener = gzip.open if os.path.exists(path + ".gz") else open
-    with opener(path + ".gz" if opener is gzip.open else path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = struct.unpack(">%dI" % ndim, data[4:4 + 4 * ndim])
-    return dims, data[4 + 4 * ndim:]
 
 
 def png_gray(width, height, pixels):

@@ -163,7 +163,7 @@ dist_check_SCRIPTS += tests/data-formats.sh
 # files' bits; --label-column, --header; the messages for bad tables.
 TESTS += tests/data-csv.sh
 dist_check_SCRIPTS += tests/data-csv.sh
-EXTRA_DIST += data/idx-to-csv.py
+EXTRA_DIST += data/idx-to-csv.py data/idx.py
 # train --augment: the same bits with any threads and when resumed (#16).
 TESTS += tests/augment.sh
 dist_check_SCRIPTS += tests/augment.sh
