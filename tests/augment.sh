@@ -7,12 +7,10 @@
 # The transform itself is checked in runtime/tests/data.c.
 . "$top_srcdir/tests/tap.sh"
 plan 8
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/augment.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+use_tmp augment
 OMP_NUM_THREADS=1
 export OMP_NUM_THREADS
-"$CNNCC" "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet" >"$tmp/build.log" 2>&1 ||
-  diag "$(tail -n 20 "$tmp/build.log")"
+build_net "$top_srcdir/examples/lenet.cnn" "$tmp/lenet"
 # train CKPT OPTION...: on the sample, --augment crop=2,flip
 train() {
   _ckpt=$1
@@ -36,8 +34,7 @@ check "and still learns: test_acc above 0.6" \
 # the train block's augment { crop = 2, flip = true }: the trainer's default
 sed 's/^  epochs = 5$/  epochs = 5\n  augment { crop = 2, flip = true }/' "$top_srcdir/examples/lenet.cnn" \
   >"$tmp/lenet-aug.cnn"
-"$CNNCC" "$tmp/lenet-aug.cnn" -o "$tmp/lenet-aug" >"$tmp/build.log" 2>&1 ||
-  diag "$(tail -n 20 "$tmp/build.log")"
+build_net "$tmp/lenet-aug.cnn" "$tmp/lenet-aug"
 "$tmp/lenet-aug" train --data "$top_srcdir/data/fashion-mnist" --epochs 2 --save "$tmp/block.ckpt" \
   >/dev/null 2>&1
 check "train { augment { crop = 2, flip = true } }: the run of --augment crop=2,flip" \

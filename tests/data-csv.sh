@@ -11,22 +11,18 @@ if ! "$PYTHON" -c 'import gzip, struct' >/dev/null 2>&1; then
   exit 0
 fi
 plan 12
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/data-csv.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+use_tmp data-csv
 OMP_NUM_THREADS=1
 export OMP_NUM_THREADS
 data=$top_srcdir/data/fashion-mnist
 for n in mlp lenet; do
-  "$CNNCC" "$top_srcdir/examples/$n.cnn" -o "$tmp/$n" >"$tmp/build.log" 2>&1 ||
-    diag "$(tail -n 20 "$tmp/build.log")"
+  build_net "$top_srcdir/examples/$n.cnn" "$tmp/$n"
 done
 "$PYTHON" "$top_srcdir/data/idx-to-csv.py" "$data" "$tmp/csv"
-# run LOG COMMAND...: stdout and stderr into LOG; the status of COMMAND
-run() { _log=$1; shift; "$@" >"$_log" 2>&1; }
 
 for n in mlp lenet; do
-  run "$tmp/$n-idx.log" "$tmp/$n" train --data "$data" --epochs 1 --save "$tmp/$n-idx.ckpt"
-  run "$tmp/$n-csv.log" "$tmp/$n" train --data "$tmp/csv" --epochs 1 --save "$tmp/$n-csv.ckpt"
+  run_logged "$tmp/$n-idx.log" "$tmp/$n" train --data "$data" --epochs 1 --save "$tmp/$n-idx.ckpt"
+  run_logged "$tmp/$n-csv.log" "$tmp/$n" train --data "$tmp/csv" --epochs 1 --save "$tmp/$n-csv.ckpt"
   check "$n on train.csv and test.csv: the same checkpoint as on the IDX files" \
     cmp "$tmp/$n-idx.ckpt" "$tmp/$n-csv.ckpt"
 done
@@ -37,8 +33,8 @@ check "eval --data FILE.csv evaluates every row: the IDX test split's figures" \
   "$("$tmp/mlp" eval --weights "$tmp/mlp-idx.ckpt" --data "$data" 2>/dev/null)"
 
 # one file: the training data, with --val
-run "$tmp/one.log" "$tmp/mlp" train --data "$tmp/csv/train.csv" --val 0.1 --epochs 1 --save "$tmp/one.ckpt"
-run "$tmp/idxval.log" "$tmp/mlp" train --data "$data" --val 0.1 --epochs 1 --save "$tmp/idxval.ckpt"
+run_logged "$tmp/one.log" "$tmp/mlp" train --data "$tmp/csv/train.csv" --val 0.1 --epochs 1 --save "$tmp/one.ckpt"
+run_logged "$tmp/idxval.log" "$tmp/mlp" train --data "$data" --val 0.1 --epochs 1 --save "$tmp/idxval.ckpt"
 check "one CSV file with --val 0.1: the same split and checkpoint as the IDX files" \
   cmp "$tmp/one.ckpt" "$tmp/idxval.ckpt"
 check "... and the last line is val_acc=..." \

@@ -27,25 +27,20 @@ if [ ! -x "$writer" ]; then
   exit 0
 fi
 plan 24
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/data-formats.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+use_tmp data-formats
 OMP_NUM_THREADS=1
 export OMP_NUM_THREADS
 data=$top_srcdir/data/fashion-mnist
 names="0-top 1-trouser 2-pullover 3-dress 4-coat 5-sandal 6-shirt 7-sneaker 8-bag 9-boot"
 net=$tmp/lenet
-if ! "$CNNCC" "$top_srcdir/examples/lenet.cnn" -o "$net" >"$tmp/build.log" 2>&1; then
-  diag "$(tail -n 20 "$tmp/build.log")"
-fi
+build_net "$top_srcdir/examples/lenet.cnn" "$net"
 # shellcheck disable=SC2086 # the names are words
 "$PYTHON" "$top_srcdir/data/idx-to-folders.py" "$data" "$tmp/folders" $names
 size() { wc -c <"$1" | tr -d ' '; }
-# run LOG COMMAND...: stdout and stderr into LOG; the status of COMMAND
-run() { _log=$1; shift; "$@" >"$_log" 2>&1; }
 
 # ---- image folders: the same training as the IDX files ----
-run "$tmp/idx.log" "$net" train --data "$data" --epochs 1 --save "$tmp/idx.ckpt"
-run "$tmp/png.log" "$net" train --data "$tmp/folders" --epochs 1 --save "$tmp/png.ckpt"
+run_logged "$tmp/idx.log" "$net" train --data "$data" --epochs 1 --save "$tmp/idx.ckpt"
+run_logged "$tmp/png.log" "$net" train --data "$tmp/folders" --epochs 1 --save "$tmp/png.ckpt"
 check "PNG folders: train, 6000 + 1000 samples" \
   grep -q "test data: 1000 samples of 1x28x28 from $tmp/folders/test" "$tmp/png.log"
 check "the classes are printed at load, sorted" \
@@ -94,7 +89,7 @@ cp "$tmp/jpeg/train/a/0.jpg" "$tmp/jpeg/test/a/"
 cp "$tmp/jpeg/train/b/0.JPEG" "$tmp/jpeg/test/b/"
 sed 's/dense(10)/dense(2)/' "$top_srcdir/examples/lenet.cnn" >"$tmp/lenet2.cnn"
 "$CNNCC" "$tmp/lenet2.cnn" -o "$tmp/lenet2" >/dev/null 2>&1
-run "$tmp/jpeg.log" "$tmp/lenet2" train --data "$tmp/jpeg" --epochs 1 --batch 4
+run_logged "$tmp/jpeg.log" "$tmp/lenet2" train --data "$tmp/jpeg" --epochs 1 --batch 4
 check "JPEG folders (.jpg, .JPEG, a 56x56 image scaled down) train" \
   grep -q "train data: 8 samples of 1x28x28" "$tmp/jpeg.log"
 
@@ -104,12 +99,12 @@ cp "$data/train-images-idx3-ubyte.gz" "$tmp/plain/train-images.idx.gz"
 cp "$data/train-labels-idx1-ubyte.gz" "$tmp/plain/train-labels.idx.gz"
 gzip -dc "$data/t10k-images-idx3-ubyte.gz" >"$tmp/plain/test-images.idx"
 gzip -dc "$data/t10k-labels-idx1-ubyte.gz" >"$tmp/plain/test-labels.idx"
-run "$tmp/plain.log" "$net" train --data "$tmp/plain" --epochs 1 --save "$tmp/plain.ckpt"
+run_logged "$tmp/plain.log" "$net" train --data "$tmp/plain" --epochs 1 --save "$tmp/plain.ckpt"
 check "IDX files named train-images.idx.gz, test-labels.idx, ...: the same checkpoint" \
   cmp "$tmp/plain.ckpt" "$tmp/idx.ckpt"
 
 # ---- --val ----
-val() { _log=$1; shift; run "$_log" "$net" train --data "$tmp/folders" --val 0.1 "$@"; }
+val() { _log=$1; shift; run_logged "$_log" "$net" train --data "$tmp/folders" --val 0.1 "$@"; }
 val "$tmp/val.log" --epochs 2 --save "$tmp/val.ckpt" --metrics "$tmp/val.json"
 check "--val 0.1 holds out 600 of the 6000 training samples" \
   grep -q "validation data: 600 samples held out of the 6000 training samples" "$tmp/val.log"
@@ -123,10 +118,10 @@ check "the test set is evaluated at the end: the last line, as eval reports it" 
 OMP_NUM_THREADS=2 val "$tmp/val2.log" --epochs 2 --save "$tmp/val2.ckpt"
 check "the same split and checkpoint with 2 threads" cmp "$tmp/val.ckpt" "$tmp/val2.ckpt"
 val "$tmp/r1.log" --epochs 1 --save "$tmp/r.ckpt"
-run "$tmp/r2.log" "$net" train --data "$tmp/folders" --resume "$tmp/r.ckpt" --epochs 2 --save "$tmp/r.ckpt"
+run_logged "$tmp/r2.log" "$net" train --data "$tmp/folders" --resume "$tmp/r.ckpt" --epochs 2 --save "$tmp/r.ckpt"
 check "resuming (without --val: the checkpoint has it) gives the same checkpoint" \
   cmp "$tmp/val.ckpt" "$tmp/r.ckpt"
-run "$tmp/idxval.log" "$net" train --data "$data" --val 0.25 --epochs 1 --save "$tmp/idxval.ckpt"
+run_logged "$tmp/idxval.log" "$net" train --data "$data" --val 0.25 --epochs 1 --save "$tmp/idxval.ckpt"
 check "--val on IDX data: 1500 held out, the checkpoint is version 2 with a VALF section" \
   sh -c "grep -q 'validation data: 1500 samples' '$tmp/idxval.log' &&
     test \"\$(od -An -tu1 -j8 -N1 '$tmp/idxval.ckpt' | tr -d ' ')\" = 2 &&

@@ -14,14 +14,11 @@
 #   without --val the test accuracy decides.
 . "$top_srcdir/tests/tap.sh"
 plan 8
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/keep-best.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+use_tmp keep-best
 OMP_NUM_THREADS=1
 export OMP_NUM_THREADS
 net=$tmp/lenet
-if ! "$CNNCC" "$top_srcdir/examples/lenet.cnn" -o "$net" >"$tmp/build.log" 2>&1; then
-  diag "$(tail -n 20 "$tmp/build.log")"
-fi
+build_net "$top_srcdir/examples/lenet.cnn" "$net"
 # train LOG OPTION...: 8 epochs at most, --val 0.1 and --lr 0.01
 train() {
   _log=$1

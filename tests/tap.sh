@@ -48,3 +48,15 @@ find_rtlib() {
     [ -f "$d/libcnnrt.a" ] && rtlib="$d/libcnnrt.a" && break
   done
 }
+# use_tmp NAME: tmp is a new directory, removed when the test ends.
+use_tmp() {
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || exit 1
+  trap 'rm -rf "$tmp"' EXIT
+}
+# build_net SOURCE PROGRAM: cnncc SOURCE -o PROGRAM; if it fails, its
+# messages go to a diag (and the checks that use PROGRAM fail).
+build_net() {
+  "$CNNCC" "$1" -o "$2" >"$2.build.log" 2>&1 || diag "$(tail -n 20 "$2.build.log")"
+}
+# run_logged LOG COMMAND...: stdout and stderr into LOG; the status of COMMAND.
+run_logged() { _log=$1; shift; "$@" >"$_log" 2>&1; }
