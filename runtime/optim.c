@@ -1,7 +1,8 @@
 /* optim.c - the optimizer and schedule specs ("sgd(lr=0.1,momentum=0.9)",
  * "cosine(warmup=2)") of the train block and the trainer's --optimizer and
- * --schedule, and one optimizer step with gradient clipping. One table of
- * arguments per form drives parsing, checking and printing alike. */
+ * --schedule. One table of arguments per form drives parsing, checking
+ * and printing alike. cnncc's front end checks the train block with it
+ * too (compiler/local.mk). */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <errno.h>
@@ -246,11 +247,20 @@ int rt_schedule_parse(const char *spec, RtSchedule *s, char *err, size_t errlen)
   return 0;
 }
 
+/* x in the shorter of %.15g and %.17g that reads back as x. */
+static int format_number(char *buf, size_t len, double x)
+{
+  int n = snprintf(buf, len, "%.15g", x);
+  return strtod(buf, NULL) == x ? n : snprintf(buf, len, "%.17g", x);
+}
+
 static size_t format_list(char *buf, size_t len, const RtSchedule *sch)
 {
   size_t used = 0;
-  for (int k = 0; k < sch->nmilestones && used < len; k++)
-    used += (size_t)snprintf(buf + used, len - used, "%s%.17g", k ? "," : "[", sch->milestones[k]);
+  for (int k = 0; k < sch->nmilestones && used + 1 < len; k++) {
+    buf[used++] = k ? ',' : '[';
+    used += (size_t)format_number(buf + used, len - used, sch->milestones[k]);
+  }
   return used < len ? used + (size_t)snprintf(buf + used, len - used, "]") : used;
 }
 
@@ -264,7 +274,7 @@ static void format(char *buf, size_t len, const Form *f, const void *base)
     if (a->type == 't')
       used += (size_t)snprintf(buf + used, len - used, "%s", *(const int *)v ? "true" : "false");
     else if (a->type != 'l')
-      used += (size_t)snprintf(buf + used, len - used, "%.17g", *(const double *)v);
+      used += (size_t)format_number(buf + used, len - used, *(const double *)v);
     else
       used += format_list(buf + used, len - used, base);
   }
@@ -289,32 +299,4 @@ void rt_schedule_format(char *buf, size_t len, const RtSchedule *s)
 int rt_optconfig_is_plain(const RtOptConfig *c)
 {
   return c->opt.kind == RT_OPT_ADAM && c->sched.kind == RT_SCHED_NONE && c->clip == 0;
-}
-
-/* torch.nn.utils.clip_grad_norm_: the 2-norm of all gradients; scaled by
- * max_norm / (norm + 1e-6) when that is below 1. Summed in double, in
- * order: the same on every thread count and MPI rank. */
-static void clip_grads(float *g, size_t n, double max_norm)
-{
-  double sum = 0;
-  for (size_t i = 0; i < n; i++)
-    sum += (double)g[i] * g[i];
-  float coef = (float)(max_norm / ((float)sqrt(sum) + 1e-6));
-  if (coef < 1)
-    for (size_t i = 0; i < n; i++)
-      g[i] *= coef;
-}
-
-void rt_optim_step(const RtOptConfig *c, const RtOptim *o, float *p, float *g, float *m,
-                   float *v, size_t n, long t)
-{
-  if (c->clip > 0)
-    clip_grads(g, n, c->clip);
-  if (o->kind == RT_OPT_SGD) {
-    rt_sgd_step(p, g, m, n, o, t == 1);
-    return;
-  }
-  const RtAdam adam = {o->lr, o->beta1, o->beta2, o->eps, o->weight_decay,
-                       o->kind == RT_OPT_ADAMW};
-  rt_adam_step(p, g, m, v, n, &adam, t);
 }

@@ -25,7 +25,8 @@ epoch). Reads the MNIST-named IDX files (plain or .gz) with gzip and
 struct; pixels become byte / 255. Prints one line per epoch and, last,
 test_acc=ACCURACY; --metrics writes one JSON line per epoch with the keys
 of the trainer's --metrics (at full precision). --optimizer, --schedule
-and --clip take the trainer's specs (docs/training.md) and train with the
+and --clip (by default the train block's) take the trainer's specs
+(docs/training.md) and train with the
 torch.optim optimizer, the torch.optim.lr_scheduler schedule (stepped once
 per epoch; onecycle once per step) and torch.nn.utils.clip_grad_norm_ they
 stand for, from PyTorch's own implementations."""
@@ -176,6 +177,8 @@ def main():
     tx, ty = load_split(a.data, "test", mod.INPUT_SHAPE)
     positions = y[0].numel()
     steps = (len(x) + batch - 1) // batch
+    a.schedule = a.schedule or mod.TRAIN.get("schedule")  # the train block's by default
+    a.clip = a.clip or mod.TRAIN.get("clip")
     sched, per_step = make_schedule(a.schedule, opt, epochs, steps) if a.schedule else (None, False)
     gen = torch.Generator().manual_seed(a.seed)
     orders = None

@@ -42,7 +42,7 @@ bad_specs="--optimizer|sgd(momentum=0.9)|sgd needs lr
 --clip|0|--clip expects a positive number"
 nconfigs=$(echo "$configs" | wc -l)
 nbad=$(echo "$bad_specs" | wc -l)
-plan $((1 + nconfigs + 1 + 4 + 3 + nbad + 1))
+plan $((1 + nconfigs + 1 + 1 + 4 + 3 + nbad + 1))
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/optim.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 find_rtlib
@@ -108,6 +108,31 @@ log=$tmp/clip.log
   echo "without: $a" && echo "with:    $b" && [ -n "$b" ] && [ "$a" != "$b" ]
 } >"$log" 2>&1
 result "--clip 0.5 changes the run (this network's gradients are longer than 0.5)" "$log" $?
+
+# the train block's optimizer, schedule and clip: the trainer's and the
+# mirror's defaults (model.optimizer(), TRAIN["schedule"], TRAIN["clip"])
+log=$tmp/block.log
+b=$tmp/block
+mkdir -p "$b"
+sed 's/optimizer = adam(lr=1e-3)/optimizer = sgd(lr=0.05, momentum=0.9, nesterov=true)\
+  schedule = multistep(milestones=[1, 3], gamma=0.5)\
+  clip = 1.0/' "$top_srcdir/examples/lenet.cnn" >"$b/lenet.cnn"
+# shellcheck disable=SC2086
+{ grep -q 'schedule = multistep' "$b/lenet.cnn" &&
+  "$CNNCC" "$b/lenet.cnn" -o "$b/lenet" && "$CNNCC" "$b/lenet.cnn" -o "$b/lenet.c" &&
+  "$CNNCC" --emit=pytorch "$b/lenet.cnn" -o "$b/lenet.py" &&
+  $CC -std=c99 -O2 $SAN -DCNNCC_NO_MAIN -DNET=lenet -DHEADER="\"lenet.h\"" \
+    -DNPARAMS=LENET_NPARAMS -DNBUFFERS=LENET_NBUFFERS -I"$b" -I"$top_srcdir/runtime" \
+    -o "$b/init" "$top_srcdir/tests/e2e-init.c" "$b/lenet.c" $rtlib -lz -lm &&
+  "$b/init" $SEED "$b/init.params" "$b/init.buffers" $NTRAIN $EPOCHS "$b/order" &&
+  "$b/lenet" train --data "$tmp/data" --batch $BATCH --seed $SEED --epochs $EPOCHS \
+    --metrics "$b/cnncc.json" &&
+  "$PYTHON" "$top_srcdir/tests/e2e-torch.py" "$b/lenet.py" --data "$tmp/data" --order "$b/order" \
+    --epochs $EPOCHS --batch $BATCH --seed $SEED --params "$b/init.params" \
+    --buffers "$b/init.buffers" --metrics "$b/torch.json" &&
+  py metrics "$b/cnncc.json" "$b/torch.json"
+} >"$log" 2>&1
+result "train { optimizer = sgd(...), schedule = multistep(...), clip = 1.0 }: the trainer and the mirror's model.optimizer() agree (1e-5)" "$log" $?
 
 # resume: 4 epochs straight == 2, resume, 2 more (the specs come from the checkpoint)
 while IFS='|' read -r opt sched clip; do
