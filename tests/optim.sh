@@ -42,7 +42,7 @@ bad_specs="--optimizer|sgd(momentum=0.9)|sgd needs lr
 --clip|0|--clip expects a positive number"
 nconfigs=$(echo "$configs" | wc -l)
 nbad=$(echo "$bad_specs" | wc -l)
-plan $((1 + nconfigs + 1 + 1 + 4 + 3 + nbad + 1))
+plan $((1 + nconfigs + 1 + 1 + 4 + 1 + 3 + nbad + 1))
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/optim.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 find_rtlib
@@ -152,6 +152,25 @@ done <<RESUME
 sgd(lr=0.05,momentum=0.9,nesterov=true,weight_decay=5e-4)|cosine(warmup=1,epochs=4)|1
 adamw(lr=0.002)|onecycle(max_lr=0.005,epochs=4)|0.5
 RESUME
+
+# MPI: 2 ranks step as the plain trainer does (the gradient is every
+# rank's, so is its norm)
+log=$tmp/mpi.log
+if command -v mpirun >/dev/null 2>&1; then
+  [ -n "$SAN" ] && ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" && export ASAN_OPTIONS
+  { "$CNNCC" --mpi "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet-mpi" &&
+    train --epochs 2 --threads 2 --optimizer 'sgd(lr=0.05,momentum=0.9)' \
+      --schedule 'onecycle(max_lr=0.1)' --clip 0.5 --save "$tmp/plain.ckpt" &&
+    timeout 300 mpirun --allow-run-as-root --oversubscribe -np 2 "$tmp/lenet-mpi" train \
+      --data "$tmp/data" --batch $BATCH --seed $SEED --epochs 2 --threads 1 \
+      --optimizer 'sgd(lr=0.05,momentum=0.9)' --schedule 'onecycle(max_lr=0.1)' --clip 0.5 \
+      --save "$tmp/mpi.ckpt" &&
+    cmp "$tmp/plain.ckpt" "$tmp/mpi.ckpt"
+  } >"$log" 2>&1
+  result "mpirun -np 2 with sgd, onecycle and clip: the plain trainer's checkpoint bytes" "$log" $?
+else
+  ok "mpirun -np 2 with sgd, onecycle and clip # SKIP no mpirun"
+fi
 
 # plain Adam: version 1, as before; the mirror with SGD's buffers
 log=$tmp/v1.log
