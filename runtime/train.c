@@ -282,8 +282,11 @@ static int start_state(RtRun *r, const RtArgs *a, RtTrainState *st)
 static void split_optim(const RtTrainState *st, const char *text[3])
 {
   const char *p = st->optim;
-  for (int i = 0; i < 3; i++, p += p ? strlen(p) + 1 : 0)
+  for (int i = 0; i < 3; i++) {
     text[i] = p;
+    if (p) /* NULL: no section */
+      p += strlen(p) + 1;
+  }
 }
 
 /* The optimizer, schedule and clipping of the run into r->optim: an
