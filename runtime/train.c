@@ -100,17 +100,19 @@ static int plot_epoch(RtRun *r, const RtArgs *a, long epoch, const EpochStats *e
 static int report_epoch(RtRun *r, const RtArgs *a, long epoch, long epochs, const EpochStats *e)
 {
   const char *split = r->val.n ? "val" : "test";
-  char lr[64] = ""; /* a schedule's lr, which changes */
-  if (r->optim.sched.kind != RT_SCHED_NONE)
+  char lr[64] = "", lr_json[64] = ""; /* a schedule's lr, which changes */
+  if (r->optim.sched.kind != RT_SCHED_NONE) {
     snprintf(lr, sizeof lr, " lr %.6g", e->lr);
+    snprintf(lr_json, sizeof lr_json, "\"lr\":%.6g,", e->lr);
+  }
   fprintf(rt_info(), "epoch %ld/%ld: train_loss %.4f train_acc %.4f %s_loss %.4f %s_acc %.4f%s (%.1f s, %.0f img/s)\n",
           epoch + 1, epochs, e->train_loss, e->train_acc, split, e->test_loss,
           split, e->test_acc, lr, e->seconds, e->images_per_s);
   if (!r->metrics)
     return plot_epoch(r, a, epoch, e);
-  fprintf(r->metrics, "{\"epoch\":%ld,\"train_loss\":%.6g,\"train_acc\":%.6g,\"%s_loss\":%.6g,\"%s_acc\":%.6g,\"images_per_s\":%.6g,\"seconds\":%.6g}\n",
+  fprintf(r->metrics, "{\"epoch\":%ld,\"train_loss\":%.6g,\"train_acc\":%.6g,\"%s_loss\":%.6g,\"%s_acc\":%.6g,%s\"images_per_s\":%.6g,\"seconds\":%.6g}\n",
           epoch + 1, e->train_loss, e->train_acc, split, e->test_loss, split, e->test_acc,
-          e->images_per_s, e->seconds);
+          lr_json, e->images_per_s, e->seconds);
   if (fflush(r->metrics) || ferror(r->metrics))
     return rt_error(r->c, 1, "cannot write metrics '%s': %s", a->metrics, strerror(errno));
   return plot_epoch(r, a, epoch, e);
@@ -278,6 +280,9 @@ static int start_state(RtRun *r, const RtArgs *a, RtTrainState *st)
   return 0;
 }
 
+static const char *const kind_names[] = {[RT_OPT_ADAM] = "adam", [RT_OPT_ADAMW] = "adamw",
+                                          [RT_OPT_SGD] = "sgd"};
+
 /* The three NUL-terminated texts of a checkpoint's OPTM section. */
 static void split_optim(const RtTrainState *st, const char *text[3])
 {
@@ -325,8 +330,8 @@ static int set_optim(RtRun *r, const RtArgs *a, RtTrainState *st)
   if (rc)
     return rt_error(r->c, status, "%s: %s", err_what, err);
   if (a->resume && c.opt.kind != resumed_kind)
-    return rt_error(r->c, RT_EXIT_USAGE, "--optimizer %s conflicts with checkpoint '%s', whose moments are another optimizer's; resume with its optimizer",
-                    a->optimizer, a->resume);
+    return rt_error(r->c, RT_EXIT_USAGE, "the optimizer %s conflicts with checkpoint '%s', whose moments are %s's; resume with %s",
+                    opt, a->resume, kind_names[resumed_kind], kind_names[resumed_kind]);
   r->optim = c;
   if (rt_optconfig_is_plain(&c))
     return 0;

@@ -42,7 +42,7 @@ bad_specs="--optimizer|sgd(momentum=0.9)|sgd needs lr
 --clip|0|--clip expects a positive number"
 nconfigs=$(echo "$configs" | wc -l)
 nbad=$(echo "$bad_specs" | wc -l)
-plan $((1 + nconfigs + 1 + 1 + 4 + 1 + 3 + nbad + 1))
+plan $((1 + nconfigs + 1 + 1 + 1 + 4 + 1 + 3 + nbad + 1))
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/optim.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 find_rtlib
@@ -108,6 +108,13 @@ log=$tmp/clip.log
   echo "without: $a" && echo "with:    $b" && [ -n "$b" ] && [ "$a" != "$b" ]
 } >"$log" 2>&1
 result "--clip 0.5 changes the run (this network's gradients are longer than 0.5)" "$log" $?
+
+# the lr of each epoch in --metrics (config 6: step(step_size=2,gamma=0.5) from 0.05)
+log=$tmp/lr.log
+{ cat "$tmp/c6/cnncc.json" &&
+  [ "$(sed -n 's/.*"lr":\([^,]*\),.*/\1/p' "$tmp/c6/cnncc.json" | tr '\n' ' ')" = "0.05 0.05 0.025 0.025 " ]
+} >"$log" 2>&1
+result "--metrics has each epoch's lr with a schedule (step: 0.05 0.05 0.025 0.025)" "$log" $?
 
 # the train block's optimizer, schedule and clip: the trainer's and the
 # mirror's defaults (model.optimizer(), TRAIN["schedule"], TRAIN["clip"])
