@@ -258,6 +258,10 @@ typedef struct {
   uint64_t seed;
   int augment_crop;  /* augment { crop = N, flip = true }: the trainer's */
   bool augment_flip; /* default --augment (RtDefaults) */
+  /* optimizer = sgd(...) or adamw(...), schedule = ...: the trainer's
+   * --optimizer and --schedule specs ("" when not given); clip = X (0: none) */
+  char optimizer[512], schedule[512];
+  double clip;
 } CnnTrainConfig;
 
 typedef struct {

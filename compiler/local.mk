@@ -9,8 +9,12 @@ noinst_LIBRARIES += compiler/libcnnfront.a
 compiler_libcnnfront_a_SOURCES = compiler/cnncc.h compiler/front/arena.c compiler/front/diag.c \
 	compiler/front/lexer.l compiler/front/parser.y compiler/front/sema.c compiler/front/shape.c \
 	compiler/front/summary.c compiler/front/frontend.c compiler/front/ops.c compiler/front/arch.c \
-	compiler/emit/torch.c compiler/emit/dot.c
-compiler_libcnnfront_a_CFLAGS = $(AM_CFLAGS) -I$(top_builddir)/compiler/front -I$(top_srcdir)/compiler
+	compiler/emit/torch.c compiler/emit/dot.c \
+	runtime/optim.c runtime/util.c
+# runtime/optim.c: sema checks the train block's optimizer and schedule
+# with the trainer's own parser of --optimizer and --schedule.
+compiler_libcnnfront_a_CFLAGS = $(AM_CFLAGS) -I$(top_builddir)/compiler/front -I$(top_srcdir)/compiler \
+	-I$(top_srcdir)/runtime
 # The checkpoint functions of the PyTorch mirror (docs/interop.md) are the
 # Python of emit/torch_ckpt.py, which embed.sh turns into a string as it
 # does the kernels; tests/torch-ckpt.sh runs them.

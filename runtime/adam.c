@@ -7,13 +7,16 @@
 #include <math.h>
 
 #include "cnnrt.h"
+#include "internal.h"
 
 /* One element of the update, in PyTorch's order. */
 static inline void adam_one(float *restrict p, const float *restrict g, float *restrict m,
                             float *restrict v, size_t i, float b1, float b2, float one_b1,
-                            float one_b2, float wd, float eps, float bc2_sqrt,
+                            float one_b2, float decay, float wd, float eps, float bc2_sqrt,
                             float neg_step)
 {
+  /* AdamW's decoupled decay; Adam's decay is 1, which leaves p's bits. */
+  p[i] *= decay;
   /* With wd == 0 this adds 0 * p, which is g itself for finite p. */
   float gi = g[i] + wd * p[i];
   m[i] = b1 * m[i] + one_b1 * gi;
@@ -23,39 +26,22 @@ static inline void adam_one(float *restrict p, const float *restrict g, float *r
 }
 
 /* Blocks of 16 with a constant inner count vectorize even under gcc -O2's
- * cheap cost model; the clones use the widest vectors the CPU has (chosen
- * once, at load time). Every path computes the same IEEE operations
- * (-ffp-contract=off in runtime/local.mk: no fused multiply-adds), so the
- * results do not depend on the CPU. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-/* Not under AddressSanitizer: the resolver would run before it starts.
- * Not with clang before 18: it names the dispatcher rt_adam_step.ifunc, so
- * that calls from other files (rt_main, the tests) do not link (LLVM
- * pull request 71706). */
-#if defined(__clang__) && __clang_major__ < 18
-#define NO_TARGET_CLONES 1
-#endif
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(SANITIZED) && \
-    !defined(__SANITIZE_ADDRESS__) && !defined(NO_TARGET_CLONES)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
+ * cheap cost model (internal.h: RT_VECTOR_CLONES). */
+RT_VECTOR_CLONES
 void rt_adam_step(float *restrict p, const float *restrict g,
                   float *restrict m, float *restrict v, size_t n,
                   const RtAdam *cfg, long t)
 {
   const float b1 = (float)cfg->beta1, b2 = (float)cfg->beta2;
   const float one_b1 = (float)(1 - cfg->beta1), one_b2 = (float)(1 - cfg->beta2);
-  const float wd = (float)cfg->weight_decay, eps = (float)cfg->eps;
+  const float wd = cfg->decoupled ? 0 : (float)cfg->weight_decay, eps = (float)cfg->eps;
+  const float decay = cfg->decoupled ? (float)(1 - cfg->lr * cfg->weight_decay) : 1;
   const float bc2_sqrt = (float)sqrt(1 - pow(cfg->beta2, (double)t));
   const float neg_step = (float)-(cfg->lr / (1 - pow(cfg->beta1, (double)t)));
   size_t i = 0;
   for (; i + 16 <= n; i += 16)
     for (size_t j = i; j < i + 16; j++)
-      adam_one(p, g, m, v, j, b1, b2, one_b1, one_b2, wd, eps, bc2_sqrt, neg_step);
+      adam_one(p, g, m, v, j, b1, b2, one_b1, one_b2, decay, wd, eps, bc2_sqrt, neg_step);
   for (; i < n; i++)
-    adam_one(p, g, m, v, i, b1, b2, one_b1, one_b2, wd, eps, bc2_sqrt, neg_step);
+    adam_one(p, g, m, v, i, b1, b2, one_b1, one_b2, decay, wd, eps, bc2_sqrt, neg_step);
 }

@@ -109,7 +109,7 @@ static void put_floats(Writer *w, const float *x, size_t n)
  * version 1: a file without any stays version 1, byte for byte. */
 static int has_sections(const RtTrainState *st)
 {
-  return st->val != 0 || st->classes || st->best_epoch;
+  return st->val != 0 || st->classes || st->best_epoch || st->optim;
 }
 
 static void put_section_head(Writer *w, const char *tag, uint32_t len)
@@ -143,6 +143,10 @@ static void put_sections(Writer *w, const RtTrainState *st)
     put(w, b, 8);
     put_le(b, double_bits(st->best_acc), 8);
     put(w, b, 8);
+  }
+  if (st->optim) {
+    put_section_head(w, "OPTM", (uint32_t)st->optim_len);
+    put(w, st->optim, st->optim_len);
   }
 }
 
@@ -310,9 +314,27 @@ static int read_classes(const uint8_t *p, uint32_t len, RtTrainState *st)
   return 0;
 }
 
+/* The optimizer, schedule and clipping: three NUL-terminated texts of at
+ * most 1023 bytes in all (parsed when resuming); into st when st. */
+static int read_optim(const uint8_t *p, uint64_t len, RtTrainState *st)
+{
+  int nuls = 0;
+  for (uint64_t i = 0; i < len; i++)
+    nuls += p[i] == 0;
+  if (len > 1024 || nuls != 3 || p[len - 1] != 0)
+    return -1;
+  if (!st)
+    return 0;
+  if (!(st->optim = malloc(len)))
+    return -2;
+  memcpy(st->optim, p, len);
+  st->optim_len = len;
+  return 0;
+}
+
 /* The known sections, in the order they must come (the order the writer
  * uses, so that every file that loads saves to the same bytes). */
-static const char *const section_tags[] = {"VALF", "CLSS", "BEST"};
+static const char *const section_tags[] = {"VALF", "CLSS", "BEST", "OPTM"};
 
 static int section_index(const uint8_t *tag)
 {
@@ -337,6 +359,8 @@ static int read_section(int k, const uint8_t *body, uint64_t n, RtTrainState *st
   st = st ? st : &ignored;
   if (k == 1)
     return read_classes(body, (uint32_t)n, st == &ignored ? NULL : st);
+  if (k == 3)
+    return read_optim(body, n, st == &ignored ? NULL : st);
   if (k == 0) { /* VALF */
     st->val = n == 8 ? get_double(body) : 0;
     return st->val > 0 && st->val < 1 ? 0 : -1;
@@ -374,7 +398,8 @@ static int read_sections(const char *path, const uint8_t *p, uint64_t len, RtTra
   }
   if (rc && st) {
     free(st->classes);
-    st->classes = NULL;
+    free(st->optim);
+    st->classes = st->optim = NULL;
   }
   if (rc == -2)
     return rt_fail(err, errlen, "checkpoint '%s': out of memory", path);
@@ -422,7 +447,8 @@ int rt_checkpoint_load(const char *path, const RtNet *net, RtTrainState *st,
     *st = (RtTrainState){h.seed, (long)h.epoch, (long)h.epoch_step, (long)h.t,
                          (int)h.batch, loss_sum, (long)h.correct, (long)h.seen,
                          sections.val, sections.nclasses, sections.classes,
-                         sections.best_epoch, sections.best_acc};
+                         sections.best_epoch, sections.best_acc, sections.optim,
+                         sections.optim_len};
   }
   free(b);
   return 0;

@@ -54,7 +54,13 @@ static const Opt options[RT_NOPT] = {
   [RT_O_EPOCHS] = {"epochs", "N", K_COUNT, offsetof(RtArgs, epochs),
                    "train until N epochs are done in total"},
   [RT_O_BATCH] = {"batch", "B", K_COUNT, offsetof(RtArgs, batch), "batch size"},
-  [RT_O_LR] = {"lr", "X", K_RATE, offsetof(RtArgs, lr), "Adam learning rate"},
+  [RT_O_LR] = {"lr", "X", K_RATE, offsetof(RtArgs, lr), "learning rate (of the optimizer, the train block's or --optimizer's)"},
+  [RT_O_OPTIMIZER] = {"optimizer", "SPEC", K_TEXT, offsetof(RtArgs, optimizer),
+                      "the optimizer, as in torch.optim: sgd(lr=0.1,momentum=0.9,nesterov=true,weight_decay=5e-4), adam(lr=1e-3) or adamw(lr=1e-3,weight_decay=0.01)"},
+  [RT_O_SCHEDULE] = {"schedule", "SPEC", K_TEXT, offsetof(RtArgs, schedule),
+                     "learning-rate schedule: step(step_size=N,gamma=0.1), multistep(milestones=[N,M],gamma=0.1), cosine(warmup=N) or onecycle(max_lr=X,pct_start=0.3); none"},
+  [RT_O_CLIP] = {"clip", "X", K_RATE, offsetof(RtArgs, clip),
+                 "clip the gradients' total 2-norm to X (torch.nn.utils.clip_grad_norm_)"},
   [RT_O_SEED] = {"seed", "S", K_SEED, offsetof(RtArgs, seed),
                  "seed of initialization, data order and dropout"},
   [RT_O_SAVE] = {"save", "CKPT", K_TEXT, offsetof(RtArgs, save),
@@ -241,7 +247,7 @@ int rt_parse_args(const RtCtx *c, const RtCommand *cmd, int argc, char **argv,
 }
 
 static const RtCommand commands[] = {
-  {"train", "", "Train with Adam, evaluating on the test split (or --val's) after each epoch",
+  {"train", "", "Train (with Adam unless the train block or --optimizer says otherwise), evaluating on the test split (or --val's) after each epoch",
    "The last line printed is test_acc=ACCURACY. SIGINT/SIGTERM stop after the\n"
    "current step and save the checkpoint if --save is given.\n"
    "--data DIR holds IDX files (train-images.idx, train-labels.idx,\n"
@@ -253,6 +259,7 @@ static const RtCommand commands[] = {
    "the last line is then val_acc=ACCURACY.",
    RT_BIT(RT_O_DATA) | RT_BIT(RT_O_LABEL_COLUMN) | RT_BIT(RT_O_HEADER) |
        RT_BIT(RT_O_NO_HEADER) | RT_BIT(RT_O_VAL) | RT_BIT(RT_O_AUGMENT) | RT_BIT(RT_O_EPOCHS) | RT_BIT(RT_O_BATCH) | RT_BIT(RT_O_LR) |
+       RT_BIT(RT_O_OPTIMIZER) | RT_BIT(RT_O_SCHEDULE) | RT_BIT(RT_O_CLIP) |
        RT_BIT(RT_O_SEED) | RT_BIT(RT_O_SAVE) | RT_BIT(RT_O_SAVE_BEST) | RT_BIT(RT_O_PATIENCE) |
        RT_BIT(RT_O_RESUME) | RT_BIT(RT_O_METRICS) |
        RT_BIT(RT_O_PLOT) | RT_BIT(RT_O_EVERY) | RT_BIT(RT_O_THREADS) | RT_BIT(RT_O_PROFILE),

@@ -26,9 +26,11 @@
 
 typedef enum { RT_LOSS_SOFTMAX_CROSS_ENTROPY = 1, RT_LOSS_MSE = 2 } RtLoss;
 
-/* Adam hyperparameters, as in torch.optim.Adam. */
+/* Adam hyperparameters, as in torch.optim.Adam; decoupled: the weight
+ * decay of torch.optim.AdamW (p *= 1 - lr * weight_decay first). */
 typedef struct {
   double lr, beta1, beta2, eps, weight_decay;
+  int decoupled;
 } RtAdam;
 
 /* Training defaults of a network; command-line flags override them. */
@@ -37,6 +39,10 @@ typedef struct {
   int batch, epochs;
   uint64_t seed;
   int augment_crop, augment_flip; /* the train block's augment { crop, flip } */
+  /* The train block's optimizer (when not adam) and schedule, as the
+   * trainer's --optimizer and --schedule take them, and clip; NULL, 0: none. */
+  const char *optimizer, *schedule;
+  double clip;
 } RtDefaults;
 
 /* How the generated code was compiled, recorded by its own compiler (so
@@ -310,6 +316,8 @@ typedef struct {
   char *classes;     /* RtDataset.classes; NULL: none. Loading allocates it */
   long best_epoch;   /* --save-best, --patience: the 1-based epoch of the best */
   double best_acc;   /* validation (or test) accuracy so far, and that accuracy; 0: none */
+  char *optim;       /* not Adam alone: "OPTIMIZER\0SCHEDULE\0CLIP\0" (allocated) */
+  size_t optim_len;  /* its bytes */
 } RtTrainState;
 
 /* Save net->params, net->buffers, the Adam moments m and v (nparams each)

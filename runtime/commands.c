@@ -76,6 +76,7 @@ int rt_eval(RtRun *r, const RtArgs *a, int nfiles, char **files)
            rt_run_load_weights(r, a->weights, &st) || same_classes(r, a, &st) ||
            rt_run_setup(r, a->batch);
   free(st.classes);
+  free(st.optim);
   if (!rc) {
     rt_run_evaluate(r, &r->test, &loss, &acc, confusion);
     printf("test_loss=%.4f test_acc=%.4f\n", loss, acc);
@@ -225,6 +226,7 @@ int rt_predict(RtRun *r, const RtArgs *a, int nfiles, char **files)
   free(rep.prob);
   free(rep.order);
   free(rep.st.classes);
+  free(rep.st.optim);
   return rc;
 }
 
@@ -233,7 +235,7 @@ int rt_bench(RtRun *r, const RtArgs *a, int nfiles, char **files)
   (void)nfiles, (void)files; /* the signature of every command */
   const RtNet *net = r->net;
   const RtAdam adam = {a->lr, net->defaults.beta1, net->defaults.beta2,
-                       net->defaults.eps, net->defaults.weight_decay};
+                       net->defaults.eps, net->defaults.weight_decay, 0};
   RtRng rng;
   if (rt_run_alloc_state(r, 1, 0) || rt_run_setup(r, a->batch))
     return 1;

@@ -49,17 +49,18 @@ void rt_progress_clear(RtProgress *p);
 /* The values of the options (cli.c: the table that fills them). */
 typedef struct {
   const char *data, *weights, *save, *resume, *metrics, *plot, *save_best, *label_column,
-      *augment;
+      *augment, *optimizer, *schedule;
   int epochs, batch, every, steps, threads, profile, patience, header, no_header;
   int confusion, probs, top; /* eval --confusion; predict --probs, --top K */
-  double lr, val; /* val: --val, 0 when not given */
+  double lr, val, clip; /* val: --val, 0 when not given; clip: --clip, 0: none */
   uint64_t seed;
   unsigned given; /* bit o: option o was on the command line */
 } RtArgs;
 
 enum { RT_O_DATA, RT_O_LABEL_COLUMN, RT_O_HEADER, RT_O_NO_HEADER, RT_O_VAL, RT_O_AUGMENT, RT_O_WEIGHTS, RT_O_EPOCHS, RT_O_BATCH, RT_O_LR, RT_O_SEED,
        RT_O_SAVE, RT_O_SAVE_BEST, RT_O_PATIENCE, RT_O_RESUME, RT_O_METRICS, RT_O_EVERY, RT_O_STEPS, RT_O_THREADS,
-       RT_O_PROFILE, RT_O_PLOT, RT_O_CONFUSION, RT_O_PROBS, RT_O_TOP, RT_NOPT };
+       RT_O_PROFILE, RT_O_PLOT, RT_O_CONFUSION, RT_O_PROBS, RT_O_TOP, RT_O_OPTIMIZER, RT_O_SCHEDULE,
+       RT_O_CLIP, RT_NOPT };
 #define RT_BIT(o) (1u << (o))
 
 typedef struct {
@@ -147,6 +148,78 @@ void rt_plot_svg(FILE *out, const RtCurves *c, const char *title);
  * in err. */
 int rt_plot_write(const char *path, const RtCurves *c, const char *title, char *err, size_t errlen);
 
+/* The optimizer kernels (adam.c, sgd.c) as clones for the widest vectors
+ * the CPU has (chosen once, at load time). Every path computes the same
+ * IEEE operations (-ffp-contract=off in runtime/local.mk: no fused
+ * multiply-adds), so the results do not depend on the CPU. Not under
+ * AddressSanitizer: the resolver would run before it starts. Not with
+ * clang before 18: it names the dispatcher rt_adam_step.ifunc, so that
+ * calls from other files (rt_main, the tests) do not link (LLVM pull
+ * request 71706). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RT_SANITIZED 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(RT_SANITIZED) && \
+    !defined(__SANITIZE_ADDRESS__) && !(defined(__clang__) && __clang_major__ < 18)
+#define RT_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define RT_VECTOR_CLONES
+#endif
+
+/* optim.c, schedule.c, sgd.c: the optimizers and learning-rate schedules
+ * of torch.optim (PyTorch 1.13); docs/training.md. */
+typedef enum { RT_OPT_ADAM, RT_OPT_ADAMW, RT_OPT_SGD } RtOptKind;
+typedef struct {
+  RtOptKind kind;
+  double lr, beta1, beta2, eps, weight_decay, momentum, dampening;
+  int nesterov;
+} RtOptim;
+typedef enum { RT_SCHED_NONE, RT_SCHED_STEP, RT_SCHED_MULTISTEP, RT_SCHED_COSINE,
+               RT_SCHED_ONECYCLE } RtSchedKind;
+#define RT_MAX_MILESTONES 16
+typedef struct {
+  RtSchedKind kind;
+  double gamma, max_lr, pct_start, div_factor, final_div_factor, base_momentum,
+      max_momentum;
+  int cycle_momentum, nmilestones;
+  double step_size, warmup, milestones[RT_MAX_MILESTONES]; /* whole numbers */
+  double epochs; /* cosine, onecycle: laid out over so many; 0: the run's --epochs */
+} RtSchedule;
+/* What a training run optimizes with: the train block's settings, the
+ * command line's, or a resumed checkpoint's. */
+typedef struct {
+  RtOptim opt;
+  RtSchedule sched;
+  double clip; /* clip_grad_norm_'s max_norm; 0: none */
+} RtOptConfig;
+
+/* "sgd(lr=0.1,momentum=0.9)" (arguments by name or position) over *o,
+ * whose other fields stay; -1 with a message in err when malformed. */
+int rt_optim_parse(const char *spec, RtOptim *o, char *err, size_t errlen);
+/* "cosine(warmup=2)", "none"; -1 with a message in err when malformed. */
+int rt_schedule_parse(const char *spec, RtSchedule *s, char *err, size_t errlen);
+/* The spec of o or s, every argument written out, parsed back exactly. */
+void rt_optim_format(char *buf, size_t len, const RtOptim *o);
+void rt_schedule_format(char *buf, size_t len, const RtSchedule *s);
+/* Adam without schedule and clipping: what version-1 files trained with. */
+int rt_optconfig_is_plain(const RtOptConfig *c);
+/* Fixes s->epochs (0: epochs, the run's) and checks that the schedule
+ * fits a run of `epochs` epochs of `steps` steps; -1 with a message in err
+ * when not (e.g. warmup >= epochs). */
+int rt_schedule_check(RtSchedule *s, long epochs, long steps, char *err, size_t errlen);
+/* The hyperparameters of optimizer step t (1-based), in epoch `epoch`
+ * (0-based) of epochs of `steps` steps: the lr and, for onecycle, the
+ * momentum (beta1 for Adam) that the schedule sets. */
+RtOptim rt_schedule_at(const RtOptConfig *c, long t, long epoch, long steps);
+/* One step of c's optimizer at hyperparameters o with the gradient clipped
+ * to c->clip: m holds Adam's first moment or SGD's momentum buffer. */
+void rt_optim_step(const RtOptConfig *c, const RtOptim *o, float *p, float *g, float *m,
+                   float *v, size_t n, long t);
+/* torch.optim.SGD's step; first: the momentum buffer starts as the gradient. */
+void rt_sgd_step(float *p, const float *g, float *buf, size_t n, const RtOptim *o, int first);
+
 /* run.c: a run: the network, its batch buffers and the optimizer state. */
 typedef struct RtRun {
   const RtCtx *c;
@@ -161,6 +234,8 @@ typedef struct RtRun {
   RtDataset train, test, val; /* val: held out of train by --val */
   FILE *metrics;
   RtCurves curves; /* the epochs so far, for --plot */
+  RtOptConfig optim; /* train: the optimizer, schedule and clipping */
+  char optim_text[1024]; /* ... as the checkpoint's OPTM section holds it */
 } RtRun;
 
 void rt_run_free(RtRun *r);

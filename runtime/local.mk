@@ -5,6 +5,7 @@ include_HEADERS += runtime/cnnrt.h
 runtime_libcnnrt_a_SOURCES = runtime/cnnrt.h runtime/internal.h runtime/notice.h \
 	runtime/util.c runtime/rng.c runtime/data.c runtime/adam.c \
 	runtime/checkpoint.c runtime/progress.c runtime/run.c runtime/train.c \
+	runtime/optim.c runtime/schedule.c runtime/sgd.c runtime/step.c \
 	runtime/commands.c runtime/cli.c runtime/main.c runtime/plot.c runtime/image.c \
 	runtime/folders.c runtime/csv.c runtime/augment.c
 # The PNG/JPEG decoders, linked into trainers only on request (image-decode.c).

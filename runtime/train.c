@@ -67,6 +67,7 @@ static int interrupted(RtRun *r, const RtArgs *a, const RtTrainState *st)
 /* test_*: of the test split, or of the validation split with --val. */
 typedef struct {
   double train_loss, train_acc, test_loss, test_acc, images_per_s, seconds;
+  double lr; /* of the epoch's last step */
 } EpochStats;
 
 /* Draws --plot from the curves so far (rank 0 only). */
@@ -99,14 +100,19 @@ static int plot_epoch(RtRun *r, const RtArgs *a, long epoch, const EpochStats *e
 static int report_epoch(RtRun *r, const RtArgs *a, long epoch, long epochs, const EpochStats *e)
 {
   const char *split = r->val.n ? "val" : "test";
-  fprintf(rt_info(), "epoch %ld/%ld: train_loss %.4f train_acc %.4f %s_loss %.4f %s_acc %.4f (%.1f s, %.0f img/s)\n",
+  char lr[64] = "", lr_json[64] = ""; /* a schedule's lr, which changes */
+  if (r->optim.sched.kind != RT_SCHED_NONE) {
+    snprintf(lr, sizeof lr, " lr %.6g", e->lr);
+    snprintf(lr_json, sizeof lr_json, "\"lr\":%.6g,", e->lr);
+  }
+  fprintf(rt_info(), "epoch %ld/%ld: train_loss %.4f train_acc %.4f %s_loss %.4f %s_acc %.4f%s (%.1f s, %.0f img/s)\n",
           epoch + 1, epochs, e->train_loss, e->train_acc, split, e->test_loss,
-          split, e->test_acc, e->seconds, e->images_per_s);
+          split, e->test_acc, lr, e->seconds, e->images_per_s);
   if (!r->metrics)
     return plot_epoch(r, a, epoch, e);
-  fprintf(r->metrics, "{\"epoch\":%ld,\"train_loss\":%.6g,\"train_acc\":%.6g,\"%s_loss\":%.6g,\"%s_acc\":%.6g,\"images_per_s\":%.6g,\"seconds\":%.6g}\n",
+  fprintf(r->metrics, "{\"epoch\":%ld,\"train_loss\":%.6g,\"train_acc\":%.6g,\"%s_loss\":%.6g,\"%s_acc\":%.6g,%s\"images_per_s\":%.6g,\"seconds\":%.6g}\n",
           epoch + 1, e->train_loss, e->train_acc, split, e->test_loss, split, e->test_acc,
-          e->images_per_s, e->seconds);
+          lr_json, e->images_per_s, e->seconds);
   if (fflush(r->metrics) || ferror(r->metrics))
     return rt_error(r->c, 1, "cannot write metrics '%s': %s", a->metrics, strerror(errno));
   return plot_epoch(r, a, epoch, e);
@@ -117,8 +123,6 @@ static int train_epoch(RtRun *r, const RtArgs *a, RtTrainState *st,
                        RtProgress *progress, EpochStats *e)
 {
   const RtNet *net = r->net;
-  const RtAdam adam = {a->lr, net->defaults.beta1, net->defaults.beta2,
-                       net->defaults.eps, net->defaults.weight_decay};
   long n = r->train.n, steps = progress->steps, images = 0;
   double start = rt_now();
   rt_epoch_order(r->order, n, st->seed, st->epoch);
@@ -135,7 +139,9 @@ static int train_epoch(RtRun *r, const RtArgs *a, RtTrainState *st,
                       a->save ? "; the last checkpoint is kept" : "");
     }
     net->backward(nb);
-    rt_adam_step(net->params, net->grads, r->m, r->v, net->nparams, &adam, ++st->t);
+    RtOptim o = rt_schedule_at(&r->optim, st->t + 1, st->epoch, steps);
+    e->lr = o.lr;
+    rt_optim_step(&r->optim, &o, net->params, net->grads, r->m, r->v, net->nparams, ++st->t);
     st->epoch_step++;
     st->loss_sum += (double)loss * nb;
     st->correct += correct;
@@ -274,6 +280,72 @@ static int start_state(RtRun *r, const RtArgs *a, RtTrainState *st)
   return 0;
 }
 
+static const char *const kind_names[] = {[RT_OPT_ADAM] = "adam", [RT_OPT_ADAMW] = "adamw",
+                                          [RT_OPT_SGD] = "sgd"};
+
+/* The three NUL-terminated texts of a checkpoint's OPTM section. */
+static void split_optim(const RtTrainState *st, const char *text[3])
+{
+  const char *p = st->optim;
+  for (int i = 0; i < 3; i++) {
+    text[i] = p;
+    if (p) /* NULL: no section */
+      p += strlen(p) + 1;
+  }
+}
+
+/* The optimizer, schedule and clipping of the run into r->optim: an
+ * option given, else the resumed checkpoint's, else the train block's
+ * (Adam with --lr when it names none); and into st, as saved. */
+static int set_optim(RtRun *r, const RtArgs *a, RtTrainState *st)
+{
+  const RtDefaults *d = &r->net->defaults;
+  const char *saved[3], *err_what = "--optimizer";
+  char err[1024];
+  RtOptConfig c = {{RT_OPT_ADAM, a->lr, d->beta1, d->beta2, d->eps, d->weight_decay, 0, 0, 0},
+                   {RT_SCHED_NONE}, d->clip};
+  RtOptKind resumed_kind = RT_OPT_ADAM;
+  split_optim(st, saved);
+  int rc = 0, status = RT_EXIT_USAGE;
+  const char *opt = a->optimizer ? a->optimizer : saved[0] ? saved[0] : d->optimizer;
+  const char *sched = a->schedule ? a->schedule : saved[1] ? saved[1] : d->schedule;
+  if (saved[0]) {
+    RtOptim k;
+    if (rt_optim_parse(saved[0], &k, err, sizeof err) == 0)
+      resumed_kind = k.kind;
+  }
+  if (saved[2])
+    c.clip = strtod(saved[2], NULL);
+  if (a->given & RT_BIT(RT_O_CLIP))
+    c.clip = a->clip;
+  if (opt && (rc = rt_optim_parse(opt, &c.opt, err, sizeof err)) == 0 && (a->given & RT_BIT(RT_O_LR)))
+    c.opt.lr = a->lr;
+  if (rc == 0 && sched && (err_what = "--schedule", rc = rt_schedule_parse(sched, &c.sched, err, sizeof err)) == 0)
+    rc = rt_schedule_check(&c.sched, a->epochs, (r->train.n + st->batch - 1) / st->batch, err,
+                           sizeof err);
+  if (rc && !a->optimizer && !a->schedule)
+    err_what = saved[0] ? a->resume : "the train block", status = 1;
+  free(st->optim);
+  st->optim = NULL;
+  if (rc)
+    return rt_error(r->c, status, "%s: %s", err_what, err);
+  if (a->resume && c.opt.kind != resumed_kind)
+    return rt_error(r->c, RT_EXIT_USAGE, "the optimizer %s conflicts with checkpoint '%s', whose moments are %s's; resume with %s",
+                    opt, a->resume, kind_names[resumed_kind], kind_names[resumed_kind]);
+  r->optim = c;
+  if (rt_optconfig_is_plain(&c))
+    return 0;
+  size_t n = 0, len = sizeof r->optim_text;
+  rt_optim_format(r->optim_text, len, &c.opt);
+  n = strlen(r->optim_text) + 1;
+  rt_schedule_format(r->optim_text + n, len - n, &c.sched);
+  n += strlen(r->optim_text + n) + 1;
+  snprintf(r->optim_text + n, len - n, "%.17g", c.clip);
+  st->optim = r->optim_text;
+  st->optim_len = n + strlen(r->optim_text + n) + 1;
+  return 0;
+}
+
 /* --plot is drawn before the first epoch, so that a path that cannot be
  * written fails at once and a viewer can open it; a resumed run's starts
  * with the epochs before, from the --metrics file it appends to (when
@@ -305,8 +377,11 @@ int rt_train(RtRun *r, const RtArgs *a, int nfiles, char **files)
       (!single && rt_run_load_split(r, a, "test", &r->test)) ||
       rt_run_alloc_state(r, 1, r->train.n))
     return 1;
-  rc = start_state(r, a, &st);
-  if (rc)
+  if ((rc = start_state(r, a, &st))) {
+    free(st.optim); /* a resumed checkpoint's */
+    return rc;
+  }
+  if ((rc = set_optim(r, a, &st)))
     return rc;
   if (single && !r->val.n)
     return rt_error(r->c, RT_EXIT_USAGE, "--data %s is one file, with no test split: hold out a validation split with --val FRACTION, or give a folder with train.csv and test.csv",

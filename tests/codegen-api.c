@@ -87,7 +87,7 @@ int main(void) {
   tap_ok(!memcmp(out1, out2, sizeof out1), "predict: the same outputs however the samples are split");
 
   /* Adam on one batch lowers the loss */
-  RtAdam adam = {1e-2, 0.9, 0.999, 1e-8, 0};
+  RtAdam adam = {1e-2, 0.9, 0.999, 1e-8, 0, 0};
   real first = F(_forward)(x, labels, NULL, B, 1, 5, NULL), last = first;
   for (long t = 1; t <= 20; t++) {
     F(_backward)(B);

@@ -6,6 +6,7 @@ comparisons of tests/e2e-lenet.sh and tests/torch-ckpt.sh.
                  [--resume CKPT] [--save-at STEP CKPT]...
                  [--epochs N] [--batch B] [--lr X] [--seed S] [--threads T]
                  [--order ORDER.i32] [--metrics FILE]
+                 [--optimizer SPEC] [--schedule SPEC] [--clip X]
 
 Starts from cnncc's initial weights (the flat blocks that tests/e2e-init.c
 wrote, loaded with load_flat), from PyTorch's own initialization (neither
@@ -23,9 +24,15 @@ writes a cnncc checkpoint (save_cnncc_checkpoint) after Adam step STEP, as
 epoch). Reads the MNIST-named IDX files (plain or .gz) with gzip and
 struct; pixels become byte / 255. Prints one line per epoch and, last,
 test_acc=ACCURACY; --metrics writes one JSON line per epoch with the keys
-of the trainer's --metrics (at full precision)."""
+of the trainer's --metrics (at full precision). --optimizer, --schedule
+and --clip (by default the train block's) take the trainer's specs
+(docs/training.md) and train with the
+torch.optim optimizer, the torch.optim.lr_scheduler schedule (stepped once
+per epoch; onecycle once per step) and torch.nn.utils.clip_grad_norm_ they
+stand for, from PyTorch's own implementations."""
 import json
 import argparse
+import ast
 import gzip
 import math
 import os
@@ -87,6 +94,46 @@ def read_floats(path, dtype=torch.float32):
     return torch.frombuffer(data, dtype=dtype) if data else torch.zeros(0, dtype=dtype)
 
 
+def parse_spec(spec):
+    """'sgd(lr=0.1,nesterov=true)' as ('sgd', {'lr': 0.1, 'nesterov': True});
+    only arguments by name."""
+    name, _, rest = spec.partition("(")
+    call = ast.parse("f(" + rest.replace("true", "True").replace("false", "False")
+                     if rest else "f()", mode="eval").body
+    return name.strip(), {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+
+
+def make_optimizer(spec, params, lr):
+    """The torch.optim optimizer of a trainer's --optimizer spec."""
+    name, kw = parse_spec(spec)
+    if lr:
+        kw["lr"] = lr
+    if name == "sgd":
+        return torch.optim.SGD(params, **kw)
+    betas = (kw.pop("beta1", 0.9), kw.pop("beta2", 0.999))
+    cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
+    return cls(params, betas=betas, **kw)
+
+
+def make_schedule(spec, opt, epochs, steps):
+    """(scheduler, per_step) of a trainer's --schedule spec."""
+    S = torch.optim.lr_scheduler
+    name, kw = parse_spec(spec)
+    if name == "step":
+        return S.StepLR(opt, **kw), False
+    if name == "multistep":
+        return S.MultiStepLR(opt, **kw), False
+    total = kw.pop("epochs", epochs)
+    if name == "onecycle":
+        return S.OneCycleLR(opt, total_steps=total * steps, **kw), True
+    warmup = kw.get("warmup", 0)
+    cosine = S.CosineAnnealingLR(opt, T_max=total - warmup)
+    if not warmup:
+        return cosine, False
+    linear = S.LinearLR(opt, start_factor=1 / (warmup + 1), end_factor=1.0, total_iters=warmup)
+    return S.SequentialLR(opt, [linear, cosine], milestones=[warmup]), False
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("module")
@@ -102,6 +149,9 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--order")
     p.add_argument("--metrics")
+    p.add_argument("--optimizer")
+    p.add_argument("--schedule")
+    p.add_argument("--clip", type=float)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -109,7 +159,10 @@ def main():
     model = cls()
     if a.params:
         model.load_flat(read_floats(a.params), read_floats(a.buffers) if a.buffers else None)
-    opt = model.optimizer(**({"lr": a.lr} if a.lr else {}))
+    if a.optimizer:
+        opt = make_optimizer(a.optimizer, model.parameters(), a.lr)
+    else:
+        opt = model.optimizer(**({"lr": a.lr} if a.lr else {}))
     epochs = a.epochs or mod.TRAIN["epochs"]
     batch = a.batch or mod.TRAIN["batch"]
     # the position in the data, as the runtime's RtTrainState holds it
@@ -124,6 +177,9 @@ def main():
     tx, ty = load_split(a.data, "test", mod.INPUT_SHAPE)
     positions = y[0].numel()
     steps = (len(x) + batch - 1) // batch
+    a.schedule = a.schedule or mod.TRAIN.get("schedule")  # the train block's by default
+    a.clip = a.clip or mod.TRAIN.get("clip")
+    sched, per_step = make_schedule(a.schedule, opt, epochs, steps) if a.schedule else (None, False)
     gen = torch.Generator().manual_seed(a.seed)
     orders = None
     if a.order:
@@ -144,7 +200,11 @@ def main():
             loss = model.loss(logits, y[idx])
             opt.zero_grad()
             loss.backward()
+            if a.clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip)
             opt.step()
+            if per_step:
+                sched.step()
             t += 1
             pos["epoch_step"] += 1
             pos["loss_sum"] += float(loss) * len(idx)
@@ -152,6 +212,8 @@ def main():
             pos["seen"] += len(idx)
             if t in saves and pos["epoch_step"] < steps:
                 mod.save_cnncc_checkpoint(saves[t], model, opt, pos)
+        if sched and not per_step:
+            sched.step()
         test_loss, test_acc = evaluate(model, tx, ty, 1000)
         e = {"epoch": pos["epoch"] + 1, "train_loss": pos["loss_sum"] / pos["seen"],
              "train_acc": pos["correct"] / (pos["seen"] * positions),

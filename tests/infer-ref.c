@@ -68,7 +68,7 @@ int main(int argc, char **argv) {
   float *m = calloc(MAC(NPARAMS) + 1, sizeof(float)), *v = calloc(MAC(NPARAMS) + 1, sizeof(float));
   if (!x || !labels || !out || !m || !v) return 1;
   /* a few training steps: weights move, batchnorm statistics fill in */
-  const RtAdam adam = {1e-2, 0.9, 0.999, 1e-8, 0};
+  const RtAdam adam = {1e-2, 0.9, 0.999, 1e-8, 0, 0};
   for (int t = 1; t <= steps; t++) {
     for (long i = 0; i < (long)BATCH * MAC(IN_SIZE); i++) x[i] = uniform();
     for (long i = 0; i < (long)BATCH * MAC(LABELS); i++) labels[i] = (int32_t)(next() % MAC(CLASSES));

@@ -25,6 +25,8 @@ EXTRA_DIST += tests/parity.c tests/parity.py tests/mirror_module.py
 TESTS += tests/torch-ckpt.sh
 dist_check_SCRIPTS += tests/torch-ckpt.sh
 EXTRA_DIST += tests/torch-ckpt.py
+TESTS += tests/optim.sh
+dist_check_SCRIPTS += tests/optim.sh
 
 # Training code generation (cnncc -o): gradient checks against finite
 # differences (double precision) and the generated code and API.

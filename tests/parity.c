@@ -35,7 +35,7 @@
 #endif
 
 /* One Adam step with the train block's settings (lr from tests/parity.py). */
-static const RtAdam adam = {LR, BETA1, BETA2, ADAM_EPS, WEIGHT_DECAY};
+static const RtAdam adam = {LR, BETA1, BETA2, ADAM_EPS, WEIGHT_DECAY, 0};
 #ifndef PARITY_ADAM_STEP
 #define PARITY_ADAM_STEP(t) SYM(update)(&adam, (t))
 #endif

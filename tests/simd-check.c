@@ -69,7 +69,7 @@ static void start(int batch) {
 }
 
 static real step(int batch, long t) {
-  const RtAdam adam = {1e-3, 0.9, 0.999, 1e-8, 0};
+  const RtAdam adam = {1e-3, 0.9, 0.999, 1e-8, 0, 0};
   real loss = F(_forward)(x, labels, U(_LOSS_MSE) ? targets : NULL, batch, 1, 99 + (uint64_t)t, NULL);
   F(_backward)(batch);
   rt_adam_step(F(_params), F(_grads), m_, v_, U(_NPARAMS), &adam, t);

@@ -2,7 +2,9 @@
 through the PyTorch mirror's load_cnncc_checkpoint() and
 save_cnncc_checkpoint() (cnncc --emit=pytorch, docs/interop.md).
 
-    torch-ckpt.py roundtrip MODULE.py IN OUT   load IN (model and Adam), save OUT
+    torch-ckpt.py roundtrip MODULE.py IN OUT [M]
+                                               load IN (model and Adam; SGD with
+                                               momentum M), save OUT
     torch-ckpt.py fresh MODULE.py OUT          save a freshly initialized model
     torch-ckpt.py reject MODULE.py FILE        loading FILE must raise CheckpointError
                                                and change nothing; prints the message
@@ -12,7 +14,7 @@ save_cnncc_checkpoint() (cnncc --emit=pytorch, docs/interop.md).
                                                the trainer's epochs agree with PyTorch's
                                                (1e-5 relative)
     torch-ckpt.py save-errors MODULE.py OUT    saving with a bad position or a
-                                               non-Adam optimizer raises, writes nothing
+                                               optimizer other than Adam, AdamW or SGD raises, writes nothing
 
 Exit status 0 when the check holds, 1 (with the reason on stdout) when not."""
 import json
@@ -26,10 +28,11 @@ from mirror_module import load_module
 TOLERANCE = 1e-5
 
 
-def roundtrip(module, src, dst):
+def roundtrip(module, src, dst, sgd=None):
+    """With sgd (a momentum), through torch.optim.SGD instead of Adam."""
     mod, cls = load_module(module)
     model = cls()
-    opt = model.optimizer()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=float(sgd)) if sgd else model.optimizer()
     position = mod.load_cnncc_checkpoint(src, model, opt)
     mod.save_cnncc_checkpoint(dst, model, opt, position)
     return 0
@@ -131,7 +134,7 @@ def save_errors(module, dst):
     model = cls()
     cases = [("a batch of 0", ValueError, dict(position={"batch": 0})),
              ("an unknown field", ValueError, dict(position={"epochs": 3})),
-             ("SGD", TypeError, dict(optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))]
+             ("RMSprop", TypeError, dict(optimizer=torch.optim.RMSprop(model.parameters(), lr=0.1)))]
     bad = 0
     for what, kind, kwargs in cases:
         try:

@@ -182,6 +182,6 @@ for case in "resnet another network" "other-arch another architecture of LeNet" 
 done
 log=$tmp/save-errors.log
 py save-errors "$d/lenet.py" "$bad/none.ckpt" >"$log" 2>&1
-result "bad input: saving with a batch of 0, an unknown position field or SGD raises and writes nothing" "$log" $?
+result "bad input: saving with a batch of 0, an unknown position field or RMSprop raises and writes nothing" "$log" $?
 diag "$(cat "$log")"
 exit 0

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "cnncc.h"
+#include "internal.h" /* runtime/: the optimizer specs */
 
 /* Python keywords and the module-level names the generated code uses: a
  * network or node called like one of these gets a trailing underscore. */
@@ -391,11 +392,14 @@ static const char *const method_text =
     "        return int((logits.argmax(1) == labels.long()).sum())\n"
     "\n"
     "    def optimizer(self, **overrides):\n"
-    "        \"\"\"torch.optim.Adam with the settings of the train block.\"\"\"\n"
-    "        settings = dict(lr=TRAIN[\"lr\"], betas=TRAIN[\"betas\"], eps=TRAIN[\"eps\"],\n"
-    "                        weight_decay=TRAIN[\"weight_decay\"])\n"
-    "        settings.update(overrides)\n"
-    "        return torch.optim.Adam(self.parameters(), **settings)\n"
+    "        \"\"\"The train block's optimizer with its settings: torch.optim.Adam, or\n"
+    "        AdamW or SGD when it names adamw or sgd (TRAIN[\"optimizer\"]).\"\"\"\n"
+    "        settings = TRAIN.get(\"settings\") or dict(\n"
+    "            lr=TRAIN[\"lr\"], betas=TRAIN[\"betas\"], eps=TRAIN[\"eps\"],\n"
+    "            weight_decay=TRAIN[\"weight_decay\"])\n"
+    "        settings = dict(settings, **overrides)\n"
+    "        kind = getattr(torch.optim, TRAIN.get(\"optimizer\", \"Adam\"))\n"
+    "        return kind(self.parameters(), **settings)\n"
     "\n"
     "    # ---- cnncc's flat blocks: PARAMS and BUFFERS give the order ----\n"
     "\n"
@@ -445,6 +449,27 @@ static const char *const method_text =
     "                else tensors[name].grad.detach().reshape(-1) for name, _ in PARAMS]\n"
     "        return torch.cat(flat) if flat else torch.zeros(0)\n";
 
+/* The train block's optimizer when not Adam (torch.optim's class and
+ * arguments), schedule and clip (the trainer's specs): TRAIN's other keys. */
+static void emit_optimizer(FILE *out, const CnnTrainConfig *t) {
+  RtOptim o;
+  char a[32], b[32], c[32], d[32], e[32];
+  if (t->optimizer[0] && rt_optim_parse(t->optimizer, &o, NULL, 0) == 0 && o.kind == RT_OPT_SGD)
+    fprintf(out, "TRAIN.update(optimizer=\"SGD\", settings=dict(lr=%s, momentum=%s, dampening=%s, "
+            "weight_decay=%s, nesterov=%s))\n", pyfloat(o.lr, a, sizeof a), pyfloat(o.momentum, b, sizeof b),
+            pyfloat(o.dampening, c, sizeof c), pyfloat(o.weight_decay, d, sizeof d), o.nesterov ? "True" : "False");
+  else if (t->optimizer[0] && rt_optim_parse(t->optimizer, &o, NULL, 0) == 0)
+    fprintf(out, "TRAIN.update(optimizer=\"AdamW\", settings=dict(lr=%s, betas=(%s, %s), eps=%s, "
+            "weight_decay=%s))\n", pyfloat(o.lr, a, sizeof a), pyfloat(o.beta1, b, sizeof b),
+            pyfloat(o.beta2, c, sizeof c), pyfloat(o.eps, d, sizeof d), pyfloat(o.weight_decay, e, sizeof e));
+  if (t->schedule[0])
+    fprintf(out, "TRAIN[\"schedule\"] = \"%s\"  # the trainer's --schedule (docs/training.md)\n", t->schedule);
+  if (t->clip)
+    fprintf(out, "TRAIN[\"clip\"] = %s  # torch.nn.utils.clip_grad_norm_'s max_norm\n", pyfloat(t->clip, a, sizeof a));
+  if (t->optimizer[0] || t->schedule[0] || t->clip)
+    fprintf(out, "\n");
+}
+
 /* The file's comment, imports and module-level constants: shapes, the loss,
  * the train block and the flat blocks' tensor lists. */
 static void emit_constants(FILE *out, const CnnNet *net, const char *source, const char *cls, int logits) {
@@ -489,6 +514,7 @@ static void emit_constants(FILE *out, const CnnNet *net, const char *source, con
           pyfloat(t->lr, lr, sizeof lr), pyfloat(t->beta1, b1, sizeof b1), pyfloat(t->beta2, b2, sizeof b2),
           pyfloat(t->eps, eps, sizeof eps), pyfloat(t->weight_decay, wd, sizeof wd), t->batch, t->epochs,
           (unsigned long long)t->seed);
+  emit_optimizer(out, t);
 
   fprintf(out, "# cnncc's flat blocks: nodes in order, each node's tensors in order;\n"
                "# learnable tensors in the parameter block, running statistics in the\n"

@@ -12,13 +12,16 @@ _MAX_COUNT = 1 << 40
 # Version 2 is version 1 with sections after the moments: tag, u32 length,
 # data. Files without any stay version 1.
 _SECTION = struct.Struct("<4sI")
-_SECTION_TAGS = [b"VALF", b"CLSS", b"BEST"]  # known tags, in the order they come
+_SECTION_TAGS = [b"VALF", b"CLSS", b"BEST", b"OPTM"]  # known tags, in the order they come
 # The position in the data: what the checkpoint holds besides the model and
 # Adam's state, and the limits cnncc's runtime accepts for each.
 _POSITION_LIMITS = {"seed": (0, (1 << 64) - 1), "epoch": (0, (1 << 31) - 1),
                     "epoch_step": (0, _MAX_COUNT), "batch": (1, (1 << 31) - 1),
                     "correct": (0, _MAX_COUNT), "seen": (0, _MAX_COUNT),
-                    "best_epoch": (0, (1 << 31) - 1)}
+                    "best_epoch": (0, (1 << 31) - 1), "t": (0, _MAX_COUNT)}
+# The optimizers whose state a checkpoint holds: m is Adam's and AdamW's
+# exp_avg or SGD's momentum_buffer, v Adam's exp_avg_sq (zeros for SGD).
+_OPTIMIZERS = (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD)
 
 
 def _little_endian(buf):
@@ -33,10 +36,10 @@ def _little_endian(buf):
 
 def _adam_params(model, optimizer):
     """The model's parameters in cnncc's order, after checking that optimizer
-    is a torch.optim.Adam that updates all of them."""
-    if not isinstance(optimizer, torch.optim.Adam):
-        raise TypeError("%s: cnncc checkpoints hold Adam's state; the optimizer is %s, not "
-                        "torch.optim.Adam" % (NAME, type(optimizer).__name__))
+    is a torch.optim.Adam, AdamW or SGD that updates all of them."""
+    if not isinstance(optimizer, _OPTIMIZERS):
+        raise TypeError("%s: cnncc checkpoints hold the state of Adam, AdamW or SGD; the "
+                        "optimizer is %s" % (NAME, type(optimizer).__name__))
     tensors = dict(model.named_parameters())
     params = [tensors[name] for name, _ in PARAMS]
     held = {id(p) for group in optimizer.param_groups for p in group["params"]}
@@ -86,7 +89,7 @@ def _check_header(path, data):
                                                  NUM_BUFFERS))
     position = dict(seed=seed, epoch=epoch, epoch_step=epoch_step, batch=batch,
                     loss_sum=loss_sum, correct=correct, seen=seen, val=0.0, classes=None,
-                    best_epoch=0, best_acc=0.0)
+                    best_epoch=0, best_acc=0.0, t=t, optim=None)
     if version == 2:
         position.update(_read_sections(path, data, want - 4, len(data) - 4))
     return _HEADER.size + name_len, t, position
@@ -109,6 +112,10 @@ def _read_section(tag, body):
     if tag == b"CLSS":
         classes = _read_classes(body)
         return None if classes is None else dict(classes=classes)
+    if tag == b"OPTM":  # the optimizer, schedule and clip specs, NUL-terminated
+        texts = bytes(body).split(b"\0")
+        return dict(optim=[t.decode("utf-8", "replace") for t in texts[:3]]) if (
+            len(body) <= 1024 and len(texts) == 4 and texts[3] == b"") else None
     if tag == b"VALF":
         val = struct.unpack("<d", body)[0] if len(body) == 8 else 0.0
         return dict(val=val) if 0 < val < 1 else None
@@ -159,7 +166,10 @@ def load_cnncc_checkpoint(path, model, optimizer=None):
     (the --val fraction, 0.0 without one), classes (the class names of
     image folders, or None), best_epoch and best_acc (--save-best and
     --patience: the best epoch so far, 1-based, 0 for none, and its
-    accuracy), as save_cnncc_checkpoint() takes it. Raises
+    accuracy), t (the optimizer steps done) and optim (None for Adam
+    alone, else the trainer's optimizer, schedule and clip specs, three
+    strings), as save_cnncc_checkpoint() takes it. The optimizer may be
+    torch.optim.Adam, AdamW or SGD (m is then its momentum_buffer). Raises
     CheckpointError (a ValueError)
     when the file is not an intact checkpoint of this network, and OSError
     when it cannot be read; the model and optimizer are left as they were."""
@@ -176,10 +186,14 @@ def load_cnncc_checkpoint(path, model, optimizer=None):
     if params is not None:
         m, v = blocks[p + b:2 * p + b], blocks[2 * p + b:]
         offset = 0
+        sgd = isinstance(optimizer, torch.optim.SGD)
         for param in params:
             n = param.numel()
-            if t == 0:  # no Adam step yet: PyTorch's fresh state
+            if t == 0:  # no step yet: PyTorch's fresh state
                 optimizer.state.pop(param, None)
+            elif sgd:
+                optimizer.state[param] = {
+                    "momentum_buffer": m[offset:offset + n].view_as(param).to(param).clone()}
             else:
                 optimizer.state[param] = {
                     "step": torch.tensor(float(t)),
@@ -193,7 +207,8 @@ def _position(position):
     """position with the defaults (the start of training with the train
     block's seed and batch), checked against what cnncc reads."""
     full = dict(seed=TRAIN["seed"], epoch=0, epoch_step=0, batch=TRAIN["batch"], loss_sum=0.0,
-                correct=0, seen=0, val=0.0, classes=None, best_epoch=0, best_acc=0.0)
+                correct=0, seen=0, val=0.0, classes=None, best_epoch=0, best_acc=0.0, t=0,
+                optim=None)
     unknown = set(position or {}) - set(full)
     if unknown:
         raise ValueError("%s: unknown position fields %s (known: %s)"
@@ -222,6 +237,12 @@ def _position(position):
                 "\0" in c for c in classes)):
         raise ValueError("%s: position classes must be None or 1 to 256 names of 1 to 255 bytes "
                          "without NUL" % NAME)
+    optim = full["optim"]
+    if optim is not None and (len(optim) != 3 or any(
+            not isinstance(x, str) or "\0" in x for x in optim) or
+            sum(len(x.encode("utf-8")) + 1 for x in optim) > 1024):
+        raise ValueError("%s: position optim must be None or the three specs (optimizer, "
+                         "schedule, clip) of an OPTM section" % NAME)
     return full
 
 
@@ -235,18 +256,26 @@ def _sections(pos):
         out += _SECTION.pack(b"CLSS", 4 + len(names)) + struct.pack("<I", len(pos["classes"])) + names
     if pos["best_epoch"]:
         out += _SECTION.pack(b"BEST", 16) + struct.pack("<Qd", pos["best_epoch"], pos["best_acc"])
+    if pos["optim"] is not None:
+        texts = b"".join(x.encode("utf-8") + b"\0" for x in pos["optim"])
+        out += _SECTION.pack(b"OPTM", len(texts)) + texts
     return out
 
 
-def _adam_state(model, optimizer):
-    """Adam's step count and moments, flat in cnncc's order (zeros for a
-    parameter without state, which has not been updated yet)."""
+def _adam_state(model, optimizer, t):
+    """The step count and moments, flat in cnncc's order (zeros for a
+    parameter without state, which has not been updated yet); SGD keeps
+    no step count: the position's t."""
     if optimizer is None:
         return 0, torch.zeros(NUM_PARAMS), torch.zeros(NUM_PARAMS)
     m, v, steps = [], [], set()
     for param in _adam_params(model, optimizer):
         state = optimizer.state.get(param, {})
-        if "exp_avg" in state:
+        if "momentum_buffer" in state:
+            steps.add(t)
+            m.append(state["momentum_buffer"].detach().reshape(-1).float().cpu())
+            v.append(torch.zeros(param.numel()))
+        elif "exp_avg" in state:
             steps.add(int(state["step"]))
             m.append(state["exp_avg"].detach().reshape(-1).float().cpu())
             v.append(state["exp_avg_sq"].detach().reshape(-1).float().cpu())
@@ -265,7 +294,8 @@ def _adam_state(model, optimizer):
 
 def save_cnncc_checkpoint(path, model, optimizer=None, position=None):
     """Write model's parameters and running statistics, Adam's moments and
-    step from optimizer (zeros and step 0 without one) and the position in
+    step from optimizer (zeros and step 0 without one; SGD's momentum
+    buffers with the position's t) and the position in
     the data (a dict as load_cnncc_checkpoint() returns; missing fields
     default to the start of training: epoch 0 with the train block's seed
     and batch) as a cnncc checkpoint, which `train --resume`, `eval
@@ -273,7 +303,9 @@ def save_cnncc_checkpoint(path, model, optimizer=None, position=None):
 
     Written to PATH.tmp and renamed over PATH, as the trainer does."""
     pos = _position(position)
-    t, m, v = _adam_state(model, optimizer)
+    t, m, v = _adam_state(model, optimizer, pos["t"])
+    if isinstance(optimizer, torch.optim.SGD):
+        t = pos["t"]
     name = NAME.encode("utf-8")
     sections = _sections(pos)
     header = _HEADER.pack(_MAGIC, 2 if sections else 1, len(name), ARCH_HASH, pos["seed"], pos["epoch"],

@@ -744,6 +744,11 @@ static void emit_main(Emit *E) {
        cnn_num(E, t->beta1), cnn_num(E, t->beta2), cnn_num(E, t->eps));
     pr(P, "             .weight_decay = %s, .batch = %d, .epochs = %d,", cnn_num(E, t->weight_decay),
        t->batch, t->epochs);
+    if (t->optimizer[0] || t->schedule[0] || t->clip) /* else as before; no escapes needed */
+      pr(P, "             .optimizer = %s%s%s, .schedule = %s%s%s, .clip = %s,",
+         t->optimizer[0] ? "\"" : "", t->optimizer[0] ? t->optimizer : "NULL", t->optimizer[0] ? "\"" : "",
+         t->schedule[0] ? "\"" : "", t->schedule[0] ? t->schedule : "NULL", t->schedule[0] ? "\"" : "",
+         cnn_num(E, t->clip));
     if (t->augment_crop || t->augment_flip) /* else as before: no fields */
       pr(P, "             .seed = UINT64_C(%" PRIu64 "), .augment_crop = %d, .augment_flip = %d},",
          t->seed, t->augment_crop, t->augment_flip);

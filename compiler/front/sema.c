@@ -3,10 +3,13 @@
  * unrolled and `if` decided, so that what remains is a DAG of layers whose
  * shapes are inferred and checked as each layer is created (shape.c). */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cnncc.h"
 #include "parser.h"
+#include "internal.h" /* runtime/: the trainer's optimizer and schedule specs */
 
 enum {
   MAX_NODES = 100000,   /* layers in one network */
@@ -1043,6 +1046,55 @@ static void exec_adam(Sema *S, Scope *sc, CnnExpr *e) {
   }
 }
 
+/* x in its shortest exact form of %.15g and %.17g (0.1, not 0.10000000000000001). */
+static int spec_number(char *buf, size_t len, double x) {
+  int n = snprintf(buf, len, "%.15g", x);
+  return strtod(buf, NULL) == x ? n : snprintf(buf, len, "%.17g", x);
+}
+
+/* One value of a spec: a number, true or false, or a list of numbers. */
+static bool spec_value(Sema *S, Value v, CnnLoc loc, char *buf, size_t len) {
+  if (v.kind == V_BOOL) return (size_t)snprintf(buf, len, "%s", v.i ? "true" : "false") < len;
+  if (v.kind != V_LIST) {
+    double x;
+    return number_arg(S, v, loc, "the value", &x) && (size_t)spec_number(buf, len, x) < len;
+  }
+  size_t used = (size_t)snprintf(buf, len, "[");
+  for (int k = 0; k < v.n && used < len; k++) {
+    double x;
+    if (!number_arg(S, v.items[k], loc, "a list item", &x)) return false;
+    used += (size_t)snprintf(buf + used, len - used, "%s", k ? "," : "");
+    if (used < len) used += (size_t)spec_number(buf + used, len - used, x);
+  }
+  return used < len && (size_t)snprintf(buf + used, len - used, "]") < len - used;
+}
+
+/* optimizer = sgd(lr=0.1, ...), schedule = cosine(warmup=2): the call as
+ * the trainer's spec in out[512], checked by the trainer's own parser. */
+static void exec_spec(Sema *S, Scope *sc, CnnExpr *e, char *out, bool optimizer) {
+  char spec[512], err[512];
+  size_t used = (size_t)snprintf(spec, sizeof spec, "%s(", e->name);
+  for (CnnArg *a = e->args; a && used < sizeof spec; a = a->next) {
+    char v[256];
+    if (!spec_value(S, eval(S, sc, a->value), a->loc, v, sizeof v)) return;
+    used += (size_t)snprintf(spec + used, sizeof spec - used, "%s%s%s%s", a == e->args ? "" : ",",
+                             a->keyword ? a->keyword : "", a->keyword ? "=" : "", v);
+  }
+  if (used + 1 >= sizeof spec) {
+    cnn_error(S->diags, e->loc, "the %s's arguments are too long", optimizer ? "optimizer" : "schedule");
+    return;
+  }
+  strcat(spec, ")");
+  RtOptim o;
+  RtSchedule sched;
+  if (optimizer ? rt_optim_parse(spec, &o, err, sizeof err) : rt_schedule_parse(spec, &sched, err, sizeof err)) {
+    cnn_error(S->diags, e->loc, "%s", err);
+    return;
+  }
+  if (optimizer) S->net->train.lr = o.lr; /* the trainer's --lr default */
+  snprintf(out, 512, "%s", spec);
+}
+
 /* augment { crop = N, flip = true }, the trainer's --augment crop=N,flip. */
 static void exec_augment(Sema *S, Scope *sc, CnnExpr *e) {
   CnnTrainConfig *t = &S->net->train;
@@ -1069,17 +1121,34 @@ static void exec_train(Sema *S, Scope *sc, CnnStmt *s) {
   CnnTrainConfig *t = &S->net->train;
   for (CnnStmt *st = s->body; st; st = st->next) {
     if (st->kind != STMT_ASSIGN || !st->name) {
-      cnn_error(S->diags, st->loc, "the train section holds settings: optimizer, batch, epochs, seed");
+      cnn_error(S->diags, st->loc, "the train section holds settings: optimizer, schedule, clip, batch, epochs, seed");
       continue;
     }
     CnnArg a = {.keyword = st->name, .loc = st->loc};
     int64_t x;
     if (!strcmp(st->name, "optimizer")) {
-      if (st->value->kind != AST_CALL || strcmp(st->value->name, "adam")) {
-        cnn_error(S->diags, st->value->loc, "the optimizer is adam(lr, beta1, beta2, eps, weight_decay)");
+      if (st->value->kind != AST_CALL) {
+        cnn_error(S->diags, st->value->loc, "the optimizer is adam(...), adamw(...) or sgd(...)");
         continue;
       }
-      exec_adam(S, sc, st->value);
+      t->optimizer[0] = '\0'; /* the last one counts */
+      if (!strcmp(st->value->name, "adam"))
+        exec_adam(S, sc, st->value);
+      else
+        exec_spec(S, sc, st->value, t->optimizer, true);
+    } else if (!strcmp(st->name, "schedule")) {
+      if (st->value->kind != AST_CALL) {
+        cnn_error(S->diags, st->value->loc, "the schedule is step(...), multistep(...), cosine(...) or onecycle(...)");
+        continue;
+      }
+      exec_spec(S, sc, st->value, t->schedule, false);
+    } else if (!strcmp(st->name, "clip")) {
+      double x;
+      if (!number_arg(S, eval(S, sc, st->value), st->loc, "clip", &x)) continue;
+      if (x > 0 && isfinite(x))
+        t->clip = x;
+      else
+        cnn_error(S->diags, st->loc, "clip = %g: the largest gradient norm must be positive", x);
     } else if (!strcmp(st->name, "batch")) {
       if (setting_int(S, &a, eval(S, sc, st->value), 1, 1 << 16, &x)) t->batch = (int)x;
     } else if (!strcmp(st->name, "epochs")) {
@@ -1091,7 +1160,7 @@ static void exec_train(Sema *S, Scope *sc, CnnStmt *s) {
       exec_augment(S, sc, st->value);
     } else {
       cnn_error(S->diags, st->loc, "unknown train setting '%s'", st->name);
-      cnn_hint(S->diags, "settings are optimizer, batch, epochs, seed");
+      cnn_hint(S->diags, "settings are optimizer, schedule, clip, batch, epochs, seed, augment");
     }
   }
 }
