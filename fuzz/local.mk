@@ -54,7 +54,7 @@ fuzz_programs = fuzz/fuzz-frontend fuzz/fuzz-idx fuzz/fuzz-cifar fuzz/fuzz-check
 FUZZ_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
 FUZZ_CFLAGS =
-fuzz_front_sources = $(compiler_libcnnfront_a_SOURCES:.l=.c)
+fuzz_front_sources = $(compiler_libcnnfront_a_SOURCES:.l=.c) $(nodist_compiler_libcnnfront_a_SOURCES)
 fuzz_front_csources = $(fuzz_front_sources:.y=.c)
 fuzz_rt_sources = $(runtime_libcnnrt_a_SOURCES)
 fuzz_rt_cppflags = $(runtime_libcnnrt_a_CPPFLAGS) -I$(top_srcdir)/runtime
