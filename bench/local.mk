@@ -4,7 +4,7 @@ EXTRA_DIST += bench/train.sh bench/torch_train.py bench/synth_data.py \
 	bench/peak.c bench/baseline.sh docs/performance.md \
 	bench/ort-setup.sh bench/ort-export.py bench/ort-time.js \
 	bench/package.json bench/package-lock.json bench/compilers.sh \
-	bench/mpi-scaling.sh bench/data-load.c
+	bench/mpi-scaling.sh bench/data-load.c bench/recipes.sh
 CLEANFILES += bench/peak bench/data-load
 
 # The FMA peak probe, built for this machine with the generated-code compiler.
@@ -65,3 +65,12 @@ bench-data: bench/data-load
 	d=$${BENCH_DATA:-/usr/share/datasets/fashion-mnist}; \
 	[ -d "$$d" ] || d=$(srcdir)/data/fashion-mnist; \
 	bench/data-load "$$d"
+
+# Training recipes against each other: the examples' Adam against SGD with
+# momentum and a cosine schedule, test accuracy after each epoch
+# (bench/recipes.sh, docs/training.md "Measured results").
+.PHONY: bench-recipes
+bench-recipes: cnncc$(EXEEXT) runtime/libcnnrt.a
+	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
+	CNNCC='$(top_builddir)/cnncc$(EXEEXT)' \
+	$(SHELL) $(top_srcdir)/bench/recipes.sh
