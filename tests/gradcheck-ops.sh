@@ -2,7 +2,7 @@
 # Gradient check of every operator (tests/ops/*.cnn: odd strides, paddings,
 # dilations and kernels, 1-d and 2-d, transposed convolution, pooling,
 # upsampling, adaptive pooling, activations, dropout, merges, batchnorm on
-# [C], [C, L], [C, H, W], groupnorm, both losses) against central finite differences
+# [C], [C, L], [C, H, W], groupnorm, layernorm, both losses) against central finite differences
 # in double precision, in training mode and, where it differs, in
 # evaluation mode.
 . "$top_srcdir/tests/gradcheck-common.sh"

@@ -810,9 +810,9 @@ static void emit_declarations(Emit *E, CnnPrinter *P) {
   pr(P, "#endif");
 }
 
-/* groupnorm: each group's mean and biased variance summed in double, then
+/* groupnorm, layernorm (one group): each group's mean and biased variance summed in double, then
  * x * scale + shift with scale = weight / stddev per unit (a channel of
- * groupnorm), as the training code computes it */
+ * groupnorm, a value of layernorm), as the training code computes it */
 static void emit_norm(Emit *E, int k) {
   CnnPrinter *P = E->P;
   const Group *g = &E->p->g[k];

@@ -200,7 +200,7 @@ static void pack_ew_tables(Emit *E, int k) {
   }
 }
 
-/* groupnorm's weight and bias as the checkpoint has them */
+/* groupnorm's and layernorm's weight and bias as the checkpoint has them */
 static void pack_norm_tables(Emit *E, int k) {
   const CnnNode *n = node(E, E->p->g[k].main);
   for (int t = 0; t < E->nts[n->id]; t++)

@@ -203,7 +203,7 @@ static void locate_tensors(Onnx *X, int64_t *np, int64_t *nb) {
 }
 
 /* The layers whose weights start as 1 and biases as 0. */
-static bool ones_and_zeros(CnnOp op) { return op == OP_BATCHNORM || op == OP_GROUPNORM; }
+static bool ones_and_zeros(CnnOp op) { return op == OP_BATCHNORM || op == OP_GROUPNORM || op == OP_LAYERNORM; }
 
 /* Without a checkpoint: the weights the trainer starts from with the train
  * block's seed, drawn as the generated NET_init() draws them (emit/train.c):
@@ -501,7 +501,7 @@ static void emit_node(Onnx *X, const CnnNode *n) {
   case OP_SILU: case OP_HARDSWISH: emit_gated(X, n, in); break;
   case OP_SOFTMAX: attr_int(X, add_node(X, "Softmax", n->name, 1, &in, out), "axis", 1); break;
   case OP_BATCHNORM: emit_batchnorm(X, n, in); break;
-  case OP_GROUPNORM: emit_norm(X, n, in); break;
+  case OP_GROUPNORM: case OP_LAYERNORM: emit_norm(X, n, in); break;
   case OP_ADD: case OP_MUL: emit_chain(X, n); break;
   case OP_CONCAT:
     o = add_node(X, "Concat", n->name, n->ninputs, NULL, out);

@@ -423,7 +423,8 @@ static void emit_layout(Emit *E) {
   pr(P, "#undef AT");
   pr(P, "}");
   for (int i = 0; i < net->nnodes; i++)
-    if (net->nodes[i].op == OP_GROUPNORM && (E->T->live_train[i] || E->T->live_pred[i]))
+    if ((net->nodes[i].op == OP_GROUPNORM || net->nodes[i].op == OP_LAYERNORM) &&
+        (E->T->live_train[i] || E->T->live_pred[i]))
       cnn_emit_norm_slot(E, &net->nodes[i]);
   pr(P, "SLOT(labels_copy, b * %s_LABELS);", NU);
   if (E->mse) pr(P, "SLOT(targets_copy, b * %s_OUT_SIZE);", NU);
@@ -458,7 +459,7 @@ static void emit_setup(Emit *E) {
 }
 
 /* The layers whose parameters start as ones and zeros, not uniform. */
-static bool is_norm(CnnOp op) { return op == OP_BATCHNORM || op == OP_GROUPNORM; }
+static bool is_norm(CnnOp op) { return op == OP_BATCHNORM || op == OP_GROUPNORM || op == OP_LAYERNORM; }
 
 /* <net>_init(): the parameters as PyTorch initializes them */
 static void emit_init(Emit *E) {

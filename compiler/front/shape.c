@@ -202,7 +202,7 @@ static void count_cost(const CnnNet *net, CnnNode *n) {
   }
   case OP_UPSAMPLE: n->flops = n->mode == CNN_UPSAMPLE_BILINEAR ? 9 * out : 0; break; /* 6 mul, 3 add */
   case OP_BATCHNORM: n->flops = 2 * out; break;
-  case OP_GROUPNORM: n->flops = 5 * out + (n->affine ? 2 * out : 0); break; /* 2 sums, sub, mul; affine */
+  case OP_GROUPNORM: case OP_LAYERNORM: n->flops = 5 * out + (n->affine ? 2 * out : 0); break; /* 2 sums, sub, mul; affine */
   case OP_SOFTMAX: n->flops = 3 * out; break;
   case OP_ADD: case OP_MUL: n->flops = out; break;
   default: n->flops = cnn_op_info(n->op)->flags & CNN_OPF_ACTIVATION ? out : 0;
@@ -322,6 +322,11 @@ int cnn_node_tensors(const CnnNet *net, const CnnNode *n, CnnTensorSpec out[4]) 
     if (!n->affine) return 0;
     out[nt++] = tensor("weight", 1, &in_c, true);
     out[nt++] = tensor("bias", 1, &in_c, true);
+    return nt;
+  case OP_LAYERNORM: /* elementwise: the sample's shape */
+    if (!n->affine) return 0;
+    out[nt++] = tensor("weight", n->shape.rank, n->shape.dim, true);
+    out[nt++] = tensor("bias", n->shape.rank, n->shape.dim, true);
     return nt;
   default: return 0;
   }

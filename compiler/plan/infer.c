@@ -131,7 +131,7 @@ static void group_node(CnnArena *A, Plan *p, int i) {
     break;
   case OP_CONCAT: new_group(A, p, CNN_IG_CONCAT, i); break;
   case OP_SOFTMAX: new_group(A, p, CNN_IG_SOFTMAX, i); break;
-  case OP_GROUPNORM: new_group(A, p, CNN_IG_NORM, i); break;
+  case OP_GROUPNORM: case OP_LAYERNORM: new_group(A, p, CNN_IG_NORM, i); break;
   case OP_MAXPOOL1D: case OP_MAXPOOL2D: case OP_AVGPOOL1D: case OP_AVGPOOL2D:
     g = fusable(p, n->inputs[0]);
     if (g && g->kind == CNN_IG_CONV && g->pool < 0) {

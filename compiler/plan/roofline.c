@@ -80,7 +80,7 @@ static void backward_cost(const CnnTrainPlan *T, int i, int64_t es, CnnRoofline 
     reads = in + (relu ? out : 0);
     flops = (dx ? 7 : 3) * out;
     break;
-  case OP_GROUPNORM: /* x; the parameters' sums (affine), dx's two sums and its formula */
+  case OP_GROUPNORM: case OP_LAYERNORM: /* x; the parameters' sums (affine), dx's two sums and its formula */
     reads = in;
     flops = ((n->affine ? 4 : 0) + (dx ? 9 : 0)) * out;
     break;
