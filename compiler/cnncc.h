@@ -129,7 +129,7 @@ typedef enum {
   OP_UPSAMPLE, OP_ADAPTIVE_AVGPOOL1D, OP_ADAPTIVE_AVGPOOL2D,
   OP_DENSE, OP_FLATTEN,
   OP_RELU, OP_LEAKY_RELU, OP_SIGMOID, OP_TANH, OP_GELU, OP_SILU, OP_HARDSWISH,
-  OP_BATCHNORM, OP_DROPOUT,
+  OP_BATCHNORM, OP_GROUPNORM, OP_LAYERNORM, OP_DROPOUT,
   OP_ADD, OP_MUL, OP_CONCAT,
   OP_SOFTMAX,
   OP_COUNT
@@ -236,7 +236,9 @@ typedef struct {
   int pad_lo[2], pad_hi[2]; /* zero padding before/after, per axis */
   int output_padding[2];    /* conv_transpose2d */
   bool bias;
-  double eps, momentum;  /* batchnorm */
+  double eps, momentum;  /* batchnorm; eps also groupnorm, layernorm */
+  int groups;            /* groupnorm */
+  bool affine;           /* groupnorm, layernorm: learnable weight and bias */
   double p;              /* dropout */
   double negative_slope; /* leaky_relu */
   int scale[2];          /* upsample: the factor per axis */

@@ -2,12 +2,12 @@
 # Gradient check of every operator (tests/ops/*.cnn: odd strides, paddings,
 # dilations and kernels, 1-d and 2-d, transposed convolution, pooling,
 # upsampling, adaptive pooling, activations, dropout, merges, batchnorm on
-# [C], [C, L], [C, H, W], both losses) against central finite differences
+# [C], [C, L], [C, H, W], groupnorm, layernorm, both losses) against central finite differences
 # in double precision, in training mode and, where it differs, in
 # evaluation mode.
 . "$top_srcdir/tests/gradcheck-common.sh"
-ops="activations batchnorm bn1d ce2d conv1d conv2d convt merge mse pool resample"
-plan 15
+ops="activations batchnorm bn1d ce2d conv1d conv2d convt merge mse norm pool resample"
+plan 16
 for op in $ops; do
   case $op in
   activations | batchnorm | bn1d | merge)

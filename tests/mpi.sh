@@ -104,7 +104,7 @@ same_bits_example resnet "$ex/resnet.cnn" 30 10 1 1 2 4
 same_bits_example vgg-cifar "$ex/vgg-cifar.cnn" 30 10 1 1 2 4
 same_bits_example wavenet "$ex/wavenet.cnn" 12 6 1 1 2 4
 # the operators the examples do not use (global_maxpool, upsample,
-# adaptive_avgpool, gelu, silu, hardswish, ...)
+# adaptive_avgpool, gelu, silu, hardswish, groupnorm, layernorm, ...)
 same_bits_example ops2d "$top_srcdir/tests/torch-ops2d.cnn" 30 10 1 1 2 4
 
 # rank 0 alone prints the result line

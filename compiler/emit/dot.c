@@ -25,7 +25,7 @@ static const char *fill(CnnOp op) {
   switch (op) {
   case OP_INPUT: return "#fff2cc";
   case OP_DENSE: return "#fce5cd";
-  case OP_BATCHNORM: return "#ead1dc";
+  case OP_BATCHNORM: case OP_GROUPNORM: case OP_LAYERNORM: return "#ead1dc";
   case OP_ADD: case OP_MUL: case OP_CONCAT: return "#d9d2e9";
   default: return "#ffffff"; /* flatten, dropout, softmax */
   }
@@ -113,6 +113,10 @@ static void arguments(Text *t, const CnnNode *n) {
     if (n->eps != default_of(n->op, "eps")) add(t, "eps=%g", n->eps);
     if (n->momentum != default_of(n->op, "momentum"))
       add(t, "%smomentum=%g", t->len ? ", " : "", n->momentum);
+  } else if (n->op == OP_GROUPNORM || n->op == OP_LAYERNORM) {
+    if (n->op == OP_GROUPNORM) add(t, "%d", n->groups);
+    if (n->eps != default_of(n->op, "eps")) add(t, "%seps=%g", t->len ? ", " : "", n->eps);
+    if (!n->affine) add(t, "%saffine=false", t->len ? ", " : "");
   }
   if ((conv || n->op == OP_DENSE) && !n->bias) add(t, "%sbias=false", t->len ? ", " : "");
 }

@@ -810,6 +810,38 @@ static void emit_declarations(Emit *E, CnnPrinter *P) {
   pr(P, "#endif");
 }
 
+/* groupnorm, layernorm (one group): each group's mean and biased variance summed in double, then
+ * x * scale + shift with scale = weight / stddev per unit (a channel of
+ * groupnorm, a value of layernorm), as the training code computes it */
+static void emit_norm(Emit *E, int k) {
+  CnnPrinter *P = E->P;
+  const Group *g = &E->p->g[k];
+  const CnnNode *n = node(E, g->main);
+  int size = (int)size_of(n), groups = n->op == OP_GROUPNORM ? n->groups : 1, gs = size / groups;
+  int unit = n->op == OP_GROUPNORM ? size / n->shape.dim[0] : 1, per_group = gs / unit;
+  layer_comment(E, g);
+  pr(P, "static void %s(const float *restrict src, float *restrict dst) {", fn_name(E, g));
+  pr(P, "for (int gr = 0; gr < %d; gr++) {", groups);
+  pr(P, "const float *restrict x = src + gr * %d;", gs);
+  pr(P, "float *restrict y = dst + gr * %d;", gs);
+  pr(P, "double s = 0, ss = 0;");
+  pr(P, "for (int i = 0; i < %d; i++) s += x[i];", gs);
+  pr(P, "const float mean = (float)(s / %d);", gs);
+  pr(P, "for (int i = 0; i < %d; i++) ss += (x[i] - mean) * (x[i] - mean);", gs);
+  pr(P, "const float invstd = 1 / sqrtf((float)(ss / %d) + %s); /* libm's float functions only */", gs,
+     flit(E, n->eps));
+  pr(P, "for (int u = 0; u < %d; u++) {", per_group);
+  if (n->affine) {
+    pr(P, "const int w = gr * %d + u;", per_group);
+    pr(P, "const float scale = %s_%s_weight[w] * invstd, shift = %s_%s_bias[w] - mean * scale;", E->N, n->name,
+       E->N, n->name);
+  } else {
+    pr(P, "const float scale = invstd, shift = -mean * scale;");
+  }
+  pr(P, "for (int i = u * %d; i < (u + 1) * %d; i++) y[i] = x[i] * scale + shift;", unit, unit);
+  pr(P, "}\n}\n}");
+}
+
 /* Group k: its tables, then its function. */
 static void render_group(Emit *E, int k) {
   CnnPrinter *P = E->P;
@@ -820,7 +852,7 @@ static void render_group(Emit *E, int k) {
   static void (*const print_group[])(Emit *, int) = {
       [CNN_IG_CONV] = emit_conv, [CNN_IG_CONVT] = emit_convt, [CNN_IG_DENSE] = emit_dense,
       [CNN_IG_POOL] = emit_pool, [CNN_IG_GAP] = emit_gap,     [CNN_IG_RESIZE] = emit_resize,
-      [CNN_IG_EW] = emit_ew,
+      [CNN_IG_EW] = emit_ew,         [CNN_IG_NORM] = emit_norm,
       [CNN_IG_CONCAT] = emit_concat, [CNN_IG_SOFTMAX] = emit_softmax, [CNN_IG_COPY] = emit_copy,
   };
   print_group[E->p->g[k].kind](E, k);

@@ -200,6 +200,14 @@ static void pack_ew_tables(Emit *E, int k) {
   }
 }
 
+/* groupnorm's and layernorm's weight and bias as the checkpoint has them */
+static void pack_norm_tables(Emit *E, int k) {
+  const CnnNode *n = node(E, E->p->g[k].main);
+  for (int t = 0; t < E->nts[n->id]; t++)
+    add_table(E, k, fmt(E, "%s_%s_%s", E->N, n->name, E->ts[n->id][t].name), E->ts[n->id][t].name,
+              tensor(E, n, E->ts[n->id][t].name), E->ts[n->id][t].count);
+}
+
 void cnn_infer_pack_tables(Emit *E) {
   locate_tensors(E);
   E->tables = cnn_alloc(E->A, sizeof(Tables) * (size_t)(E->p->ng + 1));
@@ -213,6 +221,7 @@ void cnn_infer_pack_tables(Emit *E) {
     case CNN_IG_CONVT: pack_convt_tables(E, k); break;
     case CNN_IG_DENSE: pack_dense_tables(E, k); break;
     case CNN_IG_EW: pack_ew_tables(E, k); break;
+    case CNN_IG_NORM: pack_norm_tables(E, k); break;
     default: break;
     }
   }

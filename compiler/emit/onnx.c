@@ -23,7 +23,8 @@
 #define OPSET 13
 #define IR_VERSION 7 /* the IR of opset 13 (ONNX 1.8) */
 #define MAX_ATTRS 8
-#define MAX_NODES 5 /* the most ONNX nodes of one cnncc node besides its inputs (gelu) */
+#define MAX_NODES 11 /* the most ONNX nodes of one cnncc node besides its inputs (emit_norm) */
+#define MAX_INITS 5  /* the most initializers of one cnncc node (emit_norm) */
 
 typedef struct {
   CnnArena *A;
@@ -117,6 +118,23 @@ static const char *add_init(Onnx *X, const char *name, int rank, const int *dim,
   return t->name;
 }
 
+/* A 1-d int64 initializer `name` holding v[0..count): a Reshape's shape. */
+static const char *add_ints(Onnx *X, const char *name, int count, const int64_t *v) {
+  Onnx__TensorProto *t = cnn_alloc(X->A, sizeof *t);
+  onnx__tensor_proto__init(t);
+  t->name = cnn_strdup(X->A, name);
+  t->has_data_type = true;
+  t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+  t->n_dims = 1;
+  t->dims = cnn_alloc(X->A, sizeof(int64_t));
+  t->dims[0] = count;
+  t->n_int64_data = (size_t)count;
+  t->int64_data = cnn_alloc(X->A, sizeof(int64_t) * (size_t)count);
+  memcpy(t->int64_data, v, sizeof(int64_t) * (size_t)count);
+  X->inits[X->ninits++] = t;
+  return t->name;
+}
+
 /* A graph input or output: float, [N, shape...]. */
 static Onnx__ValueInfoProto *value_info(Onnx *X, const char *name, CnnShape s) {
   Onnx__TensorShapeProto *shape = cnn_alloc(X->A, sizeof *shape);
@@ -184,10 +202,14 @@ static void locate_tensors(Onnx *X, int64_t *np, int64_t *nb) {
   }
 }
 
+/* The layers whose weights start as 1 and biases as 0. */
+static bool ones_and_zeros(CnnOp op) { return op == OP_BATCHNORM || op == OP_GROUPNORM || op == OP_LAYERNORM; }
+
 /* Without a checkpoint: the weights the trainer starts from with the train
  * block's seed, drawn as the generated NET_init() draws them (emit/train.c):
  * convolution and dense tensors uniform in +-1/sqrt(fan_in) in parameter
- * order, batchnorm weight 1, bias 0, running mean 0, running variance 1. */
+ * order, batchnorm weight 1, bias 0, running mean 0, running variance 1;
+ * groupnorm's and layernorm's weight 1, bias 0. */
 static void initial_weights(Onnx *X, float *params, float *buffers) {
   RtRng rng;
   rt_rng_seed(&rng, X->net->train.seed);
@@ -201,7 +223,7 @@ static void initial_weights(Onnx *X, float *params, float *buffers) {
       float *v = ts[t].learnable ? p : b;
       bool one = !strcmp(ts[t].name, "weight") || !strcmp(ts[t].name, "running_var");
       for (int64_t k = 0; k < ts[t].count; k++)
-        v[k] = n->op == OP_BATCHNORM ? one : (float)rt_rng_uniform_range(&rng, -bound, bound);
+        v[k] = ones_and_zeros(n->op) ? one : (float)rt_rng_uniform_range(&rng, -bound, bound);
       *(ts[t].learnable ? &p : &b) += ts[t].count;
     }
   }
@@ -323,6 +345,44 @@ static const char *binary(Onnx *X, const CnnNode *n, const char *op, const char 
   return out;
 }
 
+/* The mean over the last axis of [N, G, S], kept: "NAME/what". */
+static const char *group_mean(Onnx *X, const CnnNode *n, const char *in, const char *what) {
+  const char *out = cnn_format(X->A, "%s/%s", n->name, what);
+  Onnx__NodeProto *o = add_node(X, "ReduceMean", out, 1, &in, out);
+  attr_ints(X, o, "axes", 1, (int64_t[]){2});
+  attr_int(X, o, "keepdims", 1);
+  return out;
+}
+
+/* groupnorm and layernorm (one group) in opset 13's primitives, as
+ * (x - mean) / sqrt(var + eps) over [N, G, S], the sample's values in
+ * groups: Reshape there and back, then Mul by the weight and Add the bias,
+ * which broadcast as [C, 1, ...] (groupnorm) or the sample's shape. */
+static void emit_norm(Onnx *X, const CnnNode *n, const char *in) {
+  int groups = n->op == OP_GROUPNORM ? n->groups : 1, r = n->shape.rank;
+  const char *shape = add_ints(X, cnn_format(X->A, "%s/groups", n->name), 3, (int64_t[]){0, groups, -1});
+  const char *grouped = cnn_format(X->A, "%s/grouped", n->name);
+  add_node(X, "Reshape", grouped, 2, (const char *[]){in, shape}, grouped);
+  const char *mean = group_mean(X, n, grouped, "mean");
+  const char *centered = binary(X, n, "Sub", grouped, mean, "centered");
+  const char *var = group_mean(X, n, binary(X, n, "Mul", centered, centered, "square"), "var");
+  const char *eps = binary(X, n, "Add", var, constant(X, n, "eps", (float)n->eps), "var_eps");
+  const char *std = cnn_format(X->A, "%s/std", n->name);
+  add_node(X, "Sqrt", std, 1, &eps, std);
+  const char *normalized = binary(X, n, "Div", centered, std, "normalized");
+  int64_t dims[4] = {0};
+  for (int i = 0; i < r; i++) dims[i + 1] = n->shape.dim[i];
+  const char *back = add_ints(X, cnn_format(X->A, "%s/shape", n->name), r + 1, dims);
+  const char *out = n->affine ? cnn_format(X->A, "%s/shaped", n->name) : X->value[n->id];
+  add_node(X, "Reshape", n->affine ? out : n->name, 2, (const char *[]){normalized, back}, out);
+  if (!n->affine) return;
+  int wdim[3] = {n->shape.dim[0], 1, 1}; /* groupnorm's [C, 1, ...] */
+  if (n->op != OP_GROUPNORM) memcpy(wdim, n->shape.dim, sizeof wdim);
+  const char *w = add_init(X, cnn_format(X->A, "%s.weight", n->name), r, wdim, tensor(X, n, "weight", NULL));
+  const char *b = add_init(X, cnn_format(X->A, "%s.bias", n->name), r, wdim, tensor(X, n, "bias", NULL));
+  binary(X, n, "Add", binary(X, n, "Mul", out, w, "scaled"), b, NULL);
+}
+
 /* gelu: x * 0.5 * (1 + erf(x / sqrt(2))), as torch exports its exact form
  * (opset 13 has no Gelu). */
 static void emit_gelu(Onnx *X, const CnnNode *n, const char *in) {
@@ -441,6 +501,7 @@ static void emit_node(Onnx *X, const CnnNode *n) {
   case OP_SILU: case OP_HARDSWISH: emit_gated(X, n, in); break;
   case OP_SOFTMAX: attr_int(X, add_node(X, "Softmax", n->name, 1, &in, out), "axis", 1); break;
   case OP_BATCHNORM: emit_batchnorm(X, n, in); break;
+  case OP_GROUPNORM: case OP_LAYERNORM: emit_norm(X, n, in); break;
   case OP_ADD: case OP_MUL: emit_chain(X, n); break;
   case OP_CONCAT:
     o = add_node(X, "Concat", n->name, n->ninputs, NULL, out);
@@ -478,7 +539,7 @@ static Onnx__GraphProto *graph(Onnx *X) {
   size_t most = 0;
   for (int i = 0; i < net->nnodes; i++) most += (size_t)net->nodes[i].ninputs + MAX_NODES;
   X->nodes = cnn_alloc(X->A, sizeof *X->nodes * most);
-  X->inits = cnn_alloc(X->A, sizeof *X->inits * (size_t)net->nnodes * 4);
+  X->inits = cnn_alloc(X->A, sizeof *X->inits * (size_t)net->nnodes * MAX_INITS);
   const char *source = X->opt->source_file ? X->opt->source_file : net->name;
   for (int i = 1; i < net->nnodes; i++) {
     const CnnNode *n = &net->nodes[i];

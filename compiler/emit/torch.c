@@ -158,6 +158,16 @@ static void submodule(FILE *out, const CnnNet *net, const CnnNode *n) {
     fprintf(out, "%d, eps=%s, momentum=%s", n->shape.dim[0], pyfloat(n->eps, a, sizeof a),
             pyfloat(n->momentum, b, sizeof b));
     break;
+  case OP_GROUPNORM:
+    fprintf(out, "%d, %d, eps=%s", n->groups, n->shape.dim[0], pyfloat(n->eps, a, sizeof a));
+    if (!n->affine) fprintf(out, ", affine=False");
+    break;
+  case OP_LAYERNORM: /* over the whole sample */
+    fprintf(out, "[%d", n->shape.dim[0]);
+    for (int i = 1; i < n->shape.rank; i++) fprintf(out, ", %d", n->shape.dim[i]);
+    fprintf(out, "], eps=%s", pyfloat(n->eps, a, sizeof a));
+    if (!n->affine) fprintf(out, ", elementwise_affine=False");
+    break;
   default: /* dropout */
     fprintf(out, "p=%s", pyfloat(n->p, a, sizeof a));
   }

@@ -422,6 +422,10 @@ static void emit_layout(Emit *E) {
   }
   pr(P, "#undef AT");
   pr(P, "}");
+  for (int i = 0; i < net->nnodes; i++)
+    if ((net->nodes[i].op == OP_GROUPNORM || net->nodes[i].op == OP_LAYERNORM) &&
+        (E->T->live_train[i] || E->T->live_pred[i]))
+      cnn_emit_norm_slot(E, &net->nodes[i]);
   pr(P, "SLOT(labels_copy, b * %s_LABELS);", NU);
   if (E->mse) pr(P, "SLOT(targets_copy, b * %s_OUT_SIZE);", NU);
   if (E->T->needs.gemm) {
@@ -454,6 +458,9 @@ static void emit_setup(Emit *E) {
   pr(P, "void %s_free(void) { arena_free(); }", N);
 }
 
+/* The layers whose parameters start as ones and zeros, not uniform. */
+static bool is_norm(CnnOp op) { return op == OP_BATCHNORM || op == OP_GROUPNORM || op == OP_LAYERNORM; }
+
 /* <net>_init(): the parameters as PyTorch initializes them */
 static void emit_init(Emit *E) {
   CnnPrinter *P = E->P;
@@ -462,8 +469,8 @@ static void emit_init(Emit *E) {
   nl(P);
   cnn_pr_verbatim(P, cnn_kernel_init);
   nl(P);
-  bool any_bn = false;
-  for (int i = 0; i < net->nnodes; i++) any_bn |= net->nodes[i].op == OP_BATCHNORM;
+  bool any_bn = false; /* ones and zeros: batchnorm, groupnorm, layernorm */
+  for (int i = 0; i < net->nnodes; i++) any_bn |= E->T->nts[i] && is_norm(net->nodes[i].op);
   if (any_bn) {
     pr(P, "static void fill(real *p, long count, real v) {");
     pr(P, "for (long i = 0; i < count; i++) p[i] = v;");
@@ -472,7 +479,8 @@ static void emit_init(Emit *E) {
   }
   pr(P, "/* PyTorch's defaults: convolution and dense weights and biases uniform in");
   pr(P, " * +-1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5)), drawn in parameter order;");
-  pr(P, " * batchnorm weight 1, bias 0, running mean 0, running variance 1. */");
+  pr(P, " * batchnorm weight 1, bias 0, running mean 0, running variance 1; groupnorm's");
+  pr(P, " * and layernorm's weight 1, bias 0. */");
   pr(P, "void %s_init(uint64_t seed) {", N);
   pr(P, "RtRng rng;");
   pr(P, "rt_rng_seed(&rng, seed);");
@@ -487,6 +495,11 @@ static void emit_init(Emit *E) {
       pr(P, "fill(%s, %d, 1);", param(E, n, "running_var"), c);
       continue;
     }
+    if (is_norm(n->op)) {
+      pr(P, "fill(%s, %" PRId64 ", 1);", param(E, n, "weight"), E->T->ts[i][0].count);
+      pr(P, "fill(%s, %" PRId64 ", 0);", param(E, n, "bias"), E->T->ts[i][1].count);
+      continue;
+    }
     const CnnTensorSpec *w = &E->T->ts[i][0];
     int64_t fan_in = w->count / w->dim[0]; /* weight.size(1) * kernel */
     for (int t = 0; t < E->T->nts[i]; t++)
@@ -494,7 +507,7 @@ static void emit_init(Emit *E) {
          E->T->ts[i][t].count, fan_in);
   }
   bool any_uniform = false;
-  for (int i = 0; i < net->nnodes; i++) any_uniform |= E->T->nts[i] && net->nodes[i].op != OP_BATCHNORM;
+  for (int i = 0; i < net->nnodes; i++) any_uniform |= E->T->nts[i] && !is_norm(net->nodes[i].op);
   if (!any_uniform) pr(P, "(void)rng;");
   pr(P, "if (adam_started) { /* else they are all zero */");
   pr(P, "memset(adam_m, 0, sizeof adam_m);");

@@ -89,6 +89,11 @@ void cnn_emit_lanes(Emit *E);
 /* A layer's functions, and its calls in E->fwd, E->bwd. */
 void cnn_emit_layer(Emit *E, const CnnNode *n);
 
+/* ---- emit/train_norm.c: groupnorm, layernorm ---- */
+void cnn_emit_norm(Emit *E, const CnnNode *n);
+/* the layer's per-sample statistics in layout() */
+void cnn_emit_norm_slot(Emit *E, const CnnNode *n);
+
 /* ---- emit/train_conv.c ---- */
 void cnn_emit_conv(Emit *E, const CnnNode *n);
 void cnn_emit_dense(Emit *E, const CnnNode *n);

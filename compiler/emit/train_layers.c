@@ -911,6 +911,7 @@ static void (*const print_layer[OP_COUNT])(Emit *, const CnnNode *) = {
     [OP_ADAPTIVE_AVGPOOL1D] = emit_resample, [OP_ADAPTIVE_AVGPOOL2D] = emit_resample,
     [OP_DENSE] = cnn_emit_dense,          [OP_FLATTEN] = emit_flatten,
     [OP_BATCHNORM] = emit_batchnorm,      [OP_DROPOUT] = emit_dropout,
+    [OP_GROUPNORM] = cnn_emit_norm,       [OP_LAYERNORM] = cnn_emit_norm,
     [OP_ADD] = emit_add,                  [OP_MUL] = emit_mul,
     [OP_CONCAT] = emit_concat,            [OP_SOFTMAX] = emit_softmax,
 };

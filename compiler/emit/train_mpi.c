@@ -11,7 +11,8 @@
  *  - its bias gradient: the per-sample sums are shared, then added in
  *    sample order (bias_grad);
  *  - the layers whose result mixes samples (dense: its weight gradient is
- *    a product over the batch; batchnorm: the batch statistics; the loss)
+ *    a product over the batch; batchnorm: the batch statistics; groupnorm,
+ *    layernorm: their parameters' gradients, sums over the batch; the loss)
  *    run whole on every rank, on inputs whose rows of every sample were
  *    first copied from the rank that computed them (rt_mpi_share_samples).
  * Layers that work sample by sample (activations, pooling, ...) run on
@@ -25,7 +26,8 @@
 #include "train.h"
 
 /* Does the op's result for one sample depend on the others'? */
-static bool mixes_samples(CnnOp op) { return op == OP_DENSE || op == OP_BATCHNORM; }
+static bool mixes_samples(CnnOp op) { return op == OP_DENSE || op == OP_BATCHNORM || op == OP_GROUPNORM || op == OP_LAYERNORM;
+}
 
 /* Does the op run its batch in PARTS parts (each rank its own)? */
 static bool runs_in_parts(CnnOp op) {
@@ -39,7 +41,7 @@ static bool mpi_supports(CnnOp op) {
   case OP_AVGPOOL1D: case OP_AVGPOOL2D: case OP_GLOBAL_AVGPOOL: case OP_GLOBAL_MAXPOOL:
   case OP_UPSAMPLE: case OP_ADAPTIVE_AVGPOOL1D: case OP_ADAPTIVE_AVGPOOL2D: case OP_DENSE:
   case OP_FLATTEN: case OP_BATCHNORM: case OP_DROPOUT: case OP_ADD: case OP_CONV_TRANSPOSE2D:
-  case OP_MUL: case OP_CONCAT: case OP_SOFTMAX:
+  case OP_MUL: case OP_CONCAT: case OP_SOFTMAX: case OP_GROUPNORM: case OP_LAYERNORM:
     return true;
   default: return cnn_op_info(op)->flags & CNN_OPF_ACTIVATION; /* element-wise: sample by sample */
   }

@@ -105,6 +105,15 @@ static const CnnOpInfo ops[OP_COUNT] = {
     OP(OP_BATCHNORM, .name = "batchnorm", .prefix = "bn", .min_inputs = 1, .max_inputs = 1,
        .params = {DEF("eps", FLOAT, 1e-5), DEF("momentum", FLOAT, 0.1)},
        .torch_module = "nn.BatchNorm{d}d"),
+    /* per sample: the mean and biased variance of each group of channels
+     * (layernorm: of the whole sample), weight and bias per channel
+     * (layernorm: per value) */
+    OP(OP_GROUPNORM, .name = "groupnorm", .prefix = "gn", .min_inputs = 1, .max_inputs = 1,
+       .params = {REQ("groups", INT), DEF("eps", FLOAT, 1e-5), DEF("affine", BOOL, 1)},
+       .torch_module = "nn.GroupNorm"),
+    /* over all of a sample's values: nn.LayerNorm(the sample's shape) */
+    OP(OP_LAYERNORM, .name = "layernorm", .prefix = "ln", .min_inputs = 1, .max_inputs = 1,
+       .params = {DEF("eps", FLOAT, 1e-5), DEF("affine", BOOL, 1)}, .torch_module = "nn.LayerNorm"),
     OP(OP_DROPOUT, .name = "dropout", .prefix = "dropout", .min_inputs = 1, .max_inputs = 1,
        .params = {DEF("p", FLOAT, 0.5)}, .torch_module = "nn.Dropout"),
     OP(OP_ADD, .name = "add", .prefix = "add", .min_inputs = 2, .max_inputs = CNN_MAX_INPUTS),

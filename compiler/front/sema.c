@@ -358,15 +358,16 @@ static bool apply_param(Sema *S, const CnnOpInfo *op, CnnNode *n, const CnnOpPar
     }
     return padding_arg(S, op, p, n, v, loc, pad_mode);
   }
-  if (!strcmp(name, "bias")) {
+  if (!strcmp(name, "bias") || !strcmp(name, "affine")) {
     if (v.kind != V_BOOL) {
       if (v.kind != V_POISON)
         cnn_error(S->diags, loc, "%s must be true or false, not %s", label, kind_name(v.kind));
       return false;
     }
-    n->bias = v.i != 0;
+    *(name[0] == 'b' ? &n->bias : &n->affine) = v.i != 0;
     return true;
   }
+  if (!strcmp(name, "groups")) return int_in_range(S, v, loc, label, 1, 1 << 20, &n->groups);
   if (!strcmp(name, "eps")) return float_arg(S, op, name, v, loc, 0, 1, false, &n->eps);
   if (!strcmp(name, "momentum")) return float_arg(S, op, name, v, loc, 0, 1, false, &n->momentum);
   if (!strcmp(name, "p")) return float_arg(S, op, name, v, loc, 0, 1, true, &n->p);

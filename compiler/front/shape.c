@@ -202,6 +202,7 @@ static void count_cost(const CnnNet *net, CnnNode *n) {
   }
   case OP_UPSAMPLE: n->flops = n->mode == CNN_UPSAMPLE_BILINEAR ? 9 * out : 0; break; /* 6 mul, 3 add */
   case OP_BATCHNORM: n->flops = 2 * out; break;
+  case OP_GROUPNORM: case OP_LAYERNORM: n->flops = 5 * out + (n->affine ? 2 * out : 0); break; /* 2 sums, sub, mul; affine */
   case OP_SOFTMAX: n->flops = 3 * out; break;
   case OP_ADD: case OP_MUL: n->flops = out; break;
   default: n->flops = cnn_op_info(n->op)->flags & CNN_OPF_ACTIVATION ? out : 0;
@@ -230,6 +231,21 @@ static bool check_size(CnnDiags *d, const CnnNet *net, CnnNode *n) {
       return false;
     }
   return true;
+}
+
+/* groupnorm: the groups split the channels evenly */
+static bool infer_groups(CnnDiags *d, CnnNode *n, const CnnShape *in) {
+  n->shape = *in;
+  if (in->dim[0] % n->groups == 0) return true;
+  char buf[64];
+  cnn_error(d, n->loc, "groupnorm: %d groups do not divide the %d channels of its input %s", n->groups,
+            in->dim[0], cnn_shape_str(*in, buf, sizeof buf));
+  char divisors[128];
+  size_t len = 0;
+  for (int k = 1; k <= in->dim[0] && len < sizeof divisors; k++)
+    if (in->dim[0] % k == 0) len += (size_t)snprintf(divisors + len, sizeof divisors - len, "%s%d", len ? ", " : "", k);
+  cnn_hint(d, "the groups can be %s%s", divisors, len >= sizeof divisors ? "..." : "");
+  return false;
 }
 
 bool cnn_infer_shape(CnnDiags *d, const CnnNet *net, CnnNode *n) {
@@ -269,6 +285,7 @@ bool cnn_infer_shape(CnnDiags *d, const CnnNet *net, CnnNode *n) {
   case OP_FLATTEN: n->shape = (CnnShape){1, {(int)cnn_shape_size(*in)}}; break;
   case OP_ADD: case OP_MUL: ok = same_shapes(d, net, n); break;
   case OP_CONCAT: ok = infer_concat(d, net, n); break;
+  case OP_GROUPNORM: ok = infer_groups(d, n, in); break;
   default: n->shape = *in; /* element-wise and normalization */
   }
   if (!ok || !check_size(d, net, n)) return false;
@@ -300,6 +317,16 @@ int cnn_node_tensors(const CnnNet *net, const CnnNode *n, CnnTensorSpec out[4]) 
     out[nt++] = tensor("bias", 1, &in_c, true);
     out[nt++] = tensor("running_mean", 1, &in_c, false);
     out[nt++] = tensor("running_var", 1, &in_c, false);
+    return nt;
+  case OP_GROUPNORM:
+    if (!n->affine) return 0;
+    out[nt++] = tensor("weight", 1, &in_c, true);
+    out[nt++] = tensor("bias", 1, &in_c, true);
+    return nt;
+  case OP_LAYERNORM: /* elementwise: the sample's shape */
+    if (!n->affine) return 0;
+    out[nt++] = tensor("weight", n->shape.rank, n->shape.dim, true);
+    out[nt++] = tensor("bias", n->shape.rank, n->shape.dim, true);
     return nt;
   default: return 0;
   }

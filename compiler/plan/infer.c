@@ -131,6 +131,7 @@ static void group_node(CnnArena *A, Plan *p, int i) {
     break;
   case OP_CONCAT: new_group(A, p, CNN_IG_CONCAT, i); break;
   case OP_SOFTMAX: new_group(A, p, CNN_IG_SOFTMAX, i); break;
+  case OP_GROUPNORM: case OP_LAYERNORM: new_group(A, p, CNN_IG_NORM, i); break;
   case OP_MAXPOOL1D: case OP_MAXPOOL2D: case OP_AVGPOOL1D: case OP_AVGPOOL2D:
     g = fusable(p, n->inputs[0]);
     if (g && g->kind == CNN_IG_CONV && g->pool < 0) {
@@ -450,7 +451,7 @@ static void need_group(Plan *p, int k) {
     for (int i = 0; i < g->nchain; i++) need_act(p, g->chain[i], true);
     break;
   case CNN_IG_CONCAT: case CNN_IG_COPY: p->need_zero = true; break;
-  case CNN_IG_SOFTMAX: p->need_math = true; break;
+  case CNN_IG_SOFTMAX: case CNN_IG_NORM: p->need_math = true; break;
   default: break;
   }
 }
@@ -478,8 +479,11 @@ CnnInferPlan *cnn_plan_inference(CnnArena *A, const CnnNet *net, const CnnInferO
 
 /* The name of a group's kind in the plan's text. */
 static const char *kind_name(CnnInferGroupKind kind) {
-  static const char *const names[] = {"conv",   "convt",  "dense",   "pool", "gap",
-                                      "resize", "ew",     "concat",  "softmax", "copy"};
+  static const char *const names[] = {
+      [CNN_IG_CONV] = "conv",     [CNN_IG_CONVT] = "convt",   [CNN_IG_DENSE] = "dense",
+      [CNN_IG_POOL] = "pool",     [CNN_IG_GAP] = "gap",       [CNN_IG_RESIZE] = "resize",
+      [CNN_IG_EW] = "ew",         [CNN_IG_NORM] = "norm",     [CNN_IG_CONCAT] = "concat",
+      [CNN_IG_SOFTMAX] = "softmax", [CNN_IG_COPY] = "copy"};
   return names[kind];
 }
 

@@ -16,6 +16,7 @@ typedef enum {
   CNN_IG_GAP,     /* global_avgpool, global_maxpool */
   CNN_IG_RESIZE,  /* upsample, adaptive_avgpool */
   CNN_IG_EW,      /* add, mul, batchnorm, activations: a chain in one loop */
+  CNN_IG_NORM,    /* groupnorm, layernorm */
   CNN_IG_CONCAT,
   CNN_IG_SOFTMAX,
   CNN_IG_COPY,    /* the output is the input (or a view of it) */

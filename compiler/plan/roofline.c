@@ -80,6 +80,10 @@ static void backward_cost(const CnnTrainPlan *T, int i, int64_t es, CnnRoofline 
     reads = in + (relu ? out : 0);
     flops = (dx ? 7 : 3) * out;
     break;
+  case OP_GROUPNORM: case OP_LAYERNORM: /* x; the parameters' sums (affine), dx's two sums and its formula */
+    reads = in;
+    flops = ((n->affine ? 4 : 0) + (dx ? 9 : 0)) * out;
+    break;
   case OP_ADD: /* with a relu: its output read, its gradient rewritten in place */
     reads = relu ? 2 * out : 0;
     flops = (added_grads(T, n) + (relu ? 1 : 0)) * out;

@@ -219,6 +219,7 @@ static void backward_reads(CnnTrainPlan *T, int i) {
     r[k++] = in0;
     break;
   case OP_BATCHNORM: /* its input (with a relu, whose mask it computes from it again) */
+  case OP_GROUPNORM: case OP_LAYERNORM: /* its input, with the statistics of its forward pass */
     r[k++] = in0;
     break;
   case OP_ADD:

@@ -208,7 +208,7 @@ void cnn_plan_kernels(CnnTrainPlan *T) {
       if (pool2(n, &g)) k->kind = CNN_KERNEL_POOL2, T->needs.pool2 = true;
       break;
     case OP_GLOBAL_AVGPOOL: T->needs.sum = true; break;
-    case OP_BATCHNORM: T->needs.lanes = true; break;
+    case OP_BATCHNORM: case OP_GROUPNORM: case OP_LAYERNORM: T->needs.lanes = true; break;
     default: break;
     }
     for (int f = 0; f < CNN_SCRATCH_FIELDS; f++) need(&CNN_SCRATCH(&T->scratch, f), CNN_SCRATCH(&k->scratch, f));
