@@ -32,7 +32,8 @@ TESTS += tests/gradcheck-ops.sh tests/gradcheck-examples.sh tests/codegen.sh
 dist_check_SCRIPTS += tests/gradcheck-ops.sh tests/gradcheck-examples.sh tests/codegen.sh
 EXTRA_DIST += tests/gradcheck.c tests/gradcheck-common.sh tests/codegen-api.c tests/simd-check.c \
 	tests/ops/activations.cnn tests/ops/batchnorm.cnn tests/ops/bn1d.cnn tests/ops/ce2d.cnn \
-	tests/ops/conv1d.cnn tests/ops/conv2d.cnn tests/ops/convt.cnn tests/ops/merge.cnn \
+	tests/ops/conv1d.cnn tests/ops/conv2d.cnn tests/ops/convt.cnn tests/ops/grouped.cnn \
+	tests/ops/grouped1d.cnn tests/ops/merge.cnn \
 	tests/ops/mse.cnn tests/ops/pool.cnn tests/ops/resample.cnn
 # The layer profile's roofline (bench --profile, docs/performance.md).
 TESTS += tests/profile.sh

@@ -13,7 +13,7 @@ SEED=${PARITY_SEED:-7}
 # network batch: a batch of 2 for the big ones keeps the test short
 networks="examples/lenet 4 examples/mlp 4 examples/vgg 4 examples/resnet 4
 examples/vgg-cifar 2 examples/wavenet 2 examples/unet 2
-tests/torch-ops2d 4 tests/torch-ops1d 4"
+tests/torch-ops2d 4 tests/torch-ops1d 4 tests/ops/grouped 3 tests/ops/grouped1d 3"
 # tests/parity.sh NAME...: only those networks (e.g. lenet torch-ops1d)
 if [ $# -gt 0 ]; then
   only=" $* " selected=
