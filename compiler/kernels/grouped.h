@@ -127,3 +127,116 @@ static NOINLINE void grouped_wgrad(const Grouped *g, const real *restrict x, con
       dw[(size_t)o * K + k] = add ? dw[(size_t)o * K + k] + s : s;
     }
 }
+
+/* ---- stride 1: on the padded plane ----
+ * With stride 1, output (oy, ox) and tap (ky, kx) read the padded input at
+ * (oy + ky dh) wp + ox + kx dw. Numbering the outputs q = oy wp + ox on the
+ * padded width (the columns ox >= ow are computed and dropped), a tap is one
+ * offset and a channel one run of q: vectors without row ends, the sums in
+ * registers over the taps. The padded planes go in the parts' scratch. */
+static ALWAYS_INLINE int grouped_hp(const Grouped *g) { return g->oh + (g->kh - 1) * g->dh; }
+static ALWAYS_INLINE int grouped_wp(const Grouped *g) { return g->ow + (g->kw - 1) * g->dw; }
+static ALWAYS_INLINE int grouped_q(const Grouped *g) { return (g->oh - 1) * grouped_wp(g) + g->ow; }
+
+/* xp = the icg channels of group gi of x, zero-padded to hp x wp */
+static void grouped_pad(const Grouped *g, int gi, const real *restrict x, real *restrict xp) {
+  const int hp = grouped_hp(g), wp = grouped_wp(g);
+  memset(xp, 0, (size_t)g->icg * hp * wp * sizeof *xp);
+  for (int c = 0; c < g->icg; c++) {
+    const real *restrict xc = x + (size_t)(gi * g->icg + c) * g->h * g->w;
+    real *restrict p = xp + ((size_t)c * hp + g->pt) * wp + g->pl;
+    for (int y = 0; y < g->h; y++) memcpy(p + (size_t)y * wp, xc + (size_t)y * g->w, g->w * sizeof *p);
+  }
+}
+
+/* t = output channel o of dy on the padded width (0 in the dropped columns) */
+static void grouped_spread(const Grouped *g, const real *restrict dy, int o, real *restrict t) {
+  const int wp = grouped_wp(g), q = grouped_q(g);
+  const real *restrict d = dy + (size_t)o * g->oh * g->ow;
+  for (int i = 0; i < q; i++) t[i] = 0;
+  for (int y = 0; y < g->oh; y++) memcpy(t + (size_t)y * wp, d + (size_t)y * g->ow, g->ow * sizeof *t);
+}
+
+/* t[q] = bias + the taps of output channel o over the padded group xp */
+static ALWAYS_INLINE real grouped_sum1(const Grouped *g, const real *restrict w, const real *restrict xp, int q,
+    real b) {
+  const int hp = grouped_hp(g), wp = grouped_wp(g);
+  for (int c = 0; c < g->icg; c++)
+    for (int ky = 0; ky < g->kh; ky++)
+      for (int kx = 0; kx < g->kw; kx++)
+        b += w[(c * g->kh + ky) * g->kw + kx] * xp[((size_t)c * hp + ky * g->dh) * wp + kx * g->dw + q];
+  return b;
+}
+
+/* the same sums along q, a tap at a time: portable C that compilers vectorize */
+static ALWAYS_INLINE void grouped_sum_runs(const Grouped *g, const real *restrict w, const real *restrict xp, real b,
+    real *restrict t, int Q) {
+  const int hp = grouped_hp(g), wp = grouped_wp(g);
+  for (int q = 0; q < Q; q++) t[q] = b;
+  for (int c = 0; c < g->icg; c++)
+    for (int ky = 0; ky < g->kh; ky++)
+      for (int kx = 0; kx < g->kw; kx++)
+        grouped_axpy_in(t, xp + ((size_t)c * hp + ky * g->dh) * wp + kx * g->dw, 1,
+                        w[(c * g->kh + ky) * g->kw + kx], Q);
+}
+
+static NOINLINE void grouped_forward1(const Grouped *g, const real *restrict x, const real *restrict weight,
+    const real *restrict bias, real *restrict y, real *restrict xp, real *restrict t) {
+  const int wp = grouped_wp(g), Q = grouped_q(g), K = g->icg * g->kh * g->kw;
+  for (int gi = 0; gi < g->oc / g->ocg; gi++) {
+    grouped_pad(g, gi, x, xp);
+    for (int o = gi * g->ocg; o < (gi + 1) * g->ocg; o++) {
+      const real *restrict w = weight + (size_t)o * K;
+      const real b = bias ? bias[o] : 0;
+      int q = 0;
+#ifdef KERNEL_SIMD
+      for (; q + CNN_VL <= Q; q += CNN_VL) {
+        cnn_vec acc = cnn_vset1(b);
+        for (int c = 0; c < g->icg; c++)
+          for (int ky = 0; ky < g->kh; ky++) {
+            const real *restrict xr = xp + ((size_t)c * grouped_hp(g) + ky * g->dh) * wp + q;
+            for (int kx = 0; kx < g->kw; kx++)
+              acc = cnn_vfma(cnn_vset1(w[(c * g->kh + ky) * g->kw + kx]), cnn_vload(xr + kx * g->dw), acc);
+          }
+        cnn_vstore(t + q, acc);
+      }
+      for (; q < Q; q++) t[q] = grouped_sum1(g, w, xp, q, b);
+#else
+      grouped_sum_runs(g, w, xp, b, t, Q);
+#endif
+      real *restrict yo = y + (size_t)o * g->oh * g->ow;
+      for (int oy = 0; oy < g->oh; oy++) memcpy(yo + (size_t)oy * g->ow, t + (size_t)oy * wp, g->ow * sizeof *yo);
+    }
+  }
+}
+
+/* One sample's weight gradient into dw (= or, with add, +=) and, with dx,
+ * its input gradient added to dx; xp, t and dxp the part's scratch. */
+static NOINLINE void grouped_backward1(const Grouped *g, const real *restrict x, const real *restrict dy,
+    const real *restrict weight, real *restrict dw, int add, real *restrict dx, real *restrict xp,
+    real *restrict t, real *restrict dxp) {
+  const int hp = grouped_hp(g), wp = grouped_wp(g), Q = grouped_q(g), K = g->icg * g->kh * g->kw;
+  for (int gi = 0; gi < g->oc / g->ocg; gi++) {
+    grouped_pad(g, gi, x, xp);
+    if (dx) memset(dxp, 0, (size_t)g->icg * hp * wp * sizeof *dxp);
+    for (int o = gi * g->ocg; o < (gi + 1) * g->ocg; o++) {
+      grouped_spread(g, dy, o, t);
+      for (int c = 0; c < g->icg; c++)
+        for (int ky = 0; ky < g->kh; ky++)
+          for (int kx = 0; kx < g->kw; kx++) {
+            const size_t at = ((size_t)c * hp + ky * g->dh) * wp + kx * g->dw;
+            const int k = (c * g->kh + ky) * g->kw + kx;
+            const real s = grouped_dot(t, xp + at, 1, Q);
+            dw[(size_t)o * K + k] = add ? dw[(size_t)o * K + k] + s : s;
+            if (dx) grouped_axpy_out(dxp + at, 1, t, weight[(size_t)o * K + k], Q);
+          }
+    }
+    if (!dx) continue;
+    for (int c = 0; c < g->icg; c++) {
+      real *restrict d = dx + (size_t)(gi * g->icg + c) * g->h * g->w;
+      const real *restrict p = dxp + ((size_t)c * hp + g->pt) * wp + g->pl;
+      for (int y = 0; y < g->h; y++)
+        for (int i = 0; i < g->w; i++) d[(size_t)y * g->w + i] += p[(size_t)y * wp + i];
+    }
+  }
+}

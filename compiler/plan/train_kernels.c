@@ -159,11 +159,19 @@ static void convt(CnnTrainPlan *T, const CnnNode *n, const CnnConvGeo *g, CnnTra
 }
 
 /* groups > 1: the direct kernels of grouped.h, which need add_parts and
- * bias_grad (gemm.h) and the parts' weight gradients */
-static void grouped(CnnTrainPlan *T, const CnnNode *n, CnnTrainKernel *k, bool backward) {
+ * bias_grad (gemm.h) and the parts' weight gradients; with stride 1 the
+ * padded planes of a group (col; dcol, its gradient) and of a channel (b) */
+static void grouped(CnnTrainPlan *T, const CnnNode *n, const CnnConvGeo *g, CnnTrainKernel *k, bool backward) {
+  int64_t plane = (int64_t)(g->oh + (g->kh - 1) * g->dh) * (g->ow + (g->kw - 1) * g->dw);
+  bool stride1 = g->sh == 1 && g->sw == 1;
   k->kind = CNN_KERNEL_GROUPED;
   T->needs.grouped = T->needs.gemm = true;
+  if (stride1) {
+    need(&k->scratch.col, g->ic / n->groups * plane);
+    need(&k->scratch.b, plane);
+  }
   if (!backward) return;
+  if (stride1) need(&k->scratch.dcol, g->ic / n->groups * plane);
   need(&k->scratch.dw, T->ts[n->id][0].count);
   T->needs.sum |= n->bias;
 }
@@ -209,7 +217,7 @@ void cnn_plan_kernels(CnnTrainPlan *T) {
     switch (n->op) {
     case OP_CONV1D: case OP_CONV2D:
       if (n->groups > 1) {
-        grouped(T, n, k, T->live_train[i]);
+        grouped(T, n, &g, k, T->live_train[i]);
         break;
       }
       k->kind = CNN_KERNEL_IMPLICIT;
