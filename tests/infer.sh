@@ -25,6 +25,7 @@ examples/mlp 16 1e-5 images all
 examples/vgg 8 1e-4 images all
 examples/resnet 8 1e-4 images all
 examples/vgg-cifar 2 1e-4 random few
+examples/mobilenet 2 1e-4 random all
 examples/unet 2 1e-4 random all
 examples/wavenet 2 1e-4 random all
 tests/torch-ops2d 8 1e-5 random all

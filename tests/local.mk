@@ -49,8 +49,8 @@ EXTRA_DIST += tests/infer-ref.c tests/infer-run.c tests/infer-edge.cnn \
 # End-to-end training (docs/training.md): LeNet on the Fashion-MNIST sample
 # against PyTorch from the same initial weights; WaveNet and U-Net on small
 # synthetic data sets from data/make-synthetic.py.
-TESTS += tests/e2e-lenet.sh tests/e2e-wavenet.sh tests/e2e-unet.sh
-dist_check_SCRIPTS += tests/e2e-lenet.sh tests/e2e-wavenet.sh tests/e2e-unet.sh
+TESTS += tests/e2e-lenet.sh tests/e2e-wavenet.sh tests/e2e-unet.sh tests/e2e-mobilenet.sh
+dist_check_SCRIPTS += tests/e2e-lenet.sh tests/e2e-wavenet.sh tests/e2e-unet.sh tests/e2e-mobilenet.sh
 EXTRA_DIST += tests/e2e-init.c tests/e2e-torch.py tests/e2e-synthetic.sh data/make-synthetic.py
 dist_doc_DATA += docs/training.md
 

@@ -21,7 +21,7 @@
 CC=${CNNCC_CC:-cc}
 SEED=5
 TOL=1e-5
-networks="examples/lenet examples/mlp examples/vgg examples/resnet examples/vgg-cifar examples/unet
+networks="examples/lenet examples/mlp examples/vgg examples/resnet examples/vgg-cifar examples/mobilenet examples/unet
 examples/wavenet tests/torch-ops1d tests/torch-ops2d"
 # tests/onnx.sh NAME...: only those networks (e.g. torch-ops2d)
 if [ $# -gt 0 ]; then
