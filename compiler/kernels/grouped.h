@@ -188,8 +188,8 @@ static NOINLINE void grouped_forward1(const Grouped *g, const real *restrict x, 
     for (int o = gi * g->ocg; o < (gi + 1) * g->ocg; o++) {
       const real *restrict w = weight + (size_t)o * K;
       const real b = bias ? bias[o] : 0;
-      int q = 0;
 #ifdef KERNEL_SIMD
+      int q = 0;
       for (; q + CNN_VL <= Q; q += CNN_VL) {
         cnn_vec acc = cnn_vset1(b);
         for (int c = 0; c < g->icg; c++)
