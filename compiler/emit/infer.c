@@ -500,8 +500,8 @@ static void emit_grouped_tap(Emit *E, const CnnConvGeo *q, int icg, int ky, int 
   pr(P, "int ox = %d;", xlo);
   if (q->sw == 1) {
     pr(P, "const cnn_vec av = cnn_vset1(a);");
-    pr(P, "for (; ox + CNN_VL <= %d; ox += CNN_VL) cnn_vstore(yr + ox, cnn_vfma(av, cnn_vload(xr + ox), cnn_vload(yr + ox)));",
-       xhi);
+    pr(P, "for (; ox + CNN_VL <= %d; ox += CNN_VL)", xhi);
+    pr(P, "  cnn_vstore(yr + ox, cnn_vfma(av, cnn_vload(xr + ox), cnn_vload(yr + ox)));");
   }
   pr(P, "for (; ox < %d; ox++) yr[ox] += a * xr[%s];", xhi, lin(E, "ox", q->sw, 0));
   pr(P, "}\n}");
