@@ -11,8 +11,8 @@
 # named after the date).
 #
 # Environment:
-#   BENCH_EXAMPLES   examples to run (default: lenet vgg resnet vgg-cifar;
-#                    wavenet and unet work too)
+#   BENCH_EXAMPLES   examples to run (default: lenet vgg resnet vgg-cifar
+#                    mobilenet; wavenet and unet work too)
 #   BENCH_BATCH      batch size (default 64)
 #   BENCH_SECONDS    about how long each timed run lasts (default 6)
 #   BENCH_REPEAT     timed runs of each measurement; the fastest counts
@@ -33,7 +33,7 @@ export LC_ALL
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${top_builddir:-.}
 CNNCC=${CNNCC:-$top_builddir/cnncc}
-BENCH_EXAMPLES=${BENCH_EXAMPLES:-lenet vgg resnet vgg-cifar}
+BENCH_EXAMPLES=${BENCH_EXAMPLES:-lenet vgg resnet vgg-cifar mobilenet}
 BENCH_BATCH=${BENCH_BATCH:-64}
 BENCH_SECONDS=${BENCH_SECONDS:-6}
 BENCH_REPEAT=${BENCH_REPEAT:-2}

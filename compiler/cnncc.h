@@ -155,7 +155,7 @@ typedef struct {
   double value;       /* CNN_DEFAULT_VALUE */
   const char *const *symbols; /* CNN_PARAM_SYMBOL: the names, NULL-terminated */
 } CnnOpParam;
-#define CNN_OP_MAX_PARAMS 6
+#define CNN_OP_MAX_PARAMS 7
 
 /* Formulas are C (or Python) text with placeholders, rendered by
  * cnn_formula_render: {x} the operand, {g} the gradient of the output, {a}
@@ -232,12 +232,12 @@ typedef struct {
   CnnShape shape; /* output shape */
 
   int out_channels; /* conv: output channels; dense: output features */
+  int groups;       /* conv1d/conv2d: channel groups (nn.Conv2d's groups), 1 by default; groupnorm: its groups */
   int kernel[2], stride[2], dilation[2];
   int pad_lo[2], pad_hi[2]; /* zero padding before/after, per axis */
   int output_padding[2];    /* conv_transpose2d */
   bool bias;
   double eps, momentum;  /* batchnorm; eps also groupnorm, layernorm */
-  int groups;            /* groupnorm */
   bool affine;           /* groupnorm, layernorm: learnable weight and bias */
   double p;              /* dropout */
   double negative_slope; /* leaky_relu */

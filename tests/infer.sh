@@ -1,7 +1,7 @@
 #!/bin/sh
 # The standalone inference code (cnncc --emit=inference, docs/inference.md)
 # against the training code's evaluation-mode forward, for every example,
-# tests/torch-ops*.cnn and tests/infer-edge.cnn:
+# tests/torch-ops*.cnn, tests/infer-edge.cnn and tests/ops/grouped*.cnn:
 #  - tests/infer-ref.c drives the training code: a few Adam steps from the
 #    initialization (so that batchnorm statistics are not trivial), a
 #    checkpoint, and NET_predict() on the first test images (28x28
@@ -25,11 +25,14 @@ examples/mlp 16 1e-5 images all
 examples/vgg 8 1e-4 images all
 examples/resnet 8 1e-4 images all
 examples/vgg-cifar 2 1e-4 random few
+examples/mobilenet 2 1e-4 random all
 examples/unet 2 1e-4 random all
 examples/wavenet 2 1e-4 random all
 tests/torch-ops2d 8 1e-5 random all
 tests/torch-ops1d 8 1e-5 random all
-tests/infer-edge 8 1e-5 random all"
+tests/infer-edge 8 1e-5 random all
+tests/ops/grouped 8 1e-5 random all
+tests/ops/grouped1d 8 1e-5 random all"
 if [ $# -gt 0 ]; then
   only=" $* " selected=
   set -- $networks

@@ -34,8 +34,9 @@ TESTS += tests/gradcheck-ops.sh tests/gradcheck-examples.sh tests/codegen.sh
 dist_check_SCRIPTS += tests/gradcheck-ops.sh tests/gradcheck-examples.sh tests/codegen.sh
 EXTRA_DIST += tests/gradcheck.c tests/gradcheck-common.sh tests/codegen-api.c tests/simd-check.c \
 	tests/ops/activations.cnn tests/ops/batchnorm.cnn tests/ops/bn1d.cnn tests/ops/ce2d.cnn \
-	tests/ops/conv1d.cnn tests/ops/conv2d.cnn tests/ops/convt.cnn tests/ops/merge.cnn \
-	tests/ops/mse.cnn tests/ops/norm.cnn tests/ops/pool.cnn tests/ops/resample.cnn
+	tests/ops/conv1d.cnn tests/ops/conv2d.cnn tests/ops/convt.cnn tests/ops/grouped.cnn \
+	tests/ops/grouped1d.cnn tests/ops/merge.cnn tests/ops/mse.cnn tests/ops/norm.cnn \
+	tests/ops/pool.cnn tests/ops/resample.cnn
 # The layer profile's roofline (bench --profile, docs/performance.md).
 TESTS += tests/profile.sh
 dist_check_SCRIPTS += tests/profile.sh
@@ -50,8 +51,8 @@ EXTRA_DIST += tests/infer-ref.c tests/infer-run.c tests/infer-edge.cnn \
 # End-to-end training (docs/training.md): LeNet on the Fashion-MNIST sample
 # against PyTorch from the same initial weights; WaveNet and U-Net on small
 # synthetic data sets from data/make-synthetic.py.
-TESTS += tests/e2e-lenet.sh tests/e2e-wavenet.sh tests/e2e-unet.sh
-dist_check_SCRIPTS += tests/e2e-lenet.sh tests/e2e-wavenet.sh tests/e2e-unet.sh
+TESTS += tests/e2e-lenet.sh tests/e2e-wavenet.sh tests/e2e-unet.sh tests/e2e-mobilenet.sh
+dist_check_SCRIPTS += tests/e2e-lenet.sh tests/e2e-wavenet.sh tests/e2e-unet.sh tests/e2e-mobilenet.sh
 EXTRA_DIST += tests/e2e-init.c tests/e2e-torch.py tests/e2e-synthetic.sh data/make-synthetic.py
 dist_doc_DATA += docs/training.md
 

@@ -102,6 +102,8 @@ same_bits_example mlp "$ex/mlp.cnn" 30 10 1 1 2 4
 same_bits_example vgg "$ex/vgg.cnn" 30 10 1 1 2 4
 same_bits_example resnet "$ex/resnet.cnn" 30 10 1 1 2 4
 same_bits_example vgg-cifar "$ex/vgg-cifar.cnn" 30 10 1 1 2 4
+# depthwise (grouped) convolutions
+same_bits_example mobilenet "$ex/mobilenet.cnn" 12 6 1 1 2 4
 same_bits_example wavenet "$ex/wavenet.cnn" 12 6 1 1 2 4
 # the operators the examples do not use (global_maxpool, upsample,
 # adaptive_avgpool, gelu, silu, hardswish, groupnorm, layernorm, ...)

@@ -21,8 +21,16 @@
 CC=${CNNCC_CC:-cc}
 SEED=5
 TOL=1e-5
-networks="examples/lenet examples/mlp examples/vgg examples/resnet examples/vgg-cifar examples/unet
+networks="examples/lenet examples/mlp examples/vgg examples/resnet examples/vgg-cifar examples/mobilenet examples/unet
 examples/wavenet tests/torch-ops1d tests/torch-ops2d"
+# tests/onnx.sh NAME...: only those networks (e.g. torch-ops2d)
+if [ $# -gt 0 ]; then
+  only=" $* " selected=
+  for w in $networks; do
+    case $only in *" ${w##*/} "*) selected="$selected $w" ;; esac
+  done
+  networks=$selected
+fi
 
 # A cnncc built without protobuf-c says so (exit status 2, no model).
 out=$("$CNNCC" --emit=onnx "$top_srcdir/examples/mlp.cnn" -o "${TMPDIR:-/tmp}/onnx-$$.onnx" 2>&1)

@@ -13,7 +13,14 @@ SEED=${PARITY_SEED:-7}
 # network batch: a batch of 2 for the big ones keeps the test short
 networks="examples/lenet 4 examples/mlp 4 examples/vgg 4 examples/resnet 4
 examples/vgg-cifar 2 examples/wavenet 2 examples/unet 2
-tests/torch-ops2d 4 tests/torch-ops1d 4"
+tests/torch-ops2d 4 tests/torch-ops1d 4 tests/ops/grouped 3 tests/ops/grouped1d 3"
+# Not examples/mobilenet: its float32 gradients differ from PyTorch's by
+# about 1e-2 of a layer's largest at batches of 2 and 8 (its outputs, loss
+# and Adam steps agree), where a 7-block version of the same blocks agrees
+# to 1e-5, and they pass the double-precision tests/gradcheck-examples.sh:
+# 27 batchnorms in training mode on a small batch seem ill-conditioned, not
+# wrong (not settled). Its layers are here in tests/torch-ops*.cnn and
+# tests/ops/grouped*.cnn.
 # tests/parity.sh NAME...: only those networks (e.g. lenet torch-ops1d)
 if [ $# -gt 0 ]; then
   only=" $* " selected=

@@ -12,7 +12,7 @@ if ! command -v dot >/dev/null 2>&1; then
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pictures.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-examples="lenet mlp vgg resnet vgg-cifar unet wavenet"
+examples="lenet mlp vgg resnet vgg-cifar mobilenet unet wavenet"
 plan 18
 
 images=$top_srcdir/docs/images

@@ -93,6 +93,7 @@ static void arguments(Text *t, const CnnNode *n) {
     padding_arg(t, n);
     if (n->op == OP_CONV_TRANSPOSE2D) size_arg(t, n, "output_padding", n->output_padding, 0);
     size_arg(t, n, "dilation", n->dilation, 1);
+    if (n->groups > 1) add(t, ", groups=%d", n->groups);
   } else if (pool) {
     add(t, "%s", size_text(n->kernel, n->op, b, sizeof b));
     if (n->stride[0] != n->kernel[0] || n->stride[1] != n->kernel[1])

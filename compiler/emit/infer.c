@@ -479,6 +479,57 @@ static void emit_conv(Emit *E, int k) {
   pr(P, "}");
 }
 
+/* A grouped or depthwise convolution, directly (as kernels/grouped.h in
+ * training: memory bound, no products): per output channel, the bias, then
+ * tap by tap the rows of the output whose window reads inside the input get
+ * the weight times a row of the input (on vectors when the stride is 1),
+ * then the activation. The spans of each tap are constants here. */
+static void emit_grouped_tap(Emit *E, const CnnConvGeo *q, int icg, int ky, int kx) {
+  CnnPrinter *P = E->P;
+  int offy = ky * q->dh - q->pt, offx = kx * q->dw - q->pl, ylo, yhi, xlo, xhi;
+  cnn_grouped_span(offy, q->ih, q->oh, q->sh, &ylo, &yhi);
+  cnn_grouped_span(offx, q->iw, q->ow, q->sw, &xlo, &xhi);
+  if (ylo >= yhi || xlo >= xhi) return;
+  int t = ky * q->kw + kx, taps = q->kh * q->kw;
+  pr(P, "for (int c = 0; c < %d; c++) { /* tap (%d, %d) */", icg, ky, kx);
+  pr(P, "const float a = w[%s];", lin(E, "c", taps, t));
+  pr(P, "const float *restrict xc = x + c * %d;", q->ih * q->iw);
+  pr(P, "for (int oy = %d; oy < %d; oy++) {", ylo, yhi);
+  pr(P, "float *restrict yr = y + oy * %d;", q->ow);
+  pr(P, "const float *restrict xr = xc + %s;", lin(E, "oy", (int64_t)q->sh * q->iw, (int64_t)offy * q->iw + offx));
+  pr(P, "int ox = %d;", xlo);
+  if (q->sw == 1) {
+    pr(P, "const cnn_vec av = cnn_vset1(a);");
+    pr(P, "for (; ox + CNN_VL <= %d; ox += CNN_VL)", xhi);
+    pr(P, "  cnn_vstore(yr + ox, cnn_vfma(av, cnn_vload(xr + ox), cnn_vload(yr + ox)));");
+  }
+  pr(P, "for (; ox < %d; ox++) yr[ox] += a * xr[%s];", xhi, lin(E, "ox", q->sw, 0));
+  pr(P, "}\n}");
+}
+
+static void emit_grouped(Emit *E, int k) {
+  CnnPrinter *P = E->P;
+  const Group *g = &E->p->g[k];
+  const CnnNode *n = node(E, g->main);
+  const CnnConvGeo q = cnn_conv_geo(E->net, n);
+  int icg = q.ic / n->groups, ocg = q.oc / n->groups, opos = q.oh * q.ow, K = icg * q.kh * q.kw;
+  const char *name = fn_name(E, g);
+  layer_comment(E, g);
+  pr(P, "/* %d groups, kernel %dx%d, stride %dx%d, dilation %dx%d, padding %d/%d x %d/%d */", n->groups, q.kh,
+     q.kw, q.sh, q.sw, q.dh, q.dw, q.pt, q.pb, q.pl, q.pr);
+  pr(P, "static void %s(const float *restrict src, float *restrict dst) {", name);
+  pr(P, "for (int o = 0; o < %d; o++) {", q.oc);
+  pr(P, "float *restrict y = dst + o * %d;", opos);
+  pr(P, "const float *restrict w = %s_w + o * %d;", name, K);
+  pr(P, "const float *restrict x = src + %s;", ocg == 1 ? fmt(E, "o * %d", icg * q.ih * q.iw)
+                                                       : fmt(E, "o / %d * %d", ocg, icg * q.ih * q.iw));
+  pr(P, "for (int i = 0; i < %d; i++) y[i] = %s_b[o];", opos, name);
+  for (int ky = 0; ky < q.kh; ky++)
+    for (int kx = 0; kx < q.kw; kx++) emit_grouped_tap(E, &q, icg, ky, kx);
+  if (g->act >= 0) pr(P, "for (int i = 0; i < %d; i++) y[i] = %s;", opos, act_expr(E, g->act, "y[i]"));
+  pr(P, "}\n}");
+}
+
 static void emit_convt(Emit *E, int k) {
   CnnPrinter *P = E->P;
   const Group *g = &E->p->g[k];
@@ -854,6 +905,7 @@ static void render_group(Emit *E, int k) {
       [CNN_IG_POOL] = emit_pool, [CNN_IG_GAP] = emit_gap,     [CNN_IG_RESIZE] = emit_resize,
       [CNN_IG_EW] = emit_ew,         [CNN_IG_NORM] = emit_norm,
       [CNN_IG_CONCAT] = emit_concat, [CNN_IG_SOFTMAX] = emit_softmax, [CNN_IG_COPY] = emit_copy,
+      [CNN_IG_GROUPED] = emit_grouped,
   };
   print_group[E->p->g[k].kind](E, k);
 }

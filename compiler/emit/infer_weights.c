@@ -169,10 +169,15 @@ static void pack_convt_tables(Emit *E, int k) {
   add_conv_bias(E, k, g, &fold);
 }
 
-static void pack_dense_tables(Emit *E, int k) {
+/* The weights as O rows of I (dense: [out][in]; grouped convolutions:
+ * [out][in / groups * kh * kw], the checkpoint's layout), each scaled by a
+ * folded batchnorm, and the bias. */
+static void pack_row_tables(Emit *E, int k) {
   const Group *g = &E->p->g[k];
-  const CnnNode *n = node(E, g->main);
-  int O = (int)size_of(n), I = (int)size_of(in_node(E, n, 0));
+  const CnnNode *n = node(E, g->main), *in = in_node(E, n, 0);
+  bool dense = g->kind == CNN_IG_DENSE;
+  int O = dense ? (int)size_of(n) : n->out_channels;
+  int I = dense ? (int)size_of(in) : in->shape.dim[0] / n->groups * n->kernel[0] * n->kernel[1];
   const char *name = fn_name(E, g);
   float *scale, *shift;
   group_bn(E, g, O, &scale, &shift);
@@ -219,7 +224,7 @@ void cnn_infer_pack_tables(Emit *E) {
     switch (g->kind) {
     case CNN_IG_CONV: pack_conv_tables(E, k); break;
     case CNN_IG_CONVT: pack_convt_tables(E, k); break;
-    case CNN_IG_DENSE: pack_dense_tables(E, k); break;
+    case CNN_IG_DENSE: case CNN_IG_GROUPED: pack_row_tables(E, k); break;
     case CNN_IG_EW: pack_ew_tables(E, k); break;
     case CNN_IG_NORM: pack_norm_tables(E, k); break;
     default: break;

@@ -26,10 +26,11 @@ void cnn_emit_kernel_config(CnnPrinter *P, bool dbl) {
 
 void cnn_emit_pool_kernels(CnnPrinter *P) { section(P, cnn_kernel_pool); }
 
-void cnn_emit_kernels(CnnPrinter *P, bool dbl, bool implicit, bool windows) {
+void cnn_emit_kernels(CnnPrinter *P, bool dbl, bool implicit, bool windows, bool grouped) {
   if (!dbl) section(P, cnn_kernel_simd);
   section(P, cnn_kernel_portable);
   section(P, cnn_kernel_gemm);
   if (implicit) section(P, cnn_kernel_implicit);
   if (windows) section(P, cnn_kernel_window);
+  if (grouped) section(P, cnn_kernel_grouped);
 }

@@ -22,6 +22,8 @@
  *                    parts' weight gradients part[p].dw)
  *   implicit.h       the convolutions as implicit products
  *   window.h         the window copies im2col_panels, im2row_panels, col2im
+ *   grouped.h        grouped and depthwise convolutions, directly (when a
+ *                    layer has groups > 1)
  *
  * emit/train.c writes four more where it needs them: sum.h (sum(), the
  * sums in lanes, before the kernels), profile.h (the layer profile's
@@ -60,7 +62,7 @@ extern const char cnn_kernel_threads[], cnn_kernel_config_float[], cnn_kernel_co
     cnn_kernel_pool[], cnn_kernel_simd[], cnn_kernel_portable[], cnn_kernel_gemm[], cnn_kernel_implicit[],
     cnn_kernel_window[], cnn_kernel_vector[], cnn_kernel_vsum[], cnn_kernel_vexp[], cnn_kernel_vsigmoid[],
     cnn_kernel_vtanh[], cnn_kernel_verf[], cnn_kernel_sum[], cnn_kernel_profile[],
-    cnn_kernel_arena[], cnn_kernel_init[];
+    cnn_kernel_arena[], cnn_kernel_init[], cnn_kernel_grouped[];
 
 /* The thread and SIMD preamble: PARALLEL_FOR_IF, ALWAYS_INLINE, NOINLINE,
  * PARTS, the vector vocabulary (float), MR, NR and the choice of
@@ -70,7 +72,7 @@ void cnn_emit_kernel_config(CnnPrinter *P, bool dbl);
  * with implicit, the stride-1 convolutions as implicit products
  * (conv_implicit, conv_implicit_wgrad, ...); with windows, the window
  * copies (im2col_panels, im2row_panels, col2im). */
-void cnn_emit_kernels(CnnPrinter *P, bool dbl, bool implicit, bool windows);
+void cnn_emit_kernels(CnnPrinter *P, bool dbl, bool implicit, bool windows, bool grouped);
 /* maxpool_2x2, for max pooling 2x2 with stride 2 (AVX-512 or portable). */
 void cnn_emit_pool_kernels(CnnPrinter *P);
 

@@ -317,6 +317,7 @@ static void emit_layer(Onnx *X, const CnnNode *n, const char *in) {
   Onnx__NodeProto *o = add_node(X, t ? "ConvTranspose" : "Conv", n->name, 3, (const char *[]){in, w, b}, out);
   window_attrs(X, o, n, true);
   if (t) attr_ints(X, o, "output_padding", 2, (int64_t[]){n->output_padding[0], n->output_padding[1]});
+  if (n->groups > 1) attr_int(X, o, "group", n->groups);
 }
 
 static void emit_batchnorm(Onnx *X, const CnnNode *n, const char *in) {

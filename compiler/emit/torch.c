@@ -139,6 +139,7 @@ static void submodule(FILE *out, const CnnNet *net, const CnnNode *n) {
       fprintf(out, ", padding=%s", pysize(n->pad_lo, one_d, a, sizeof a));
     if (n->dilation[0] != 1 || n->dilation[1] != 1)
       fprintf(out, ", dilation=%s", pysize(n->dilation, one_d, a, sizeof a));
+    if (n->groups != 1) fprintf(out, ", groups=%d", n->groups);
     break;
   case OP_CONV_TRANSPOSE2D:
     fprintf(out, "%d, %d, kernel_size=%s", in_shape(net, n, 0)->dim[0], n->out_channels,

@@ -192,7 +192,7 @@ static void emit_helpers(Emit *E) {
   }
   if (E->T->needs.lanes) cnn_emit_lanes(E);
   if (E->T->needs.pool2) cnn_emit_pool_kernels(P);
-  if (E->T->needs.gemm) cnn_emit_kernels(P, E->dbl, E->T->needs.implicit, E->T->needs.windows);
+  if (E->T->needs.gemm) cnn_emit_kernels(P, E->dbl, E->T->needs.implicit, E->T->needs.windows, E->T->needs.grouped);
 }
 
 /* The layer profile: with CNNCC_PROFILE=1 (any value but 0) in the

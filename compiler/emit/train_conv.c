@@ -164,6 +164,70 @@ static void conv_backward_implicit(Emit *E, const CnnNode *n, const CnnConvGeo *
   pr(P, "}");
 }
 
+/* groups > 1 (depthwise included): the direct kernels of grouped.h, one
+ * sample at a time, the parts of the batch in parallel; with stride 1 on
+ * the padded planes in the part's scratch (col: the input, b: a channel of
+ * the output or dy, dcol: the input gradient). */
+static void grouped_geometry(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
+  pr(E->P, "static const Grouped %s_grouped = {.c = %d, .h = %d, .w = %d, .oc = %d, .oh = %d, .ow = %d,",
+     n->name, g->ic, g->ih, g->iw, g->oc, g->oh, g->ow);
+  pr(E->P, "    .icg = %d, .ocg = %d, .kh = %d, .kw = %d, .sh = %d, .sw = %d, .dh = %d, .dw = %d,",
+     g->ic / n->groups, g->oc / n->groups, g->kh, g->kw, g->sh, g->sw, g->dh, g->dw);
+  pr(E->P, "    .pt = %d, .pl = %d}; /* %d groups */", g->pt, g->pl, n->groups);
+}
+
+static bool stride1(const CnnConvGeo *g) { return g->sh == 1 && g->sw == 1; }
+
+static void grouped_forward(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
+  CnnPrinter *P = E->P;
+  int64_t in = (int64_t)g->ic * g->ih * g->iw, out = (int64_t)g->oc * g->oh * g->ow;
+  grouped_geometry(E, n, g);
+  pr(P, "static void %s_forward(real *restrict out, const real *restrict in,", n->name);
+  pr(P, "    const real *restrict weight, %sint n) {", n->bias ? "const real *restrict bias, " : "");
+  parts_begin(E);
+  bool one = stride1(g);
+  pr(P, "grouped_forward%s(&%s_grouped, in + (size_t)b * %" PRId64 ", weight, %s, out + (size_t)b * %" PRId64 "%s);",
+     one ? "1" : "", n->name, in, n->bias ? "bias" : "NULL", out, one ? ", part[p].col, part[p].b" : "");
+  pr(P, "}\n}\n}");
+}
+
+/* the backward pass of a strided grouped convolution, in the loop over the samples */
+static void grouped_backward_strided(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
+  CnnPrinter *P = E->P;
+  int64_t in = (int64_t)g->ic * g->ih * g->iw;
+  pr(P, "grouped_wgrad(&%s_grouped, in + (size_t)b * %" PRId64 ", dy, part[p].dw, b > PART_BEGIN(n, p));",
+     n->name, in);
+  pr(P, "if (!din) continue;");
+  if (E->T->assign[n->id][0])
+    pr(P, "memset(din + (size_t)b * %" PRId64 ", 0, %" PRId64 " * sizeof *din);", in, in);
+  pr(P, "grouped_dx(&%s_grouped, weight, dy, din + (size_t)b * %" PRId64 ");", n->name, in);
+  pr(P, "}\n}");
+}
+
+static void grouped_backward(Emit *E, const CnnNode *n, const CnnConvGeo *g) {
+  CnnPrinter *P = E->P;
+  int64_t in = (int64_t)g->ic * g->ih * g->iw, out = (int64_t)g->oc * g->oh * g->ow;
+  int64_t count = (int64_t)g->oc * (g->ic / n->groups) * g->kh * g->kw;
+  pr(P, "static void %s_backward(const real *restrict dout, real *restrict din,", n->name);
+  pr(P, "    const real *restrict in, const real *restrict weight, real *restrict dweight,");
+  pr(P, "    %sint n) {", n->bias ? "real *restrict dbias, " : "");
+  parts_begin(E);
+  pr(P, "const real *dy = dout + (size_t)b * %" PRId64 ";", out);
+  if (stride1(g)) {
+    if (E->T->assign[n->id][0])
+      pr(P, "if (din) memset(din + (size_t)b * %" PRId64 ", 0, %" PRId64 " * sizeof *din);", in, in);
+    pr(P, "grouped_backward1(&%s_grouped, in + (size_t)b * %" PRId64 ", dy, weight, part[p].dw,", n->name, in);
+    pr(P, "    b > PART_BEGIN(n, p),");
+    pr(P, "    din ? din + (size_t)b * %" PRId64 " : NULL, part[p].col, part[p].b, part[p].dcol);", in);
+    pr(P, "}\n}");
+  } else {
+    grouped_backward_strided(E, n, g);
+  }
+  pr(P, "add_parts(dweight, %" PRId64 ", n);", count);
+  if (n->bias) pr(P, "bias_grad(dbias, dout, %d, %d, n);", g->oc, g->oh * g->ow);
+  pr(P, "}");
+}
+
 /* conv_transpose2d, weight [in, out, kh, kw] = [in][kt] with kt = (oc, ky,
  * kx): col[kt][p] = sum over ic of weight[ic][kt] * x[ic][p], scattered to
  * the output pixels (col2im); the adjoint of conv2d. */
@@ -297,13 +361,16 @@ void cnn_emit_conv(Emit *E, const CnnNode *n) {
   const char *extra = fmt(E, "%s\n * %s%s", cnn_tensor_shape_text(E, n), cnn_window_text(E, n),
                           t ? fmt(E, ", output_padding %dx%d", n->output_padding[0], n->output_padding[1]) : "");
   cnn_layer_comment(E, n, extra);
+  bool grouped = n->groups > 1;
   if (t) convt_forward_gemm(E, n, &g);
+  else if (grouped) grouped_forward(E, n, &g);
   else conv_forward_implicit(E, n, &g);
   const char *in = act(E, n->inputs[0]);
   E->fwd[n->id] = fmt(E, "%s_forward(%s, %s, %s, %s%sn);", n->name, out_act(E, n), in,
                       param(E, n, "weight"), n->bias ? param(E, n, "bias") : "", n->bias ? ", " : "");
   if (!cnn_backward_begin(E, n)) return;
   if (t) convt_backward_gemm(E, n, &g);
+  else if (grouped) grouped_backward(E, n, &g);
   else conv_backward_implicit(E, n, &g);
   E->bwd[n->id] = fmt(E, "%s_backward(%s, %s, %s, %s, %s_grad, %s%sn);", n->name, grad(E, n->id),
                       din_arg(E, n, 0), cnn_bact(E, n, n->inputs[0]), param(E, n, "weight"), param(E, n, "weight"),

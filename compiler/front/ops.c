@@ -13,7 +13,7 @@
 #define DEF(n, t, v) {n, CNN_PARAM_##t, CNN_DEFAULT_VALUE, v}
 #define CONV_PARAMS(pad) \
   REQ("out_channels", INT), REQ("kernel", SIZE), DEF("stride", SIZE, 1), DEF("padding", pad, 0), \
-  DEF("dilation", SIZE, 1), DEF("bias", BOOL, 1)
+  DEF("dilation", SIZE, 1), DEF("bias", BOOL, 1), DEF("groups", INT, 1)
 #define POOL_PARAMS \
   REQ("kernel", SIZE), {"stride", CNN_PARAM_SIZE, CNN_DEFAULT_KERNEL, 0}, DEF("padding", PAD, 0)
 #define SYM(n, list) {n, CNN_PARAM_SYMBOL, CNN_DEFAULT_VALUE, 0, list}

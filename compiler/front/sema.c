@@ -194,6 +194,7 @@ static CnnNode *new_node(Sema *S, CnnOp op, CnnLoc loc) {
   n->loc = loc;
   n->name = cnn_format(S->arena, "%s%d", cnn_op_info(op)->prefix, ++S->op_count[op]);
   for (int a = 0; a < 2; a++) n->kernel[a] = n->stride[a] = n->dilation[a] = 1;
+  n->groups = 1;
   return n;
 }
 
@@ -349,6 +350,7 @@ static bool apply_param(Sema *S, const CnnOpInfo *op, CnnNode *n, const CnnOpPar
   if (!strcmp(name, "kernel")) return size_arg(S, op, v, loc, name, 1, n->kernel);
   if (!strcmp(name, "stride")) return size_arg(S, op, v, loc, name, 1, n->stride);
   if (!strcmp(name, "dilation")) return size_arg(S, op, v, loc, name, 1, n->dilation);
+  if (!strcmp(name, "groups")) return int_in_range(S, v, loc, label, 1, 1 << 20, &n->groups);
   if (!strcmp(name, "output_padding")) return size_arg(S, op, v, loc, name, 0, n->output_padding);
   if (!strcmp(name, "padding")) {
     if (p->type == CNN_PARAM_SIZE) { /* conv_transpose2d's */
@@ -367,7 +369,6 @@ static bool apply_param(Sema *S, const CnnOpInfo *op, CnnNode *n, const CnnOpPar
     *(name[0] == 'b' ? &n->bias : &n->affine) = v.i != 0;
     return true;
   }
-  if (!strcmp(name, "groups")) return int_in_range(S, v, loc, label, 1, 1 << 20, &n->groups);
   if (!strcmp(name, "eps")) return float_arg(S, op, name, v, loc, 0, 1, false, &n->eps);
   if (!strcmp(name, "momentum")) return float_arg(S, op, name, v, loc, 0, 1, false, &n->momentum);
   if (!strcmp(name, "p")) return float_arg(S, op, name, v, loc, 0, 1, true, &n->p);

@@ -79,9 +79,20 @@ static void spatial_text(char *buf, size_t size, const CnnShape *in) {
   else snprintf(buf, size, "%d-long", in->dim[1]);
 }
 
+/* groups split the channels as nn.Conv2d does: both counts divisible. */
+static bool check_groups(CnnDiags *d, const CnnNode *n, int in_c) {
+  const char *what = in_c % n->groups ? "input" : n->out_channels % n->groups ? "output" : NULL;
+  if (!what) return true;
+  cnn_error(d, n->loc, "%s: groups=%d does not divide the %d %s channels", cnn_op_name(n->op), n->groups,
+            what[0] == 'i' ? in_c : n->out_channels, what);
+  cnn_hint(d, "in_channels and out_channels must both be multiples of groups (as in PyTorch)");
+  return false;
+}
+
 static bool infer_window(CnnDiags *d, CnnNode *n, const CnnShape *in) {
   int rank = is_spatial_1d(n->op) ? 2 : 3;
   if (!need_rank(d, n, in, rank)) return false;
+  if (is_conv(n->op) && !check_groups(d, n, in->dim[0])) return false;
   for (int a = 0; a < 2; a++) {
     int k = n->kernel[a];
     if (is_pool(n->op) && (n->pad_lo[a] > k / 2 || n->pad_hi[a] > k / 2)) {
@@ -183,7 +194,7 @@ static void count_cost(const CnnNet *net, CnnNode *n) {
   int64_t in_c = n->ninputs ? input_shape(net, n, 0)->dim[0] : 0;
   switch (n->op) {
   case OP_CONV1D: case OP_CONV2D:
-    n->flops = 2 * out * in_c * window + (n->bias ? out : 0);
+    n->flops = 2 * out * (in_c / n->groups) * window + (n->bias ? out : 0);
     break;
   case OP_CONV_TRANSPOSE2D:
     n->flops = 2 * in * n->out_channels * window + (n->bias ? out : 0);
@@ -308,8 +319,8 @@ int cnn_node_tensors(const CnnNet *net, const CnnNode *n, CnnTensorSpec out[4]) 
   int in_size = n->ninputs ? (int)cnn_shape_size(*input_shape(net, n, 0)) : 0;
   int oc = n->out_channels, kh = n->kernel[0], kw = n->kernel[1];
   switch (n->op) {
-  case OP_CONV1D: out[nt++] = tensor("weight", 3, (int[]){oc, in_c, kw}, true); break;
-  case OP_CONV2D: out[nt++] = tensor("weight", 4, (int[]){oc, in_c, kh, kw}, true); break;
+  case OP_CONV1D: out[nt++] = tensor("weight", 3, (int[]){oc, in_c / n->groups, kw}, true); break;
+  case OP_CONV2D: out[nt++] = tensor("weight", 4, (int[]){oc, in_c / n->groups, kh, kw}, true); break;
   case OP_CONV_TRANSPOSE2D: out[nt++] = tensor("weight", 4, (int[]){in_c, oc, kh, kw}, true); break;
   case OP_DENSE: out[nt++] = tensor("weight", 2, (int[]){oc, in_size}, true); break;
   case OP_BATCHNORM:

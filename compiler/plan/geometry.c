@@ -17,6 +17,13 @@ CnnConvGeo cnn_conv_geo(const CnnNet *net, const CnnNode *n) {
   return g;
 }
 
+void cnn_grouped_span(int off, int n, int on, int s, int *lo, int *hi) {
+  *lo = off >= 0 ? 0 : (-off + s - 1) / s;
+  *hi = off >= n ? 0 : (n - 1 - off) / s + 1;
+  if (*hi > on) *hi = on;
+  if (*hi < *lo) *hi = *lo;
+}
+
 void cnn_conv_taps(CnnArena *A, const CnnConvGeo *g, CnnTaps *t) {
   int *phase_of = cnn_alloc(A, sizeof(int) * (size_t)g->sh * (size_t)g->sw);
   for (int i = 0; i < g->sh * g->sw; i++) phase_of[i] = -1;

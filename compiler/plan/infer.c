@@ -71,7 +71,8 @@ static void extend(Plan *p, Group *g, int id) {
 
 /* A convolution or dense group, which can take a batchnorm and an activation. */
 static bool weighted(const Group *g) {
-  return g && (g->kind == CNN_IG_CONV || g->kind == CNN_IG_CONVT || g->kind == CNN_IG_DENSE);
+  return g && (g->kind == CNN_IG_CONV || g->kind == CNN_IG_CONVT || g->kind == CNN_IG_DENSE ||
+               g->kind == CNN_IG_GROUPED);
 }
 
 /* Node i into *slot of g (its batchnorm or activation) when given, else onto
@@ -122,7 +123,7 @@ static void group_node(CnnArena *A, Plan *p, int i) {
   Group *g;
   switch (n->op) {
   case OP_INPUT: case OP_DROPOUT: case OP_FLATTEN: break;
-  case OP_CONV1D: case OP_CONV2D: new_group(A, p, CNN_IG_CONV, i); break;
+  case OP_CONV1D: case OP_CONV2D: new_group(A, p, n->groups > 1 ? CNN_IG_GROUPED : CNN_IG_CONV, i); break;
   case OP_CONV_TRANSPOSE2D: new_group(A, p, CNN_IG_CONVT, i); break;
   case OP_DENSE: new_group(A, p, CNN_IG_DENSE, i); break;
   case OP_GLOBAL_AVGPOOL: case OP_GLOBAL_MAXPOOL: new_group(A, p, CNN_IG_GAP, i); break;
@@ -447,6 +448,7 @@ static void need_group(Plan *p, int k) {
     }
     break;
   case CNN_IG_DENSE: p->need_vsum = true; need_act(p, g->act, false); break;
+  case CNN_IG_GROUPED: need_act(p, g->act, false); break;
   case CNN_IG_EW:
     for (int i = 0; i < g->nchain; i++) need_act(p, g->chain[i], true);
     break;
@@ -483,7 +485,8 @@ static const char *kind_name(CnnInferGroupKind kind) {
       [CNN_IG_CONV] = "conv",     [CNN_IG_CONVT] = "convt",   [CNN_IG_DENSE] = "dense",
       [CNN_IG_POOL] = "pool",     [CNN_IG_GAP] = "gap",       [CNN_IG_RESIZE] = "resize",
       [CNN_IG_EW] = "ew",         [CNN_IG_NORM] = "norm",     [CNN_IG_CONCAT] = "concat",
-      [CNN_IG_SOFTMAX] = "softmax", [CNN_IG_COPY] = "copy"};
+      [CNN_IG_SOFTMAX] = "softmax", [CNN_IG_COPY] = "copy",
+      [CNN_IG_GROUPED] = "grouped"};
   return names[kind];
 }
 

@@ -20,6 +20,7 @@ typedef enum {
   CNN_IG_CONCAT,
   CNN_IG_SOFTMAX,
   CNN_IG_COPY,    /* the output is the input (or a view of it) */
+  CNN_IG_GROUPED, /* conv1d, conv2d with groups > 1 (+ batchnorm folded, activation) */
 } CnnInferGroupKind;
 
 #define CNN_INFER_MAX_CHAIN 32

@@ -49,6 +49,10 @@ typedef struct {
 } CnnConvGeo;
 
 CnnConvGeo cnn_conv_geo(const CnnNet *net, const CnnNode *n);
+/* The outputs [*lo, *hi) of an axis (on of them, stride s) whose kernel tap
+ * at offset off (position * dilation - padding) reads inside the n inputs:
+ * a grouped convolution's direct loops (kernels/grouped.h does the same). */
+void cnn_grouped_span(int off, int n, int on, int s, int *lo, int *hi);
 
 /* The kernel's taps as stride-phase planes see them: with the input split
  * into s x s planes by (row % sh, column % sw), tap (ky, kx) reads plane

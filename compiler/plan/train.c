@@ -118,7 +118,7 @@ static void analyse_fusion(CnnTrainPlan *T) {
     if (n->op != OP_RELU || (!T->live_train[r] && !T->live_pred[r])) continue;
     int b = n->inputs[0];
     const CnnNode *in = &net->nodes[b];
-    bool conv = in->op == OP_CONV2D || in->op == OP_CONV1D;
+    bool conv = (in->op == OP_CONV2D || in->op == OP_CONV1D) && in->groups == 1;
     if (!cnn_merges_relu_backward(in) && !conv) continue;
     if (uses[b] != 1 || b == net->loss_input || b == net->output || T->root[b] != b) continue;
     T->relu_into[b] = r;

@@ -48,6 +48,7 @@ typedef enum {
   CNN_KERNEL_WINDOWS,  /* conv_transpose2d: products and window copies (col2im) */
   CNN_KERNEL_POOL2,    /* maxpool 2x2, stride 2, no padding: maxpool_2x2() */
   CNN_KERNEL_LOOPS,    /* the layer's own loops */
+  CNN_KERNEL_GROUPED,  /* conv1d/conv2d with groups > 1: grouped_forward() ... */
 } CnnKernelKind;
 
 typedef struct {
@@ -61,7 +62,7 @@ typedef struct {
 
 /* The helpers the file carries, for the layers that use them. */
 typedef struct {
-  bool sum, gemm, implicit, windows, lanes, pool2;
+  bool sum, gemm, implicit, windows, lanes, pool2, grouped;
 } CnnTrainNeeds;
 
 typedef struct {

@@ -158,6 +158,24 @@ static void convt(CnnTrainPlan *T, const CnnNode *n, const CnnConvGeo *g, CnnTra
   T->needs.sum |= n->bias;
 }
 
+/* groups > 1: the direct kernels of grouped.h, which need add_parts and
+ * bias_grad (gemm.h) and the parts' weight gradients; with stride 1 the
+ * padded planes of a group (col; dcol, its gradient) and of a channel (b) */
+static void grouped(CnnTrainPlan *T, const CnnNode *n, const CnnConvGeo *g, CnnTrainKernel *k, bool backward) {
+  int64_t plane = (int64_t)(g->oh + (g->kh - 1) * g->dh) * (g->ow + (g->kw - 1) * g->dw);
+  bool stride1 = g->sh == 1 && g->sw == 1;
+  k->kind = CNN_KERNEL_GROUPED;
+  T->needs.grouped = T->needs.gemm = true;
+  if (stride1) {
+    need(&k->scratch.col, g->ic / n->groups * plane);
+    need(&k->scratch.b, plane);
+  }
+  if (!backward) return;
+  if (stride1) need(&k->scratch.dcol, g->ic / n->groups * plane);
+  need(&k->scratch.dw, T->ts[n->id][0].count);
+  T->needs.sum |= n->bias;
+}
+
 /* dense: one product over the batch, forward and (if it has one) backward */
 static void dense(CnnTrainPlan *T, const CnnNode *n, CnnTrainKernel *k, bool backward) {
   int64_t in = cnn_shape_size(T->net->nodes[n->inputs[0]].shape), out = cnn_shape_size(n->shape);
@@ -198,6 +216,10 @@ void cnn_plan_kernels(CnnTrainPlan *T) {
     k->kind = n->op == OP_INPUT || n->op == OP_FLATTEN ? CNN_KERNEL_NONE : CNN_KERNEL_LOOPS;
     switch (n->op) {
     case OP_CONV1D: case OP_CONV2D:
+      if (n->groups > 1) {
+        grouped(T, n, &g, k, T->live_train[i]);
+        break;
+      }
       k->kind = CNN_KERNEL_IMPLICIT;
       conv_forward(T, &g, k);
       if (T->live_train[i]) conv_backward(T, n, &g, k);

@@ -7,8 +7,9 @@
 #include "train.h"
 
 static const char *const kernel_names[] = {
-    [CNN_KERNEL_NONE] = "none",        [CNN_KERNEL_IMPLICIT] = "implicit", [CNN_KERNEL_GEMM] = "gemm",
-    [CNN_KERNEL_WINDOWS] = "windows",  [CNN_KERNEL_POOL2] = "pool2",       [CNN_KERNEL_LOOPS] = "loops",
+    [CNN_KERNEL_NONE] = "none",       [CNN_KERNEL_IMPLICIT] = "implicit", [CNN_KERNEL_GEMM] = "gemm",
+    [CNN_KERNEL_WINDOWS] = "windows", [CNN_KERNEL_POOL2] = "pool2",       [CNN_KERNEL_LOOPS] = "loops",
+    [CNN_KERNEL_GROUPED] = "grouped",
 };
 
 /* "node 3 conv1 conv2d: forward backward kernel implicit dx=gemm wgrad=dot relu=relu1" */
