@@ -31,7 +31,7 @@ if ! "$CNNCC" --mpi "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet-mpi" >"$tmp/
   echo "Bail out! cnncc --mpi cannot build LeNet"
   exit 1
 fi
-plan 49
+plan 52
 if [ -n "$SAN" ]; then
   # OpenMPI keeps memory until exit in components it unloads: LeakSanitizer
   # reports it (no frame of ours) and turns the exit status to 1
