@@ -40,19 +40,7 @@ check "one CSV file with --val 0.1: the same split and checkpoint as the IDX fil
 check "... and the last line is val_acc=..." \
   test "$(tail -n 1 "$tmp/one.log")" = "val_acc=$(sed -n 's/^epoch 1\/1: .* val_acc \([0-9.]*\) .*/\1/p' "$tmp/one.log")"
 
-# expect DESC STATUS TEXT COMMAND...: COMMAND exits with STATUS and its
-# stderr has the line TEXT
-expect() {
-  _d=$1 _s=$2 _t=$3
-  shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  _rc=$?
-  if [ $_rc = "$_s" ] && grep -qxF -- "$_t" "$tmp/err"; then ok "$_d"; else
-    not_ok "$_d"
-    diag "status $_rc, expected $_s; stderr:" "$(cat "$tmp/err")"
-  fi
-}
-expect "one CSV file without --val: status 2" 2 \
+check_fails "one CSV file without --val: status 2" 2 \
   "mlp: --data $tmp/csv/train.csv is one file, with no test split: hold out a validation split with --val FRACTION, or give a folder with train.csv and test.csv" \
   "$tmp/mlp" train --data "$tmp/csv/train.csv" --epochs 1
 
@@ -70,16 +58,16 @@ check "--label-column kind (a header's name), 0 with the header, 0 without one: 
   sh -c "cmp '$tmp/t1.ckpt' '$tmp/t2.ckpt' && cmp '$tmp/t1.ckpt' '$tmp/t3.ckpt'"
 
 printf 'a,b,c,d\n1,2,3,1\n1,2\n' >"$tmp/ragged.csv"
-expect "a row with too few columns" 1 "tiny: $tmp/ragged.csv:3: 2 columns, but the first line has 4" \
+check_fails "a row with too few columns" 1 "tiny: $tmp/ragged.csv:3: 2 columns, but the first line has 4" \
   "$tmp/tiny" train --data "$tmp/ragged.csv" --val 0.5
 printf '1,2,3,1\n1,x,3,0\n' >"$tmp/text.csv"
-expect "a value that is not a number" 1 "tiny: $tmp/text.csv:2: column 1 is 'x', not a number" \
+check_fails "a value that is not a number" 1 "tiny: $tmp/text.csv:2: column 1 is 'x', not a number" \
   "$tmp/tiny" train --data "$tmp/text.csv" --val 0.5
 printf '1,2,3,1\n1,2,3,0.5\n' >"$tmp/label.csv"
-expect "a label that is not a class number" 1 \
+check_fails "a label that is not a class number" 1 \
   "tiny: $tmp/label.csv:2: the label (column 3) is '0.5', not a class number from 0 to 255" \
   "$tmp/tiny" train --data "$tmp/label.csv" --val 0.5
-expect "rows of another size than the input" 1 \
+check_fails "rows of another size than the input" 1 \
   "mlp: $tmp/t.csv: rows have 3 values and a label, but the network's input [1, 28, 28] takes 784 values" \
   "$tmp/mlp" train --data "$tmp/t.csv" --val 0.5 --label-column kind
 exit 0

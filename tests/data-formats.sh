@@ -128,26 +128,14 @@ check "--val on IDX data: 1500 held out, the checkpoint is version 2 with a VALF
     test \"\$(tail -c +$((isize - 3)) '$tmp/idxval.ckpt' | head -c 4)\" = VALF"
 
 # ---- bad input ----
-# expect DESC STATUS TEXT COMMAND...: COMMAND exits with STATUS and its
-# stderr has the line TEXT
-expect() {
-  _d=$1 _s=$2 _t=$3
-  shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  _rc=$?
-  if [ $_rc = "$_s" ] && grep -qxF -- "$_t" "$tmp/err"; then ok "$_d"; else
-    not_ok "$_d"
-    diag "status $_rc, expected $_s; stderr:" "$(cat "$tmp/err")"
-  fi
-}
 bad=$tmp/bad
 cp -r "$tmp/jpeg" "$bad"
 mkdir "$bad/train/c"
-expect "a class folder without images" 1 \
+check_fails "a class folder without images" 1 \
   "lenet2: class folder '$bad/train/c' has no images (*.png, *.jpg, *.jpeg)" \
   "$tmp/lenet2" train --data "$bad" --epochs 1
 touch "$bad/train/c/x.png"
-expect "an empty image file: the message names it" 1 \
+check_fails "an empty image file: the message names it" 1 \
   "lenet2: $bad/train/c/x.png: not a PNG or JPEG file" "$tmp/lenet2" train --data "$bad" --epochs 1
 head -c 300 "$tmp/folders/train/9-boot/00000.png" >"$bad/train/c/x.png"
 expect_corrupt() {
@@ -163,16 +151,16 @@ expect_corrupt() {
 expect_corrupt
 cp "$tmp/folders/train/9-boot/00000.png" "$bad/train/c/x.png"
 mv "$bad/train/c" "$bad/c" && mv "$bad/test/b" "$bad/test/c"
-expect "train and test with other classes" 1 \
+check_fails "train and test with other classes" 1 \
   "lenet2: the classes of $bad/test (a, c) differ from those of $bad/train (a, b)" \
   "$tmp/lenet2" train --data "$bad" --epochs 1
 mv "$bad/c" "$bad/train/c" && cp -r "$bad/train/b" "$bad/test/b"
-expect "more class folders than the network has classes" 1 \
+check_fails "more class folders than the network has classes" 1 \
   "lenet2: $bad/train has 3 class folders but the network has 2 classes" \
   "$tmp/lenet2" train --data "$bad" --epochs 1
-expect "--val 1" 2 "lenet train: --val expects a number between 0 and 1 (exclusive), got '1'" \
+check_fails "--val 1" 2 "lenet train: --val expects a number between 0 and 1 (exclusive), got '1'" \
   "$net" train --val 1
-expect "resuming with another --val" 2 \
+check_fails "resuming with another --val" 2 \
   "lenet: --val 0.2 conflicts with the validation split of checkpoint '$tmp/val.ckpt' (the training data depends on it); leave --val out when resuming" \
   "$net" train --data "$tmp/folders" --resume "$tmp/val.ckpt" --val 0.2 --epochs 3
 exit 0

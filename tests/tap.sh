@@ -60,3 +60,15 @@ build_net() {
 }
 # run_logged LOG COMMAND...: stdout and stderr into LOG; the status of COMMAND.
 run_logged() { _log=$1; shift; "$@" >"$_log" 2>&1; }
+# check_fails DESC STATUS LINE COMMAND...: ok when COMMAND exits with STATUS
+# and LINE is a whole line of its stderr (else a diag shows both).
+check_fails() {
+  _d=$1 _s=$2 _t=$3
+  shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  _rc=$?
+  if [ $_rc = "$_s" ] && grep -qxF -- "$_t" "$tmp/err"; then ok "$_d"; else
+    not_ok "$_d"
+    diag "status $_rc, expected $_s; stderr:" "$(cat "$tmp/err")"
+  fi
+}
