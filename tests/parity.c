@@ -29,6 +29,9 @@
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define SYM(x) CAT(NET, CAT(_, x))
+/* float, or double for code generated with --dtype=double: the .f32 files
+ * then hold doubles (tests/parity.py DIR BATCH double) */
+typedef SYM(real) real;
 
 #ifndef STEPS
 #define STEPS 3
@@ -87,41 +90,41 @@ int main(int argc, char **argv) {
     fprintf(f, "\n");
   }
   if (fclose(f)) return 1;
-  write_file("params0.f32", SYM(params), sizeof(float), NPARAMS);
-  write_file("buffers0.f32", SYM(buffers), sizeof(float), NBUFFERS);
+  write_file("params0.f32", SYM(params), sizeof(real), NPARAMS);
+  write_file("buffers0.f32", SYM(buffers), sizeof(real), NBUFFERS);
 
-  float *x = malloc(sizeof(float) * (size_t)n * IN_SIZE);
-  float *targets = malloc(sizeof(float) * (size_t)n * OUT_SIZE);
+  real *x = malloc(sizeof(real) * (size_t)n * IN_SIZE);
+  real *targets = malloc(sizeof(real) * (size_t)n * OUT_SIZE);
   int32_t *labels = malloc(sizeof(int32_t) * (size_t)n * NLABELS);
   if (!x || !targets || !labels) return 1;
   state = seed ^ 0x706172697479u; /* "parity" */
   for (long i = 0; i < (long)n * IN_SIZE; i++) x[i] = uniform();
   for (long i = 0; i < (long)n * NLABELS; i++) labels[i] = (int32_t)(next() % NCLASSES);
   for (long i = 0; i < (long)n * OUT_SIZE; i++) targets[i] = uniform();
-  write_file("x.f32", x, sizeof(float), (size_t)n * IN_SIZE);
+  write_file("x.f32", x, sizeof(real), (size_t)n * IN_SIZE);
   write_file("labels.i32", labels, sizeof(int32_t), (size_t)n * NLABELS);
-  write_file("targets.f32", targets, sizeof(float), (size_t)n * OUT_SIZE);
+  write_file("targets.f32", targets, sizeof(real), (size_t)n * OUT_SIZE);
 
-  float losses[STEPS];
+  real losses[STEPS];
   char name[32];
   for (int t = 1; t <= STEPS; t++) {
     long correct = 0;
     losses[t - 1] = SYM(forward)(x, labels, targets, n, 1, 0, &correct);
     if (t == 1) {
       int32_t c = (int32_t)correct;
-      write_file("logits.f32", SYM(output)(), sizeof(float), (size_t)n * OUT_SIZE);
+      write_file("logits.f32", SYM(output)(), sizeof(real), (size_t)n * OUT_SIZE);
       write_file("correct.i32", &c, sizeof c, 1);
-      write_file("buffers1.f32", SYM(buffers), sizeof(float), NBUFFERS);
+      write_file("buffers1.f32", SYM(buffers), sizeof(real), NBUFFERS);
     }
     SYM(backward)(n);
     snprintf(name, sizeof name, "grads%d.f32", t);
-    write_file(name, SYM(grads), sizeof(float), NPARAMS);
+    write_file(name, SYM(grads), sizeof(real), NPARAMS);
     PARITY_ADAM_STEP(t);
     snprintf(name, sizeof name, "params%d.f32", t);
-    write_file(name, SYM(params), sizeof(float), NPARAMS);
+    write_file(name, SYM(params), sizeof(real), NPARAMS);
   }
-  write_file("losses.f32", losses, sizeof(float), STEPS);
-  write_file("buffers_end.f32", SYM(buffers), sizeof(float), NBUFFERS);
+  write_file("losses.f32", losses, sizeof(real), STEPS);
+  write_file("buffers_end.f32", SYM(buffers), sizeof(real), NBUFFERS);
   free(x);
   free(targets);
   free(labels);

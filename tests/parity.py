@@ -4,13 +4,16 @@
         prints the -D flags tests/parity.c is compiled with: the C prefix,
         sizes and Adam settings from the mirror module that
         `cnncc --emit=pytorch` wrote.
-    parity.py MODULE.py DIR BATCH
+    parity.py MODULE.py DIR BATCH [double]
         loads what tests/parity.c wrote to DIR into the mirror (load_flat),
         runs the same computation in training mode (the logits, the loss,
         every gradient, STEPS steps of torch.optim.Adam on the same batch)
         and compares. Prints exactly CHECKS lines "ok|TEXT" or
         "not ok|TEXT" (tests/parity.sh numbers them), with "# " lines of
-        detail: the largest error of every tensor.
+        detail: the largest error of every tensor. With "double", DIR
+        holds doubles (code generated with --dtype=double) and torch runs
+        in float64: rounding then is ~1e-16, so what still differs is the
+        computation, not the precision.
 
 A tensor matches when max |C - torch| <= RTOL * max |torch| over the tensor
 (a scale-relative bound: single-precision sums in a different order differ
@@ -32,6 +35,10 @@ RTOL = 1e-4
 # worst error; step 1's gradients, and the double-precision gradient checks
 # (tests/gradcheck-*.sh), are where gradients are held tight.
 LATER_GRAD_RTOL = float("inf")
+# In double precision (parity.py ... double) rounding is ~1e-16 and even
+# ill-conditioned gradients agree to ~1e-12 (mobilenet: 8.5e-13): what
+# exceeds this is a difference in the computation.
+DOUBLE_RTOL = 1e-9
 STEPS = 3
 LR = 1e-3
 CHECKS = 8  # keep in step with tests/parity.sh
@@ -126,8 +133,9 @@ class Report:
         err, rel = error(c, t)
         self.check(rel <= RTOL, "%s: max error %.3g (%.3g of the largest value)" % (what, err, rel))
 
-    def block(self, order, c_flat, t_flat, tag="", rtol=RTOL):
+    def block(self, order, c_flat, t_flat, tag="", rtol=None):
         """Errors of every tensor of a flat block: (ok, worst, detail lines)."""
+        rtol = RTOL if rtol is None else rtol
         if c_flat.numel() != t_flat.numel():
             return False, (float("inf"), float("inf"), "size %d vs %d" % (c_flat.numel(), t_flat.numel())), []
         ok, worst, details = True, (0.0, 0.0, "-"), []
@@ -141,7 +149,7 @@ class Report:
                 worst = (err, rel, tag + name)
         return ok, worst, details
 
-    def tensors(self, what, order, blocks, ok=True, rtol=RTOL):
+    def tensors(self, what, order, blocks, ok=True, rtol=None):
         """One check over flat blocks [(tag, C's, torch's)], the error of
         every tensor as detail when it fails (or PARITY_VERBOSE is set);
         ok=False fails it whatever the tensors."""
@@ -159,27 +167,27 @@ class Report:
                    details if not ok or os.environ.get("PARITY_VERBOSE") else ())
 
 
-def compare(path, directory, batch):
+def compare(path, directory, batch, dtype=torch.float32):
     """Step 1 from the same parameters: logits, loss, gradients, running
     statistics. Then STEPS steps of torch.optim.Adam fed with C's gradients
     (so that both sides follow the same trajectory: Adam turns rounding
     noise in a near-zero gradient into a step of +-lr, and free-running
     runs drift apart after one step), comparing at each step the loss and
     torch's own gradients with C's, and the parameters after each step."""
-    torch.set_default_dtype(torch.float32)
+    torch.set_default_dtype(dtype)
     torch.manual_seed(0)
     torch.set_num_threads(1)
     mod, cls = load_module(path)
     n = batch
     logits_shape = (n,) + tuple(mod.LOGITS_SHAPE)
-    f32 = lambda name, shape=None: read(directory, name, torch.float32, shape)
+    load = lambda name, shape=None: read(directory, name, dtype, shape)
     model = cls()
-    model.load_flat(f32("params0.f32"), f32("buffers0.f32"))
+    model.load_flat(load("params0.f32"), load("buffers0.f32"))
     model.train()
-    x = f32("x.f32", (n,) + tuple(mod.INPUT_SHAPE))
+    x = load("x.f32", (n,) + tuple(mod.INPUT_SHAPE))
     class_labels = read(directory, "labels.i32", torch.int32, logits_shape[:1] + logits_shape[2:]).long()
-    labels = f32("targets.f32", logits_shape) if mod.LOSS == "mse" else class_labels
-    c_losses = f32("losses.f32")
+    labels = load("targets.f32", logits_shape) if mod.LOSS == "mse" else class_labels
+    c_losses = load("losses.f32")
     tensors = dict(model.named_parameters())
     opt = model.optimizer(lr=LR)
     r = Report()
@@ -191,9 +199,9 @@ def compare(path, directory, batch):
         loss = model.loss(logits, labels)
         loss.backward()
         losses.append(float(loss))
-        c_grads = f32("grads%d.f32" % t)
+        c_grads = load("grads%d.f32" % t)
         if t == 1:
-            r.compare("logits %s" % list(logits_shape), f32("logits.f32"), logits.detach())
+            r.compare("logits %s" % list(logits_shape), load("logits.f32"), logits.detach())
             c_correct = int(read(directory, "correct.i32", torch.int32)[0])
             t_correct = model.correct(logits.detach(), class_labels)
             err, rel = error(c_losses[:1], loss.detach().reshape(1))
@@ -202,7 +210,7 @@ def compare(path, directory, batch):
                     % (mod.LOSS, float(c_losses[0]), float(loss), rel, c_correct, t_correct))
             r.tensors("gradients", mod.PARAMS, [("", c_grads, model.flat_grads())])
             r.tensors("running statistics after the forward", mod.BUFFERS,
-                      [("", f32("buffers1.f32"), model.flat_buffers())])
+                      [("", load("buffers1.f32"), model.flat_buffers())])
         else:
             later_grads.append(("step %d " % t, c_grads, model.flat_grads()))
         # C's gradients drive the step, so the trajectories stay together
@@ -214,7 +222,7 @@ def compare(path, directory, batch):
                 offset += k
         opt.step()
         (first_params if t == 1 else later_params).append(
-            ("step %d " % t, f32("params%d.f32" % t), model.flat_params()))
+            ("step %d " % t, load("params%d.f32" % t), model.flat_params()))
     err, rel = error(c_losses, torch.tensor(losses))
     r.tensors("steps 2-%d: losses %s vs torch %s (error %.3g), gradients" % (
         STEPS, " ".join("%.7g" % v for v in c_losses.tolist()[1:]), " ".join("%.7g" % v for v in losses[1:]), rel),
@@ -222,17 +230,21 @@ def compare(path, directory, batch):
     r.tensors("parameters after each of %d Adam steps (lr %g)" % (STEPS, LR), mod.PARAMS,
               first_params + later_params)
     r.tensors("running statistics after %d steps" % STEPS, mod.BUFFERS,
-              [("", f32("buffers_end.f32"), model.flat_buffers())])
+              [("", load("buffers_end.f32"), model.flat_buffers())])
     return r.lines
 
 
 def main():
+    global RTOL
     if sys.argv[1] == "--defines":
         mod, _ = load_module(sys.argv[2])
         print(defines(mod))
         return
     try:
-        lines = compare(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+        dtype = torch.float64 if sys.argv[4:] == ["double"] else torch.float32
+        if dtype == torch.float64:
+            RTOL = DOUBLE_RTOL
+        lines = compare(sys.argv[1], sys.argv[2], int(sys.argv[3]), dtype)
     except Exception:
         import traceback
         lines = ["# " + l for l in traceback.format_exc().splitlines()]
