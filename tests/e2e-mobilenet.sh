@@ -14,6 +14,10 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 8))' >/dev/null 2
   echo "1..0 # SKIP no Python 3.8 or later"
   exit 0
 fi
+if [ -n "$SAN" ]; then
+  echo "1..0 # SKIP under the sanitizers: minutes a build (tests/tap.sh, san_light)"
+  exit 0
+fi
 plan 5
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/e2e-mobilenet.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT

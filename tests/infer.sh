@@ -33,6 +33,8 @@ tests/torch-ops1d 8 1e-5 random all
 tests/infer-edge 8 1e-5 random all
 tests/ops/grouped 8 1e-5 random all
 tests/ops/grouped1d 8 1e-5 random all"
+networks=$(san_light "$networks")
+[ -n "$SAN" ] && echo "$san_light_note"
 if [ $# -gt 0 ]; then
   only=" $* " selected=
   set -- $networks

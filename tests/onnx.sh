@@ -23,6 +23,8 @@ SEED=5
 TOL=1e-5
 networks="examples/lenet examples/mlp examples/vgg examples/resnet examples/vgg-cifar examples/mobilenet examples/unet
 examples/wavenet tests/torch-ops1d tests/torch-ops2d"
+networks=$(san_light "$(printf '%s\n' $networks)")
+[ -n "$SAN" ] && echo "$san_light_note"
 # tests/onnx.sh NAME...: only those networks (e.g. torch-ops2d)
 if [ $# -gt 0 ]; then
   only=" $* " selected=

@@ -15,6 +15,8 @@ networks="examples/lenet 4 examples/mlp 4 examples/vgg 4 examples/resnet 4
 examples/vgg-cifar 2 examples/wavenet 2 examples/unet 2
 tests/torch-ops2d 4 tests/torch-ops1d 4 tests/ops/grouped 3 tests/ops/grouped1d 3
 examples/mobilenet 2"
+networks=$(san_light "$networks")
+[ -n "$SAN" ] && echo "$san_light_note"
 # Compared in double precision only (cnncc --dtype=double against torch
 # float64, tests/parity.py's DOUBLE_RTOL): mobilenet. Its float32 gradients
 # are ill-conditioned, not wrong: at batch 2, 8, 32 PyTorch's own float32

@@ -72,3 +72,13 @@ check_fails() {
     diag "status $_rc, expected $_s; stderr:" "$(cat "$tmp/err")"
   fi
 }
+# san_light LIST: LIST, one word or one network's fields a line, less the
+# lines that name mobilenet when SAN is set. Its generated C takes the
+# sanitizers minutes a build (7 min in CI: the grouped kernels inlined at
+# many shapes), and it is built several ways in several tests; the
+# sanitizers still run those kernels in tests/ops/grouped*.cnn and
+# tests/torch-ops*.cnn.
+san_light() {
+  if [ -n "$SAN" ]; then printf '%s\n' "$1" | grep -v mobilenet; else printf '%s\n' "$1"; fi
+}
+san_light_note="# sanitizers: mobilenet left out (minutes a build; its kernels are checked in tests/ops/grouped*.cnn)"
