@@ -23,11 +23,8 @@
 #   CNNCC            this tree's compiler (default: $top_builddir/cnncc)
 set -eu
 
-LC_ALL=C
-export LC_ALL
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
-top_builddir=${top_builddir:-.}
-CNNCC=${CNNCC:-$top_builddir/cnncc}
+. "$top_srcdir/bench/common.sh"
 . "$top_srcdir/tests/baseline.sh"
 BENCH_BASELINE=${BENCH_BASELINE:-$CNNCC_BASELINE}
 BENCH_EXAMPLES=${BENCH_EXAMPLES:-lenet vgg resnet vgg-cifar}

@@ -4,7 +4,7 @@ EXTRA_DIST += bench/train.sh bench/torch_train.py bench/synth_data.py \
 	bench/peak.c bench/baseline.sh docs/performance.md \
 	bench/ort-setup.sh bench/ort-export.py bench/ort-time.js \
 	bench/package.json bench/package-lock.json bench/compilers.sh \
-	bench/mpi-scaling.sh bench/data-load.c bench/recipes.sh
+	bench/mpi-scaling.sh bench/data-load.c bench/recipes.sh bench/common.sh
 CLEANFILES += bench/peak bench/data-load
 
 # The FMA peak probe, built for this machine with the generated-code compiler.

@@ -26,11 +26,8 @@
 #   CNNCC            the compiler (default: $top_builddir/cnncc)
 set -eu
 
-LC_ALL=C
-export LC_ALL
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
-top_builddir=${top_builddir:-.}
-CNNCC=${CNNCC:-$top_builddir/cnncc}
+. "$top_srcdir/bench/common.sh"
 BENCH_EXAMPLES=${BENCH_EXAMPLES:-lenet vgg resnet vgg-cifar}
 BENCH_BATCH=${BENCH_BATCH:-64}
 BENCH_REPEAT=${BENCH_REPEAT:-2}

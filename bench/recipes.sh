@@ -19,11 +19,8 @@
 #   CNNCC            the compiler (default: $top_builddir/cnncc)
 set -eu
 
-LC_ALL=C
-export LC_ALL
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
-top_builddir=${top_builddir:-.}
-CNNCC=${CNNCC:-$top_builddir/cnncc}
+. "$top_srcdir/bench/common.sh"
 BENCH_EXAMPLES=${BENCH_EXAMPLES:-lenet vgg}
 BENCH_DATA=${BENCH_DATA:-/usr/share/datasets/fashion-mnist}
 [ -d "$BENCH_DATA" ] || BENCH_DATA=$top_srcdir/data/fashion-mnist

@@ -28,11 +28,8 @@
 #   PEAK             a built bench/peak (default: built here)
 set -eu
 
-LC_ALL=C
-export LC_ALL
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
-top_builddir=${top_builddir:-.}
-CNNCC=${CNNCC:-$top_builddir/cnncc}
+. "$top_srcdir/bench/common.sh"
 BENCH_EXAMPLES=${BENCH_EXAMPLES:-lenet vgg resnet vgg-cifar mobilenet}
 BENCH_BATCH=${BENCH_BATCH:-64}
 BENCH_SECONDS=${BENCH_SECONDS:-6}
