@@ -143,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(rc == 0 || rc == 1);
   }
   if (full && loaded)
-    free(st.classes); /* allocated when the file has class names */
+    rt_train_state_free(&st);
   free(copy);
   fz_empty(dir, 0);
   return 0;

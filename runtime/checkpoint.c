@@ -396,16 +396,21 @@ static int read_sections(const char *path, const uint8_t *p, uint64_t len, RtTra
     last = k;
     off += SECTION_HEAD + n;
   }
-  if (rc && st) {
-    free(st->classes);
-    free(st->optim);
-    st->classes = st->optim = NULL;
-  }
+  if (rc && st)
+    rt_train_state_free(st);
   if (rc == -2)
     return rt_fail(err, errlen, "checkpoint '%s': out of memory", path);
   if (rc == -1)
     return rt_fail(err, errlen, "checkpoint '%s' is corrupted (a bad section after the moments)", path);
   return rc ? -1 : 0; /* -3: the message is written */
+}
+
+void rt_train_state_free(RtTrainState *st)
+{
+  free(st->classes);
+  free(st->optim);
+  st->classes = st->optim = NULL;
+  st->optim_len = 0;
 }
 
 int rt_checkpoint_load(const char *path, const RtNet *net, RtTrainState *st,

@@ -327,10 +327,12 @@ int rt_checkpoint_save(const char *path, const RtNet *net,
                        const RtTrainState *st, const float *m, const float *v,
                        char *err, size_t errlen);
 /* Load into net->params and net->buffers, and into st, m, v unless NULL.
- * Nothing is written unless the whole file checks out. st->classes is
- * allocated (free() it) when the file has class names. */
+ * Nothing is written unless the whole file checks out. st->classes and
+ * st->optim are allocated when the file has them: rt_train_state_free. */
 int rt_checkpoint_load(const char *path, const RtNet *net, RtTrainState *st,
                        float *m, float *v, char *err, size_t errlen);
+/* Free what loading allocated in st (its class names and optimizer texts). */
+void rt_train_state_free(RtTrainState *st);
 
 #ifdef CNNCC_MPI
 /* The data exchanges of a trainer built with `cnncc --mpi`, in

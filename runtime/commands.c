@@ -75,8 +75,7 @@ int rt_eval(RtRun *r, const RtArgs *a, int nfiles, char **files)
   int rc = rt_run_load_split(r, a, "test", &r->test) || rt_run_alloc_state(r, 0, 0) ||
            rt_run_load_weights(r, a->weights, &st) || same_classes(r, a, &st) ||
            rt_run_setup(r, a->batch);
-  free(st.classes);
-  free(st.optim);
+  rt_train_state_free(&st);
   if (!rc) {
     rt_run_evaluate(r, &r->test, &loss, &acc, confusion);
     printf("test_loss=%.4f test_acc=%.4f\n", loss, acc);
@@ -225,8 +224,7 @@ int rt_predict(RtRun *r, const RtArgs *a, int nfiles, char **files)
     rc = predict_file(r, &rep, files[i]);
   free(rep.prob);
   free(rep.order);
-  free(rep.st.classes);
-  free(rep.st.optim);
+  rt_train_state_free(&rep.st);
   return rc;
 }
 
