@@ -62,17 +62,62 @@ int rt_is_root(void)
   return rank == 0;
 }
 
+/* The options that decide each step's update: ranks that differ in one
+ * would apply the same averaged gradients differently and drift apart
+ * without a word. Compared as bits (or a hash of the text), named in the
+ * message. */
+enum { RECIPE_LR, RECIPE_CLIP, RECIPE_EPOCHS, RECIPE_OPTIMIZER, RECIPE_SCHEDULE, RECIPE_AUGMENT, NRECIPE };
+static const char *const recipe_option[NRECIPE] = {"--lr", "--clip", "--epochs", "--optimizer",
+                                                   "--schedule", "--augment"};
+
 /* What every rank must have the same of; compared before the command. */
 typedef struct {
   int64_t status; /* -1: the arguments are fine, else this rank's exit status */
   uint64_t arch_hash, seed;
   int64_t batch, command;
   double val; /* --val: the ranks must train on the same samples */
+  uint64_t recipe[NRECIPE];
 } Agreement;
+
+/* FNV-1a of a text (NULL: not given). */
+static uint64_t text_hash(const char *s)
+{
+  uint64_t h = 14695981039346656037u;
+  for (; s && *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211u;
+  return s ? h : 0;
+}
+
+static uint64_t double_bits(double d)
+{
+  uint64_t u;
+  memcpy(&u, &d, sizeof u);
+  return u;
+}
+
+static void fill_recipe(uint64_t *recipe, const RtArgs *a)
+{
+  recipe[RECIPE_LR] = double_bits(a->lr);
+  recipe[RECIPE_CLIP] = double_bits(a->clip);
+  recipe[RECIPE_EPOCHS] = (uint64_t)a->epochs;
+  recipe[RECIPE_OPTIMIZER] = text_hash(a->optimizer);
+  recipe[RECIPE_SCHEDULE] = text_hash(a->schedule);
+  recipe[RECIPE_AUGMENT] = text_hash(a->augment);
+}
+
+/* The first option of the recipe in which o differs from mine, or NULL. */
+static const char *recipe_difference(const Agreement *o, const Agreement *mine)
+{
+  for (int k = 0; k < NRECIPE; k++)
+    if (o->recipe[k] != mine->recipe[k])
+      return recipe_option[k];
+  return NULL;
+}
 
 int rt_mpi_agree(const RtCtx *c, int status, const RtArgs *a, int command)
 {
-  Agreement mine = {status, c->net->arch_hash, a->seed, a->batch, command, a->val};
+  Agreement mine = {status, c->net->arch_hash, a->seed, a->batch, command, a->val, {0}};
+  fill_recipe(mine.recipe, a);
   Agreement *all = calloc((size_t)ranks, sizeof *all);
   if (!all)
     MPI_Abort(MPI_COMM_WORLD, 1);
@@ -95,6 +140,10 @@ int rt_mpi_agree(const RtCtx *c, int status, const RtArgs *a, int command)
     else if (o->val != mine.val)
       rc = rank == 0 ? rt_error(c, RT_EXIT_USAGE, "rank %d has --val %g, rank 0 --val %g: all ranks must have the same",
                                 r, o->val, mine.val)
+                     : RT_EXIT_USAGE;
+    else if (recipe_difference(o, &mine))
+      rc = rank == 0 ? rt_error(c, RT_EXIT_USAGE, "rank %d has another %s than rank 0: all ranks must train with the same",
+                                r, recipe_difference(o, &mine))
                      : RT_EXIT_USAGE;
   }
   free(all);

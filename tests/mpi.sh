@@ -31,10 +31,10 @@ if ! "$CNNCC" --mpi "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet-mpi" >"$tmp/
   echo "Bail out! cnncc --mpi cannot build LeNet"
   exit 1
 fi
-# 52 checks; mobilenet's 3 are left out under the sanitizers (san_light, tests/tap.sh)
+# 53 checks; mobilenet's 3 are left out under the sanitizers (san_light, tests/tap.sh)
 mobilenet_checks=3
 [ -n "$SAN" ] && mobilenet_checks=0 && echo "$san_light_note"
-plan $((49 + mobilenet_checks))
+plan $((50 + mobilenet_checks))
 if [ -n "$SAN" ]; then
   # OpenMPI keeps memory until exit in components it unloads: LeakSanitizer
   # reports it (no frame of ours) and turns the exit status to 1
@@ -217,6 +217,14 @@ timeout 120 mpirun --allow-run-as-root --oversubscribe \
 status=$?
 check "different --val on two ranks: exit status 2 (was $status) with a message" \
   sh -c "test $status = 2 && grep -q 'rank 1 has --val 0.3, rank 0 --val 0.2' '$tmp/out.log'" ||
+  diag "$(cat "$tmp/out.log")"
+# ranks that would update the weights differently: refused by name
+timeout 120 mpirun --allow-run-as-root --oversubscribe \
+  -np 1 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 1 --optimizer 'sgd(lr=0.1)' : \
+  -np 1 "$tmp/lenet-mpi" train --data "$tmp/lenet-data" --epochs 1 --optimizer 'sgd(lr=0.2)' >"$tmp/out.log" 2>&1
+status=$?
+check "different --optimizer on two ranks: exit status 2 (was $status) with a message" \
+  sh -c "test $status = 2 && grep -q 'rank 1 has another --optimizer than rank 0' '$tmp/out.log'" ||
   diag "$(cat "$tmp/out.log")"
 
 # eval and predict under mpirun print what the plain trainer prints
