@@ -17,18 +17,21 @@
 
 /* What an argument may be: r a positive number, n a number >= 0, b a
  * number in [0, 1), p in (0, 1), c a whole number >= 1, w one >= 0, t
- * true or false (an int), l a list of whole numbers >= 1, increasing. */
+ * true or false (an int), l a list of whole numbers >= 1, increasing, P a
+ * pair "(x, y)" (or "[x, y]") of b's into two doubles (Adam's betas). */
 typedef struct {
   const char *name;
   size_t offset;
   char type;
 } Arg;
 
+/* args[0, nmain): by name or in that order (torch.optim's), and printed;
+ * args[nmain, nargs): other names, by name only (beta1, beta2). */
 typedef struct {
   const char *name, *example;
   int kind;
   const Arg *args;
-  int nargs;
+  int nargs, nmain;
 } Form;
 
 #define O(f) offsetof(RtOptim, f)
@@ -36,9 +39,12 @@ static const Arg sgd_args[] = {{"lr", O(lr), 'r'},           {"momentum", O(mome
                                {"dampening", O(dampening), 'n'},
                                {"weight_decay", O(weight_decay), 'n'},
                                {"nesterov", O(nesterov), 't'}};
-static const Arg adam_args[] = {{"lr", O(lr), 'r'},     {"beta1", O(beta1), 'b'},
-                                {"beta2", O(beta2), 'b'}, {"eps", O(eps), 'r'},
-                                {"weight_decay", O(weight_decay), 'n'}};
+static const Arg adam_args[] = {{"lr", O(lr), 'r'},
+                                {"betas", O(beta1), 'P'}, /* beta2 follows beta1 */
+                                {"eps", O(eps), 'r'},
+                                {"weight_decay", O(weight_decay), 'n'},
+                                {"beta1", O(beta1), 'b'},
+                                {"beta2", O(beta2), 'b'}};
 #undef O
 #define S(f) offsetof(RtSchedule, f)
 static const Arg step_args[] = {{"step_size", S(step_size), 'c'}, {"gamma", S(gamma), 'r'}};
@@ -51,22 +57,26 @@ static const Arg onecycle_args[] = {
     {"cycle_momentum", S(cycle_momentum), 't'}, {"epochs", S(epochs), 'w'}};
 #undef S
 
-#define FORM(name, example, kind, args) {name, example, kind, args, (int)(sizeof args / sizeof *args)}
+#define NARGS(args) (int)(sizeof args / sizeof *args)
+#define FORM(name, example, kind, args) {name, example, kind, args, NARGS(args), NARGS(args)}
+#define ADAM_FORM(name, example, kind) {name, example, kind, adam_args, NARGS(adam_args), 4}
 static const Form optimizers[] = {
     FORM("sgd", "sgd(lr=0.1, momentum=0.9, dampening=0, weight_decay=0, nesterov=false)",
          RT_OPT_SGD, sgd_args),
-    FORM("adam", "adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0)",
-         RT_OPT_ADAM, adam_args),
-    FORM("adamw", "adamw(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01)",
-         RT_OPT_ADAMW, adam_args)};
+    ADAM_FORM("adam", "adam(lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)",
+              RT_OPT_ADAM),
+    ADAM_FORM("adamw", "adamw(lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)",
+              RT_OPT_ADAMW)};
 static const Form schedules[] = {
-    {"none", "none", RT_SCHED_NONE, NULL, 0},
+    {"none", "none", RT_SCHED_NONE, NULL, 0, 0},
     FORM("step", "step(step_size=2, gamma=0.1)", RT_SCHED_STEP, step_args),
     FORM("multistep", "multistep(milestones=[2, 4], gamma=0.1)", RT_SCHED_MULTISTEP,
          multistep_args),
     FORM("cosine", "cosine(warmup=2)", RT_SCHED_COSINE, cosine_args),
     FORM("onecycle", "onecycle(max_lr=0.1, pct_start=0.3)", RT_SCHED_ONECYCLE, onecycle_args)};
+#undef ADAM_FORM
 #undef FORM
+#undef NARGS
 
 /* torch.optim's defaults for each form (SGD has none for lr: required). */
 static const RtOptim optim_defaults[] = {
@@ -128,11 +138,34 @@ static int list_valid(const RtSchedule *s)
   return s->nmilestones > 0;
 }
 
+/* A number of type `type` at s into *x; the text after it, or NULL. */
+static const char *parse_number(const char *s, char type, double *x)
+{
+  char *end;
+  errno = 0;
+  *x = strtod(s, &end);
+  return end == s || errno || !isfinite(*x) || !valid(type, *x) ? NULL : end;
+}
+
+/* A pair "(x, y)" or "[x, y]" of numbers in [0, 1) into x[0], x[1]. */
+static const char *parse_pair(const char *s, double *x)
+{
+  char close = *s == '(' ? ')' : *s == '[' ? ']' : 0;
+  if (!close || !(s = parse_number(skip_space(s + 1), 'b', &x[0])))
+    return NULL;
+  s = skip_space(s);
+  if (*s != ',' || !(s = parse_number(skip_space(s + 1), 'b', &x[1])))
+    return NULL;
+  s = skip_space(s);
+  return *s == close ? s + 1 : NULL;
+}
+
 /* One value of argument a at s into base; the text after it, or NULL. */
 static const char *parse_value(const char *s, const Arg *a, void *base)
 {
-  char *end;
   void *dst = (char *)base + a->offset;
+  if (a->type == 'P')
+    return parse_pair(s, dst);
   if (a->type == 'l')
     return *s == '[' && (s = parse_list(s, base)) && list_valid(base) ? s : NULL;
   if (a->type == 't') {
@@ -140,12 +173,7 @@ static const char *parse_value(const char *s, const Arg *a, void *base)
     *(int *)dst = len == 4;
     return len && !isalnum((unsigned char)s[len]) ? s + len : NULL;
   }
-  errno = 0;
-  double x = strtod(s, &end);
-  if (end == s || errno || !isfinite(x) || !valid(a->type, x))
-    return NULL;
-  *(double *)dst = x;
-  return end;
+  return parse_number(s, a->type, dst);
 }
 
 static const Arg *find_arg(const Form *f, const char *name, size_t len)
@@ -172,7 +200,7 @@ static int parse_args(const char *s, const Form *f, void *base, const char *spec
       s++;
     const char *eq = skip_space(s);
     const Arg *a = *eq == '=' ? find_arg(f, name, (size_t)(s - name))
-                              : positional < f->nargs ? &f->args[positional++] : NULL;
+                              : positional < f->nmain ? &f->args[positional++] : NULL;
     if (!a)
       return rt_fail(err, errlen, "'%s': %s has no argument '%.*s' (%s)", spec, f->name,
                      (int)(*eq == '=' ? s - name : (long)strcspn(name, ",)")), name, f->example);
@@ -264,15 +292,29 @@ static size_t format_list(char *buf, size_t len, const RtSchedule *sch)
   return used < len ? used + (size_t)snprintf(buf + used, len - used, "]") : used;
 }
 
+static size_t format_pair(char *buf, size_t len, const double *x)
+{
+  size_t used = (size_t)snprintf(buf, len, "(");
+  if (used < len)
+    used += (size_t)format_number(buf + used, len - used, x[0]);
+  if (used < len)
+    used += (size_t)snprintf(buf + used, len - used, ",");
+  if (used < len)
+    used += (size_t)format_number(buf + used, len - used, x[1]);
+  return used < len ? used + (size_t)snprintf(buf + used, len - used, ")") : used;
+}
+
 static void format(char *buf, size_t len, const Form *f, const void *base)
 {
   size_t used = (size_t)snprintf(buf, len, "%s(", f->name);
-  for (int i = 0; i < f->nargs && used < len; i++) {
+  for (int i = 0; i < f->nmain && used < len; i++) {
     const Arg *a = &f->args[i];
     const void *v = (const char *)base + a->offset;
     used += (size_t)snprintf(buf + used, len - used, "%s%s=", i ? "," : "", a->name);
     if (a->type == 't')
       used += (size_t)snprintf(buf + used, len - used, "%s", *(const int *)v ? "true" : "false");
+    else if (a->type == 'P')
+      used += format_pair(buf + used, len - used, v);
     else if (a->type != 'l')
       used += (size_t)format_number(buf + used, len - used, *(const double *)v);
     else

@@ -110,7 +110,8 @@ def make_optimizer(spec, params, lr):
         kw["lr"] = lr
     if name == "sgd":
         return torch.optim.SGD(params, **kw)
-    betas = (kw.pop("beta1", 0.9), kw.pop("beta2", 0.999))
+    betas = list(kw.pop("betas", (0.9, 0.999)))
+    betas = (kw.pop("beta1", betas[0]), kw.pop("beta2", betas[1]))
     cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
     return cls(params, betas=betas, **kw)
 

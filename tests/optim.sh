@@ -27,13 +27,15 @@ sgd(lr=0.05,momentum=0.9)|step(step_size=2,gamma=0.5)|-
 sgd(lr=0.05,momentum=0.9)|multistep(milestones=[1,3],gamma=0.5)|-
 sgd(lr=0.05,momentum=0.9)|cosine(warmup=1)|-
 sgd(lr=0.05,momentum=0.9)|onecycle(max_lr=0.1)|-
-adam(lr=0.002)|onecycle(max_lr=0.005)|-"
+adam(lr=0.002)|onecycle(max_lr=0.005)|-
+adam(lr=0.002,betas=(0.8,0.99))|-|-"
 # option | value | part of the message
 bad_specs="--optimizer|sgd(momentum=0.9)|sgd needs lr
 --optimizer|rmsprop(lr=0.1)|is not an optimizer
 --optimizer|sgd(lr=-1)|bad value for sgd's lr
 --optimizer|sgd(lr=0.1,nesterov=true)|Nesterov momentum requires a momentum
 --optimizer|adam(lr=0.1,foo=1)|adam has no argument 'foo'
+--optimizer|adam(betas=(0.9))|bad value for adam's betas
 --optimizer|sgd(lr=0.1|expected ',' or ')'
 --schedule|cosine(warmup=4)|needs more than 4 epochs
 --schedule|multistep(milestones=[3,2])|bad value for multistep's milestones

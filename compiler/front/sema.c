@@ -1016,85 +1016,69 @@ static bool setting_int(Sema *S, CnnArg *a, Value v, int64_t lo, int64_t hi, int
   return true;
 }
 
-static void exec_adam(Sema *S, Scope *sc, CnnExpr *e) {
-  CnnTrainConfig *t = &S->net->train;
-  static const char *const names[] = {"lr", "beta1", "beta2", "eps", "weight_decay"};
-  double *fields[] = {&t->lr, &t->beta1, &t->beta2, &t->eps, &t->weight_decay};
-  int positional = 0;
-  for (CnnArg *a = e->args; a; a = a->next) {
-    int slot = -1;
-    if (a->keyword) {
-      for (int i = 0; i < 5; i++)
-        if (!strcmp(a->keyword, names[i])) slot = i;
-    } else {
-      slot = positional < 5 ? positional : -1;
-      positional++;
-    }
-    if (slot < 0) {
-      cnn_error(S->diags, a->loc, "adam has no argument '%s'", a->keyword ? a->keyword : "(extra)");
-      cnn_hint(S->diags, "adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0)");
-      continue;
-    }
-    double x;
-    char label[64];
-    snprintf(label, sizeof label, "adam's %s", names[slot]);
-    if (!number_arg(S, eval(S, sc, a->value), a->loc, label, &x)) continue;
-    bool ok = slot == 1 || slot == 2 ? x >= 0 && x < 1 : slot == 0 || slot == 3 ? x > 0 : x >= 0;
-    if (!ok || !isfinite(x)) {
-      cnn_error(S->diags, a->loc, "%s = %g is out of range", label, x);
-      continue;
-    }
-    *fields[slot] = x;
-  }
-}
-
 /* x in its shortest exact form of %.15g and %.17g (0.1, not 0.10000000000000001). */
 static int spec_number(char *buf, size_t len, double x) {
   int n = snprintf(buf, len, "%.15g", x);
   return strtod(buf, NULL) == x ? n : snprintf(buf, len, "%.17g", x);
 }
 
-/* One value of a spec: a number, true or false, or a list of numbers. */
+/* One value of a spec: a number, true or false, or a list or tuple of
+ * numbers ([2, 4], (0.9, 0.999)). */
 static bool spec_value(Sema *S, Value v, CnnLoc loc, char *buf, size_t len) {
   if (v.kind == V_BOOL) return (size_t)snprintf(buf, len, "%s", v.i ? "true" : "false") < len;
-  if (v.kind != V_LIST) {
+  if (v.kind != V_LIST && v.kind != V_TUPLE) {
     double x;
     return number_arg(S, v, loc, "the value", &x) && (size_t)spec_number(buf, len, x) < len;
   }
-  size_t used = (size_t)snprintf(buf, len, "[");
+  size_t used = (size_t)snprintf(buf, len, "%s", v.kind == V_LIST ? "[" : "(");
   for (int k = 0; k < v.n && used < len; k++) {
     double x;
     if (!number_arg(S, v.items[k], loc, "a list item", &x)) return false;
     used += (size_t)snprintf(buf + used, len - used, "%s", k ? "," : "");
     if (used < len) used += (size_t)spec_number(buf + used, len - used, x);
   }
-  return used < len && (size_t)snprintf(buf + used, len - used, "]") < len - used;
+  return used < len && (size_t)snprintf(buf + used, len - used, "%s", v.kind == V_LIST ? "]" : ")") < len - used;
 }
 
 /* optimizer = sgd(lr=0.1, ...), schedule = cosine(warmup=2): the call as
- * the trainer's spec in out[512], checked by the trainer's own parser. */
-static void exec_spec(Sema *S, Scope *sc, CnnExpr *e, char *out, bool optimizer) {
+ * the trainer's spec in out[512], checked by the trainer's own parser; the
+ * optimizer's values into *o when o. */
+static bool exec_spec(Sema *S, Scope *sc, CnnExpr *e, char *out, RtOptim *o) {
+  bool optimizer = o != NULL;
   char spec[512], err[512];
   size_t used = (size_t)snprintf(spec, sizeof spec, "%s(", e->name);
   for (CnnArg *a = e->args; a && used < sizeof spec; a = a->next) {
     char v[256];
-    if (!spec_value(S, eval(S, sc, a->value), a->loc, v, sizeof v)) return;
+    if (!spec_value(S, eval(S, sc, a->value), a->loc, v, sizeof v)) return false;
     used += (size_t)snprintf(spec + used, sizeof spec - used, "%s%s%s%s", a == e->args ? "" : ",",
                              a->keyword ? a->keyword : "", a->keyword ? "=" : "", v);
   }
   if (used + 1 >= sizeof spec) {
     cnn_error(S->diags, e->loc, "the %s's arguments are too long", optimizer ? "optimizer" : "schedule");
-    return;
+    return false;
   }
   strcat(spec, ")");
-  RtOptim o;
   RtSchedule sched;
-  if (optimizer ? rt_optim_parse(spec, &o, err, sizeof err) : rt_schedule_parse(spec, &sched, err, sizeof err)) {
+  if (optimizer ? rt_optim_parse(spec, o, err, sizeof err) : rt_schedule_parse(spec, &sched, err, sizeof err)) {
     cnn_error(S->diags, e->loc, "%s", err);
-    return;
+    return false;
   }
-  if (optimizer) S->net->train.lr = o.lr; /* the trainer's --lr default */
+  if (optimizer) S->net->train.lr = o->lr; /* the trainer's --lr default */
   snprintf(out, 512, "%s", spec);
+  return true;
+}
+
+/* optimizer = adam(...): plain Adam, its values compiled in (no spec). */
+static void exec_adam(Sema *S, Scope *sc, CnnExpr *e) {
+  CnnTrainConfig *t = &S->net->train;
+  char spec[512];
+  RtOptim o;
+  if (!exec_spec(S, sc, e, spec, &o)) return;
+  t->lr = o.lr;
+  t->beta1 = o.beta1;
+  t->beta2 = o.beta2;
+  t->eps = o.eps;
+  t->weight_decay = o.weight_decay;
 }
 
 /* augment { crop = N, flip = true }, the trainer's --augment crop=N,flip. */
@@ -1137,13 +1121,13 @@ static void exec_train(Sema *S, Scope *sc, CnnStmt *s) {
       if (!strcmp(st->value->name, "adam"))
         exec_adam(S, sc, st->value);
       else
-        exec_spec(S, sc, st->value, t->optimizer, true);
+        exec_spec(S, sc, st->value, t->optimizer, &(RtOptim){0});
     } else if (!strcmp(st->name, "schedule")) {
       if (st->value->kind != AST_CALL) {
         cnn_error(S->diags, st->value->loc, "the schedule is step(...), multistep(...), cosine(...) or onecycle(...)");
         continue;
       }
-      exec_spec(S, sc, st->value, t->schedule, false);
+      exec_spec(S, sc, st->value, t->schedule, NULL);
     } else if (!strcmp(st->name, "clip")) {
       double x;
       if (!number_arg(S, eval(S, sc, st->value), st->loc, "clip", &x)) continue;
