@@ -183,7 +183,7 @@ typedef struct {
   RtSchedKind kind;
   double gamma, max_lr, pct_start, div_factor, final_div_factor, base_momentum,
       max_momentum;
-  int cycle_momentum, nmilestones;
+  int cycle_momentum, three_phase, nmilestones;
   double step_size, warmup, milestones[RT_MAX_MILESTONES]; /* whole numbers */
   double epochs; /* cosine, onecycle: laid out over so many; 0: the run's --epochs */
 } RtSchedule;

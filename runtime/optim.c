@@ -54,7 +54,8 @@ static const Arg onecycle_args[] = {
     {"max_lr", S(max_lr), 'r'},           {"pct_start", S(pct_start), 'p'},
     {"div_factor", S(div_factor), 'r'},   {"final_div_factor", S(final_div_factor), 'r'},
     {"base_momentum", S(base_momentum), 'b'}, {"max_momentum", S(max_momentum), 'b'},
-    {"cycle_momentum", S(cycle_momentum), 't'}, {"epochs", S(epochs), 'w'}};
+    {"cycle_momentum", S(cycle_momentum), 't'}, {"epochs", S(epochs), 'w'},
+    {"three_phase", S(three_phase), 't'}};
 #undef S
 
 #define NARGS(args) (int)(sizeof args / sizeof *args)

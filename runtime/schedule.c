@@ -22,11 +22,13 @@ int rt_schedule_check(RtSchedule *s, long epochs, long steps, char *err, size_t 
   if (s->kind == RT_SCHED_COSINE && s->warmup >= s->epochs)
     return rt_fail(err, errlen, "cosine(warmup=%g) needs more than %g epochs, but it has %g",
                    s->warmup, s->warmup, s->epochs);
-  /* OneCycleLR divides by both phases' lengths */
-  if (s->kind == RT_SCHED_ONECYCLE &&
-      (s->pct_start * s->epochs * (double)steps < 2 || s->pct_start * s->epochs * (double)steps >= s->epochs * (double)steps))
-    return rt_fail(err, errlen, "onecycle: pct_start=%g of %g steps leaves a phase without steps",
-                   s->pct_start, s->epochs * (double)steps);
+  /* OneCycleLR divides by each phase's length; the last one starts at
+   * step P - 1 (three phases: 2P - 2) of the total, P = pct_start x total */
+  double total = s->epochs * (double)steps, first = s->pct_start * total;
+  double last_start = s->three_phase ? 2 * first - 2 : first - 1;
+  if (s->kind == RT_SCHED_ONECYCLE && (first < 2 || last_start >= total - 1))
+    return rt_fail(err, errlen, "onecycle: pct_start=%g of %g steps leaves a phase without steps%s",
+                   s->pct_start, total, s->three_phase ? " (three_phase: the first two take 2 x pct_start of them)" : "");
   return 0;
 }
 
@@ -38,18 +40,36 @@ static double anneal_cos(double start, double end, double pct)
 
 /* OneCycleLR (two phases, anneal_strategy 'cos') at step k (0-based) of
  * total: the lr, and the momentum into *mom. */
+/* OneCycleLR at step k of total: cosine annealing through its phases,
+ * each from the end of the one before (torch's phase table): up from
+ * max_lr / div_factor to max_lr, then down to that over final_div_factor;
+ * three_phase goes back down to the start before the last one. The
+ * momentum moves against the lr; in the third phase it stays at its max. */
+typedef struct {
+  double end, lr0, lr1, mom0, mom1; /* the last step; lr and momentum from, to */
+} Phase;
+
 static double one_cycle(const RtSchedule *s, long k, long total, double *mom)
 {
   double initial = s->max_lr / s->div_factor, min_lr = initial / s->final_div_factor;
-  double end1 = s->pct_start * (double)total - 1, end2 = (double)total - 1;
-  if ((double)k <= end1) {
-    double pct = (double)k / end1;
-    *mom = anneal_cos(s->max_momentum, s->base_momentum, pct);
-    return anneal_cos(initial, s->max_lr, pct);
+  double first = s->pct_start * (double)total;
+  Phase phase[3] = {{first - 1, initial, s->max_lr, s->max_momentum, s->base_momentum},
+                {(double)total - 1, s->max_lr, min_lr, s->base_momentum, s->max_momentum},
+                {0, 0, 0, 0, 0}};
+  int n = 2;
+  if (s->three_phase) {
+    phase[1].end = 2 * first - 2;
+    phase[1].lr1 = initial;
+    phase[2] = (Phase){(double)total - 1, initial, min_lr, s->max_momentum, s->max_momentum};
+    n = 3;
   }
-  double pct = ((double)k - end1) / (end2 - end1);
-  *mom = anneal_cos(s->base_momentum, s->max_momentum, pct);
-  return anneal_cos(s->max_lr, min_lr, pct);
+  double start = 0;
+  int i = 0;
+  while (i < n - 1 && (double)k > phase[i].end)
+    start = phase[i++].end;
+  double pct = ((double)k - start) / (phase[i].end - start);
+  *mom = anneal_cos(phase[i].mom0, phase[i].mom1, pct);
+  return anneal_cos(phase[i].lr0, phase[i].lr1, pct);
 }
 
 /* The factor of the base lr in epoch e: StepLR and MultiStepLR multiply

@@ -28,7 +28,8 @@ sgd(lr=0.05,momentum=0.9)|multistep(milestones=[1,3],gamma=0.5)|-
 sgd(lr=0.05,momentum=0.9)|cosine(warmup=1)|-
 sgd(lr=0.05,momentum=0.9)|onecycle(max_lr=0.1)|-
 adam(lr=0.002)|onecycle(max_lr=0.005)|-
-adam(lr=0.002,betas=(0.8,0.99))|-|-"
+adam(lr=0.002,betas=(0.8,0.99))|-|-
+sgd(lr=0.05,momentum=0.9)|onecycle(max_lr=0.1,pct_start=0.25,three_phase=true)|-"
 # option | value | part of the message
 bad_specs="--optimizer|sgd(momentum=0.9)|sgd needs lr
 --optimizer|rmsprop(lr=0.1)|is not an optimizer
@@ -41,6 +42,7 @@ bad_specs="--optimizer|sgd(momentum=0.9)|sgd needs lr
 --schedule|multistep(milestones=[3,2])|bad value for multistep's milestones
 --schedule|step(gamma=0.5)|step needs its first argument
 --schedule|onecycle(max_lr=0.1,epochs=2)|laid out over 2 epochs
+--schedule|onecycle(max_lr=0.1,pct_start=0.6,three_phase=true)|the first two take 2 x pct_start
 --clip|0|--clip expects a positive number"
 nconfigs=$(echo "$configs" | wc -l)
 nbad=$(echo "$bad_specs" | wc -l)
