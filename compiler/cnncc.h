@@ -408,7 +408,8 @@ int cnn_emit_inference(FILE *c, FILE *h, const char *c_name, const char *h_name,
  * NAME_WEIGHT_BYTES and so on. */
 typedef struct {
   int64_t weight_bytes;  /* static const float arrays: weights, biases, folded batchnorms */
-  int64_t const_bytes;   /* other const data: tap offset tables (int), the opaque zero */
+  int64_t const_bytes;   /* other static data: tap offset tables (const int), the opaque zero
+                          * (const volatile: compilers put it in .data) */
   int64_t scratch_bytes; /* NAME_SCRATCH_BYTES: the arena and 64 bytes to align it */
   int64_t arena_bytes;   /* the arena itself, from its 64-byte aligned start */
   int64_t static_bytes;  /* written static data (.bss): --static-arena's array */

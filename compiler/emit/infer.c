@@ -130,7 +130,7 @@ static const char *vact_expr(Emit *E, int act, const char *x) {
 /* Writes a static const float array, ten numbers a line. */
 static void emit_array(Emit *E, const char *name, const float *v, int64_t n, const char *what) {
   CnnPrinter *P = E->P;
-  pr(P, "static const float %s[%" PRId64 "] = { /* %s */", name, n > 0 ? n : 1, what);
+  pr(P, "static const float %s[%" PRId64 "] CNNCC_WEIGHT_ATTR = { /* %s */", name, n > 0 ? n : 1, what);
   char line[400], num[48];
   size_t len = 0;
   for (int64_t i = 0; i < n; i++) {
@@ -857,7 +857,8 @@ static const struct {
 } memory_rows[] = {
     {"WEIGHT_BYTES", "const data (flash): weights, biases, folded batchnorms",
      offsetof(CnnInferMemory, weight_bytes)},
-    {"CONST_BYTES", "other const data: tap offset tables, the opaque zero", offsetof(CnnInferMemory, const_bytes)},
+    {"CONST_BYTES", "other static data: tap offset tables, the opaque zero (volatile)",
+     offsetof(CnnInferMemory, const_bytes)},
     {"SCRATCH_BYTES", "the caller's scratch (RAM) for one call, any alignment",
      offsetof(CnnInferMemory, scratch_bytes)},
     {"ARENA_BYTES", "of which used from its start aligned to 64 bytes", offsetof(CnnInferMemory, arena_bytes)},
@@ -1126,6 +1127,14 @@ static void emit_preamble(Emit *E, FILE *c, const char *c_name, const char *h_na
   pr(P, "#include <stddef.h>");
   pr(P, "#include <stdint.h>");
   if (file_needs_math(E)) pr(P, "#include <math.h>");
+  nl(P);
+  pr(P, "/* Given to every weight array: e.g. -DCNNCC_WEIGHT_ATTR='__attribute__((used))'\n"
+        " * keeps each array whole (an optimizing compiler may turn small ones into\n"
+        " * instruction constants), or a section attribute places them\n"
+        " * (docs/inference.md, \"Memory\"). */");
+  pr(P, "#ifndef CNNCC_WEIGHT_ATTR");
+  pr(P, "#define CNNCC_WEIGHT_ATTR");
+  pr(P, "#endif");
   nl(P);
   if (h_name) {
     pr(P, "#include \"%s\"", h_name);
