@@ -874,7 +874,7 @@ static int64_t memory_row(const CnnInferMemory *m, int r) {
 }
 
 /* Stack use is the C compiler's choice, not cnncc's: said, not stated. */
-#define STACK_NOTE "the stack: a few hundred bytes, the C compiler's choice (gcc -fstack-usage)"
+#define STACK_NOTE "the stack, which the C compiler sizes (gcc -fstack-usage tells)"
 
 static void emit_memory_macros(Emit *E, CnnPrinter *P) {
   pr(P, "/* The memory contract in bytes (float; docs/inference.md, \"Memory\"): beyond\n"
