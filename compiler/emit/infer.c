@@ -300,7 +300,7 @@ static void emit_ctile(Emit *E, const Gemm *m) {
 
 /* A GEMM of nt taps reads their offsets from a static const int table
  * rather than constants in the code when they are many (and the position
- * tile is used): cnn_infer_memory counts these tables. */
+ * tile is used): infer_memory counts these tables. */
 static bool has_offset_table(int nt, int ty) { return !ty && nt > 32; }
 
 /* The whole GEMM. Loop order: channel blocks outside when the input is
@@ -909,11 +909,12 @@ static void emit_declarations(Emit *E, CnnPrinter *P) {
   const CnnNode *in = &net->nodes[0], *out = &net->nodes[net->output];
   const char *N = E->N, *NU = E->NU;
   char b1[64], b2[64];
-  emit_memory_macros(E, P);
   pr(P, "#define %s_INPUT_SIZE %" PRId64 " /* floats: %s %s */", NU, size_of(in), in->name,
      cnn_shape_str(in->shape, b1, sizeof b1));
   pr(P, "#define %s_OUTPUT_SIZE %" PRId64 " /* floats: %s %s */", NU, size_of(out), out->name,
      cnn_shape_str(out->shape, b2, sizeof b2));
+  nl(P);
+  emit_memory_macros(E, P);
   nl(P);
   pr(P, "/* The network's output for one sample: input holds %s_INPUT_SIZE floats\n"
         " * (channels first, as PyTorch), output receives %s_OUTPUT_SIZE; scratch is\n"
