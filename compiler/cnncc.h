@@ -402,6 +402,23 @@ int cnn_emit_inference_file(const CnnNet *net, const char *src_path, const char 
 int cnn_emit_inference(FILE *c, FILE *h, const char *c_name, const char *h_name, const CnnNet *net,
                        const float *params, const float *buffers, uint32_t crc,
                        const CnnInferOptions *opt);
+/* The memory contract of the inference code (docs/inference.md, "Memory"):
+ * exact bytes, from the plan and the lengths of the packed tables, which
+ * the weights' values do not change. The generated file states them as
+ * NAME_WEIGHT_BYTES and so on. */
+typedef struct {
+  int64_t weight_bytes;  /* static const float arrays: weights, biases, folded batchnorms */
+  int64_t const_bytes;   /* other static data: tap offset tables (const int), the opaque zero
+                          * (const volatile: compilers put it in .data) */
+  int64_t scratch_bytes; /* NAME_SCRATCH_BYTES: the arena and 64 bytes to align it */
+  int64_t arena_bytes;   /* the arena itself, from its 64-byte aligned start */
+  int64_t static_bytes;  /* written static data (.bss): --static-arena's array */
+  int64_t input_bytes, output_bytes; /* the caller's buffers */
+} CnnInferMemory;
+/* `cnncc --summary --emit=inference`: the memory contract as a table, one
+ * column per number format (float today). Needs no checkpoint. Returns 0,
+ * or 1 with a message. */
+int cnn_print_inference_memory(FILE *out, const CnnNet *net, const CnnInferOptions *opt);
 /* The blocks of checkpoint `path` (emit/checkpoint.c), read and checked
  * against net by libcnnrt's rt_checkpoint_load, in malloc'd memory that the
  * caller frees, and its CRC-32. Returns 0, or the exit status (1) after a

@@ -18,7 +18,10 @@ static void usage(FILE *out) {
           "\n"
           "  -c, --check          check the program (syntax, names, shapes) and exit\n"
           "  -s, --summary        print each layer's output shape, parameters, FLOPs\n"
-          "                       and activation memory, then totals\n"
+          "                       and activation memory, then totals; with\n"
+          "                       --emit=inference, also the bytes its code needs\n"
+          "                       (weights, scratch, buffers; docs/inference.md),\n"
+          "                       and without --weights it writes nothing\n"
           "      --plan           print the plan of the training code (per layer: the\n"
           "                       kernel, fusions, recomputation; per buffer of the\n"
           "                       pool: offset, size and steps in use; the scratch)\n"
@@ -276,6 +279,10 @@ static bool emits(const Command *cmd, const char *what) {
 /* The stages after the front end, as the command asks for them. */
 static int run_back_end(Command *cmd, const CnnNet *net) {
   if (cmd->summary) cnn_print_summary(stdout, net);
+  if (cmd->summary && emits(cmd, "inference")) { /* the memory contract: no checkpoint needed */
+    int status = cnn_print_inference_memory(stdout, net, &cmd->infer);
+    if (status || (!cmd->plan && !cmd->infer.weights)) return status;
+  }
   if (cmd->plan)
     return emits(cmd, "inference") ? cnn_print_inference_plan(net)
                                    : cnn_print_training_plan(stdout, net, &cmd->gen);

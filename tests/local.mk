@@ -146,6 +146,13 @@ tests_kernels_LDADD += -lm
 TESTS += tests/infer-plan.sh
 dist_check_SCRIPTS += tests/infer-plan.sh
 
+# The memory contract of the inference code (cnncc --summary
+# --emit=inference; docs/inference.md, "Memory") against the compiled
+# objects' sections, the scratch really touched and the stack frames.
+TESTS += tests/memory.sh
+dist_check_SCRIPTS += tests/memory.sh
+EXTRA_DIST += tests/memory-run.c
+
 # ONNX export (cnncc --emit=onnx, docs/interop.md): onnx.checker and ONNX
 # Runtime (npm onnxruntime-node, bench/ort-setup.sh) against the training code.
 TESTS += tests/onnx.sh

@@ -39,6 +39,7 @@
  *     compiled, or by -DCNNCC_SIMD=0..3. */
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,7 +130,7 @@ static const char *vact_expr(Emit *E, int act, const char *x) {
 /* Writes a static const float array, ten numbers a line. */
 static void emit_array(Emit *E, const char *name, const float *v, int64_t n, const char *what) {
   CnnPrinter *P = E->P;
-  pr(P, "static const float %s[%" PRId64 "] = { /* %s */", name, n > 0 ? n : 1, what);
+  pr(P, "static const float %s[%" PRId64 "] CNNCC_WEIGHT_ATTR = { /* %s */", name, n > 0 ? n : 1, what);
   char line[400], num[48];
   size_t len = 0;
   for (int64_t i = 0; i < n; i++) {
@@ -297,6 +298,11 @@ static void emit_ctile(Emit *E, const Gemm *m) {
   pr(P, "}");
 }
 
+/* A GEMM of nt taps reads their offsets from a static const int table
+ * rather than constants in the code when they are many (and the position
+ * tile is used): infer_memory counts these tables. */
+static bool has_offset_table(int nt, int ty) { return !ty && nt > 32; }
+
 /* The whole GEMM. Loop order: channel blocks outside when the input is
  * small or the weights big; positions outside when the weights are small
  * and the input big (e.g. 1x1 convolutions with many channels), so that
@@ -308,7 +314,7 @@ static void emit_gemm(Emit *E, const Gemm *m) {
     return;
   }
   int full = m->oc / BLOCK, rem = m->oc % BLOCK, ocb = full + (rem > 0);
-  bool table = m->nt > 32;
+  bool table = has_offset_table(m->nt, m->ty);
   if (table) {
     char *s = cnn_alloc(E->A, (size_t)m->nt * 24 + 8);
     size_t o = 0;
@@ -812,6 +818,90 @@ static void emit_copy(Emit *E, int k) {
   pr(P, "}");
 }
 
+/* ---- the memory contract ---- */
+
+/* Bytes of the tap offset tables that emit_gemm prints (4-byte int). */
+static int64_t offset_table_bytes(const CnnInferPlan *p) {
+  int64_t b = 0;
+  for (int k = 0; k < p->ng; k++) {
+    if (p->g[k].kind == CNN_IG_CONV && has_offset_table(p->cg[k].taps.ntaps, p->cg[k].ty))
+      b += 4 * p->cg[k].taps.ntaps;
+    for (int f = 0; p->g[k].kind == CNN_IG_CONVT && f < p->tg[k].nphase; f++) {
+      const CnnInferTPhase *ph = &p->tg[k].phase[f];
+      if (ph->nt && ph->ny && ph->nx && has_offset_table(ph->nt, 0)) b += 4 * ph->nt;
+    }
+  }
+  return b;
+}
+
+/* The figures of the file that E prints, once its tables are packed:
+ * exactly the static arrays and the API's buffers that it declares. */
+static CnnInferMemory infer_memory(const Emit *E) {
+  const CnnInferPlan *p = E->p;
+  CnnInferMemory m = {.arena_bytes = p->arena_floats * 4,
+                      .input_bytes = size_of(&E->net->nodes[0]) * 4,
+                      .output_bytes = size_of(&E->net->nodes[E->net->output]) * 4,
+                      .const_bytes = offset_table_bytes(p) + (p->need_zero ? 4 : 0)};
+  for (int k = 0; k < p->ng; k++)
+    for (int i = 0; i < E->tables[k].n; i++)
+      m.weight_bytes += 4 * (E->tables[k].t[i].n > 0 ? E->tables[k].t[i].n : 1); /* as emit_array */
+  if (E->opt->static_arena) m.static_bytes = (p->arena_floats + 16) * 4; /* as emit_api */
+  else if (p->arena_floats) m.scratch_bytes = m.arena_bytes + 64;
+  return m;
+}
+
+/* The figures, as the summary and the macros name them (NAME_ + suffix). */
+static const struct {
+  const char *suffix, *what;
+  size_t at;
+} memory_rows[] = {
+    {"WEIGHT_BYTES", "const data (flash): weights, biases, folded batchnorms",
+     offsetof(CnnInferMemory, weight_bytes)},
+    {"CONST_BYTES", "other static data: tap offset tables, the opaque zero (volatile)",
+     offsetof(CnnInferMemory, const_bytes)},
+    {"SCRATCH_BYTES", "the caller's scratch (RAM) for one call, any alignment",
+     offsetof(CnnInferMemory, scratch_bytes)},
+    {"ARENA_BYTES", "of which used from its start aligned to 64 bytes", offsetof(CnnInferMemory, arena_bytes)},
+    {"STATIC_BYTES", "written static data (RAM, .bss): --static-arena's arena",
+     offsetof(CnnInferMemory, static_bytes)},
+    {"INPUT_BYTES", "the caller's input buffer", offsetof(CnnInferMemory, input_bytes)},
+    {"OUTPUT_BYTES", "the caller's output buffer", offsetof(CnnInferMemory, output_bytes)},
+};
+#define NMEMORY_ROWS ((int)(sizeof memory_rows / sizeof *memory_rows))
+
+static int64_t memory_row(const CnnInferMemory *m, int r) {
+  return *(const int64_t *)(const void *)((const char *)m + memory_rows[r].at);
+}
+
+/* Stack use is the C compiler's choice, not cnncc's: said, not stated. */
+#define STACK_NOTE "the stack, which the C compiler sizes (gcc -fstack-usage tells)"
+
+static void emit_memory_macros(Emit *E, CnnPrinter *P) {
+  pr(P, "/* The memory contract in bytes (float; docs/inference.md, \"Memory\"): beyond\n"
+        " * these, only %s.\n"
+        " * With --static-arena, SCRATCH_BYTES is 0 (pass NULL) and ARENA_BYTES lie\n"
+        " * inside STATIC_BYTES. */", STACK_NOTE);
+  for (int r = 0; r < NMEMORY_ROWS; r++)
+    pr(P, "#define %s_%s %" PRId64 " /* %s */", E->NU, memory_rows[r].suffix, memory_row(&E->mem, r),
+       memory_rows[r].what);
+}
+
+/* The table of the summary: one column per number format. */
+static void print_memory(FILE *out, const char *NU, const CnnInferMemory *cols, const char *const *names,
+                         int ncols) {
+  fprintf(out, "\nMemory of --emit=inference in bytes (docs/inference.md, \"Memory\"):\n%-24s", "");
+  for (int c = 0; c < ncols; c++) fprintf(out, " %12s", names[c]);
+  fprintf(out, "\n");
+  for (int r = 0; r < NMEMORY_ROWS; r++) {
+    char name[128];
+    snprintf(name, sizeof name, "%s_%s", NU, memory_rows[r].suffix);
+    fprintf(out, "%-24s", name);
+    for (int c = 0; c < ncols; c++) fprintf(out, " %12" PRId64, memory_row(&cols[c], r));
+    fprintf(out, "  %s\n", memory_rows[r].what);
+  }
+  fprintf(out, "Beyond these, only %s.\n", STACK_NOTE);
+}
+
 /* ---- the file ---- */
 
 static void emit_declarations(Emit *E, CnnPrinter *P) {
@@ -819,17 +909,12 @@ static void emit_declarations(Emit *E, CnnPrinter *P) {
   const CnnNode *in = &net->nodes[0], *out = &net->nodes[net->output];
   const char *N = E->N, *NU = E->NU;
   char b1[64], b2[64];
-  int64_t scratch = E->opt->static_arena || !E->p->arena_floats ? 0 : E->p->arena_floats * 4 + 64;
   pr(P, "#define %s_INPUT_SIZE %" PRId64 " /* floats: %s %s */", NU, size_of(in), in->name,
      cnn_shape_str(in->shape, b1, sizeof b1));
   pr(P, "#define %s_OUTPUT_SIZE %" PRId64 " /* floats: %s %s */", NU, size_of(out), out->name,
      cnn_shape_str(out->shape, b2, sizeof b2));
-  if (E->opt->static_arena)
-    pr(P, "#define %s_SCRATCH_BYTES 0 /* a static arena (%" PRId64 " bytes): pass NULL */", NU,
-       E->p->arena_floats * 4);
-  else
-    pr(P, "#define %s_SCRATCH_BYTES %" PRId64 " /* scratch memory for one call, any alignment */", NU,
-       scratch);
+  nl(P);
+  emit_memory_macros(E, P);
   nl(P);
   pr(P, "/* The network's output for one sample: input holds %s_INPUT_SIZE floats\n"
         " * (channels first, as PyTorch), output receives %s_OUTPUT_SIZE; scratch is\n"
@@ -1027,9 +1112,9 @@ static void emit_banner(Emit *E, const char *c_name) {
      cnn_shape_str(in->shape, b1, sizeof b1), size_of(in), out->name,
      cnn_shape_str(out->shape, b2, sizeof b2), size_of(out),
      E->opt->static_arena
-         ? fmt(E, "a static arena of %" PRId64 " bytes (not reentrant)", E->p->arena_floats * 4)
-         : fmt(E, "%" PRId64 " bytes of scratch from the caller (%s_SCRATCH_BYTES)",
-               E->p->arena_floats ? E->p->arena_floats * 4 + 64 : 0, E->NU),
+         ? fmt(E, "a static arena of %" PRId64 " bytes (not reentrant)", E->mem.static_bytes)
+         : fmt(E, "%" PRId64 " bytes of scratch from the caller (%s_SCRATCH_BYTES)", E->mem.scratch_bytes,
+               E->NU),
      file_needs_math(E) ? " but libm's" : "", E->opt->static_arena ? " but its arena" : " (reentrant)",
      c_name);
 }
@@ -1043,6 +1128,14 @@ static void emit_preamble(Emit *E, FILE *c, const char *c_name, const char *h_na
   pr(P, "#include <stddef.h>");
   pr(P, "#include <stdint.h>");
   if (file_needs_math(E)) pr(P, "#include <math.h>");
+  nl(P);
+  pr(P, "/* Given to every weight array: e.g. -DCNNCC_WEIGHT_ATTR='__attribute__((used))'\n"
+        " * keeps each array whole (an optimizing compiler may turn small ones into\n"
+        " * instruction constants), or a section attribute places them\n"
+        " * (docs/inference.md, \"Memory\"). */");
+  pr(P, "#ifndef CNNCC_WEIGHT_ATTR");
+  pr(P, "#define CNNCC_WEIGHT_ATTR");
+  pr(P, "#endif");
   nl(P);
   if (h_name) {
     pr(P, "#include \"%s\"", h_name);
@@ -1129,6 +1222,7 @@ static int plan_and_print(CnnArena *A, void *ctx) {
   E->NU = cnn_strupper(A, E->net->name);
   if (!(E->p = cnn_plan_inference(A, E->net, E->opt))) return -1;
   cnn_infer_pack_tables(E);
+  E->mem = infer_memory(E);
   emit_file(E, f->c, f->h, f->c_name, f->h_name);
   return check_needs(E) ? 0 : -1;
 }
@@ -1141,4 +1235,36 @@ int cnn_emit_inference(FILE *c, FILE *h, const char *c_name, const char *h_name,
                        .crc = crc, .hash = cnn_arch_hash(net)}};
   return cnn_with_arena(plan_and_print, &f,
                         "out of memory (or cannot write) while generating inference code");
+}
+
+/* The summary's figures: the plan, and the tables packed from zeros (their
+ * lengths do not depend on the values), a CnnArenaTask. */
+typedef struct {
+  Emit E;
+  FILE *out;
+} MemoryTask;
+
+static int print_memory_task(CnnArena *A, void *ctx) {
+  Emit *E = &((MemoryTask *)ctx)->E;
+  E->A = A;
+  E->NU = cnn_strupper(A, E->net->name);
+  if (!(E->p = cnn_plan_inference(A, E->net, E->opt))) return -1;
+  int64_t buffers = 0;
+  for (int i = 0; i < E->net->nnodes; i++) {
+    CnnTensorSpec ts[4];
+    for (int t = cnn_node_tensors(E->net, &E->net->nodes[i], ts); t-- > 0;)
+      if (!ts[t].learnable) buffers += ts[t].count;
+  }
+  E->params = cnn_alloc(A, sizeof(float) * (size_t)(E->net->nparams + 1));
+  E->buffers = cnn_alloc(A, sizeof(float) * (size_t)(buffers + 1));
+  cnn_infer_pack_tables(E);
+  CnnInferMemory m = infer_memory(E);
+  print_memory(((MemoryTask *)ctx)->out, E->NU, &m, (const char *const[]){"float"}, 1);
+  return 0;
+}
+
+int cnn_print_inference_memory(FILE *out, const CnnNet *net, const CnnInferOptions *opt) {
+  MemoryTask t = {{.net = net, .opt = opt, .N = net->name}, out};
+  if (cnn_with_arena(print_memory_task, &t, "out of memory while planning the inference code")) return 1;
+  return fflush(out) || ferror(out) ? 1 : 0;
 }

@@ -41,6 +41,7 @@ typedef struct {
   int64_t (*toff)[4];
   Tables *tables;       /* per group */
   bool weights_need_math;
+  CnnInferMemory mem; /* what the file states (cnn_infer_memory) */
   /* what the printing used; the plan must have foreseen it (check_needs) */
   bool need_math, need_zero, need_vsum;
   unsigned need_vk; /* CNN_VK_* */

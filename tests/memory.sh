@@ -1,0 +1,166 @@
+#!/bin/sh
+# The memory contract of the inference code (cnncc --summary
+# --emit=inference; docs/inference.md, "Memory"), for some examples and
+# tests/infer-edge.cnn (a tap offset table, transposed convolutions), with
+# and without --static-arena. Per network:
+#  - the summary, made without a checkpoint, states the figures that the
+#    generated file and its header define (NAME_WEIGHT_BYTES, ...);
+#  - compiled by gcc -O2 -fdata-sections with every weight array kept whole
+#    (CNNCC_WEIGHT_ATTR=__attribute__((used))), its arrays' sections sum
+#    to exactly NAME_WEIGHT_BYTES, the tap tables and the opaque zero to
+#    NAME_CONST_BYTES, .bss to NAME_STATIC_BYTES, and nothing else is
+#    writable data; the compiler's own constants are reported;
+#  - tests/memory-run.c: nothing past NAME_SCRATCH_BYTES of a scratch
+#    buffer changes, at any alignment; the bytes touched are reported, and
+#    must be at least half of NAME_ARENA_BYTES (none with --static-arena,
+#    where the scratch argument is ignored);
+#  - gcc -fstack-usage: no dynamic stack, and predict_batch + predict + the
+#    largest other frame (the deepest chain of calls) under 64 KiB,
+#    reported;
+#  - with --static-arena, the same outputs as with the caller's scratch.
+# The checkpoints come from tests/infer-ref.c (the initialization, no
+# training: the values do not change any size), built with -O0 for speed.
+. "$top_srcdir/tests/tap.sh"
+CC=${CNNCC_CC:-cc}
+# source, then "static" for a second build with --static-arena
+networks="examples/lenet static
+examples/mlp -
+examples/vgg -
+examples/resnet -
+tests/infer-edge static"
+if ! command -v gcc >/dev/null 2>&1 || ! command -v size >/dev/null 2>&1; then
+  echo "1..0 # SKIP needs gcc and size (binutils)"
+  exit 0
+fi
+set -- $networks
+nstatic=$(printf '%s\n' "$networks" | grep -c ' static$')
+plan $((2 + $# / 2 * 5 + nstatic * 6))
+use_tmp memory
+find_rtlib
+
+# The summary needs no checkpoint and writes nothing.
+if (cd "$tmp" && "$CNNCC" --summary --emit=inference "$top_srcdir/examples/lenet.cnn" >summary.txt 2>&1) &&
+   [ "$(ls "$tmp")" = summary.txt ] && grep -q '^ *float$' "$tmp/summary.txt"; then
+  ok "--summary --emit=inference without --weights: figures, a float column, no file written"
+else
+  not_ok "--summary --emit=inference without --weights: figures, a float column, no file written"
+  diag "$(ls "$tmp")" "$(cat "$tmp/summary.txt")"
+fi
+check_fails "--summary --emit=inference on a missing file: the error, status 2" 2 \
+  "cnncc: cannot read '$tmp/none.cnn': No such file or directory" \
+  "$CNNCC" --summary --emit=inference "$tmp/none.cnn"
+rm -f "$tmp/summary.txt" "$tmp/out" "$tmp/err"
+
+# figures FILE NET: "NAME VALUE" of the NET_*_BYTES figures, sorted
+figures() { sed -n "s/^#define \(${2}_[A-Z]*_BYTES\) \([0-9]*\) .*/\1 \2/p" "$1" | sort; }
+# fig FILE NAME: the value of one figure in a figures file
+fig() { awk -v n="$2" '$1 == n { print $2 }' "$1"; }
+# sections OBJ REGEX: the sum of the sizes of OBJ's sections whose names match REGEX
+sections() { size -A "$1" | awk -v re="$2" '$1 ~ re { s += $2 } END { print s + 0 }'; }
+
+# one NAME SRC NET NETU DIR FLAGS...: the checks of one build
+one() {
+  nm=$1 src=$2 net=$3 NET=$4 d=$5
+  shift 5
+  log=$d/log
+  ckpt=$tmp/$nm.ckpt
+  nm="$nm${1:+ $*}"
+  "$CNNCC" --summary --emit=inference "$@" "$top_srcdir/$src.cnn" >"$d/summary" 2>"$log"
+  awk -v p="${NET}_" 'index($1, p) == 1 && $1 ~ /_BYTES$/ { print $1, $2 }' "$d/summary" | sort >"$d/said"
+  mkdir -p "$d/h"
+  if "$CNNCC" --emit=inference --weights "$ckpt" "$@" "$top_srcdir/$src.cnn" -o "$d/infer.c" >>"$log" 2>&1 &&
+     "$CNNCC" --emit=inference --header --weights "$ckpt" "$@" "$top_srcdir/$src.cnn" -o "$d/h/infer.c" \
+       >>"$log" 2>&1 &&
+     figures "$d/infer.c" "$NET" >"$d/c-figures" && figures "$d/h/infer.h" "$NET" >"$d/h-figures" &&
+     [ "$(wc -l <"$d/said")" = 7 ] && cmp -s "$d/said" "$d/c-figures" && cmp -s "$d/said" "$d/h-figures"; then
+    ok "$nm: the summary states the figures the file and header define"
+  else
+    not_ok "$nm: the summary states the figures the file and header define"
+    diag "$(cat "$log")" "summary:" "$(cat "$d/said")" "file:" "$(cat "$d/c-figures")"
+  fi
+  f=$d/said
+  obj=$d/infer.o
+  if gcc -std=c99 -O2 -fdata-sections -fstack-usage '-DCNNCC_WEIGHT_ATTR=__attribute__((used))' \
+       -c -o "$obj" "$d/infer.c" >"$log" 2>&1; then
+    arrays=$(sections "$obj" "^\\.rodata\\.${net}_" )
+    zero=$(sections "$obj" "^\\.(ro)?data\\.${net}_zero\$")
+    weights=$((arrays - $(sections "$obj" "^\\.rodata\\.${net}_zero\$")))
+    offs=$(sections "$obj" '^\.rodata\.off\.')
+    bss=$(sections "$obj" '^\.bss')
+    data=$(($(sections "$obj" '^\.data') - $(sections "$obj" "^\\.data\\.${net}_zero\$")))
+    own=$(sections "$obj" '^\.rodata(\.cst|\.str|$)')
+    text=$(sections "$obj" '^\.text')
+  else
+    diag "$(tail -n 20 "$log")"
+    weights=none
+  fi
+  check "$nm: weight arrays (.rodata.${net}_*) are ${NET}_WEIGHT_BYTES = $(fig "$f" "${NET}_WEIGHT_BYTES")" \
+    [ "$weights" = "$(fig "$f" "${NET}_WEIGHT_BYTES")" ]
+  if [ "$weights" != none ] && [ $((offs + zero)) = "$(fig "$f" "${NET}_CONST_BYTES")" ] &&
+     [ "$bss" = "$(fig "$f" "${NET}_STATIC_BYTES")" ] && [ "$data" = 0 ]; then
+    ok "$nm: tap tables + zero = ${NET}_CONST_BYTES ($offs + $zero), .bss = ${NET}_STATIC_BYTES ($bss), no other data"
+  else
+    not_ok "$nm: tap tables + zero = ${NET}_CONST_BYTES, .bss = ${NET}_STATIC_BYTES, no other data"
+    diag "$(size -A "$obj" 2>&1 | grep -v "\\.rodata\\.${net}_")" "$(cat "$f")"
+  fi
+  [ "$weights" != none ] &&
+    diag "$nm: gcc -O2 adds $own bytes of its own constants (.rodata.cst*) to $weights of weights; .text $text"
+  # without the attribute, what stays in the arrays (the rest became code)
+  if gcc -std=c99 -O2 -fdata-sections -c -o "$d/plain.o" "$d/infer.c" >>"$log" 2>&1; then
+    plain=$(($(sections "$d/plain.o" "^\\.rodata\\.${net}_") - $(sections "$d/plain.o" "^\\.rodata\\.${net}_zero\$")))
+    diag "$nm: without CNNCC_WEIGHT_ATTR, $plain of the $weights bytes of weights stay in their arrays"
+  fi
+  # the scratch actually touched
+  if $CC -O2 -DINFER='"infer.c"' -DARENA="${NET}_ARENA_BYTES" -I"$d" -o "$d/run" \
+       "$top_srcdir/tests/memory-run.c" -lm >"$log" 2>&1 &&
+     "$d/run" "$d/out.f32" >>"$log" 2>&1 &&
+     tail -n 1 "$log" | awk -v s="$*" '{ exit !(s != "" ? $2 == 0 : $2 * 2 >= $7 + 0) }'; then
+    ok "$nm: nothing past ${NET}_SCRATCH_BYTES written, at any alignment; at least half the arena used"
+    diag "$nm: $(tail -n 1 "$log")"
+  else
+    not_ok "$nm: nothing past ${NET}_SCRATCH_BYTES written, at any alignment; at least half the arena used"
+    diag "$(tail -n 20 "$log")"
+  fi
+  # the stack: gcc's frame sizes, all static
+  su=$d/infer.su
+  stack=$(awk -F '\t' -v N="$net" '
+    $3 != "static" { dyn = 1 }
+    { split($1, p, ":"); f = p[4] }
+    f == N "_predict_batch" { b = $2; next }
+    f == N "_predict" { q = $2; next }
+    $2 > m { m = $2 }
+    END { print dyn ? "dynamic" : b + q + m }' "$su" 2>/dev/null)
+  if [ -n "$stack" ] && [ "$stack" != dynamic ] && [ "$stack" -lt 65536 ]; then
+    ok "$nm: stack (gcc -O2 frames, deepest chain) $stack bytes"
+  else
+    not_ok "$nm: stack (gcc -O2 frames, deepest chain) under 64 KiB, no dynamic frames"
+    diag "$(cat "$su" 2>&1)"
+  fi
+}
+
+set -- $networks
+while [ $# -gt 0 ]; do
+  src=$1 variants=$2
+  shift 2
+  name=${src##*/}
+  net=$(sed -n 's/^network[ \t]*\([A-Za-z_0-9]*\).*/\1/p' "$top_srcdir/$src.cnn" | head -n 1)
+  [ -n "$net" ] || net=$name
+  NET=$(echo "$net" | tr 'a-z' 'A-Z')
+  mkdir -p "$tmp/$name" "$tmp/$name-static"
+  log=$tmp/$name/log
+  # the checkpoint: the initialization of the training code
+  if "$CNNCC" "$top_srcdir/$src.cnn" -o "$tmp/$name/net.c" >"$log" 2>&1 &&
+     $CC -O0 -DCNNCC_NO_MAIN -DNET="$net" -DNETU="$NET" -DHEADER='"net.h"' -I"$tmp/$name" \
+       -I"$top_srcdir/runtime" -o "$tmp/$name/ref" "$top_srcdir/tests/infer-ref.c" "$tmp/$name/net.c" \
+       $rtlib -lz -lm >>"$log" 2>&1 &&
+     "$tmp/$name/ref" "$tmp/$name" 0 1 1 >>"$log" 2>&1; then
+    mv "$tmp/$name/ckpt" "$tmp/$name.ckpt"
+  else
+    diag "$name: no checkpoint: $(tail -n 20 "$log")"
+  fi
+  one "$name" "$src" "$net" "$NET" "$tmp/$name"
+  [ "$variants" = static ] || continue
+  one "$name" "$src" "$net" "$NET" "$tmp/$name-static" --static-arena
+  check "$name --static-arena: the same outputs as with the caller's scratch" \
+    cmp -s "$tmp/$name/out.f32" "$tmp/$name-static/out.f32"
+done
