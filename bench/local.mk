@@ -4,7 +4,8 @@ EXTRA_DIST += bench/train.sh bench/torch_train.py bench/synth_data.py \
 	bench/peak.c bench/baseline.sh docs/performance.md \
 	bench/ort-setup.sh bench/ort-export.py bench/ort-time.js \
 	bench/package.json bench/package-lock.json bench/compilers.sh \
-	bench/mpi-scaling.sh bench/data-load.c bench/recipes.sh bench/common.sh
+	bench/mpi-scaling.sh bench/data-load.c bench/recipes.sh bench/common.sh \
+	bench/quant.sh
 CLEANFILES += bench/peak bench/data-load
 
 # The FMA peak probe, built for this machine with the generated-code compiler.
@@ -74,3 +75,12 @@ bench-recipes: cnncc$(EXEEXT) runtime/libcnnrt.a
 	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
 	CNNCC='$(top_builddir)/cnncc$(EXEEXT)' \
 	$(SHELL) $(top_srcdir)/bench/recipes.sh
+
+# int8 against float for the standalone inference code: accuracy, bytes of
+# weights and batch-1 latency, with PyTorch's float latency (bench/quant.sh,
+# docs/inference.md "int8: measured"); trains the checkpoints it lacks.
+.PHONY: bench-quant
+bench-quant: cnncc$(EXEEXT) runtime/libcnnrt.a
+	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
+	CNNCC='$(top_builddir)/cnncc$(EXEEXT)' CNNCC_PYTHON='$(CNNCC_PYTHON)' \
+	$(SHELL) $(top_srcdir)/bench/quant.sh
