@@ -1,6 +1,6 @@
 /* quant-run.c - the driver of tests/quant.sh: runs the inference code INFER
  * (float or --quantize=int8) on the first N test samples of DIR, read with
- * libcnnrt, writes the outputs to OUT (raw floats, for cmp) and prints the
+ * libcnnrt (DIR may be one CSV file), writes the outputs to OUT (raw floats, for cmp) and prints the
  * accuracy; with REF (another run's OUT) also how many samples have the same
  * argmax and the largest |out - ref| relative to the largest |ref|.
  *
@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "cnnrt.h"
 #define CNNCC_GENERIC_NAMES
@@ -28,14 +29,17 @@ int main(int argc, char **argv) {
   }
   RtDataset ds;
   char err[1024];
-  if (rt_dataset_load(argv[1], "test", &ds, err, sizeof err)) {
+  RtCsvOptions csv = {NULL, -1};
+  struct stat st;
+  if (stat(argv[1], &st) == 0 && S_ISREG(st.st_mode) ? rt_csv_load(argv[1], &csv, &ds, err, sizeof err)
+                                                     : rt_dataset_load(argv[1], "test", &ds, err, sizeof err)) {
     fprintf(stderr, "quant-run: %s\n", err);
     return 1;
   }
   long n = atol(argv[2]) < ds.n ? atol(argv[2]) : ds.n;
   float *x = malloc(sizeof(float) * CNN_INPUT_SIZE), *out = malloc(sizeof(float) * (size_t)n * CNN_OUTPUT_SIZE);
   float *ref = malloc(sizeof(float) * (size_t)n * CNN_OUTPUT_SIZE);
-  int32_t label;
+  int32_t label = 0;
   void *scratch = malloc(CNN_SCRATCH_BYTES);
   long correct = 0, agree = 0;
   double maxdiff = 0, maxref = 0;

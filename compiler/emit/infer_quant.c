@@ -69,8 +69,8 @@ static int check_supported(Emit *E) {
     if (id < 0) continue;
     const CnnNode *n = node(E, id);
     fprintf(stderr, "cnncc: --quantize=int8: layer '%s' (%s, line %d) has no int8 version yet; "
-                    "quantized are conv1d/conv2d, dense, batchnorm, relu, maxpool, avgpool, "
-                    "global pooling, add and flatten\n", n->name, cnn_op_name(n->op), n->loc.first_line);
+                    "quantized are conv1d/conv2d and dense (with batchnorm folded in), relu, "
+                    "maxpool, avgpool, global pooling, add and flatten\n", n->name, cnn_op_name(n->op), n->loc.first_line);
     return -1;
   }
   return 0;
