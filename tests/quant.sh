@@ -1,6 +1,7 @@
 #!/bin/sh
 # int8 quantization (cnncc --emit=inference --quantize=int8,
 # docs/inference.md, "int8 quantization"):
+#  - tests/quant-kernels.c: the requantization's and the input's rounding;
 #  - LeNet trained two epochs on the Fashion-MNIST sample with the generated
 #    trainer, quantized with the sample's first 500 training images; the
 #    int8 file builds as strict C99 with gcc and clang and references no
@@ -21,7 +22,7 @@ find_rtlib
 DATA=$top_srcdir/data/fashion-mnist
 STRICT="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 have() { command -v "$1" >/dev/null 2>&1; }
-plan 24
+plan 26
 
 # runner NAME INFER.c FLAGS...: tests/quant-run.c with INFER.c, built by CC
 runner() {
@@ -33,6 +34,18 @@ runner() {
 }
 # within LINE AGREE DIFF: quant-run's line has agree >= AGREE, maxdiff <= DIFF
 within() { echo "$1" | awk -v a="$2" -v d="$3" '{ exit !($6 >= a && $8 <= d) }'; }
+
+# ---- the kernels' rounding (tests/quant-kernels.c) ----
+for cc in gcc clang; do
+  if ! have $cc; then ok "quant.h rounding with $cc # SKIP no $cc"; continue; fi
+  if $cc $STRICT -O2 -I"$top_srcdir/compiler/kernels" -o "$tmp/qk-$cc" "$top_srcdir/tests/quant-kernels.c" -lm \
+       >"$tmp/log" 2>&1 && "$tmp/qk-$cc" >>"$tmp/log" 2>&1; then
+    ok "quant.h rounding with $cc"
+  else
+    not_ok "quant.h rounding with $cc"
+    diag "$(tail -n 20 "$tmp/log")"
+  fi
+done
 
 # ---- LeNet, trained ----
 if "$CNNCC" "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet" >"$tmp/log" 2>&1 &&

@@ -40,6 +40,9 @@
  *   vtanh.h          and tanhf
  *   verf.h           cnn_verf (gelu): a rational fit within 4e-7; in
  *                    portable C, libm's erff
+ *
+ * and the int8 code (--quantize=int8, emit/infer_quant.c) only quant.h:
+ * the int8 kernels and the requantization.
  */
 #ifndef CNNCC_KERNELS_H
 #define CNNCC_KERNELS_H

@@ -19,8 +19,8 @@ typedef struct {
   const float *deq;    /* a last layer: float output = acc * deq[c]; else NULL */
 } CnnQConv;
 
-/* x * y * 2^-31 rounded to nearest (ties away from zero), saturated:
- * gemmlowp's SaturatingRoundingDoublingHighMul. */
+/* x * y * 2^-31 rounded to nearest, ties toward +infinity (as NEON's
+ * sqrdmulh), saturated: gemmlowp's SaturatingRoundingDoublingHighMul. */
 static int32_t cnn_q_mulhi(int32_t x, int32_t y) {
   int64_t p = (int64_t)x * y;
   if (x == INT32_MIN && y == INT32_MIN) return INT32_MAX;
@@ -72,26 +72,36 @@ static void cnn_q_dequantize(const signed char *q, float *y, long n, float scale
   for (long i = 0; i < n; i++) y[i] = (float)q[i] * scale;
 }
 
+/* The outputs [*lo, *hi) of an axis (n inputs, on outputs, stride s) whose
+ * tap at offset off (tap * dilation - padding) reads inside the input. */
+static void cnn_q_span(int off, int n, int on, int s, int *lo, int *hi) {
+  *lo = off < 0 ? (-off + s - 1) / s : 0;
+  *hi = n - off <= 0 ? 0 : (n - off - 1) / s + 1;
+  if (*hi > on) *hi = on;
+  if (*lo > *hi) *lo = *hi;
+}
+
 /* Output channel o of a convolution: acc (oh * ow int32) = bias + the
- * taps, one weight times a shifted row of the input at a time. */
+ * taps, one weight times a shifted window of the input at a time. */
 static void cnn_q_conv_channel(const CnnQConv *c, const signed char *x, int o, int32_t *acc) {
   int npos = c->oh * c->ow;
   for (int j = 0; j < npos; j++) acc[j] = c->b[o];
-  for (int i = 0; i < c->ic; i++)
-    for (int ky = 0; ky < c->kh; ky++)
-      for (int kx = 0; kx < c->kw; kx++) {
+  for (int ky = 0; ky < c->kh; ky++)
+    for (int kx = 0; kx < c->kw; kx++) {
+      int y0, y1, x0, x1, offy = ky * c->dh - c->pt, offx = kx * c->dw - c->pl;
+      cnn_q_span(offy, c->ih, c->oh, c->sh, &y0, &y1);
+      cnn_q_span(offx, c->iw, c->ow, c->sw, &x0, &x1);
+      for (int i = 0; i < c->ic; i++) {
         int32_t w = c->w[((o * c->ic + i) * c->kh + ky) * c->kw + kx];
-        const signed char *xi = x + (long)i * c->ih * c->iw;
+        const signed char *xi = x + (long)i * c->ih * c->iw + (long)offy * c->iw + offx;
         if (!w) continue;
-        for (int oy = 0; oy < c->oh; oy++) {
-          int iy = oy * c->sh + ky * c->dh - c->pt;
-          if (iy < 0 || iy >= c->ih) continue;
-          for (int ox = 0; ox < c->ow; ox++) {
-            int ix = ox * c->sw + kx * c->dw - c->pl;
-            if (ix >= 0 && ix < c->iw) acc[oy * c->ow + ox] += w * xi[iy * c->iw + ix];
-          }
+        for (int oy = y0; oy < y1; oy++) {
+          const signed char *row = xi + (long)oy * c->sh * c->iw;
+          int32_t *a = acc + oy * c->ow;
+          for (int ox = x0; ox < x1; ox++) a[ox] += w * row[ox * c->sw];
         }
       }
+    }
 }
 
 /* The convolution into y (int8) or, for a last layer (deq), into yf. */
