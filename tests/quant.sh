@@ -10,8 +10,8 @@
 #    of the largest float output, its accuracy within 2 points of float's;
 #    its outputs are the same bits with gcc and clang, -O0, -O3 and
 #    -O3 -march=native;
-#  - VGG, ResNet and tests/quant-ops.cnn (every group kind the int8 code
-#    has) from checkpoints of tests/infer-ref.c (three Adam steps), the
+#  - VGG, ResNet, tests/quant-ops.cnn and quant-ops1d.cnn (every group
+#    kind the int8 code has, on random CSV data) from checkpoints of tests/infer-ref.c (three Adam steps), the
 #    same checks against the float file on 40 samples (argmax on 80%,
 #    outputs within 10%);
 #  - a layer without an int8 version (tests/infer-edge.cnn) is refused by
@@ -22,7 +22,7 @@ find_rtlib
 DATA=$top_srcdir/data/fashion-mnist
 STRICT="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 have() { command -v "$1" >/dev/null 2>&1; }
-plan 26
+plan 28
 
 # runner NAME INFER.c FLAGS...: tests/quant-run.c with INFER.c, built by CC
 runner() {
@@ -104,9 +104,11 @@ check "lenet: int8 outputs the same bits with gcc and clang at -O0, -O3, -O3 -ma
   test $same = 0
 
 # ---- VGG, ResNet, every group kind: checkpoints of tests/infer-ref.c ----
-# CSV input for quant-ops: 40 rows of 360 values in [-1, 1) and a class
+# CSV inputs for quant-ops and quant-ops1d: 40 rows of 360 (60) values in [-1, 1) and a class
 awk 'BEGIN { srand(3); for (r = 0; r < 40; r++) { for (i = 0; i < 360; i++) printf "%.4f,", 2 * rand() - 1; print r % 5 } }' \
   >"$tmp/ops.csv"
+awk 'BEGIN { srand(4); for (r = 0; r < 40; r++) { for (i = 0; i < 60; i++) printf "%.4f,", 2 * rand() - 1; print r % 3 } }' \
+  >"$tmp/ops1d.csv"
 CC=${CNNCC_CC:-cc}
 # make_ckpt SRC DIR: DIR/ckpt, three Adam steps of SRC.cnn's training code
 make_ckpt() {
@@ -117,11 +119,11 @@ make_ckpt() {
       -I"$top_srcdir/runtime" -o "$2/ref" "$top_srcdir/tests/infer-ref.c" "$2/net.c" $rtlib -lz -lm >>"$2/log" 2>&1 &&
     "$2/ref" "$2" 3 1 5 >>"$2/log" 2>&1
 }
-for src in examples/vgg examples/resnet tests/quant-ops; do
+for src in examples/vgg examples/resnet tests/quant-ops tests/quant-ops1d; do
   name=${src##*/}
   d=$tmp/$name
   data=$DATA
-  [ $name = quant-ops ] && data=$tmp/ops.csv
+  case $name in quant-ops*) data=$tmp/${name#quant-}.csv ;; esac
   if make_ckpt "$src" "$d" &&
      "$CNNCC" --emit=inference --weights "$d/ckpt" "$top_srcdir/$src.cnn" -o "$d/${name}_f.c" >>"$d/log" 2>&1 &&
      "$CNNCC" --emit=inference --weights "$d/ckpt" --quantize=int8 --calibrate "$data" --calibrate-samples 40 \
