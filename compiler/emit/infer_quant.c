@@ -25,6 +25,7 @@ typedef struct {
   float **val;        /* per store node: the float value of the current sample */
   double *amax;       /* per store node: the largest |x| seen */
   float **w, **b;     /* per group (conv, dense): folded weights [O][I], bias */
+  float *ftmp;        /* a convolution's output before its fused pooling */
   CnnConvGeo *geo;    /* per group (conv, dense, pool, gap) */
   int64_t *off;       /* per store node: byte offset of its int8 value */
   int64_t acc_off, pool_off, scratch;
@@ -133,10 +134,9 @@ static void run_group(Quant *Q, int k) {
       float_conv(&Q->geo[k], Q->w[k], Q->b[k], x, y, g->act >= 0);
     } else {
       const CnnNode *pn = node(E, g->pool);
-      float *t = cnn_alloc(E->A, sizeof(float) * (size_t)size_of(in_node(E, pn, 0)));
-      float_conv(&Q->geo[k], Q->w[k], Q->b[k], x, t, g->act >= 0);
+      float_conv(&Q->geo[k], Q->w[k], Q->b[k], x, Q->ftmp, g->act >= 0);
       CnnConvGeo pg = cnn_conv_geo(E->net, pn);
-      float_pool(&pg, t, y, false);
+      float_pool(&pg, Q->ftmp, y, false);
     }
     break;
   case CNN_IG_POOL: case CNN_IG_GAP: float_pool(&Q->geo[k], x, y, is_avg(node(E, g->main)->op)); break;
@@ -172,8 +172,10 @@ static int load_calibration(Emit *E, const char *dir, RtDataset *ds) {
     rc = stat(path, &st) ? rt_dataset_load(dir, "train", ds, err, sizeof err)
                          : rt_csv_load(path, &csv, ds, err, sizeof err);
   }
+  uint8_t *labels = ds->labels;
   ds->labels = NULL; /* the labels are not needed: only the shape is checked */
   if (!rc) rc = rt_dataset_check(ds, &rn, err, sizeof err);
+  ds->labels = labels;
   if (rc) fprintf(stderr, "cnncc: --calibrate %s: %s\n", dir, err);
   return rc ? -1 : 0;
 }
@@ -214,6 +216,7 @@ static void setup(Quant *Q) {
       Q->geo[k] = whole(in_node(E, m, 0));
     }
   }
+  Q->ftmp = cnn_alloc(E->A, sizeof(float) * (size_t)(pool > 0 ? pool : 1));
   Q->acc_off = at;
   Q->pool_off = at + acc * 4;
   Q->scratch = Q->pool_off + (pool + 63) / 64 * 64;
@@ -223,7 +226,10 @@ static int calibrate(Quant *Q) {
   Emit *E = Q->E;
   RtDataset ds;
   memset(&ds, 0, sizeof ds);
-  if (load_calibration(E, E->opt->calibrate, &ds)) return -1;
+  if (load_calibration(E, E->opt->calibrate, &ds)) {
+    rt_dataset_free(&ds);
+    return -1;
+  }
   long n = E->opt->calibrate_samples > 0 ? E->opt->calibrate_samples : 500;
   if (n > ds.n) n = ds.n;
   if (n < 1) {
