@@ -14,15 +14,15 @@
 #    kind the int8 code has, on random CSV data) from checkpoints of tests/infer-ref.c (three Adam steps), the
 #    same checks against the float file on 40 samples (argmax on 80%,
 #    outputs within 10%);
-#  - a layer without an int8 version (tests/infer-edge.cnn) is refused by
-#    name, and the usage and data errors.
+#  - a layer without an int8 version (tests/infer-edge.cnn,
+#    tests/torch-ops*.cnn) is refused by name, and the usage and data errors.
 . "$top_srcdir/tests/tap.sh"
 use_tmp quant
 find_rtlib
 DATA=$top_srcdir/data/fashion-mnist
 STRICT="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 have() { command -v "$1" >/dev/null 2>&1; }
-plan 28
+plan 30
 
 # runner NAME INFER.c FLAGS...: tests/quant-run.c with INFER.c, built by CC
 runner() {
@@ -140,6 +140,18 @@ for src in examples/vgg examples/resnet tests/quant-ops tests/quant-ops1d; do
   line=$("$tmp/${name}_q" "$data" 40 "$d/out_q" "$d/out_f" 2>&1)
   diag "$name: $line"
   check "$name: int8 argmax as float's on 80% of 40 samples, outputs within 10%" within "$line" 0.8 0.1
+done
+
+# ---- networks with layers that have no int8 version: refused by name ----
+for src in tests/torch-ops2d tests/torch-ops1d; do
+  name=${src##*/}
+  make_ckpt "$src" "$tmp/$name" || diag "$(tail -n 20 "$tmp/$name/log")"
+  "$CNNCC" --emit=inference --weights "$tmp/$name/ckpt" --quantize=int8 --calibrate "$tmp/ops.csv" \
+    "$top_srcdir/$src.cnn" -o "$tmp/$name.c" >/dev/null 2>"$tmp/err"
+  rc=$?
+  check "$name: refused with the layer's name, no file left" sh -c "[ $rc = 1 ] && [ ! -e '$tmp/$name.c' ] &&
+    grep -q \"^cnncc: --quantize=int8: layer '[a-z0-9_]*' ([a-z0-9_]*, line [0-9]*) has no int8 version yet\" '$tmp/err'"
+  diag "$(cat "$tmp/err")"
 done
 
 # ---- refusals and errors ----
