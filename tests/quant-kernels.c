@@ -77,6 +77,9 @@ int main(void) {
   expect("add -100 + 20", y[1], -80);
   cnn_q_add(a, 1 << 30, -9, b, 1 << 30, -9, y, 2, 0);
   expect("add + relu", y[1], 0);
+  cnn_q_relu(a, y, 2);
+  expect("relu 10", y[0], 10);
+  expect("relu -100", y[1], 0);
   (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_conv, (void)cnn_q_dequantize;
   printf("%s\n", failures ? "FAILED" : "all quant.h checks pass");
   return failures != 0;

@@ -371,7 +371,7 @@ static void emit_call(Quant *Q, int k) {
     break;
   default:
     if (g->ninputs == 1) {
-      pr(P, "cnn_q_add(%s, 0, 0, %s, 1 << 30, -9, %s, %" PRId64 ", 0);", x, x, y, size_of(node(E, g->result)));
+      pr(P, "cnn_q_relu(%s, %s, %" PRId64 ");", x, y, size_of(node(E, g->result)));
     } else {
       int64_t mb, shb;
       multiplier(s_in * 256 / s_out, &m, &sh);
@@ -397,7 +397,8 @@ static void emit_api(Quant *Q) {
   pr(P, "acc = (int32_t *)(void *)(q + %" PRId64 ");", Q->acc_off);
   pr(P, "t = q + %" PRId64 ";", Q->pool_off);
   pr(P, "/* not every network uses every kernel: no unused-function warnings */");
-  pr(P, "(void)t, (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_add, (void)cnn_q_dequantize;");
+  pr(P, "(void)t, (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_add, (void)cnn_q_dequantize,\n"
+        "  (void)cnn_q_relu;");
   pr(P, "cnn_q_quantize(input, %s, %s_INPUT_SIZE, %s); /* input scale %.9g */", qval(Q, 0), NU,
      flt(E, 1.0f / scale_of(Q, 0)), scale_of(Q, 0));
   for (int k = 0; k < E->p->ng; k++) emit_call(Q, k);

@@ -152,6 +152,11 @@ static void cnn_q_avgpool(const signed char *x, signed char *y, int C, int ih, i
       }
 }
 
+/* ReLU alone: its output keeps the input's scale, so it is a clamp. */
+static void cnn_q_relu(const signed char *x, signed char *y, long n) {
+  for (long i = 0; i < n; i++) y[i] = x[i] < 0 ? 0 : x[i];
+}
+
 /* a + b at the output's scale: each input requantized to 256 times the
  * output's scale (m and shift hold the 256), the sum shifted back by 8
  * (one rounding as in cnn_q_rshift), clamped at lo (0: a fused ReLU). */
