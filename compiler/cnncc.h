@@ -391,6 +391,9 @@ typedef struct {
   bool header;             /* also write FILE.h next to FILE.c */
   bool static_arena;       /* scratch memory as a static array: not reentrant */
   bool no_softmax;         /* no <net>_softmax() for probabilities */
+  const char *quantize;    /* "int8" (emit/infer_quant.c), or NULL: float */
+  const char *calibrate;   /* --quantize: the data whose ranges set the scales */
+  long calibrate_samples;  /* how many of its first samples; 0: 500 */
 } CnnInferOptions;
 /* `cnncc --emit=inference`: reads the checkpoint with rt_checkpoint_load and
  * writes out_path (NULL: NAME_infer.c next to src_path; "-": stdout).

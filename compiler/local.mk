@@ -52,7 +52,8 @@ CNNCC_KERNELS = compiler/kernels/threads.h compiler/kernels/vector.h compiler/ke
 	compiler/kernels/portable.h compiler/kernels/gemm.h compiler/kernels/implicit.h \
 	compiler/kernels/window.h compiler/kernels/vsum.h compiler/kernels/vexp.h \
 	compiler/kernels/vsigmoid.h compiler/kernels/vtanh.h compiler/kernels/verf.h compiler/kernels/sum.h \
-	compiler/kernels/profile.h compiler/kernels/arena.h compiler/kernels/init.h compiler/kernels/grouped.h
+	compiler/kernels/profile.h compiler/kernels/arena.h compiler/kernels/init.h compiler/kernels/grouped.h \
+	compiler/kernels/quant.h
 EXTRA_DIST += $(CNNCC_KERNELS) compiler/kernels/embed.sh
 nodist_cnncc_SOURCES = compiler/kernels/kernel_texts.c
 CLEANFILES += compiler/kernels/kernel_texts.c
@@ -66,7 +67,7 @@ dist_doc_DATA += docs/generated-code.md docs/architecture.md
 # standalone inference code (emit/infer.c, docs/inference.md); it reads
 # checkpoints with libcnnrt's rt_checkpoint_load.
 cnncc_SOURCES += compiler/emit/infer.c compiler/emit/infer_emit.h compiler/emit/infer_weights.c \
-	compiler/emit/infer_file.c compiler/emit/checkpoint.c
+	compiler/emit/infer_file.c compiler/emit/checkpoint.c compiler/emit/infer_quant.c
 cnncc_CFLAGS += -I$(top_srcdir)/runtime
 cnncc_LDADD += runtime/libcnnrt.a
 dist_doc_DATA += docs/inference.md docs/distributed.md

@@ -63,6 +63,9 @@ static void usage(FILE *out) {
           "      --static-arena   --emit=inference: a static scratch arena instead of\n"
           "                       the caller's memory (the code is then not reentrant)\n"
           "      --no-softmax     --emit=inference: no NAME_softmax() for probabilities\n"
+          "      --quantize=int8  --emit=inference: int8 code, scales calibrated on\n"
+          "                       --calibrate DIR (as the trainer's --data DIR; its first\n"
+          "                       --calibrate-samples N training samples, default 500)\n"
           "  -o FILE              where the output goes (see --emit); without -o,\n"
           "                       --check or --summary, cnncc builds the trainer NAME\n"
           "                       in the current directory from NAME.cnn (as cc\n"
@@ -204,6 +207,39 @@ static bool parse_target(const char *text, CnnTarget *target) {
   return false;
 }
 
+/* --calibrate-samples N: a count from 1 to 10^9. */
+static bool parse_samples(const char *text, long *n) {
+  char *end;
+  errno = 0;
+  *n = strtol(text, &end, 10);
+  if (errno || end == text || *end || *n < 1 || *n > 1000000000) {
+    fprintf(stderr, "cnncc: --calibrate-samples expects a count from 1 to 1000000000, not '%s'\n", text);
+    return false;
+  }
+  return true;
+}
+
+/* --quantize and --calibrate: for --emit=inference, together, int8 only. */
+static bool check_quantize(const Command *cmd) {
+  const CnnInferOptions *q = &cmd->infer;
+  const char *e = "";
+  static char unknown[200];
+  snprintf(unknown, sizeof unknown, "unknown --quantize '%.100s' (expected int8)", q->quantize ? q->quantize : "");
+  if (!q->quantize && (q->calibrate || q->calibrate_samples))
+    e = "--calibrate and --calibrate-samples go with --quantize=int8";
+  else if (q->quantize && strcmp(q->quantize, "int8"))
+    e = unknown;
+  else if (q->quantize && (!cmd->emit || strcmp(cmd->emit, "inference")))
+    e = "--quantize is an option of --emit=inference";
+  else if (q->quantize && !q->calibrate)
+    e = "--quantize=int8 needs calibration data: --calibrate DIR (as the trainer's --data DIR)";
+  else if (q->quantize && (q->header || q->static_arena))
+    e = "--quantize=int8 does not yet combine with --header or --static-arena";
+  if (!*e) return true;
+  fprintf(stderr, "cnncc: %s\n", e);
+  return false;
+}
+
 /* Fills cmd from argv; returns -1 to go on, else the exit status (after
  * --help, --version or a usage error). */
 static int parse_command_line(int argc, char **argv, Command *cmd) {
@@ -216,6 +252,8 @@ static int parse_command_line(int argc, char **argv, Command *cmd) {
       {"static-arena", no_argument, NULL, 'A'}, {"no-softmax", no_argument, NULL, 'S'},
       {"plan", no_argument, NULL, 'P'},   {"mpi", no_argument, NULL, 'M'},
       {"fold-batchnorm", no_argument, NULL, 'F'},
+      {"quantize", required_argument, NULL, 'Q'}, {"calibrate", required_argument, NULL, 'C'},
+      {"calibrate-samples", required_argument, NULL, 'N'},
       {NULL, 0, NULL, 0},
   };
   *cmd = (Command){.gen = {.dtype = CNN_DTYPE_FLOAT, .target = CNN_TARGET_NATIVE}};
@@ -237,6 +275,9 @@ static int parse_command_line(int argc, char **argv, Command *cmd) {
     case 'D': if (!parse_dtype(optarg, &cmd->gen.dtype)) return 2; break;
     case 'T': if (!parse_target(optarg, &cmd->gen.target)) return 2; break;
     case 'M': cmd->gen.mpi = true; break;
+    case 'Q': cmd->infer.quantize = optarg; break;
+    case 'C': cmd->infer.calibrate = optarg; break;
+    case 'N': if (!parse_samples(optarg, &cmd->infer.calibrate_samples)) return 2; break;
     default: fprintf(stderr, "Try 'cnncc --help' for more information.\n"); return 2;
     }
   }
@@ -269,6 +310,7 @@ static int parse_command_line(int argc, char **argv, Command *cmd) {
     fprintf(stderr, "cnncc: --plan prints the plan of --emit=train or --emit=inference\n");
     return 2;
   }
+  if (!check_quantize(cmd)) return 2;
   return -1;
 }
 

@@ -45,6 +45,10 @@ dist_check_SCRIPTS += tests/profile.sh
 # outputs against the training code's, strict C99, no C library symbols.
 TESTS += tests/infer.sh
 dist_check_SCRIPTS += tests/infer.sh
+# int8 quantization (cnncc --quantize=int8, docs/inference.md)
+TESTS += tests/quant.sh
+dist_check_SCRIPTS += tests/quant.sh
+EXTRA_DIST += tests/quant-run.c tests/quant-ops.cnn tests/quant-ops1d.cnn tests/quant-kernels.c
 EXTRA_DIST += tests/infer-ref.c tests/infer-run.c tests/infer-edge.cnn \
 	bench/infer-latency.sh bench/infer-time.c bench/infer-torch.py
 

@@ -1222,6 +1222,12 @@ static int plan_and_print(CnnArena *A, void *ctx) {
   E->NU = cnn_strupper(A, E->net->name);
   if (!(E->p = cnn_plan_inference(A, E->net, E->opt))) return -1;
   cnn_infer_pack_tables(E);
+  if (E->opt->quantize) {
+    CnnPrinter cp;
+    cnn_printer_init(&cp, f->c);
+    E->P = &cp;
+    return cnn_emit_quantized(E, f->c);
+  }
   E->mem = infer_memory(E);
   emit_file(E, f->c, f->h, f->c_name, f->h_name);
   return check_needs(E) ? 0 : -1;

@@ -64,5 +64,11 @@ static inline const char *fn_name(Emit *E, const Group *g) {
 
 /* E->tables: every group's arrays, from the checkpoint (emit/infer_weights.c). */
 void cnn_infer_pack_tables(Emit *E);
+/* Group g's weights (dense, conv, grouped conv) as O rows of I, batchnorm
+ * folded in, and its bias (O), in E's arena. */
+void cnn_infer_folded_rows(Emit *E, const Group *g, int *O, int *I, float **w, float **b);
+/* --quantize=int8: the quantized file in place of the float one, after
+ * calibration (emit/infer_quant.c). Returns 0, or -1 with a message. */
+int cnn_emit_quantized(Emit *E, FILE *c);
 
 #endif

@@ -169,26 +169,34 @@ static void pack_convt_tables(Emit *E, int k) {
   add_conv_bias(E, k, g, &fold);
 }
 
-/* The weights as O rows of I (dense: [out][in]; grouped convolutions:
+/* The weights as O rows of I (dense: [out][in]; convolutions:
  * [out][in / groups * kh * kw], the checkpoint's layout), each scaled by a
- * folded batchnorm, and the bias. */
-static void pack_row_tables(Emit *E, int k) {
-  const Group *g = &E->p->g[k];
+ * folded batchnorm, and the bias with its shift. */
+void cnn_infer_folded_rows(Emit *E, const Group *g, int *O, int *I, float **w, float **b) {
   const CnnNode *n = node(E, g->main), *in = in_node(E, n, 0);
   bool dense = g->kind == CNN_IG_DENSE;
-  int O = dense ? (int)size_of(n) : n->out_channels;
-  int I = dense ? (int)size_of(in) : in->shape.dim[0] / n->groups * n->kernel[0] * n->kernel[1];
-  const char *name = fn_name(E, g);
+  *O = dense ? (int)size_of(n) : n->out_channels;
+  *I = dense ? (int)size_of(in) : in->shape.dim[0] / n->groups * n->kernel[0] * n->kernel[1];
   float *scale, *shift;
-  group_bn(E, g, O, &scale, &shift);
+  group_bn(E, g, *O, &scale, &shift);
   const float *src = tensor(E, n, "weight");
-  float *w = cnn_alloc(E->A, sizeof(float) * (size_t)O * (size_t)I + 1);
-  for (int o = 0; o < O; o++)
-    for (int i = 0; i < I; i++)
-      w[(int64_t)o * I + i] = scale ? (float)((double)src[(int64_t)o * I + i] * scale[o])
-                                    : src[(int64_t)o * I + i];
+  *w = cnn_alloc(E->A, sizeof(float) * (size_t)*O * (size_t)*I + 1);
+  for (int o = 0; o < *O; o++)
+    for (int i = 0; i < *I; i++)
+      (*w)[(int64_t)o * *I + i] = scale ? (float)((double)src[(int64_t)o * *I + i] * scale[o])
+                                        : src[(int64_t)o * *I + i];
+  *b = folded_bias(E, g, *O, *O, scale, shift);
+}
+
+/* dense and grouped convolutions: the folded rows and the bias */
+static void pack_row_tables(Emit *E, int k) {
+  const Group *g = &E->p->g[k];
+  const char *name = fn_name(E, g);
+  int O, I;
+  float *w, *b;
+  cnn_infer_folded_rows(E, g, &O, &I, &w, &b);
   add_table(E, k, fmt(E, "%s_w", name), fmt(E, "[%d][%d]", O, I), w, (int64_t)O * I);
-  add_table(E, k, fmt(E, "%s_b", name), "bias", folded_bias(E, g, O, O, scale, shift), O);
+  add_table(E, k, fmt(E, "%s_b", name), "bias", b, O);
 }
 
 /* The batchnorms of an element-wise chain as scale and shift. */

@@ -40,6 +40,9 @@
  *   vtanh.h          and tanhf
  *   verf.h           cnn_verf (gelu): a rational fit within 4e-7; in
  *                    portable C, libm's erff
+ *
+ * and the int8 code (--quantize=int8, emit/infer_quant.c) only quant.h:
+ * the int8 kernels and the requantization.
  */
 #ifndef CNNCC_KERNELS_H
 #define CNNCC_KERNELS_H
@@ -62,7 +65,7 @@ extern const char cnn_kernel_threads[], cnn_kernel_config_float[], cnn_kernel_co
     cnn_kernel_pool[], cnn_kernel_simd[], cnn_kernel_portable[], cnn_kernel_gemm[], cnn_kernel_implicit[],
     cnn_kernel_window[], cnn_kernel_vector[], cnn_kernel_vsum[], cnn_kernel_vexp[], cnn_kernel_vsigmoid[],
     cnn_kernel_vtanh[], cnn_kernel_verf[], cnn_kernel_sum[], cnn_kernel_profile[],
-    cnn_kernel_arena[], cnn_kernel_init[], cnn_kernel_grouped[];
+    cnn_kernel_arena[], cnn_kernel_init[], cnn_kernel_grouped[], cnn_kernel_quant[];
 
 /* The thread and SIMD preamble: PARALLEL_FOR_IF, ALWAYS_INLINE, NOINLINE,
  * PARTS, the vector vocabulary (float), MR, NR and the choice of

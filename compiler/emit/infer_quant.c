@@ -1,0 +1,468 @@
+/* emit/infer_quant.c - cnncc --emit=inference --quantize=int8: int8
+ * inference code (docs/inference.md, "int8 quantization").
+ *
+ * The float network (batchnorm folded, emit/infer_weights.c) runs here, in
+ * plain loops, over the first samples of the --calibrate data (read with
+ * libcnnrt's loaders) to find each value's largest magnitude; the file then
+ * carries the weights quantized per output channel, the biases as int32,
+ * the requantization multipliers, and the kernels of kernels/quant.h. The
+ * groups are the float plan's (plan/infer.c); the int8 values each have
+ * their own place in the scratch memory. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "cnncc.h"
+#include "cnnrt.h"
+#include "infer_emit.h"
+#include "kernels.h"
+
+typedef struct {
+  Emit *E;
+  float **val;        /* per store node: the float value of the current sample */
+  double *amax;       /* per store node: the largest |x| seen */
+  float **w, **b;     /* per group (conv, dense): folded weights [O][I], bias */
+  float *ftmp;        /* a convolution's output before its fused pooling */
+  CnnConvGeo *geo;    /* per group (conv, dense, pool, gap) */
+  int64_t *off;       /* per store node: byte offset of its int8 value */
+  int64_t acc_off, pool_off, scratch;
+} Quant;
+
+static int store_of(Quant *Q, int id) { return Q->E->p->store[id]; }
+static float scale_of(Quant *Q, int id) {
+  double a = Q->amax[store_of(Q, id)];
+  return a > 0 ? (float)(a / 127) : 1.0f;
+}
+static bool is_relu(Emit *E, int id) { return id >= 0 && node(E, id)->op == OP_RELU; }
+
+/* ---- what quantizes ---- */
+
+/* The node that keeps group g from being quantized, or -1. */
+static int unsupported(Emit *E, const Group *g) {
+  if (g->act >= 0 && !is_relu(E, g->act)) return g->act;
+  switch (g->kind) {
+  case CNN_IG_CONV:
+    return g->pool >= 0 && !(node(E, g->pool)->op == OP_MAXPOOL1D || node(E, g->pool)->op == OP_MAXPOOL2D)
+               ? g->pool : -1;
+  case CNN_IG_DENSE: return -1;
+  case CNN_IG_GAP: return -1;
+  case CNN_IG_POOL: {
+    const CnnNode *n = node(E, g->main);
+    CnnConvGeo q = cnn_conv_geo(E->net, n);
+    bool avg = n->op == OP_AVGPOOL1D || n->op == OP_AVGPOOL2D;
+    return avg && (q.pt || q.pl || q.pb || q.pr) ? g->main : -1;
+  }
+  case CNN_IG_EW:
+    if (g->nchain == 1 && is_relu(E, g->chain[0])) return -1;
+    if (node(E, g->chain[0])->op != OP_ADD || g->ninputs != 2) return g->chain[0];
+    if (g->nchain > 2 || (g->nchain == 2 && !is_relu(E, g->chain[1]))) return g->chain[g->nchain - 1];
+    return -1;
+  default: return g->main;
+  }
+}
+
+static int check_supported(Emit *E) {
+  for (int k = 0; k < E->p->ng; k++) {
+    int id = unsupported(E, &E->p->g[k]);
+    if (id < 0) continue;
+    const CnnNode *n = node(E, id);
+    fprintf(stderr, "cnncc: --quantize=int8: layer '%s' (%s, line %d) has no int8 version yet; "
+                    "quantized are conv1d/conv2d and dense (with batchnorm folded in), relu, "
+                    "maxpool, avgpool, global pooling, add and flatten\n", n->name, cnn_op_name(n->op), n->loc.first_line);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- the float network, for calibration ---- */
+
+static void float_conv(const CnnConvGeo *c, const float *w, const float *b, const float *x, float *y, bool relu) {
+  for (int o = 0; o < c->oc; o++)
+    for (int oy = 0; oy < c->oh; oy++)
+      for (int ox = 0; ox < c->ow; ox++) {
+        double s = b[o];
+        for (int i = 0; i < c->ic; i++)
+          for (int ky = 0; ky < c->kh; ky++)
+            for (int kx = 0; kx < c->kw; kx++) {
+              int iy = oy * c->sh + ky * c->dh - c->pt, ix = ox * c->sw + kx * c->dw - c->pl;
+              if (iy >= 0 && iy < c->ih && ix >= 0 && ix < c->iw)
+                s += (double)w[((o * c->ic + i) * c->kh + ky) * c->kw + kx] * x[(i * c->ih + iy) * c->iw + ix];
+            }
+        y[(o * c->oh + oy) * c->ow + ox] = relu && s < 0 ? 0.0f : (float)s;
+      }
+}
+
+static void float_pool(const CnnConvGeo *c, const float *x, float *y, bool avg) {
+  for (int o = 0; o < c->oc; o++)
+    for (int oy = 0; oy < c->oh; oy++)
+      for (int ox = 0; ox < c->ow; ox++) {
+        double s = avg ? 0 : -HUGE_VAL;
+        for (int ky = 0; ky < c->kh; ky++)
+          for (int kx = 0; kx < c->kw; kx++) {
+            int iy = oy * c->sh + ky - c->pt, ix = ox * c->sw + kx - c->pl;
+            if (iy < 0 || iy >= c->ih || ix < 0 || ix >= c->iw) continue;
+            double v = x[(o * c->ih + iy) * c->iw + ix];
+            s = avg ? s + v : v > s ? v : s;
+          }
+        y[(o * c->oh + oy) * c->ow + ox] = (float)(avg ? s / (c->kh * c->kw) : s);
+      }
+}
+
+/* A window geometry over a whole [C, H, W] (or [C, L]) value. */
+static CnnConvGeo whole(const CnnNode *in) {
+  CnnShape s = in->shape;
+  int h = s.rank > 2 ? s.dim[1] : 1, w = s.rank > 2 ? s.dim[2] : s.rank > 1 ? s.dim[1] : 1;
+  return (CnnConvGeo){.ic = s.dim[0], .oc = s.dim[0], .ih = h, .iw = w, .oh = 1, .ow = 1, .kh = h, .kw = w,
+                      .sh = 1, .sw = 1, .dh = 1, .dw = 1};
+}
+
+static bool is_avg(CnnOp op) {
+  return op == OP_AVGPOOL1D || op == OP_AVGPOOL2D || op == OP_GLOBAL_AVGPOOL;
+}
+
+static void run_group(Quant *Q, int k) {
+  Emit *E = Q->E;
+  const Group *g = &E->p->g[k];
+  float *x = Q->val[store_of(Q, g->inputs[0])], *y = Q->val[store_of(Q, g->result)];
+  int64_t n = size_of(node(E, g->result));
+  switch (g->kind) {
+  case CNN_IG_CONV: case CNN_IG_DENSE:
+    if (g->pool < 0) {
+      float_conv(&Q->geo[k], Q->w[k], Q->b[k], x, y, g->act >= 0);
+    } else {
+      const CnnNode *pn = node(E, g->pool);
+      float_conv(&Q->geo[k], Q->w[k], Q->b[k], x, Q->ftmp, g->act >= 0);
+      CnnConvGeo pg = cnn_conv_geo(E->net, pn);
+      float_pool(&pg, Q->ftmp, y, false);
+    }
+    break;
+  case CNN_IG_POOL: case CNN_IG_GAP: float_pool(&Q->geo[k], x, y, is_avg(node(E, g->main)->op)); break;
+  default: /* EW: relu, or add (+ relu) */
+    for (int64_t i = 0; i < n; i++) {
+      float v = g->ninputs == 2 ? x[i] + Q->val[store_of(Q, g->inputs[1])][i] : x[i];
+      y[i] = is_relu(E, g->chain[g->nchain - 1]) && v < 0 ? 0.0f : v;
+    }
+  }
+  for (int64_t i = 0; i < n; i++)
+    if (fabs(y[i]) > Q->amax[store_of(Q, g->result)]) Q->amax[store_of(Q, g->result)] = fabs(y[i]);
+}
+
+/* The calibration data as the trainer reads --data DIR: one CSV file, image
+ * folders DIR/train, DIR/train.csv, else IDX or CIFAR-10 files. */
+static int load_calibration(Emit *E, const char *dir, RtDataset *ds) {
+  const CnnNode *in = node(E, 0), *out = node(E, E->net->output);
+  RtNet rn = {.name = E->net->name, .in_rank = in->shape.rank, .out_rank = out->shape.rank,
+              .loss = RT_LOSS_SOFTMAX_CROSS_ENTROPY};
+  for (int i = 0; i < in->shape.rank; i++) rn.in_dim[i] = in->shape.dim[i];
+  for (int i = 0; i < out->shape.rank; i++) rn.out_dim[i] = out->shape.dim[i];
+  char err[1024] = "", path[4096];
+  struct stat st;
+  RtCsvOptions csv = {NULL, -1};
+  int rc;
+  if (stat(dir, &st)) {
+    fprintf(stderr, "cnncc: --calibrate: no such file or directory: %s\n", dir);
+    return -1;
+  }
+  if (S_ISREG(st.st_mode)) rc = rt_csv_load(dir, &csv, ds, err, sizeof err);
+  else if ((rc = rt_folders_load(dir, "train", &rn, ds, err, sizeof err)) > 0) {
+    snprintf(path, sizeof path, "%s/train.csv", dir);
+    rc = stat(path, &st) ? rt_dataset_load(dir, "train", ds, err, sizeof err)
+                         : rt_csv_load(path, &csv, ds, err, sizeof err);
+  }
+  uint8_t *labels = ds->labels;
+  ds->labels = NULL; /* the labels are not needed: only the shape is checked */
+  if (!rc) rc = rt_dataset_check(ds, &rn, err, sizeof err);
+  ds->labels = labels;
+  if (rc) fprintf(stderr, "cnncc: --calibrate %s: %s\n", dir, err);
+  return rc ? -1 : 0;
+}
+
+static void setup(Quant *Q) {
+  Emit *E = Q->E;
+  const CnnInferPlan *p = E->p;
+  int nn = E->net->nnodes;
+  Q->val = cnn_alloc(E->A, sizeof(float *) * (size_t)nn);
+  Q->amax = cnn_alloc(E->A, sizeof(double) * (size_t)nn);
+  Q->off = cnn_alloc(E->A, sizeof(int64_t) * (size_t)nn);
+  Q->w = cnn_alloc(E->A, sizeof(float *) * (size_t)p->ng);
+  Q->b = cnn_alloc(E->A, sizeof(float *) * (size_t)p->ng);
+  Q->geo = cnn_alloc(E->A, sizeof(CnnConvGeo) * (size_t)p->ng);
+  int64_t at = 0, acc = 0, pool = 0;
+  for (int i = 0; i < nn; i++) {
+    Q->amax[i] = 0;
+    if (p->store[i] != i || !(p->live[i] || i == 0)) continue;
+    Q->val[i] = cnn_alloc(E->A, sizeof(float) * (size_t)size_of(node(E, i)));
+    Q->off[i] = at;
+    at += (size_of(node(E, i)) + 63) / 64 * 64;
+  }
+  for (int k = 0; k < p->ng; k++) {
+    const Group *g = &p->g[k];
+    const CnnNode *m = node(E, g->main);
+    if (g->kind == CNN_IG_CONV || g->kind == CNN_IG_DENSE) {
+      int O, I;
+      cnn_infer_folded_rows(E, g, &O, &I, &Q->w[k], &Q->b[k]);
+      Q->geo[k] = g->kind == CNN_IG_CONV ? cnn_conv_geo(E->net, m)
+                  : (CnnConvGeo){.ic = I, .oc = O, .ih = 1, .iw = 1, .oh = 1, .ow = 1, .kh = 1, .kw = 1,
+                                 .sh = 1, .sw = 1, .dh = 1, .dw = 1};
+      if (Q->geo[k].oh * Q->geo[k].ow > acc) acc = Q->geo[k].oh * Q->geo[k].ow;
+      if (g->pool >= 0 && size_of(in_node(E, node(E, g->pool), 0)) > pool)
+        pool = size_of(in_node(E, node(E, g->pool), 0));
+    } else if (g->kind == CNN_IG_POOL) {
+      Q->geo[k] = cnn_conv_geo(E->net, m);
+    } else if (g->kind == CNN_IG_GAP) {
+      Q->geo[k] = whole(in_node(E, m, 0));
+    }
+  }
+  Q->ftmp = cnn_alloc(E->A, sizeof(float) * (size_t)(pool > 0 ? pool : 1));
+  Q->acc_off = at;
+  Q->pool_off = at + acc * 4;
+  Q->scratch = Q->pool_off + (pool + 63) / 64 * 64;
+}
+
+static int calibrate(Quant *Q) {
+  Emit *E = Q->E;
+  RtDataset ds;
+  memset(&ds, 0, sizeof ds);
+  if (load_calibration(E, E->opt->calibrate, &ds)) {
+    rt_dataset_free(&ds);
+    return -1;
+  }
+  long n = E->opt->calibrate_samples > 0 ? E->opt->calibrate_samples : 500;
+  if (n > ds.n) n = ds.n;
+  if (n < 1) {
+    fprintf(stderr, "cnncc: --calibrate %s: no samples\n", E->opt->calibrate);
+    rt_dataset_free(&ds);
+    return -1;
+  }
+  for (long s = 0; s < n; s++) {
+    rt_dataset_batch(&ds, NULL, s, 1, Q->val[0], NULL);
+    for (int64_t i = 0; i < size_of(node(E, 0)); i++)
+      if (fabs(Q->val[0][i]) > Q->amax[0]) Q->amax[0] = fabs(Q->val[0][i]);
+    for (int k = 0; k < E->p->ng; k++) run_group(Q, k);
+  }
+  rt_dataset_free(&ds);
+  return 0;
+}
+
+/* Scales that are fixed rather than calibrated: max pooling and a lone
+ * ReLU give their input's scale (so that they are exact on int8). */
+static void tie_scales(Quant *Q) {
+  Emit *E = Q->E;
+  for (int k = 0; k < E->p->ng; k++) {
+    const Group *g = &E->p->g[k];
+    bool max = (g->kind == CNN_IG_POOL || g->kind == CNN_IG_GAP) && !is_avg(node(E, g->main)->op);
+    if (max || (g->kind == CNN_IG_EW && g->ninputs == 1))
+      Q->amax[store_of(Q, g->result)] = Q->amax[store_of(Q, g->inputs[0])];
+  }
+}
+
+/* ---- quantization ---- */
+
+/* M as m * 2^-31 * 2^-shift with m in [2^30, 2^31) (0 for M = 0), the
+ * shift in [-30, 31]. */
+static void multiplier(double M, int64_t *m, int64_t *shift) {
+  int e;
+  double f = frexp(M, &e);
+  int64_t q = (int64_t)llround(f * 2147483648.0);
+  if (q == ((int64_t)1 << 31)) q /= 2, e++;
+  if (M <= 0 || -e > 31) q = 0, e = 0;
+  if (e > 30) q = INT32_MAX, e = 30;
+  *m = q;
+  *shift = -e;
+}
+
+static int64_t *ints(Emit *E, int64_t n) { return cnn_alloc(E->A, sizeof(int64_t) * (size_t)(n > 0 ? n : 1)); }
+
+static void emit_ints(Emit *E, const char *type, const char *name, const int64_t *v, int64_t n, const char *what) {
+  CnnPrinter *P = E->P;
+  pr(P, "static const %s %s[%" PRId64 "] = { /* %s */", type, name, n > 0 ? n : 1, what);
+  char line[200];
+  size_t len = 0;
+  for (int64_t i = 0; i < n; i++) {
+    len += (size_t)snprintf(line + len, sizeof line - len, "%s%" PRId64 ",", len ? " " : "", v[i]);
+    if (len > 100 || i == n - 1) {
+      pr(P, "  %s", line);
+      len = 0;
+    }
+  }
+  if (n == 0) pr(P, "  0");
+  pr(P, "};");
+}
+
+static const char *flt(Emit *E, float v) { return fmt(E, "%.9ef", (double)v); }
+
+static bool is_last(Emit *E, const Group *g) {
+  return g->st_out >= 0 && E->p->st[g->st_out].kind == CNN_IS_OUTPUT;
+}
+
+/* A convolution or dense group's tables and its CnnQConv NAME_q. */
+static void emit_conv_tables(Quant *Q, int k) {
+  Emit *E = Q->E;
+  const Group *g = &E->p->g[k];
+  const CnnConvGeo *c = &Q->geo[k];
+  const char *N = fn_name(E, g);
+  int64_t I = (int64_t)c->ic * c->kh * c->kw;
+  int64_t *w = ints(E, c->oc * I), *b = ints(E, c->oc), *m = ints(E, c->oc), *sh = ints(E, c->oc);
+  float *deq = cnn_alloc(E->A, sizeof(float) * (size_t)c->oc);
+  double s_in = scale_of(Q, g->inputs[0]), s_out = scale_of(Q, g->result);
+  bool last = is_last(E, g) && g->pool < 0;
+  for (int o = 0; o < c->oc; o++) {
+    double mx = 0;
+    for (int64_t i = 0; i < I; i++) mx = fmax(mx, fabs(Q->w[k][o * I + i]));
+    double sw = mx > 0 ? mx / 127 : 1;
+    for (int64_t i = 0; i < I; i++) w[o * I + i] = (int64_t)fmax(-127, fmin(127, nearbyint(Q->w[k][o * I + i] / sw)));
+    b[o] = (int64_t)fmax(-2147483647.0, fmin(2147483647.0, nearbyint(Q->b[k][o] / (s_in * sw))));
+    multiplier(s_in * sw / s_out, &m[o], &sh[o]);
+    deq[o] = (float)(s_in * sw);
+  }
+  emit_ints(E, "signed char", fmt(E, "%s_w", N), w, c->oc * I,
+            fmt(E, "[%d][%d][%d][%d] int8, per output channel scale", c->oc, c->ic, c->kh, c->kw));
+  emit_ints(E, "int32_t", fmt(E, "%s_b", N), b, c->oc, "bias at scale input x weight");
+  emit_ints(E, "int32_t", fmt(E, "%s_m", N), m, c->oc, "requantization multipliers (Q31)");
+  emit_ints(E, "signed char", fmt(E, "%s_s", N), sh, c->oc, "requantization shifts (right)");
+  if (last) {
+    CnnPrinter *P = E->P;
+    pr(P, "static const float %s_deq[%d] = { /* float output = int32 sum x this */", N, c->oc);
+    for (int o = 0; o < c->oc; o++) pr(P, "  %s,", flt(E, deq[o]));
+    pr(P, "};");
+  }
+  pr(E->P, "static const CnnQConv %s_q = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d,\n"
+           "  %s_w, %s_b, %s_m, %s_s, %s};",
+     N, c->ic, c->ih, c->iw, c->oc, c->oh, c->ow, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl,
+     g->act >= 0 ? 0 : -127, N, N, N, N, last ? fmt(E, "%s_deq", N) : "NULL");
+}
+
+static const char *qval(Quant *Q, int id) { return fmt(Q->E, "q + %" PRId64, Q->off[store_of(Q, id)]); }
+
+static const char *pool_args(Emit *E, const CnnConvGeo *c) {
+  return fmt(E, "%d, %d, %d, %d, %d, %d, %d, %d, %d", c->oc, c->ih, c->iw, c->oh, c->ow, c->kh, c->kw, c->sh, c->sw);
+}
+
+/* The call of group k in NAME_predict. */
+static void emit_call(Quant *Q, int k) {
+  Emit *E = Q->E;
+  CnnPrinter *P = E->P;
+  const Group *g = &E->p->g[k];
+  const char *N = fn_name(E, g), *x = qval(Q, g->inputs[0]), *y = qval(Q, g->result);
+  double s_in = scale_of(Q, g->inputs[0]), s_out = scale_of(Q, g->result);
+  bool last = is_last(E, g);
+  int64_t m, sh;
+  pr(P, "/* %s: %s, scale %.9g */", node(E, g->result)->name, cnn_op_name(node(E, g->main)->op), s_out);
+  switch (g->kind) {
+  case CNN_IG_CONV: case CNN_IG_DENSE:
+    if (g->pool < 0) {
+      pr(P, "cnn_q_conv(&%s_q, %s, %s, %s, acc);", N, x, last ? "NULL" : y, last ? "output" : "NULL");
+      return;
+    }
+    CnnConvGeo pg = cnn_conv_geo(E->net, node(E, g->pool));
+    pr(P, "cnn_q_conv(&%s_q, %s, t, NULL, acc);", N, x);
+    pr(P, "cnn_q_maxpool(t, %s, %s, %d, %d);", y, pool_args(E, &pg), pg.pt, pg.pl);
+    break;
+  case CNN_IG_POOL: case CNN_IG_GAP:
+    if (is_avg(node(E, g->main)->op)) {
+      multiplier(s_in / (s_out * Q->geo[k].kh * Q->geo[k].kw), &m, &sh);
+      pr(P, "cnn_q_avgpool(%s, %s, %s, %" PRId64 ", %" PRId64 ");", x, y, pool_args(E, &Q->geo[k]), m, sh);
+    } else {
+      pr(P, "cnn_q_maxpool(%s, %s, %s, %d, %d);", x, y, pool_args(E, &Q->geo[k]), Q->geo[k].pt, Q->geo[k].pl);
+    }
+    break;
+  default:
+    if (g->ninputs == 1) {
+      pr(P, "cnn_q_relu(%s, %s, %" PRId64 ");", x, y, size_of(node(E, g->result)));
+    } else {
+      int64_t mb, shb;
+      multiplier(s_in * 256 / s_out, &m, &sh);
+      multiplier(scale_of(Q, g->inputs[1]) * 256 / s_out, &mb, &shb);
+      pr(P, "cnn_q_add(%s, %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", %d);", x, m, sh,
+         qval(Q, g->inputs[1]), mb, shb, y, size_of(node(E, g->result)), is_relu(E, g->chain[g->nchain - 1]) ? 0 : -127);
+    }
+  }
+  if (last) pr(P, "cnn_q_dequantize(%s, output, %" PRId64 ", %s);", y, size_of(node(E, g->result)), flt(E, (float)s_out));
+}
+
+static void emit_api(Quant *Q) {
+  Emit *E = Q->E;
+  CnnPrinter *P = E->P;
+  const char *N = E->N, *NU = E->NU;
+  pr(P, "%s", "");
+  pr(P, "int %s_predict(const float *input, float *output, void *scratch) {", N);
+  pr(P, "signed char *q;");
+  pr(P, "int32_t *acc;");
+  pr(P, "signed char *t;");
+  pr(P, "if (!input || !output || !scratch) return -1;");
+  pr(P, "q = (signed char *)(void *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);");
+  pr(P, "acc = (int32_t *)(void *)(q + %" PRId64 ");", Q->acc_off);
+  pr(P, "t = q + %" PRId64 ";", Q->pool_off);
+  pr(P, "/* not every network uses every kernel: no unused-function warnings */");
+  pr(P, "(void)t, (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_add, (void)cnn_q_dequantize,\n"
+        "  (void)cnn_q_relu;");
+  pr(P, "cnn_q_quantize(input, %s, %s_INPUT_SIZE, %s); /* input scale %.9g */", qval(Q, 0), NU,
+     flt(E, 1.0f / scale_of(Q, 0)), scale_of(Q, 0));
+  for (int k = 0; k < E->p->ng; k++) emit_call(Q, k);
+  pr(P, "return 0;");
+  pr(P, "}");
+  pr(P, "%s", "");
+  pr(P, "int %s_predict_batch(const float *input, float *output, int n, void *scratch) {", N);
+  pr(P, "if (n < 0) return -1;");
+  pr(P, "for (int i = 0; i < n; i++)");
+  pr(P, "  if (%s_predict(input + (size_t)i * %s_INPUT_SIZE, output + (size_t)i * %s_OUTPUT_SIZE, scratch))",
+     N, NU, NU);
+  pr(P, "    return -1;");
+  pr(P, "return 0;");
+  pr(P, "}");
+}
+
+static void emit_preamble(Quant *Q, FILE *c) {
+  Emit *E = Q->E;
+  CnnPrinter *P = E->P;
+  const CnnNode *in = node(E, 0), *out = node(E, E->net->output);
+  char b1[64], b2[64];
+  pr(P, "/* Standalone int8 inference for the network \"%s\", generated by cnncc %s\n"
+        " * from %s with the weights of %s, quantized to int8 with the ranges of\n"
+        " * %ld samples of %s (docs/inference.md, \"int8 quantization\"). */",
+     E->net->name, PACKAGE_VERSION, E->opt->source_file ? E->opt->source_file : "?", E->opt->weights,
+     E->opt->calibrate_samples > 0 ? E->opt->calibrate_samples : 500L, E->opt->calibrate);
+  pr(P, "#include <stddef.h>");
+  pr(P, "#include <stdint.h>");
+  pr(P, "%s", "");
+  pr(P, "#define %s_INPUT_SIZE %" PRId64 " /* floats: %s %s */", E->NU, size_of(in), in->name,
+     cnn_shape_str(in->shape, b1, sizeof b1));
+  pr(P, "#define %s_OUTPUT_SIZE %" PRId64 " /* floats: %s %s */", E->NU, size_of(out), out->name,
+     cnn_shape_str(out->shape, b2, sizeof b2));
+  pr(P, "#define %s_SCRATCH_BYTES %" PRId64 " /* scratch memory for one call, any alignment */", E->NU,
+     Q->scratch + 64);
+  pr(P, "int %s_predict(const float *input, float *output, void *scratch);", E->N);
+  pr(P, "int %s_predict_batch(const float *input, float *output, int n, void *scratch);", E->N);
+  pr(P, "#ifdef CNNCC_GENERIC_NAMES /* as the float file has them (examples/classify.c) */");
+  pr(P, "#define CNN_NET_NAME \"%s\"", E->net->name);
+  pr(P, "#define CNN_INPUT_SIZE %s_INPUT_SIZE", E->NU);
+  pr(P, "#define CNN_OUTPUT_SIZE %s_OUTPUT_SIZE", E->NU);
+  pr(P, "#define CNN_OUTPUT_CHANNELS %d", out->shape.dim[0]);
+  pr(P, "#define CNN_SCRATCH_BYTES %s_SCRATCH_BYTES", E->NU);
+  pr(P, "#define cnn_predict %s_predict", E->N);
+  pr(P, "#define cnn_predict_batch %s_predict_batch", E->N);
+  pr(P, "#endif");
+  pr(P, "%s", "");
+  fflush(c);
+  fputs(cnn_kernel_quant, c);
+}
+
+int cnn_emit_quantized(Emit *E, FILE *c) {
+  Quant Q = {.E = E};
+  if (check_supported(E)) return -1;
+  setup(&Q);
+  if (calibrate(&Q)) return -1;
+  tie_scales(&Q);
+  emit_preamble(&Q, c);
+  for (int k = 0; k < E->p->ng; k++) {
+    const Group *g = &E->p->g[k];
+    if (g->kind != CNN_IG_CONV && g->kind != CNN_IG_DENSE) continue;
+    pr(E->P, "%s", "");
+    emit_conv_tables(&Q, k);
+  }
+  emit_api(&Q);
+  return 0;
+}

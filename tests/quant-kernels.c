@@ -1,0 +1,86 @@
+/* quant-kernels.c - checks of compiler/kernels/quant.h for tests/quant.sh:
+ * the rounding of the requantization and of the input's quantization
+ * against hand-worked values and against exact arithmetic.
+ *
+ *     cc -Icompiler/kernels tests/quant-kernels.c -lm && ./a.out
+ * Prints the failures and exits with 1 if any. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stddef.h>
+
+#include "quant.h"
+
+static int failures;
+
+static void expect(const char *what, long got, long want) {
+  if (got == want) return;
+  printf("%s: %ld, expected %ld\n", what, got, want);
+  failures++;
+}
+
+static uint64_t state = 88172645463325252u;
+static uint64_t next(void) { /* xorshift64 */
+  state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+  return state;
+}
+
+int main(void) {
+  /* ties away from zero */
+  expect("rshift(5, 1)", cnn_q_rshift(5, 1), 3);
+  expect("rshift(-5, 1)", cnn_q_rshift(-5, 1), -3);
+  expect("rshift(-4, 1)", cnn_q_rshift(-4, 1), -2);
+  expect("rshift(7, 2)", cnn_q_rshift(7, 2), 2);
+  expect("rshift(-6, 2)", cnn_q_rshift(-6, 2), -2);
+  expect("rshift(-7, 3)", cnn_q_rshift(-7, 3), -1);
+  expect("rshift(x, 0)", cnn_q_rshift(-123, 0), -123);
+  expect("mulhi(MIN, MIN)", cnn_q_mulhi(INT32_MIN, INT32_MIN), INT32_MAX);
+  expect("mulhi(3, 2^30)", cnn_q_mulhi(3, 1 << 30), 2);   /* 1.5 -> 2 */
+  expect("mulhi(-3, 2^30)", cnn_q_mulhi(-3, 1 << 30), -1); /* -1.5 -> -1: ties up */
+  expect("mulhi(-1, 2^30)", cnn_q_mulhi(-1, 1 << 30), 0);  /* -0.5 -> 0 */
+  /* (2^31 - 1) after the saturated shift, times 1/2: 2^30 - 0.5 -> 2^30 */
+  expect("requant left shift saturates", cnn_q_requant(INT32_MAX / 2, 1 << 30, -4), 1 << 30);
+  /* the two roundings stay within one of the exact quotient */
+  for (int i = 0; i < 200000; i++) {
+    int32_t acc = (int32_t)(next() >> 40) - (1 << 23);
+    int32_t m = (int32_t)((1u << 30) + (next() >> 34));
+    int shift = (int)(next() % 20);
+    double exact = (double)acc * m / 2147483648.0 / ldexp(1, shift);
+    int32_t got = cnn_q_requant(acc, m, shift);
+    if (fabs(got - exact) > 1) {
+      printf("requant(%ld, %ld, %d) = %ld, exact %.3f\n", (long)acc, (long)m, shift, (long)got, exact);
+      failures++;
+      break;
+    }
+  }
+  /* the input: round to nearest even, clamped, NaN 0, as nearbyintf */
+  float x[] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 200.0f, -200.0f, NAN, 126.5f, 0.49999997f, -126.5f};
+  long want[] = {0, 2, 2, 0, -2, 127, -127, 0, 126, 0, -126};
+  signed char q[11];
+  cnn_q_quantize(x, q, 11, 1.0f);
+  for (int i = 0; i < 11; i++) expect("quantize", q[i], want[i]);
+  for (int i = 0; i < 200000; i++) {
+    float v = (float)((double)(int64_t)(next() >> 11) / 9007199254740992.0 * 300 - 150), r = nearbyintf(v);
+    signed char got;
+    cnn_q_quantize(&v, &got, 1, 1.0f);
+    r = r > 127 ? 127 : r < -127 ? -127 : r;
+    if (got != (long)r) {
+      printf("quantize(%.9g) = %d, expected %.0f\n", (double)v, got, (double)r);
+      failures++;
+      break;
+    }
+  }
+  /* add at equal scales: exact; clamped at the fused ReLU's 0 */
+  signed char a[2] = {10, -100}, b[2] = {-3, 20}, y[2];
+  cnn_q_add(a, 1 << 30, -9, b, 1 << 30, -9, y, 2, -127);
+  expect("add 10 + -3", y[0], 7);
+  expect("add -100 + 20", y[1], -80);
+  cnn_q_add(a, 1 << 30, -9, b, 1 << 30, -9, y, 2, 0);
+  expect("add + relu", y[1], 0);
+  cnn_q_relu(a, y, 2);
+  expect("relu 10", y[0], 10);
+  expect("relu -100", y[1], 0);
+  (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_conv, (void)cnn_q_dequantize;
+  printf("%s\n", failures ? "FAILED" : "all quant.h checks pass");
+  return failures != 0;
+}

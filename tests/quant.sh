@@ -1,0 +1,189 @@
+#!/bin/sh
+# int8 quantization (cnncc --emit=inference --quantize=int8,
+# docs/inference.md, "int8 quantization"):
+#  - tests/quant-kernels.c: the requantization's and the input's rounding;
+#  - LeNet trained two epochs on the Fashion-MNIST sample with the generated
+#    trainer, quantized with the sample's first 500 training images; the
+#    int8 file builds as strict C99 with gcc and clang and references no
+#    symbol at all; on the first 500 test images (tests/quant-run.c) its argmax
+#    is the float file's on at least 97% of them, its outputs are within 10%
+#    of the largest float output, its accuracy within 2 points of float's;
+#    its outputs are the same bits with gcc and clang, -O0, -O3 and
+#    -O3 -march=native;
+#  - VGG, ResNet, tests/quant-ops.cnn and quant-ops1d.cnn (every group
+#    kind the int8 code has, on random CSV data) from checkpoints of tests/infer-ref.c (three Adam steps), the
+#    same checks against the float file on 40 samples (argmax on 80%,
+#    outputs within 10%);
+#  - a layer without an int8 version (tests/infer-edge.cnn,
+#    tests/torch-ops*.cnn) is refused by name, and the usage and data errors.
+. "$top_srcdir/tests/tap.sh"
+use_tmp quant
+find_rtlib
+DATA=$top_srcdir/data/fashion-mnist
+STRICT="-std=c99 -Wall -Wextra -Wpedantic -Werror"
+have() { command -v "$1" >/dev/null 2>&1; }
+plan 30
+
+# runner NAME INFER.c FLAGS...: tests/quant-run.c with INFER.c, built by CC
+runner() {
+  _n=$1 _c=$2
+  shift 2
+  $CC $STRICT "$@" -I"$tmp" -I"$top_srcdir/runtime" -DINFER="\"${_c##*/}\"" -o "$tmp/$_n" \
+    "$top_srcdir/tests/quant-run.c" $rtlib -lz -lm >"$tmp/$_n.log" 2>&1 ||
+    diag "$(tail -n 20 "$tmp/$_n.log")"
+}
+# within LINE AGREE DIFF: quant-run's line has agree >= AGREE, maxdiff <= DIFF
+within() { echo "$1" | awk -v a="$2" -v d="$3" '{ exit !($6 >= a && $8 <= d) }'; }
+
+# ---- the kernels' rounding (tests/quant-kernels.c) ----
+for cc in gcc clang; do
+  if ! have $cc; then ok "quant.h rounding with $cc # SKIP no $cc"; continue; fi
+  if $cc $STRICT -O2 -I"$top_srcdir/compiler/kernels" -o "$tmp/qk-$cc" "$top_srcdir/tests/quant-kernels.c" -lm \
+       >"$tmp/log" 2>&1 && "$tmp/qk-$cc" >>"$tmp/log" 2>&1; then
+    ok "quant.h rounding with $cc"
+  else
+    not_ok "quant.h rounding with $cc"
+    diag "$(tail -n 20 "$tmp/log")"
+  fi
+done
+
+# ---- LeNet, trained ----
+if "$CNNCC" "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet" >"$tmp/log" 2>&1 &&
+   "$tmp/lenet" train --data "$DATA" --epochs 2 --save "$tmp/lenet.ckpt" >>"$tmp/log" 2>&1; then
+  ok "lenet: trained two epochs on the sample"
+else
+  not_ok "lenet: trained two epochs on the sample"
+  diag "$(tail -n 20 "$tmp/log")"
+fi
+if "$CNNCC" --emit=inference --weights "$tmp/lenet.ckpt" "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet_f.c" &&
+   "$CNNCC" --emit=inference --weights "$tmp/lenet.ckpt" --quantize=int8 --calibrate "$DATA" \
+     "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet_q.c" 2>"$tmp/log"; then
+  ok "lenet: cnncc --quantize=int8 --calibrate"
+else
+  not_ok "lenet: cnncc --quantize=int8 --calibrate"
+  diag "$(cat "$tmp/log")"
+fi
+for cc in gcc clang; do
+  if ! have $cc; then ok "lenet: strict C99 with $cc # SKIP no $cc"; continue; fi
+  if $cc $STRICT -O2 -c -o "$tmp/q-$cc.o" "$tmp/lenet_q.c" >"$tmp/log" 2>&1 &&
+     $cc $STRICT -O2 -march=native -c -o "$tmp/qn-$cc.o" "$tmp/lenet_q.c" >>"$tmp/log" 2>&1 &&
+     [ -z "$(nm -u "$tmp/q-$cc.o" "$tmp/qn-$cc.o" | grep -v ':$' | grep .)" ]; then
+    ok "lenet: int8 file is strict C99 with $cc and references no symbol"
+  else
+    not_ok "lenet: int8 file is strict C99 with $cc and references no symbol"
+    diag "$(cat "$tmp/log")" "$(nm -u "$tmp/q-$cc.o")"
+  fi
+done
+CC=${CNNCC_CC:-cc} runner run_f "$tmp/lenet_f.c" -O2
+builds=
+for cc in gcc clang; do
+  have $cc || continue
+  for o in "-O0" "-O3" "-O3 -march=native"; do
+    n=run_q_${cc}_$(echo $o | tr -dc 'a-zA-Z0-9')
+    CC=$cc runner $n "$tmp/lenet_q.c" $o
+    builds="$builds $n"
+  done
+done
+"$tmp/run_f" "$DATA" 500 "$tmp/out_f" >"$tmp/float.txt" 2>&1
+first=${builds%% *} first=${builds# }
+first=${first%% *}
+line=$("$tmp/$first" "$DATA" 500 "$tmp/out_q" "$tmp/out_f" 2>&1)
+diag "float: $(cat "$tmp/float.txt")" "int8:  $line"
+check "lenet: int8 argmax as float's on 97% of the test images, outputs within 10%" within "$line" 0.97 0.1
+fa=$(awk '{ print $2 }' "$tmp/float.txt")
+check "lenet: int8 accuracy within 2 points of float's" \
+  sh -c "echo '$line' | awk -v f='$fa' '{ d = \$2 - f; exit !(d >= -0.02) }'"
+same=0
+for b in $builds; do
+  "$tmp/$b" "$DATA" 500 "$tmp/out_$b" >/dev/null 2>&1 && cmp -s "$tmp/out_$b" "$tmp/out_q" || {
+    same=1
+    diag "$b differs from $first"
+  }
+done
+check "lenet: int8 outputs the same bits with gcc and clang at -O0, -O3, -O3 -march=native ($(echo $builds | wc -w) builds)" \
+  test $same = 0
+
+# ---- VGG, ResNet, every group kind: checkpoints of tests/infer-ref.c ----
+# CSV inputs for quant-ops and quant-ops1d: 40 rows of 360 (60) values in [-1, 1) and a class
+awk 'BEGIN { srand(3); for (r = 0; r < 40; r++) { for (i = 0; i < 360; i++) printf "%.4f,", 2 * rand() - 1; print r % 5 } }' \
+  >"$tmp/ops.csv"
+awk 'BEGIN { srand(4); for (r = 0; r < 40; r++) { for (i = 0; i < 60; i++) printf "%.4f,", 2 * rand() - 1; print r % 3 } }' \
+  >"$tmp/ops1d.csv"
+CC=${CNNCC_CC:-cc}
+# make_ckpt SRC DIR: DIR/ckpt, three Adam steps of SRC.cnn's training code
+make_ckpt() {
+  _net=$(sed -n 's/^network[ \t]*\([A-Za-z_0-9]*\).*/\1/p' "$top_srcdir/$1.cnn")
+  mkdir -p "$2"
+  "$CNNCC" "$top_srcdir/$1.cnn" -o "$2/net.c" >"$2/log" 2>&1 &&
+    $CC -O1 -DCNNCC_NO_MAIN -DNET="$_net" -DNETU="$(echo $_net | tr a-z A-Z)" -DHEADER='"net.h"' -I"$2" \
+      -I"$top_srcdir/runtime" -o "$2/ref" "$top_srcdir/tests/infer-ref.c" "$2/net.c" $rtlib -lz -lm >>"$2/log" 2>&1 &&
+    "$2/ref" "$2" 3 1 5 >>"$2/log" 2>&1
+}
+for src in examples/vgg examples/resnet tests/quant-ops tests/quant-ops1d; do
+  name=${src##*/}
+  d=$tmp/$name
+  data=$DATA
+  case $name in quant-ops*) data=$tmp/${name#quant-}.csv ;; esac
+  if make_ckpt "$src" "$d" &&
+     "$CNNCC" --emit=inference --weights "$d/ckpt" "$top_srcdir/$src.cnn" -o "$d/${name}_f.c" >>"$d/log" 2>&1 &&
+     "$CNNCC" --emit=inference --weights "$d/ckpt" --quantize=int8 --calibrate "$data" --calibrate-samples 40 \
+       "$top_srcdir/$src.cnn" -o "$d/${name}_q.c" >>"$d/log" 2>&1; then
+    ok "$name: quantized"
+  else
+    not_ok "$name: quantized"
+    diag "$(tail -n 20 "$d/log")"
+  fi
+  cp "$d/${name}_f.c" "$d/${name}_q.c" "$tmp/" 2>/dev/null
+  runner ${name}_f "$tmp/${name}_f.c" -O2
+  runner ${name}_q "$tmp/${name}_q.c" -O2
+  "$tmp/${name}_f" "$data" 40 "$d/out_f" >/dev/null 2>&1
+  line=$("$tmp/${name}_q" "$data" 40 "$d/out_q" "$d/out_f" 2>&1)
+  diag "$name: $line"
+  check "$name: int8 argmax as float's on 80% of 40 samples, outputs within 10%" within "$line" 0.8 0.1
+done
+
+# ---- networks with layers that have no int8 version: refused by name ----
+for src in tests/torch-ops2d tests/torch-ops1d; do
+  name=${src##*/}
+  make_ckpt "$src" "$tmp/$name" || diag "$(tail -n 20 "$tmp/$name/log")"
+  "$CNNCC" --emit=inference --weights "$tmp/$name/ckpt" --quantize=int8 --calibrate "$tmp/ops.csv" \
+    "$top_srcdir/$src.cnn" -o "$tmp/$name.c" >/dev/null 2>"$tmp/err"
+  rc=$?
+  check "$name: refused with the layer's name, no file left" sh -c "[ $rc = 1 ] && [ ! -e '$tmp/$name.c' ] &&
+    grep -q \"^cnncc: --quantize=int8: layer '[a-z0-9_]*' ([a-z0-9_]*, line [0-9]*) has no int8 version yet\" '$tmp/err'"
+  diag "$(cat "$tmp/err")"
+done
+
+# ---- refusals and errors ----
+L=$top_srcdir/examples/lenet.cnn
+make_ckpt tests/infer-edge "$tmp/edge" || diag "$(tail -n 20 "$tmp/edge/log")"
+check_fails "a layer without an int8 version is refused by name" 1 \
+  "cnncc: --quantize=int8: layer 'bn2' (batchnorm, line 13) has no int8 version yet; quantized are conv1d/conv2d and dense (with batchnorm folded in), relu, maxpool, avgpool, global pooling, add and flatten" \
+  sh -c "'$CNNCC' --emit=inference --weights '$tmp/edge/ckpt' --quantize=int8 --calibrate '$DATA' \
+    '$top_srcdir/tests/infer-edge.cnn' -o '$tmp/e.c'"
+check_fails "--quantize without --calibrate" 2 \
+  "cnncc: --quantize=int8 needs calibration data: --calibrate DIR (as the trainer's --data DIR)" \
+  "$CNNCC" --emit=inference --weights "$tmp/lenet.ckpt" --quantize=int8 "$L" -o "$tmp/x.c"
+check_fails "--quantize without --weights" 2 \
+  "cnncc: --emit=inference needs the weights: --weights CHECKPOINT" \
+  "$CNNCC" --emit=inference --quantize=int8 --calibrate "$DATA" "$L" -o "$tmp/x.c"
+check_fails "an unknown --quantize" 2 "cnncc: unknown --quantize 'int4' (expected int8)" \
+  "$CNNCC" --emit=inference --weights "$tmp/lenet.ckpt" --quantize=int4 --calibrate "$DATA" "$L" -o "$tmp/x.c"
+check_fails "--calibrate without --quantize" 2 "cnncc: --calibrate and --calibrate-samples go with --quantize=int8" \
+  "$CNNCC" --emit=inference --weights "$tmp/lenet.ckpt" --calibrate "$DATA" "$L" -o "$tmp/x.c"
+check_fails "a missing --calibrate DIR" 1 "cnncc: --calibrate: no such file or directory: $tmp/none" \
+  "$CNNCC" --emit=inference --weights "$tmp/lenet.ckpt" --quantize=int8 --calibrate "$tmp/none" "$L" -o "$tmp/x.c"
+check_fails "a bad --calibrate-samples" 2 "cnncc: --calibrate-samples expects a count from 1 to 1000000000, not '0'" \
+  "$CNNCC" --emit=inference --weights "$tmp/lenet.ckpt" --quantize=int8 --calibrate "$DATA" --calibrate-samples 0 "$L" -o "$tmp/x.c"
+"$CNNCC" --emit=inference --weights "$tmp/lenet.ckpt" --quantize=int8 --calibrate "$tmp/ops.csv" "$L" -o "$tmp/x.c" \
+  >/dev/null 2>"$tmp/err"
+rc=$?
+check "calibration data of the wrong shape: status 1 and a message" \
+  sh -c "[ $rc = 1 ] && grep -q '^cnncc: --calibrate $tmp/ops.csv: ' '$tmp/err' && [ ! -e '$tmp/x.c' ]"
+diag "$(cat "$tmp/err")"
+mkdir "$tmp/empty"
+"$CNNCC" --emit=inference --weights "$tmp/lenet.ckpt" --quantize=int8 --calibrate "$tmp/empty" "$L" -o "$tmp/x.c" \
+  >/dev/null 2>"$tmp/err"
+rc=$?
+check "a folder without data: status 1 and a message" sh -c "[ $rc = 1 ] && grep -q '^cnncc: --calibrate ' '$tmp/err'"
+diag "$(cat "$tmp/err")"
