@@ -34,7 +34,11 @@ if ! command -v gcc >/dev/null 2>&1 || ! command -v size >/dev/null 2>&1; then
 fi
 set -- $networks
 nstatic=$(printf '%s\n' "$networks" | grep -c ' static$')
-plan $((2 + $# / 2 * 5 + nstatic * 6))
+# Cortex-M: arm-none-eabi-gcc (Debian gcc-arm-none-eabi), when present
+ARM_CC=arm-none-eabi-gcc
+ncortex=0
+command -v "$ARM_CC" >/dev/null 2>&1 && ncortex=3
+plan $((2 + $# / 2 * 5 + nstatic * 6 + ncortex))
 use_tmp memory
 find_rtlib
 
@@ -164,3 +168,45 @@ while [ $# -gt 0 ]; do
   check "$name --static-arena: the same outputs as with the caller's scratch" \
     cmp -s "$tmp/$name/out.f32" "$tmp/$name-static/out.f32"
 done
+
+# Cortex-M (32-bit, no OS, no C library: arm-none-eabi-gcc without newlib):
+# LeNet's float file (--no-softmax: no <math.h>) and its int8 file build as
+# strict C99 for a Cortex-M4 with an FPU and a Cortex-M0 without one,
+# reference nothing but the compiler's own helpers (__aeabi_*), and the
+# float weights' sections hold LENET_WEIGHT_BYTES there too.
+if [ "$ncortex" -gt 0 ]; then
+  d=$tmp/cortex-m
+  mkdir -p "$d"
+  log=$d/log
+  m4="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16"
+  m0="-mcpu=cortex-m0 -mthumb -mfloat-abi=soft"
+  # arm_build NAME FLAGS...: NAME.o from NAME.c, strict C99, -Os
+  arm_build() {
+    _n=$1
+    shift
+    "$ARM_CC" -std=c99 -Wall -Wextra -Wpedantic -Werror -Os -fdata-sections \
+      '-DCNNCC_WEIGHT_ATTR=__attribute__((used))' "$@" -c -o "$d/$_n.o" "$d/$_n.c" >>"$log" 2>&1
+  }
+  # foreign OBJ: its undefined symbols other than the compiler's helpers
+  foreign() { arm-none-eabi-nm -u "$1" | awk '{ print $NF }' | grep -v '^__aeabi_' | tr '\n' ' '; }
+  "$CNNCC" --emit=inference --no-softmax --weights "$tmp/lenet.ckpt" "$top_srcdir/examples/lenet.cnn" \
+    -o "$d/float.c" >"$log" 2>&1
+  "$CNNCC" --emit=inference --weights "$tmp/lenet.ckpt" --quantize=int8 \
+    --calibrate "$top_srcdir/data/fashion-mnist" --calibrate-samples 100 \
+    "$top_srcdir/examples/lenet.cnn" -o "$d/int8.c" >>"$log" 2>&1
+  want=$(sed -n 's/^#define LENET_WEIGHT_BYTES \([0-9]*\) .*/\1/p' "$d/float.c")
+  for part in float int8; do
+    if arm_build "$part" $m4 && cp "$d/$part.c" "$d/$part-m0.c" && arm_build "$part-m0" $m0 &&
+       [ -z "$(foreign "$d/$part.o")$(foreign "$d/$part-m0.o")" ]; then
+      ok "lenet $part: strict C99 for Cortex-M4 (FPU) and Cortex-M0, only __aeabi_* helpers undefined"
+      diag "lenet $part on Cortex-M4: $(arm-none-eabi-size -A "$d/$part.o" |
+        awk '$1 ~ /^\.text/ { t += $2 } $1 ~ /^\.rodata/ { r += $2 } END { print ".text " t ", .rodata " r }')"
+    else
+      not_ok "lenet $part: strict C99 for Cortex-M4 (FPU) and Cortex-M0, only __aeabi_* helpers undefined"
+      diag "$(tail -n 20 "$log")" "undefined: $(foreign "$d/$part.o" 2>&1) $(foreign "$d/$part-m0.o" 2>&1)"
+    fi
+  done
+  got=$(arm-none-eabi-size -A "$d/float.o" 2>/dev/null |
+    awk '$1 ~ /^\.rodata\.lenet_/ && $1 != ".rodata.lenet_zero" { s += $2 } END { print s + 0 }')
+  check "lenet float on Cortex-M4: weight arrays are LENET_WEIGHT_BYTES = $want (got $got)" [ "$got" = "$want" ]
+fi
