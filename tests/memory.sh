@@ -115,7 +115,7 @@ one() {
     diag "$nm: without CNNCC_WEIGHT_ATTR, $plain of the $weights bytes of weights stay in their arrays"
   fi
   # the scratch actually touched
-  if $CC -O2 -DINFER='"infer.c"' -DARENA="${NET}_ARENA_BYTES" -I"$d" -o "$d/run" \
+  if $CC -O2 $SAN -DINFER='"infer.c"' -DARENA="${NET}_ARENA_BYTES" -I"$d" -o "$d/run" \
        "$top_srcdir/tests/memory-run.c" -lm >"$log" 2>&1 &&
      "$d/run" "$d/out.f32" >>"$log" 2>&1 &&
      tail -n 1 "$log" | awk -v s="$*" '{ exit !(s != "" ? $2 == 0 : $2 * 2 >= $7 + 0) }'; then
@@ -154,7 +154,7 @@ while [ $# -gt 0 ]; do
   log=$tmp/$name/log
   # the checkpoint: the initialization of the training code
   if "$CNNCC" "$top_srcdir/$src.cnn" -o "$tmp/$name/net.c" >"$log" 2>&1 &&
-     $CC -O0 -DCNNCC_NO_MAIN -DNET="$net" -DNETU="$NET" -DHEADER='"net.h"' -I"$tmp/$name" \
+     $CC -O0 $SAN -DCNNCC_NO_MAIN -DNET="$net" -DNETU="$NET" -DHEADER='"net.h"' -I"$tmp/$name" \
        -I"$top_srcdir/runtime" -o "$tmp/$name/ref" "$top_srcdir/tests/infer-ref.c" "$tmp/$name/net.c" \
        $rtlib -lz -lm >>"$log" 2>&1 &&
      "$tmp/$name/ref" "$tmp/$name" 0 1 1 >>"$log" 2>&1; then
