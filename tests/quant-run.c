@@ -67,5 +67,9 @@ int main(int argc, char **argv) {
   }
   printf("\n");
   rt_dataset_free(&ds);
+  free(scratch);
+  free(ref);
+  free(out);
+  free(x);
   return 0;
 }
