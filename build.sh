@@ -8,7 +8,8 @@ cd "$(dirname "$0")"
 packages="build-essential flex bison autoconf automake pkg-config clang zlib1g-dev
 libomp-dev python3-torch libopenblas0-pthread dataset-fashion-mnist help2man man-db
 openmpi-bin libopenmpi-dev graphviz librsvg2-bin libprotobuf-c-dev protobuf-c-compiler python3-onnx
-libpng-dev libjpeg62-turbo-dev gcc-arm-none-eabi"
+libpng-dev libjpeg62-turbo-dev qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+gcc-arm-none-eabi"
 missing=
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -51,7 +51,7 @@ typedef struct {
 typedef struct {
   const char *compiler; /* the compiler's __VERSION__ ("gcc " before gcc's) */
   long openmp;          /* _OPENMP (yyyymm), 0 when built without OpenMP */
-  const char *kernels;  /* KERNEL_ISA: the GEMM kernels, avx512, avx2 or portable */
+  const char *kernels;  /* KERNEL_ISA: the GEMM kernels, avx512, avx2, neon or portable */
 } RtBuildInfo;
 
 typedef struct {

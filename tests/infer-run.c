@@ -10,7 +10,9 @@
  * depend on what is in it), then all of them through cnn_predict_batch(),
  * which must agree exactly. The error of an output is |got - want| /
  * max(1, |want|); the largest must be at most TOL. Prints one line and
- * exits with 0 when everything holds. */
+ * exits with 0 when everything holds; first, on stderr, the vector level
+ * it was compiled with (CNNCC_SIMD N, vector.h), so tests can tell which
+ * path ran. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: infer-run DIR N TOL\n");
     return 2;
   }
+  fprintf(stderr, "CNNCC_SIMD %d\n", CNNCC_SIMD);
   const char *dir = argv[1];
   int n = atoi(argv[2]);
   double tol = atof(argv[3]);

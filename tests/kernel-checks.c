@@ -8,6 +8,7 @@
  *   -mavx2 -mfma       AVX2 with FMA         kernel_checks_avx2
  *   -mavx512f          AVX-512F              kernel_checks_avx512
  *   -DKERNELS_DOUBLE   double (portable C)   kernel_checks_double
+ *   aarch64 (NEON)     NEON                  kernel_checks_neon (tests/neon.sh)
  *
  * and so with the warnings of the project (-Wall -Wextra) on the headers.
  *
@@ -32,10 +33,10 @@ typedef float real;
 #define PARTS 4 /* CNN_PARTS, compiler/emit/kernels.h */
 
 /* The vector vocabulary, which the inference code shares (float only): in
- * plain C here for the portable build, on SSE2 for the double one. */
+ * plain C here for the portable build, on SSE2 for the double one (x86). */
 #ifdef CNNCC_PORTABLE
 #define CNNCC_SIMD 0
-#elif defined(KERNELS_DOUBLE)
+#elif defined(KERNELS_DOUBLE) && defined(__SSE2__)
 #define CNNCC_SIMD 1
 #endif
 #include "kernels/threads.h"
@@ -104,7 +105,7 @@ static int same(const real *x, const real *want, size_t n, char *why, size_t siz
 
 /* ---- the choice of micro-kernels ---- */
 
-/* KERNEL_ISA is the build's WANT_ISA: vectors with AVX-512F or AVX2 + FMA
+/* KERNEL_ISA is the build's WANT_ISA: vectors with AVX-512F, AVX2 + FMA or NEON
  * only, portable C with -DCNNCC_PORTABLE and in double */
 static int check_isa(char *why, size_t size) {
   if (!strcmp(KERNEL_ISA, WANT_ISA)) return 1;
@@ -590,6 +591,31 @@ static int check_infer_functions(char *why, size_t size) {
   return 1;
 }
 
+/* cnn_vmax and cnn_vmin bit for bit as a > b ? a : b and a < b ? a : b,
+ * the portable code's, on every pair of NaN, -NaN, +-0, +-1 and +-inf: the
+ * same answers on every level (a compare and select on NEON, not vmaxq) */
+static int check_vmax_vmin(char *why, size_t size) {
+  const float v[] = {NAN, -NAN, -0.0f, 0.0f, 1, -1, INFINITY, -INFINITY};
+  const int n = sizeof v / sizeof *v;
+  for (int i = 0; i < n * n; i += CNN_VL) {
+    float a[CNN_VL], b[CNN_VL], hi[CNN_VL], lo[CNN_VL], want_hi[CNN_VL], want_lo[CNN_VL];
+    for (int l = 0; l < CNN_VL; l++) {
+      a[l] = v[(i + l) % (n * n) / n], b[l] = v[(i + l) % n];
+      want_hi[l] = a[l] > b[l] ? a[l] : b[l];
+      want_lo[l] = a[l] < b[l] ? a[l] : b[l];
+    }
+    cnn_vstore(hi, cnn_vmax(cnn_vload(a), cnn_vload(b)));
+    cnn_vstore(lo, cnn_vmin(cnn_vload(a), cnn_vload(b)));
+    for (int l = 0; l < CNN_VL; l++)
+      if (memcmp(&hi[l], &want_hi[l], sizeof hi[l]) || memcmp(&lo[l], &want_lo[l], sizeof lo[l])) {
+        snprintf(why, size, "max(%g, %g) = %g, min %g; want %g, %g", (double)a[l], (double)b[l], (double)hi[l],
+            (double)lo[l], (double)want_hi[l], (double)want_lo[l]);
+        return 0;
+      }
+  }
+  return 1;
+}
+
 const KernelCheck CHECKS[] = {
     {"the configuration's micro-kernels (KERNEL_ISA)", check_isa},
     {"pack_a as a loop packs (m 1..2MR+1)", check_pack_a},
@@ -607,5 +633,6 @@ const KernelCheck CHECKS[] = {
     {"maxpool_2x2 as a naive loop (windows 1..33 a row, NaNs)", check_maxpool_2x2},
     {"the inference code's cnn_vexp, cnn_vsigmoid, cnn_vtanh, cnn_verf near libm's, cnn_vsum exact",
         check_infer_functions},
+    {"cnn_vmax and cnn_vmin bit for bit as the portable code (NaN, -0, +0)", check_vmax_vmin},
     {NULL, NULL},
 };

@@ -14,8 +14,8 @@ typedef struct {
 
 /* The checks of each configuration, the same in each, ended by a null
  * entry: portable float C (-DCNNCC_PORTABLE), AVX2 with FMA (-mavx2 -mfma),
- * AVX-512F (-mavx512f) and double. */
+ * AVX-512F (-mavx512f), double, and NEON (aarch64, built by tests/neon.sh). */
 extern const KernelCheck kernel_checks_portable[], kernel_checks_avx2[], kernel_checks_avx512[],
-    kernel_checks_double[];
+    kernel_checks_double[], kernel_checks_neon[];
 
 #endif

@@ -1,6 +1,7 @@
 /* kernels.c - tests/kernels: the kernels of the generated code against
  * naive loops (kernel-checks.c), in TAP: each check for portable C, AVX2
- * with FMA, AVX-512F and double, skipped for the instruction sets that this
+ * with FMA, AVX-512F and double (and NEON in tests/neon.sh's aarch64
+ * build), skipped for the instruction sets that this
  * CPU lacks or that the compiler could not build for. */
 #include "config.h"
 #include "kernel-checks.h"
@@ -33,6 +34,9 @@ static const Isa isas[] = {
     {"avx512", NULL, NULL},
 #endif
     {"double", kernel_checks_double, always},
+#ifdef KERNELS_NEON /* the aarch64 build of tests/neon.sh */
+    {"neon", kernel_checks_neon, always},
+#endif
 };
 
 int main(void) {

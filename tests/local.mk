@@ -51,6 +51,10 @@ dist_check_SCRIPTS += tests/quant.sh
 EXTRA_DIST += tests/quant-run.c tests/quant-ops.cnn tests/quant-ops1d.cnn tests/quant-kernels.c
 EXTRA_DIST += tests/infer-ref.c tests/infer-run.c tests/infer-edge.cnn \
 	bench/infer-latency.sh bench/infer-time.c bench/infer-torch.py
+# The same on aarch64 NEON (CNNCC_SIMD 4), cross-compiled and run under
+# qemu-aarch64; skipped without aarch64-linux-gnu-gcc or qemu-aarch64.
+TESTS += tests/neon.sh
+dist_check_SCRIPTS += tests/neon.sh
 
 # End-to-end training (docs/training.md): LeNet on the Fashion-MNIST sample
 # against PyTorch from the same initial weights; WaveNet and U-Net on small

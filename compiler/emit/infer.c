@@ -34,9 +34,9 @@
  *     Transposed convolutions are the same kernel once per output phase.
  *  4. SIMD: the kernels use a few vector macros that the generated file
  *     defines (compiler/kernels/vector.h, the vocabulary the training code
- *     uses too) for AVX-512F, AVX2+FMA, SSE2 or plain C (one float per
- *     "vector"), chosen by the compiler's predefined macros when the file is
- *     compiled, or by -DCNNCC_SIMD=0..3. */
+ *     uses too) for aarch64 NEON, AVX-512F, AVX2+FMA, SSE2 or plain C (one
+ *     float per "vector"), chosen by the compiler's predefined macros when
+ *     the file is compiled, or by -DCNNCC_SIMD=0..4. */
 #include <inttypes.h>
 #include <math.h>
 #include <stddef.h>

@@ -1,15 +1,17 @@
 /* ---- SIMD: the vector vocabulary of the generated code (training and
  * inference), chosen when this file is compiled; -DCNNCC_SIMD=N forces one:
- * 3 AVX-512F, 2 AVX2 + FMA, 1 SSE2, 0 portable C (one float per vector).
- * CNN_VFMA_FUSED is defined where cnn_vfma is one fused multiply-add (3, 2).
- * Level 4 is reserved for aarch64 NEON (__ARM_NEON): not written yet, so
- * such machines get 0; it would define the same names on float32x4_t
- * (cnn_vfma as vfmaq_f32, so CNN_VFMA_FUSED too). ---- */
+ * 4 aarch64 NEON, 3 AVX-512F, 2 AVX2 + FMA, 1 SSE2, 0 portable C (one float
+ * per vector). CNN_VFMA_FUSED is defined where cnn_vfma is one fused
+ * multiply-add (4, 3, 2). Every level gives the same bits for cnn_vmax and
+ * cnn_vmin: a > b ? a : b and a < b ? a : b, so b where either is NaN and
+ * for -0 against +0 (x86's maxps/minps; NEON's vmaxq_f32 differs: compare
+ * and select). cnn_vround rounds to nearest, ties to even. ---- */
 #ifndef CNNCC_VECTOR_1
 #define CNNCC_VECTOR_1
 #ifndef CNNCC_SIMD
-/* here, when written: #if defined(__aarch64__) && defined(__ARM_NEON), 4 */
-#if defined(__AVX512F__)
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#define CNNCC_SIMD 4
+#elif defined(__AVX512F__)
 #define CNNCC_SIMD 3
 #elif defined(__AVX2__) && defined(__FMA__)
 #define CNNCC_SIMD 2
@@ -20,7 +22,24 @@
 #endif
 #endif
 #if CNNCC_SIMD == 4
-#error "CNNCC_SIMD=4 (aarch64 NEON) is reserved, not written yet"
+#include <arm_neon.h>
+#define CNN_VL 4
+#define CNN_VFMA_FUSED 1
+typedef float32x4_t cnn_vec;
+#define cnn_vload(p) vld1q_f32(p)
+#define cnn_vstore(p, a) vst1q_f32(p, a)
+#define cnn_vset1(x) vdupq_n_f32(x)
+#define cnn_vzero() vdupq_n_f32(0.0f)
+#define cnn_vfma(a, b, c) vfmaq_f32(c, a, b)
+#define cnn_vmax(a, b) vbslq_f32(vcgtq_f32(a, b), a, b)
+#define cnn_vmin(a, b) vbslq_f32(vcltq_f32(a, b), a, b)
+#define cnn_vadd(a, b) vaddq_f32(a, b)
+#define cnn_vsub(a, b) vsubq_f32(a, b)
+#define cnn_vmul(a, b) vmulq_f32(a, b)
+#define cnn_vdiv(a, b) vdivq_f32(a, b)
+#define cnn_vround(a) vrndnq_f32(a)
+#define cnn_vpow2n(n) vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23))
+#define cnn_vselect_lt(a, b, x, y) vbslq_f32(vcltq_f32(a, b), x, y)
 #elif CNNCC_SIMD == 3
 #include <immintrin.h>
 #define CNN_VL 16

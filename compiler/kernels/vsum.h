@@ -1,6 +1,8 @@
 #ifndef CNNCC_VSUM_1
 #define CNNCC_VSUM_1
-#if CNNCC_SIMD == 3
+#if CNNCC_SIMD == 4
+#define cnn_vsum(a) vaddvq_f32(a)
+#elif CNNCC_SIMD == 3
 #define cnn_vsum(a) _mm512_reduce_add_ps(a)
 #elif CNNCC_SIMD == 2
 static inline float cnn_vsum(__m256 a) {
