@@ -35,15 +35,7 @@ tests/ops/grouped 8 1e-5 random all
 tests/ops/grouped1d 8 1e-5 random all"
 networks=$(san_light "$networks")
 [ -n "$SAN" ] && echo "$san_light_note"
-if [ $# -gt 0 ]; then
-  only=" $* " selected=
-  set -- $networks
-  while [ $# -gt 0 ]; do
-    case $only in *" ${1##*/} "*) selected="$selected $1 $2 $3 $4 $5" ;; esac
-    shift 5
-  done
-  networks=$selected
-fi
+[ $# -eq 0 ] || networks=$(select_lines "$networks" "$@")
 
 have() { command -v "$1" >/dev/null 2>&1; }
 STRICT="-std=c99 -Wall -Wextra -Wpedantic -Werror -O2"

@@ -51,15 +51,7 @@ tests/torch-ops1d 4 1e-5 random
 tests/infer-edge 4 1e-5 random
 tests/ops/grouped 4 1e-5 random
 tests/ops/grouped1d 4 1e-5 random"
-if [ $# -gt 0 ]; then
-  only=" $* " selected=
-  set -- $networks
-  while [ $# -gt 0 ]; do
-    case $only in *" ${1##*/} "*) selected="$selected $1 $2 $3 $4" ;; esac
-    shift 4
-  done
-  networks=$selected
-fi
+[ $# -eq 0 ] || networks=$(select_lines "$networks" "$@")
 set -- $networks
 plan $((2 + $# / 4 * 5 + 2))
 use_tmp neon

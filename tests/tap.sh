@@ -72,6 +72,14 @@ check_fails() {
     diag "status $_rc, expected $_s; stderr:" "$(cat "$tmp/err")"
   fi
 }
+# select_lines LIST NAME...: the lines of LIST (a network's fields a line)
+# whose first field's base name is one of NAME..., for tests that take
+# network names as arguments.
+select_lines() {
+  _list=$1
+  shift
+  printf '%s\n' "$_list" | awk -v only=" $* " '{ n = $1; sub(/.*\//, "", n) } index(only, " " n " ")'
+}
 # san_light LIST: LIST, one word or one network's fields a line, less the
 # lines that name mobilenet when SAN is set. Its generated C takes the
 # sanitizers minutes a build (7 min in CI: the grouped kernels inlined at

@@ -1051,10 +1051,24 @@ static void emit_predict(Emit *E) {
   pr(P, "}");
 }
 
+/* NAME_predict_batch: NAME_predict sample after sample (float and int8). */
+void cnn_infer_emit_predict_batch(Emit *E) {
+  CnnPrinter *P = E->P;
+  const char *N = E->N, *NU = E->NU;
+  pr(P, "int %s_predict_batch(const float *input, float *output, int n, void *scratch) {", N);
+  pr(P, "if (n < 0) return -1;");
+  pr(P, "for (int i = 0; i < n; i++)");
+  pr(P, "  if (%s_predict(input + (size_t)i * %s_INPUT_SIZE, output + (size_t)i * %s_OUTPUT_SIZE, scratch))",
+     N, NU, NU);
+  pr(P, "    return -1;");
+  pr(P, "return 0;");
+  pr(P, "}");
+}
+
 /* The arena, NAME_predict, NAME_predict_batch and NAME_softmax. */
 static void emit_api(Emit *E) {
   CnnPrinter *P = E->P;
-  const char *N = E->N, *NU = E->NU;
+  const char *N = E->N;
   nl(P);
   pr(P, "/* ---- the network ---- */");
   nl(P);
@@ -1067,14 +1081,7 @@ static void emit_api(Emit *E) {
   emit_layout(E);
   emit_predict(E);
   nl(P);
-  pr(P, "int %s_predict_batch(const float *input, float *output, int n, void *scratch) {", N);
-  pr(P, "if (n < 0) return -1;");
-  pr(P, "for (int i = 0; i < n; i++)");
-  pr(P, "  if (%s_predict(input + (size_t)i * %s_INPUT_SIZE, output + (size_t)i * %s_OUTPUT_SIZE, scratch))",
-     N, NU, NU);
-  pr(P, "    return -1;");
-  pr(P, "return 0;");
-  pr(P, "}");
+  cnn_infer_emit_predict_batch(E);
   if (E->p->softmax_fn) {
     nl(P);
     pr(P, "void %s_softmax(const float *output, float *probs) {", N);

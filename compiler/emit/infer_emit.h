@@ -62,6 +62,9 @@ static inline const char *fn_name(Emit *E, const Group *g) {
   return fmt(E, "%s_%s", E->N, node(E, g->main)->name);
 }
 
+/* NAME_predict_batch, which calls NAME_predict per sample (emit/infer.c). */
+void cnn_infer_emit_predict_batch(Emit *E);
+
 /* E->tables: every group's arrays, from the checkpoint (emit/infer_weights.c). */
 void cnn_infer_pack_tables(Emit *E);
 /* Group g's weights (dense, conv, grouped conv) as O rows of I, batchnorm

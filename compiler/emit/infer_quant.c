@@ -405,14 +405,7 @@ static void emit_api(Quant *Q) {
   pr(P, "return 0;");
   pr(P, "}");
   pr(P, "%s", "");
-  pr(P, "int %s_predict_batch(const float *input, float *output, int n, void *scratch) {", N);
-  pr(P, "if (n < 0) return -1;");
-  pr(P, "for (int i = 0; i < n; i++)");
-  pr(P, "  if (%s_predict(input + (size_t)i * %s_INPUT_SIZE, output + (size_t)i * %s_OUTPUT_SIZE, scratch))",
-     N, NU, NU);
-  pr(P, "    return -1;");
-  pr(P, "return 0;");
-  pr(P, "}");
+  cnn_infer_emit_predict_batch(Q->E);
 }
 
 static void emit_preamble(Quant *Q, FILE *c) {
