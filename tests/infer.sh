@@ -90,11 +90,7 @@ while [ $# -gt 0 ]; do
   log=$d/log
   imgarg=
   [ "$img" = images ] && imgarg=$IMAGES
-  if "$CNNCC" "$top_srcdir/$src.cnn" -o "$d/net.c" >"$log" 2>&1 &&
-     $CC -O2 $RUNSAN -DCNNCC_NO_MAIN -DNET="$net" -DNETU="$NET" -DHEADER='"net.h"' -I"$d" \
-       -I"$top_srcdir/runtime" -o "$d/ref" "$top_srcdir/tests/infer-ref.c" "$d/net.c" $rtlib -lz -lm \
-       >>"$log" 2>&1 &&
-     "$d/ref" "$d" 3 "$n" "$SEED" $imgarg >>"$log" 2>&1; then
+  if infer_reference "$src" "$net" "$d" "$n" "$SEED" "$imgarg" "$RUNSAN"; then
     ok "$name: checkpoint and evaluation-mode outputs from the training code"
   else
     not_ok "$name: checkpoint and evaluation-mode outputs from the training code"

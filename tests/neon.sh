@@ -118,11 +118,7 @@ while [ $# -gt 0 ]; do
   log=$d/log
   imgarg=
   [ "$img" = images ] && imgarg=$IMAGES
-  if "$CNNCC" "$top_srcdir/$src.cnn" -o "$d/net.c" >"$log" 2>&1 &&
-     $CC -O2 -DCNNCC_NO_MAIN -DNET="$net" -DNETU="$(echo "$net" | tr 'a-z' 'A-Z')" -DHEADER='"net.h"' \
-       -I"$d" -I"$top_srcdir/runtime" -o "$d/ref" "$top_srcdir/tests/infer-ref.c" "$d/net.c" $rtlib -lz -lm \
-       >>"$log" 2>&1 &&
-     "$d/ref" "$d" 3 "$n" "$SEED" $imgarg >>"$log" 2>&1 &&
+  if infer_reference "$src" "$net" "$d" "$n" "$SEED" "$imgarg" "" &&
      "$CNNCC" --emit=inference --weights "$d/ckpt" "$top_srcdir/$src.cnn" -o "$d/infer.c" >>"$log" 2>&1; then
     ok "$name: x86 checkpoint and outputs (training code), cnncc --emit=inference"
   else

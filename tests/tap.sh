@@ -72,6 +72,18 @@ check_fails() {
     diag "status $_rc, expected $_s; stderr:" "$(cat "$tmp/err")"
   fi
 }
+# infer_reference SRC NET DIR N SEED [IMAGES] FLAGS: the training code of
+# SRC.cnn (network NET) in DIR, and tests/infer-ref.c's checkpoint and
+# evaluation-mode outputs of N samples (IMAGES: real ones) in DIR, built
+# with $CC FLAGS and rtlib (find_rtlib); the log in DIR/log.
+infer_reference() {
+  _d=$3
+  "$CNNCC" "$top_srcdir/$1.cnn" -o "$_d/net.c" >"$_d/log" 2>&1 &&
+    $CC -O2 $7 -DCNNCC_NO_MAIN -DNET="$2" -DNETU="$(echo "$2" | tr 'a-z' 'A-Z')" -DHEADER='"net.h"' \
+      -I"$_d" -I"$top_srcdir/runtime" -o "$_d/ref" "$top_srcdir/tests/infer-ref.c" "$_d/net.c" $rtlib \
+      -lz -lm >>"$_d/log" 2>&1 &&
+    "$_d/ref" "$_d" 3 "$4" "$5" $6 >>"$_d/log" 2>&1
+}
 # select_lines LIST NAME...: the lines of LIST (a network's fields a line)
 # whose first field's base name is one of NAME..., for tests that take
 # network names as arguments.
