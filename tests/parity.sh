@@ -93,8 +93,14 @@ while [ $# -gt 0 ]; do
   # where the gradient jumps; the FMA kernels (clang) round it to the other
   # side than PyTorch, and every step-1 gradient then differs by ~0.5%.
   # Seed 8's has no such input on any path (gcc and clang).
+  # resnet, batch 4: a kink of the same kind (a ReLU or max-pool input within
+  # rounding of a tie) at seed 7 on an AMD EPYC (Zen 3, AVX2), where
+  # PyTorch's own kernels round differently than on the AVX-512 Xeons: the
+  # first layers' gradients differ by up to 0.5% on the portable and AVX2
+  # paths alike (the same bits), while a commit from before this change
+  # fails the same way; seed 8 passes there.
   seed=$SEED
-  [ "$name" = unet ] && [ -z "${PARITY_SEED:-}" ] && seed=8
+  case $name in unet | resnet) [ -z "${PARITY_SEED:-}" ] && seed=8 ;; esac
   for t in $ts; do
     eval "flags=\${${t}_flags:-}"
     td=$d/$t
