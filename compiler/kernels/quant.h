@@ -102,7 +102,11 @@ static void cnn_q_interleave(const CnnQConv *c, const signed char *x, int g, int
   long plane = (long)c->ih * c->iw;
   const signed char *s = x + (long)g * 4 * plane + (long)y * c->iw;
   if (g * 4 + 4 <= c->ic) {
-    for (int xx = 0; xx < c->iw; xx++) {
+    int xx = 0;
+#ifdef CNN_Q_X86
+    xx = cnn_q_interleave_x86(s, plane, c->iw, d);
+#endif
+    for (; xx < c->iw; xx++) {
       d[xx * 4] = s[xx];
       d[xx * 4 + 1] = s[plane + xx];
       d[xx * 4 + 2] = s[2 * plane + xx];
@@ -112,6 +116,15 @@ static void cnn_q_interleave(const CnnQConv *c, const signed char *x, int g, int
   }
   for (int xx = 0; xx < c->iw; xx++)
     for (int j = 0; j < 4; j++) d[xx * 4 + j] = g * 4 + j < c->ic ? s[j * plane + xx] : 0;
+}
+
+/* The outputs [*lo, *hi) of an axis (n inputs, on outputs, stride s) whose
+ * tap at offset off (tap * dilation - padding) reads inside the input. */
+static void cnn_q_span(int off, int n, int on, int s, int *lo, int *hi) {
+  *lo = off < 0 ? (-off + s - 1) / s : 0;
+  *hi = n - off <= 0 ? 0 : (n - off - 1) / s + 1;
+  if (*hi > on) *hi = on;
+  if (*lo > *hi) *lo = *hi;
 }
 
 /* The panel of the input x (see CnnQConv), zeros where no input is. */
@@ -133,13 +146,18 @@ static void cnn_q_gather(const CnnQConv *c, const signed char *x, signed char *p
   }
   for (int g = 0; g < c->G; g++)
     for (int j = 0; j < 4; j++) {
-      int k = g * 4 + j, i = k / (c->kh * c->kw), ky = k / c->kw % c->kh, kx = k % c->kw;
+      int k = g * 4 + j, i = k / (c->kh * c->kw), ky = k / c->kw % c->kh, kx = k % c->kw, p = 0;
+      int offx = kx * c->dw - c->pl, x0, x1;
       signed char *d = panel + (long)g * c->ps * 4 + j;
-      for (int p = 0; p < c->ps; p++) {
-        int oy = p / c->ow, iy = oy * c->sh + ky * c->dh - c->pt, ix = p % c->ow * c->sw + kx * c->dw - c->pl;
-        int in = i < c->ic && oy < c->oh && iy >= 0 && iy < c->ih && ix >= 0 && ix < c->iw;
-        d[p * 4] = in ? x[((long)i * c->ih + iy) * c->iw + ix] : 0;
+      cnn_q_span(offx, c->iw, c->ow, c->sw, &x0, &x1);
+      for (int oy = 0; oy < c->oh && i < c->ic; oy++, p += c->ow) {
+        int iy = oy * c->sh + ky * c->dh - c->pt, in = iy >= 0 && iy < c->ih, hi = in ? x1 : x0, ox = 0;
+        long row = ((long)i * c->ih + (in ? iy : 0)) * c->iw + offx;
+        for (; ox < x0; ox++) d[(p + ox) * 4] = 0;
+        for (; ox < hi; ox++) d[(p + ox) * 4] = x[row + ox * c->sw];
+        for (; ox < c->ow; ox++) d[(p + ox) * 4] = 0;
       }
+      for (; p < c->ps; p++) d[p * 4] = 0;
     }
 }
 
@@ -172,8 +190,12 @@ static void cnn_q_finish(const CnnQConv *c, const int32_t *a, int ob, long at, i
       continue;
     }
     int t = 0;
-#ifdef CNN_Q_X86 /* eight at a time; the last few as below, the same function */
-    for (; t + 8 <= n; t += 8) cnn_q_out8_x86(v + t, c->b[o], c->m[o], c->shift[o], c->lo, y + o * npos + at + t);
+#ifdef CNN_Q_X86
+    /* eight at a time, past n too (the next rows', written after) while
+     * that stays inside the channel; the last few as below, the same
+     * function */
+    for (; t < n && at + t + 8 <= npos; t += 8)
+      cnn_q_out8_x86(v + t, c->b[o], c->m[o], c->shift[o], c->lo, y + o * npos + at + t);
 #endif
     for (; t < n; t++) y[o * npos + at + t] = cnn_q_clamp(cnn_q_requant(v[t] + c->b[o], c->m[o], c->shift[o]), c->lo);
   }
@@ -240,6 +262,10 @@ static void cnn_q_relu(const signed char *x, signed char *y, long n) {
  * (one rounding as in cnn_q_rshift), clamped at lo (0: a fused ReLU). */
 static void cnn_q_add(const signed char *a, int32_t ma, int sa, const signed char *b, int32_t mb, int sb,
                       signed char *y, long n, int lo) {
-  for (long i = 0; i < n; i++)
+  long i = 0;
+#ifdef CNN_Q_X86
+  i = cnn_q_add_x86(a, ma, sa, b, mb, sb, y, n, lo);
+#endif
+  for (; i < n; i++)
     y[i] = cnn_q_clamp(cnn_q_rshift(cnn_q_requant(a[i], ma, sa) + cnn_q_requant(b[i], mb, sb), 8), lo);
 }

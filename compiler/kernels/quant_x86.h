@@ -65,6 +65,16 @@ static inline void cnn_q_tile_x86(const int32_t *w, const signed char *x, const 
   else cnn_q_loop_x86(w, x, off, G, 0, 8, a);
 }
 
+/* cnn_q_rshift(x, e) of 8 int32: floor(x / 2^e), plus one where the
+ * remainder is more than half (at least half for negative x). */
+static inline __m256i cnn_q_rshift_x86(__m256i x, int e) {
+  int32_t mask = (int32_t)(((int64_t)1 << e) - 1);
+  __m256i rem = _mm256_and_si256(x, _mm256_set1_epi32(mask));
+  __m256i thr = _mm256_sub_epi32(_mm256_set1_epi32(mask >> 1), _mm256_cmpgt_epi32(_mm256_setzero_si256(), x));
+  __m256i fl = _mm256_sra_epi32(x, _mm_cvtsi32_si128(e));
+  return _mm256_sub_epi32(fl, _mm256_cmpgt_epi32(rem, thr));
+}
+
 /* cnn_q_requant(x, m, shift) of 8 int32, for multipliers m in [0, 2^31)
  * (as cnncc makes them: cnn_q_mulhi's one saturating case, m = INT32_MIN,
  * never comes). mulhi: floor((x m + 2^30) / 2^31), which is the same as its
@@ -80,14 +90,7 @@ static inline __m256i cnn_q_requant_x86(__m256i x, int32_t m, int shift) {
   __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, mv), half);
   __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), mv), half);
   x = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32), 0xaa);
-  /* cnn_q_rshift: floor(x / 2^e), plus one where the remainder is more than
-   * half (at least half for negative x) */
-  int e = shift > 0 ? shift : 0;
-  int32_t mask = (int32_t)(((int64_t)1 << e) - 1);
-  __m256i rem = _mm256_and_si256(x, _mm256_set1_epi32(mask));
-  __m256i thr = _mm256_sub_epi32(_mm256_set1_epi32(mask >> 1), _mm256_cmpgt_epi32(_mm256_setzero_si256(), x));
-  __m256i fl = _mm256_sra_epi32(x, _mm_cvtsi32_si128(e));
-  return _mm256_sub_epi32(fl, _mm256_cmpgt_epi32(rem, thr));
+  return cnn_q_rshift_x86(x, shift > 0 ? shift : 0);
 }
 
 /* Eight outputs of cnn_q_finish: a + b requantized and clamped at lo into
@@ -98,5 +101,51 @@ static inline void cnn_q_out8_x86(const int32_t *a, int32_t b, int32_t m, int sh
   v = _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(lo)), _mm256_set1_epi32(127));
   __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
   _mm_storel_epi64((__m128i *)(void *)y, _mm_packs_epi16(h, h));
+}
+
+/* 8 int8 at p requantized to 256 times the output scale (cnn_q_add) */
+static inline __m256i cnn_q_load8_x86(const signed char *p, int32_t m, int shift) {
+  return cnn_q_requant_x86(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p)), m, shift);
+}
+
+/* cnn_q_add, 8 at a time; returns how many it did. */
+static inline long cnn_q_add_x86(const signed char *a, int32_t ma, int sa, const signed char *b, int32_t mb, int sb,
+                                 signed char *y, long n, int lo) {
+  long i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i v = cnn_q_rshift_x86(_mm256_add_epi32(cnn_q_load8_x86(a + i, ma, sa), cnn_q_load8_x86(b + i, mb, sb)), 8);
+    v = _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(lo)), _mm256_set1_epi32(127));
+    __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    _mm_storel_epi64((__m128i *)(void *)(y + i), _mm_packs_epi16(h, h));
+  }
+  return i;
+}
+
+/* cnn_q_interleave's 4 rows s, s + plane, ... into d, 16 and 8 bytes at a
+ * time; returns how many columns it did. */
+static inline int cnn_q_interleave_x86(const signed char *s, long plane, int n, signed char *d) {
+  int x = 0;
+  for (; x + 16 <= n; x += 16, d += 64) {
+    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + x));
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + plane + x));
+    __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(s + 2 * plane + x));
+    __m128i e = _mm_loadu_si128((const __m128i *)(const void *)(s + 3 * plane + x));
+    __m128i ab = _mm_unpacklo_epi8(a, b), ce = _mm_unpacklo_epi8(c, e);
+    _mm_storeu_si128((__m128i *)(void *)d, _mm_unpacklo_epi16(ab, ce));
+    _mm_storeu_si128((__m128i *)(void *)(d + 16), _mm_unpackhi_epi16(ab, ce));
+    ab = _mm_unpackhi_epi8(a, b), ce = _mm_unpackhi_epi8(c, e);
+    _mm_storeu_si128((__m128i *)(void *)(d + 32), _mm_unpacklo_epi16(ab, ce));
+    _mm_storeu_si128((__m128i *)(void *)(d + 48), _mm_unpackhi_epi16(ab, ce));
+  }
+  for (; x + 8 <= n; x += 8, d += 32) {
+    __m128i a = _mm_loadl_epi64((const __m128i *)(const void *)(s + x));
+    __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(s + plane + x));
+    __m128i c = _mm_loadl_epi64((const __m128i *)(const void *)(s + 2 * plane + x));
+    __m128i e = _mm_loadl_epi64((const __m128i *)(const void *)(s + 3 * plane + x));
+    __m128i ab = _mm_unpacklo_epi8(a, b), ce = _mm_unpacklo_epi8(c, e);
+    _mm_storeu_si128((__m128i *)(void *)d, _mm_unpacklo_epi16(ab, ce));
+    _mm_storeu_si128((__m128i *)(void *)(d + 16), _mm_unpackhi_epi16(ab, ce));
+  }
+  return x;
 }
 #endif
