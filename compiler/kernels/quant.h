@@ -191,11 +191,10 @@ static void cnn_q_finish(const CnnQConv *c, const int32_t *a, int ob, long at, i
     }
     int t = 0;
 #ifdef CNN_Q_X86
-    /* eight at a time, past n too (the next rows', written after) while
-     * that stays inside the channel; the last few as below, the same
-     * function */
-    for (; t < n && at + t + 8 <= npos; t += 8)
-      cnn_q_out8_x86(v + t, c->b[o], c->m[o], c->shift[o], c->lo, y + o * npos + at + t);
+    /* eight at a time, writing past n (into the next rows, written after)
+     * while that stays inside the channel */
+    for (; t < n; t += 8)
+      cnn_q_out8_x86(v + t, c->b[o], c->m[o], c->shift[o], c->lo, y + o * npos + at + t, n - t, at + t + 8 <= npos);
 #endif
     for (; t < n; t++) y[o * npos + at + t] = cnn_q_clamp(cnn_q_requant(v[t] + c->b[o], c->m[o], c->shift[o]), c->lo);
   }

@@ -93,14 +93,25 @@ static inline __m256i cnn_q_requant_x86(__m256i x, int32_t m, int shift) {
   return cnn_q_rshift_x86(x, shift > 0 ? shift : 0);
 }
 
-/* Eight outputs of cnn_q_finish: a + b requantized and clamped at lo into
- * y. */
-static inline void cnn_q_out8_x86(const int32_t *a, int32_t b, int32_t m, int shift, int lo, signed char *y) {
+/* The first n (up to 8) outputs of cnn_q_finish: a + b requantized and
+ * clamped at lo into y; past n only with room (a row's end), else byte by
+ * byte from the vector's 64 bits. */
+static inline void cnn_q_out8_x86(const int32_t *a, int32_t b, int32_t m, int shift, int lo, signed char *y, int n,
+                                  int room) {
   __m256i v = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(const void *)a), _mm256_set1_epi32(b));
   v = cnn_q_requant_x86(v, m, shift);
   v = _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(lo)), _mm256_set1_epi32(127));
   __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  _mm_storel_epi64((__m128i *)(void *)y, _mm_packs_epi16(h, h));
+  h = _mm_packs_epi16(h, h);
+  if (room) {
+    _mm_storel_epi64((__m128i *)(void *)y, h);
+    return;
+  }
+  uint64_t bytes = (uint64_t)_mm_cvtsi128_si64(h);
+  for (int i = 0; i < n; i++) {
+    int q = (int)(bytes >> 8 * i & 255);
+    y[i] = (signed char)(q > 127 ? q - 256 : q);
+  }
 }
 
 /* 8 int8 at p requantized to 256 times the output scale (cnn_q_add) */
