@@ -105,7 +105,10 @@ int main(void) {
   for (int i = 0; i < 2000; i++) {
     int32_t ma = (int32_t)((1u << 30) + (next() >> 34)), mb = (int32_t)((1u << 30) + (next() >> 34));
     int sa = (int)(next() % 16) - 12, sb = (int)(next() % 16) - 12, lo = i % 2 ? 0 : -127;
-    for (int j = 0; j < 64; j++) u[j] = (signed char)((int)(next() % 255) - 127), v[j] = (signed char)((int)(next() % 255) - 127);
+    for (int j = 0; j < 64; j++) {
+      u[j] = (signed char)((int)(next() % 255) - 127);
+      v[j] = (signed char)((int)(next() % 255) - 127);
+    }
     cnn_q_add(u, ma, sa, v, mb, sb, y1, 64, lo);
     for (int j = 0; j < 64; j++)
       y2[j] = cnn_q_clamp(cnn_q_rshift(cnn_q_requant(u[j], ma, sa) + cnn_q_requant(v[j], mb, sb), 8), lo);

@@ -497,8 +497,8 @@ static void emit_api(Quant *Q) {
   pr(P, "t = q + %" PRId64 ";", Q->pool_off);
   pr(P, "panel = q + %" PRId64 ";", Q->panel_off);
   pr(P, "/* not every network uses every kernel: no unused-function warnings */");
-  pr(P, "(void)t, (void)panel, (void)cnn_q_tile_c, (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_add, (void)cnn_q_dequantize,\n"
-        "  (void)cnn_q_relu;");
+  pr(P, "(void)t, (void)panel, (void)cnn_q_tile_c, (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_add,\n"
+        "  (void)cnn_q_dequantize, (void)cnn_q_relu;");
   pr(P, "cnn_q_quantize(input, %s, %s_INPUT_SIZE, %s); /* input scale %.9g */", qval(Q, 0), NU,
      flt(E, 1.0f / scale_of(Q, 0)), scale_of(Q, 0));
   if (Q->nonneg[store_of(Q, 0)])

@@ -166,13 +166,18 @@ static void cnn_q_gather(const CnnQConv *c, const signed char *x, signed char *p
 static void cnn_q_tile_c(const CnnQConv *c, const signed char *x, int ob, int np, int32_t *a) {
   const int32_t *w = c->w + (long)ob * c->G * 4;
   for (int i = 0; i < 64; i++) a[i] = 0;
-  for (int g = 0; g < c->G; g++, w += 4)
-    for (int r = 0; r < 4; r++)
-      for (int j = 0; j < 4; j++) {
-        int wj = (int)((uint32_t)w[r] >> 8 * j & 255);
-        wj = wj > 127 ? wj - 256 : wj;
-        for (int t = 0; t < np; t++) a[r * 16 + t] += wj * x[c->off[g] + t * 4 + j];
-      }
+  for (int g = 0; g < c->G; g++, w += 4) {
+    const signed char *xg = x + c->off[g];
+    int wb[16]; /* the group's weights, channel r's byte j at r * 4 + j */
+    for (int i = 0; i < 16; i++) {
+      wb[i] = (int)((uint32_t)w[i / 4] >> 8 * (i % 4) & 255);
+      wb[i] = wb[i] > 127 ? wb[i] - 256 : wb[i];
+    }
+    for (int t = 0; t < np; t++)
+      for (int r = 0; r < 4; r++)
+        a[r * 16 + t] += wb[r * 4] * xg[t * 4] + wb[r * 4 + 1] * xg[t * 4 + 1] + wb[r * 4 + 2] * xg[t * 4 + 2] +
+                         wb[r * 4 + 3] * xg[t * 4 + 3];
+  }
 }
 
 /* The first n outputs of the tile, output position at of each channel:
