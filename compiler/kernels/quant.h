@@ -3,7 +3,8 @@
  * quantization"): portable C, integer arithmetic but for the float input's
  * quantization and the output's dequantization, one float operation each,
  * so that every compiler and target gives the same bits. Faster versions
- * (AVX2, AVX-512 VNNI, NEON) must give the same results: the int32 sums do
+ * (AVX2 in quant_x86.h, printed before this file; AVX-512 VNNI, NEON to
+ * come) must give the same results: the int32 sums do
  * not depend on the order, and the requantization is the two steps below,
  * which map one to one to vpmuldq / sqrdmulh + srshl. */
 
@@ -77,9 +78,8 @@ static void cnn_q_dequantize(const signed char *q, float *y, long n, float scale
  * next row and are dropped. The weights are packed at compile time in the
  * order the tiles read them: [oc / 4][G][4 channels] words of 4 weights
  * (bits 8 j to 8 j + 7: the one for byte j of the group), zero past oc and
- * K. Everything is integer, so the sums do not depend on the
- * order: the x86 tiles (quant_x86.h) and the portable ones below give the
- * same bits. */
+ * K. Everything is integer, so the sums do not depend on the order: the
+ * x86 tiles (quant_x86.h) and the portable ones below give the same bits. */
 typedef struct {
   int direct;
   int ic, ih, iw, kh, kw, sh, sw, dh, dw, pt, pl;

@@ -1,19 +1,22 @@
-/* quant_x86.h - the AVX2 tile of the int8 convolution (quant.h, CnnQConv):
- * 4 output channels x 16 (or 8) positions in 8 int32 registers. Per group
- * of 4 K values, one 32-byte load holds 8 positions x 4 inputs, and each
- * channel's 4 weights (one int32 word) are broadcast to every position; vpmaddubsw
- * multiplies unsigned by signed bytes and adds the pairs to int16, vpmaddwd
- * by ones adds those pairs to int32. vpmaddubsw saturates only past 32767,
- * and inputs in [0, 127] times weights in [-127, 127] stay within
- * 2 * 127 * 127 = 32258: exact. An input that may be negative is made
- * |x| and its sign moved to the weight (vpsignb: w * sign(x), still in
+/* quant_x86.h - the AVX2 int8 kernels (quant.h has the portable ones, the
+ * reference): the convolution's tile, its requantization, the panel's
+ * interleaving and add. The tile holds 4 output channels x 16 (or 8)
+ * positions in 8 int32 registers. Per group of 4 K values, one 32-byte
+ * load holds 8 positions x 4 inputs, and each channel's 4 weights (one
+ * int32 word) are broadcast to every position; vpmaddubsw multiplies
+ * unsigned by signed bytes and adds the pairs to int16, vpmaddwd by ones
+ * adds those pairs to int32. vpmaddubsw saturates only past 32767, and
+ * inputs in [0, 127] times weights in [-127, 127] stay within
+ * 2 * 127 * 127 = 32258: exact. An input that may be negative is made |x|
+ * and its sign moved to the weight (vpsignb: w * sign(x), still in
  * [-127, 127]), the same products. The requantization is cnn_q_requant's
  * integer function, eight at a time. Used at CNNCC_SIMD 2 and 3 (AVX-512
- * machines have AVX2; AVX-512 VNNI's vpdpbusd would do the three steps of
- * a group in one). Needs vector.h (immintrin.h) first. */
+ * machines have AVX2; AVX-512 VNNI's vpdpbusd would do a group's three
+ * steps in one). Needs vector.h (immintrin.h) first. */
 #if CNNCC_SIMD == 2 || CNNCC_SIMD == 3
 #define CNN_Q_X86 1
 
+/* c + the sums of 4 products x * w per int32 lane (x unsigned) */
 static inline __m256i cnn_q_dot_x86(__m256i c, __m256i x, __m256i w) {
   return _mm256_add_epi32(c, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), _mm256_set1_epi16(1)));
 }
