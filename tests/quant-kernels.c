@@ -1,6 +1,8 @@
 /* quant-kernels.c - checks of compiler/kernels/quant.h for tests/quant.sh:
  * the rounding of the requantization and of the input's quantization
- * against hand-worked values and against exact arithmetic.
+ * against hand-worked values and against exact arithmetic; built with AVX2
+ * (-march=native on such a machine), the x86 requantization and addition
+ * (quant_x86.h) against quant.h's, bit for bit.
  *
  *     cc -Icompiler/kernels tests/quant-kernels.c -lm && ./a.out
  * Prints the failures and exits with 1 if any. */
@@ -9,6 +11,8 @@
 #include <stdio.h>
 #include <stddef.h>
 
+#include "vector.h"
+#include "quant_x86.h"
 #include "quant.h"
 
 static int failures;
@@ -80,7 +84,39 @@ int main(void) {
   cnn_q_relu(a, y, 2);
   expect("relu 10", y[0], 10);
   expect("relu -100", y[1], 0);
-  (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_conv, (void)cnn_q_dequantize;
+#ifdef CNN_Q_X86
+  /* the x86 requantization: every shift cnncc makes, accumulators of every
+   * size, multipliers in [0, 2^31) */
+  for (int i = 0; i < 400000 && failures < 5; i++) {
+    int32_t acc[8], got[8], m = i % 97 ? (int32_t)((1u << 30) + (next() >> 34)) : (int32_t)(next() >> 33);
+    int shift = (int)(next() % 62) - 30;
+    for (int j = 0; j < 8; j++) acc[j] = (int32_t)(next() >> 32) >> (int)(next() % 32);
+    _mm256_storeu_si256((__m256i *)(void *)got,
+                        cnn_q_requant_x86(_mm256_loadu_si256((const __m256i *)(const void *)acc), m, shift));
+    for (int j = 0; j < 8; j++)
+      if (got[j] != cnn_q_requant(acc[j], m, shift)) {
+        printf("x86 requant(%ld, %ld, %d) = %ld, expected %ld\n", (long)acc[j], (long)m, shift, (long)got[j],
+               (long)cnn_q_requant(acc[j], m, shift));
+        failures++;
+      }
+  }
+  /* the x86 addition against the scalar one, through quant.h's loop */
+  signed char u[64], v[64], y1[64], y2[64];
+  for (int i = 0; i < 2000; i++) {
+    int32_t ma = (int32_t)((1u << 30) + (next() >> 34)), mb = (int32_t)((1u << 30) + (next() >> 34));
+    int sa = (int)(next() % 16) - 12, sb = (int)(next() % 16) - 12, lo = i % 2 ? 0 : -127;
+    for (int j = 0; j < 64; j++) {
+      u[j] = (signed char)((int)(next() % 255) - 127);
+      v[j] = (signed char)((int)(next() % 255) - 127);
+    }
+    cnn_q_add(u, ma, sa, v, mb, sb, y1, 64, lo);
+    for (int j = 0; j < 64; j++)
+      y2[j] = cnn_q_clamp(cnn_q_rshift(cnn_q_requant(u[j], ma, sa) + cnn_q_requant(v[j], mb, sb), 8), lo);
+    for (int j = 0; j < 64; j++) expect("x86 add", y1[j], y2[j]);
+  }
+  printf("the x86 kernels checked\n");
+#endif
+  (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_conv, (void)cnn_q_dequantize, (void)cnn_q_tile_c;
   printf("%s\n", failures ? "FAILED" : "all quant.h checks pass");
   return failures != 0;
 }

@@ -1,7 +1,9 @@
 #!/bin/sh
 # int8 quantization (cnncc --emit=inference --quantize=int8,
 # docs/inference.md, "int8 quantization"):
-#  - tests/quant-kernels.c: the requantization's and the input's rounding;
+#  - tests/quant-kernels.c: the requantization's and the input's rounding,
+#    and (built with -march=native on an AVX2 machine) the x86 kernels'
+#    requantization and addition against the portable ones, bit for bit;
 #  - LeNet trained two epochs on the Fashion-MNIST sample with the generated
 #    trainer, quantized with the sample's first 500 training images; the
 #    int8 file builds as strict C99 with gcc and clang and references no
@@ -13,7 +15,12 @@
 #  - VGG, ResNet, tests/quant-ops.cnn and quant-ops1d.cnn (every group
 #    kind the int8 code has, on random CSV data) from checkpoints of tests/infer-ref.c (three Adam steps), the
 #    same checks against the float file on 40 samples (argmax on 80%,
-#    outputs within 10%);
+#    outputs within 10%), and the same bits from the portable build (gcc,
+#    no -march: CNNCC_SIMD 1, the portable int8 kernels), gcc and clang
+#    -march=native (the AVX2 tiles where the machine has AVX2) and
+#    -march=native -DCNNCC_SIMD=0; quant-ops has convolutions on inputs that
+#    may be negative (the CSV input, an add without ReLU) and on ReLU
+#    outputs, so both cases of the x86 tile run;
 #  - a layer without an int8 version (tests/infer-edge.cnn,
 #    tests/torch-ops*.cnn) is refused by name, and the usage and data errors.
 . "$top_srcdir/tests/tap.sh"
@@ -22,7 +29,7 @@ find_rtlib
 DATA=$top_srcdir/data/fashion-mnist
 STRICT="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 have() { command -v "$1" >/dev/null 2>&1; }
-plan 28
+plan 32
 
 # runner NAME INFER.c FLAGS...: tests/quant-run.c with INFER.c, built by CC
 runner() {
@@ -39,10 +46,12 @@ within() { echo "$1" | awk -v a="$2" -v d="$3" '{ exit !($6 >= a && $8 <= d) }';
 for cc in gcc clang; do
   if ! have $cc; then ok "quant.h rounding with $cc # SKIP no $cc"; continue; fi
   if $cc $STRICT -O2 -I"$top_srcdir/compiler/kernels" -o "$tmp/qk-$cc" "$top_srcdir/tests/quant-kernels.c" -lm \
-       >"$tmp/log" 2>&1 && "$tmp/qk-$cc" >>"$tmp/log" 2>&1; then
-    ok "quant.h rounding with $cc"
+       >"$tmp/log" 2>&1 && "$tmp/qk-$cc" >>"$tmp/log" 2>&1 &&
+     $cc $STRICT -O2 -march=native -I"$top_srcdir/compiler/kernels" -o "$tmp/qkn-$cc" \
+       "$top_srcdir/tests/quant-kernels.c" -lm >>"$tmp/log" 2>&1 && "$tmp/qkn-$cc" >>"$tmp/log" 2>&1; then
+    ok "quant.h rounding with $cc, the x86 kernels' the same with -march=native"
   else
-    not_ok "quant.h rounding with $cc"
+    not_ok "quant.h rounding with $cc, the x86 kernels' the same with -march=native"
     diag "$(tail -n 20 "$tmp/log")"
   fi
 done
@@ -144,6 +153,17 @@ for src in examples/vgg examples/resnet tests/quant-ops tests/quant-ops1d; do
   line=$("$tmp/${name}_q" "$data" 40 "$d/out_q" "$d/out_f" 2>&1)
   diag "$name: $line"
   check "$name: int8 argmax as float's on 80% of 40 samples, outputs within 10%" within "$line" 0.8 0.1
+  same=0 n=0
+  for b in "gcc -march=native" "clang -march=native" "gcc -march=native -DCNNCC_SIMD=0"; do
+    have ${b%% *} || continue
+    n=$((n + 1))
+    CC=${b%% *} runner ${name}_q$n "$tmp/${name}_q.c" -O2 ${b#* }
+    "$tmp/${name}_q$n" "$data" 40 "$d/out_q$n" >/dev/null 2>&1 && cmp -s "$d/out_q$n" "$d/out_q" || {
+      same=1
+      diag "$name: $b differs from the portable build"
+    }
+  done
+  check "$name: int8 outputs the same bits with gcc and clang -march=native, CNNCC_SIMD=0 ($n builds)" test $same = 0
 done
 
 # ---- networks with layers that have no int8 version: refused by name ----

@@ -20,6 +20,14 @@
 #include "infer_emit.h"
 #include "kernels.h"
 
+/* How a convolution or dense group runs (kernels/quant.h, CnnQConv): the
+ * panel's kind and size, the positions computed, the K groups. */
+typedef struct {
+  bool direct;
+  int wp, ps, G, rows, len, rs, ocp;
+  int64_t panel; /* bytes */
+} QLayout;
+
 typedef struct {
   Emit *E;
   float **val;        /* per store node: the float value of the current sample */
@@ -28,7 +36,10 @@ typedef struct {
   float *ftmp;        /* a convolution's output before its fused pooling */
   CnnConvGeo *geo;    /* per group (conv, dense, pool, gap) */
   int64_t *off;       /* per store node: byte offset of its int8 value */
-  int64_t acc_off, pool_off, scratch;
+  QLayout *lay;       /* per group (conv, dense) */
+  bool *nonneg;       /* per store node: the int8 value is >= 0 whatever the input */
+  double amin;        /* the smallest input seen */
+  int64_t panel_off, pool_off, scratch;
 } Quant;
 
 static int store_of(Quant *Q, int id) { return Q->E->p->store[id]; }
@@ -180,6 +191,32 @@ static int load_calibration(Emit *E, const char *dir, RtDataset *ds) {
   return rc ? -1 : 0;
 }
 
+static int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+/* The layout of a convolution of geometry c: direct (on the padded input,
+ * 4 channels interleaved) at stride 1 with 4 input channels or more, else
+ * im2col (kernels/quant.h, CnnQConv). */
+static QLayout layout(const CnnConvGeo *c) {
+  QLayout L = {.direct = c->sh == 1 && c->sw == 1 && c->ic >= 4, .ocp = (int)round_up(c->oc, 4)};
+  if (L.direct) {
+    int64_t hp = c->ih + c->pt + c->pb, maxoff, need;
+    L.wp = c->iw + c->pl + c->pr;
+    L.rows = c->oh, L.len = c->ow, L.rs = L.wp;
+    /* the last tile of the last row reads up to here */
+    maxoff = (int64_t)(c->kh - 1) * c->dh * L.wp + (c->kw - 1) * c->dw;
+    need = (int64_t)(c->oh - 1) * L.wp + round_up(c->ow, 8) + maxoff;
+    L.ps = (int)round_up(need > hp * L.wp ? need : hp * L.wp, L.wp);
+    L.G = (c->ic + 3) / 4 * c->kh * c->kw;
+    L.panel = (int64_t)(c->ic + 3) / 4 * L.ps * 4;
+  } else {
+    L.rows = 1, L.len = c->oh * c->ow, L.rs = 0;
+    L.ps = (int)round_up(L.len, 8);
+    L.G = (c->ic * c->kh * c->kw + 3) / 4;
+    L.panel = (int64_t)L.G * L.ps * 4;
+  }
+  return L;
+}
+
 static void setup(Quant *Q) {
   Emit *E = Q->E;
   const CnnInferPlan *p = E->p;
@@ -190,7 +227,10 @@ static void setup(Quant *Q) {
   Q->w = cnn_alloc(E->A, sizeof(float *) * (size_t)p->ng);
   Q->b = cnn_alloc(E->A, sizeof(float *) * (size_t)p->ng);
   Q->geo = cnn_alloc(E->A, sizeof(CnnConvGeo) * (size_t)p->ng);
-  int64_t at = 0, acc = 0, pool = 0;
+  Q->lay = cnn_alloc(E->A, sizeof(QLayout) * (size_t)p->ng);
+  Q->nonneg = cnn_alloc(E->A, sizeof(bool) * (size_t)nn);
+  Q->amin = HUGE_VAL;
+  int64_t at = 0, pool = 0, panel = 0;
   for (int i = 0; i < nn; i++) {
     Q->amax[i] = 0;
     if (p->store[i] != i || !(p->live[i] || i == 0)) continue;
@@ -207,7 +247,8 @@ static void setup(Quant *Q) {
       Q->geo[k] = g->kind == CNN_IG_CONV ? cnn_conv_geo(E->net, m)
                   : (CnnConvGeo){.ic = I, .oc = O, .ih = 1, .iw = 1, .oh = 1, .ow = 1, .kh = 1, .kw = 1,
                                  .sh = 1, .sw = 1, .dh = 1, .dw = 1};
-      if (Q->geo[k].oh * Q->geo[k].ow > acc) acc = Q->geo[k].oh * Q->geo[k].ow;
+      Q->lay[k] = layout(&Q->geo[k]);
+      if (Q->lay[k].panel > panel) panel = Q->lay[k].panel;
       if (g->pool >= 0 && size_of(in_node(E, node(E, g->pool), 0)) > pool)
         pool = size_of(in_node(E, node(E, g->pool), 0));
     } else if (g->kind == CNN_IG_POOL) {
@@ -217,8 +258,8 @@ static void setup(Quant *Q) {
     }
   }
   Q->ftmp = cnn_alloc(E->A, sizeof(float) * (size_t)(pool > 0 ? pool : 1));
-  Q->acc_off = at;
-  Q->pool_off = at + acc * 4;
+  Q->panel_off = at;
+  Q->pool_off = at + round_up(panel, 64);
   Q->scratch = Q->pool_off + (pool + 63) / 64 * 64;
 }
 
@@ -239,8 +280,10 @@ static int calibrate(Quant *Q) {
   }
   for (long s = 0; s < n; s++) {
     rt_dataset_batch(&ds, NULL, s, 1, Q->val[0], NULL);
-    for (int64_t i = 0; i < size_of(node(E, 0)); i++)
+    for (int64_t i = 0; i < size_of(node(E, 0)); i++) {
       if (fabs(Q->val[0][i]) > Q->amax[0]) Q->amax[0] = fabs(Q->val[0][i]);
+      if (Q->val[0][i] < Q->amin) Q->amin = Q->val[0][i];
+    }
     for (int k = 0; k < E->p->ng; k++) run_group(Q, k);
   }
   rt_dataset_free(&ds);
@@ -256,6 +299,25 @@ static void tie_scales(Quant *Q) {
     bool max = (g->kind == CNN_IG_POOL || g->kind == CNN_IG_GAP) && !is_avg(node(E, g->main)->op);
     if (max || (g->kind == CNN_IG_EW && g->ninputs == 1))
       Q->amax[store_of(Q, g->result)] = Q->amax[store_of(Q, g->inputs[0])];
+  }
+}
+
+/* Which int8 values are >= 0 whatever the input: the input if no
+ * calibration sample was negative (its negative values are then clamped to
+ * 0), what a ReLU makes, and pooling of those. The convolutions reading
+ * them take the x86 tiles' fast case. */
+static void signs(Quant *Q) {
+  Emit *E = Q->E;
+  Q->nonneg[store_of(Q, 0)] = Q->amin >= 0;
+  for (int k = 0; k < E->p->ng; k++) {
+    const Group *g = &E->p->g[k];
+    bool v;
+    switch (g->kind) {
+    case CNN_IG_CONV: case CNN_IG_DENSE: v = g->act >= 0; break;
+    case CNN_IG_POOL: case CNN_IG_GAP: v = Q->nonneg[store_of(Q, g->inputs[0])]; break;
+    default: v = is_relu(E, g->chain[g->nchain - 1]);
+    }
+    Q->nonneg[store_of(Q, g->result)] = v;
   }
 }
 
@@ -298,14 +360,50 @@ static bool is_last(Emit *E, const Group *g) {
   return g->st_out >= 0 && E->p->st[g->st_out].kind == CNN_IS_OUTPUT;
 }
 
+/* The packed weights of group k (kernels/quant.h, CnnQConv) from wq
+ * [oc][ic][kh][kw]: [oc / 4][G][4] words, byte j of channel r's word in
+ * group g being channel 4 (g / taps) + j at tap g % taps (direct) or
+ * k = 4 g + j of K. */
+static int64_t *pack_weights(Quant *Q, int k, const int64_t *wq) {
+  const CnnConvGeo *c = &Q->geo[k];
+  const QLayout *L = &Q->lay[k];
+  int64_t taps = (int64_t)c->kh * c->kw, K = c->ic * taps, n = (int64_t)L->ocp * L->G;
+  int64_t *w = ints(Q->E, n);
+  for (int64_t at = 0; at < n; at++) {
+    int64_t r = at % 4, g = at / 4 % L->G, o = at / 4 / L->G * 4 + r;
+    uint32_t word = 0;
+    for (int j = 0; j < 4; j++) {
+      int64_t kk = L->direct ? (g / taps * 4 + j) * taps + g % taps : g * 4 + j;
+      bool in = o < c->oc && (L->direct ? g / taps * 4 + j < c->ic : kk < K);
+      word |= (uint32_t)(uint8_t)(in ? wq[o * K + kk] : 0) << 8 * j;
+    }
+    w[at] = (int32_t)word;
+  }
+  return w;
+}
+
+/* off[g]: where group g of position 0 is in the panel (bytes). */
+static int64_t *offsets(Quant *Q, int k) {
+  const CnnConvGeo *c = &Q->geo[k];
+  const QLayout *L = &Q->lay[k];
+  int64_t *off = ints(Q->E, L->G);
+  for (int g = 0; g < L->G; g++) {
+    int tap = g % (c->kh * c->kw), ky = tap / c->kw, kx = tap % c->kw;
+    off[g] = L->direct ? ((int64_t)g / (c->kh * c->kw) * L->ps + (int64_t)ky * c->dh * L->wp + kx * c->dw) * 4
+                       : (int64_t)g * L->ps * 4;
+  }
+  return off;
+}
+
 /* A convolution or dense group's tables and its CnnQConv NAME_q. */
 static void emit_conv_tables(Quant *Q, int k) {
   Emit *E = Q->E;
   const Group *g = &E->p->g[k];
   const CnnConvGeo *c = &Q->geo[k];
+  const QLayout *L = &Q->lay[k];
   const char *N = fn_name(E, g);
   int64_t I = (int64_t)c->ic * c->kh * c->kw;
-  int64_t *w = ints(E, c->oc * I), *b = ints(E, c->oc), *m = ints(E, c->oc), *sh = ints(E, c->oc);
+  int64_t *w = ints(E, c->oc * I), *b = ints(E, L->ocp), *m = ints(E, L->ocp), *sh = ints(E, L->ocp);
   float *deq = cnn_alloc(E->A, sizeof(float) * (size_t)c->oc);
   double s_in = scale_of(Q, g->inputs[0]), s_out = scale_of(Q, g->result);
   bool last = is_last(E, g) && g->pool < 0;
@@ -318,21 +416,24 @@ static void emit_conv_tables(Quant *Q, int k) {
     multiplier(s_in * sw / s_out, &m[o], &sh[o]);
     deq[o] = (float)(s_in * sw);
   }
-  emit_ints(E, "signed char", fmt(E, "%s_w", N), w, c->oc * I,
-            fmt(E, "[%d][%d][%d][%d] int8, per output channel scale", c->oc, c->ic, c->kh, c->kw));
-  emit_ints(E, "int32_t", fmt(E, "%s_b", N), b, c->oc, "bias at scale input x weight");
-  emit_ints(E, "int32_t", fmt(E, "%s_m", N), m, c->oc, "requantization multipliers (Q31)");
-  emit_ints(E, "signed char", fmt(E, "%s_s", N), sh, c->oc, "requantization shifts (right)");
+  emit_ints(E, "int32_t", fmt(E, "%s_w", N), pack_weights(Q, k, w), (int64_t)L->ocp * L->G,
+            fmt(E, "[%d][%d][4] words of 4 int8 weights of K (%s), per output channel scale", L->ocp / 4, L->G,
+                L->direct ? "4 input channels of a tap" : "ic x kh x kw"));
+  emit_ints(E, "int32_t", fmt(E, "%s_off", N), offsets(Q, k), L->G, "where each group of K is in the panel");
+  emit_ints(E, "int32_t", fmt(E, "%s_b", N), b, L->ocp, "bias at scale input x weight");
+  emit_ints(E, "int32_t", fmt(E, "%s_m", N), m, L->ocp, "requantization multipliers (Q31)");
+  emit_ints(E, "signed char", fmt(E, "%s_s", N), sh, L->ocp, "requantization shifts (right)");
   if (last) {
     CnnPrinter *P = E->P;
     pr(P, "static const float %s_deq[%d] = { /* float output = int32 sum x this */", N, c->oc);
     for (int o = 0; o < c->oc; o++) pr(P, "  %s,", flt(E, deq[o]));
     pr(P, "};");
   }
-  pr(E->P, "static const CnnQConv %s_q = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d,\n"
-           "  %s_w, %s_b, %s_m, %s_s, %s};",
-     N, c->ic, c->ih, c->iw, c->oc, c->oh, c->ow, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl,
-     g->act >= 0 ? 0 : -127, N, N, N, N, last ? fmt(E, "%s_deq", N) : "NULL");
+  pr(E->P, "static const CnnQConv %s_q = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d,\n"
+           "  %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s_w, %s_off, %s_b, %s_m, %s_s, %s};",
+     N, L->direct, c->ic, c->ih, c->iw, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl,
+     L->wp, L->ps, c->oc, c->oh, c->ow, L->G, L->rows, L->len, L->rs, g->act >= 0 ? 0 : -127,
+     Q->nonneg[store_of(Q, g->inputs[0])], N, N, N, N, N, last ? fmt(E, "%s_deq", N) : "NULL");
 }
 
 static const char *qval(Quant *Q, int id) { return fmt(Q->E, "q + %" PRId64, Q->off[store_of(Q, id)]); }
@@ -354,11 +455,11 @@ static void emit_call(Quant *Q, int k) {
   switch (g->kind) {
   case CNN_IG_CONV: case CNN_IG_DENSE:
     if (g->pool < 0) {
-      pr(P, "cnn_q_conv(&%s_q, %s, %s, %s, acc);", N, x, last ? "NULL" : y, last ? "output" : "NULL");
+      pr(P, "cnn_q_conv(&%s_q, %s, %s, %s, panel);", N, x, last ? "NULL" : y, last ? "output" : "NULL");
       return;
     }
     CnnConvGeo pg = cnn_conv_geo(E->net, node(E, g->pool));
-    pr(P, "cnn_q_conv(&%s_q, %s, t, NULL, acc);", N, x);
+    pr(P, "cnn_q_conv(&%s_q, %s, t, NULL, panel);", N, x);
     pr(P, "cnn_q_maxpool(t, %s, %s, %d, %d);", y, pool_args(E, &pg), pg.pt, pg.pl);
     break;
   case CNN_IG_POOL: case CNN_IG_GAP:
@@ -390,17 +491,18 @@ static void emit_api(Quant *Q) {
   pr(P, "%s", "");
   pr(P, "int %s_predict(const float *input, float *output, void *scratch) {", N);
   pr(P, "signed char *q;");
-  pr(P, "int32_t *acc;");
-  pr(P, "signed char *t;");
+  pr(P, "signed char *t, *panel;");
   pr(P, "if (!input || !output || !scratch) return -1;");
   pr(P, "q = (signed char *)(void *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);");
-  pr(P, "acc = (int32_t *)(void *)(q + %" PRId64 ");", Q->acc_off);
   pr(P, "t = q + %" PRId64 ";", Q->pool_off);
+  pr(P, "panel = q + %" PRId64 ";", Q->panel_off);
   pr(P, "/* not every network uses every kernel: no unused-function warnings */");
-  pr(P, "(void)t, (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_add, (void)cnn_q_dequantize,\n"
-        "  (void)cnn_q_relu;");
+  pr(P, "(void)t, (void)panel, (void)cnn_q_tile_c, (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_add,\n"
+        "  (void)cnn_q_dequantize, (void)cnn_q_relu;");
   pr(P, "cnn_q_quantize(input, %s, %s_INPUT_SIZE, %s); /* input scale %.9g */", qval(Q, 0), NU,
      flt(E, 1.0f / scale_of(Q, 0)), scale_of(Q, 0));
+  if (Q->nonneg[store_of(Q, 0)])
+    pr(P, "cnn_q_relu(%s, %s, %s_INPUT_SIZE); /* no calibration input was negative */", qval(Q, 0), qval(Q, 0), NU);
   for (int k = 0; k < E->p->ng; k++) emit_call(Q, k);
   pr(P, "return 0;");
   pr(P, "}");
@@ -440,6 +542,8 @@ static void emit_preamble(Quant *Q, FILE *c) {
   pr(P, "#endif");
   pr(P, "%s", "");
   fflush(c);
+  fputs(cnn_kernel_vector, c);
+  fputs(cnn_kernel_quant_x86, c);
   fputs(cnn_kernel_quant, c);
 }
 
@@ -449,6 +553,7 @@ int cnn_emit_quantized(Emit *E, FILE *c) {
   setup(&Q);
   if (calibrate(&Q)) return -1;
   tie_scales(&Q);
+  signs(&Q);
   emit_preamble(&Q, c);
   for (int k = 0; k < E->p->ng; k++) {
     const Group *g = &E->p->g[k];

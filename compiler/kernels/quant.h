@@ -3,21 +3,10 @@
  * quantization"): portable C, integer arithmetic but for the float input's
  * quantization and the output's dequantization, one float operation each,
  * so that every compiler and target gives the same bits. Faster versions
- * (AVX2, AVX-512 VNNI, NEON) must give the same results: the int32 sums do
+ * (AVX2 in quant_x86.h, printed before this file; AVX-512 VNNI, NEON to
+ * come) must give the same results: the int32 sums do
  * not depend on the order, and the requantization is the two steps below,
  * which map one to one to vpmuldq / sqrdmulh + srshl. */
-
-/* A convolution (a dense layer is one of 1 x 1 positions and kernel):
- * weights [oc][ic][kh][kw], requantization per output channel. */
-typedef struct {
-  int ic, ih, iw, oc, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl;
-  int lo;              /* the lowest output: 0 with a fused ReLU, else -127 */
-  const signed char *w;
-  const int32_t *b;    /* bias at the scale of input x weight */
-  const int32_t *m;    /* requantization multiplier (Q31) and shift per channel */
-  const signed char *shift;
-  const float *deq;    /* a last layer: float output = acc * deq[c]; else NULL */
-} CnnQConv;
 
 /* x * y * 2^-31 rounded to nearest, ties toward +infinity (as NEON's
  * sqrdmulh), saturated: gemmlowp's SaturatingRoundingDoublingHighMul. */
@@ -72,6 +61,63 @@ static void cnn_q_dequantize(const signed char *q, float *y, long n, float scale
   for (long i = 0; i < n; i++) y[i] = (float)q[i] * scale;
 }
 
+/* A convolution (a dense layer is one of 1 x 1 positions and kernel) as a
+ * matrix product: y[o][p] = b[o] + the sum over k of w[o][k] x[k][p], the
+ * K = ic * kh * kw products in groups g of four. The input is first gathered
+ * into a panel where group g of position p is the 4 bytes at
+ * panel + off[g] + 4 p, so that 8 positions of a group are one 32-byte load:
+ *  - direct (stride 1, 4 input channels or more): the input padded, 4
+ *    channels interleaved, planes of ps positions [ps / wp][wp]; output
+ *    (oy, ox) is position p = oy * wp + ox, whose tap (ky, kx) is at
+ *    p + ky * dh * wp + kx * dw: off[] holds the taps, no copies of them;
+ *  - im2col (strides, fewer channels): group g of K for every position
+ *    p = oy * ow + ox, in planes of ps positions.
+ * The outputs are rows (of the image, or all of it for im2col) of len
+ * positions, rs apart in the panel, in tiles of 16 or (a row's last) 8
+ * positions; a last tile's extra positions read the panel's zeros or the
+ * next row and are dropped. The weights are packed at compile time in the
+ * order the tiles read them: [oc / 4][G][4 channels] words of 4 weights
+ * (bits 8 j to 8 j + 7: the one for byte j of the group), zero past oc and
+ * K. Everything is integer, so the sums do not depend on the order: the
+ * x86 tiles (quant_x86.h) and the portable ones below give the same bits. */
+typedef struct {
+  int direct;
+  int ic, ih, iw, kh, kw, sh, sw, dh, dw, pt, pl;
+  int wp, ps;          /* direct: padded row length; positions per panel plane */
+  int oc, oh, ow, G;
+  int rows, len, rs;
+  int lo;              /* the lowest output: 0 with a fused ReLU, else -127 */
+  int nonneg;          /* the input is >= 0 (made by a ReLU): the x86 tiles' fast case */
+  const int32_t *w;
+  const int32_t *off;
+  const int32_t *b;    /* bias at the scale of input x weight, per channel (to oc / 4 * 4) */
+  const int32_t *m;    /* requantization multiplier (Q31) and shift per channel */
+  const signed char *shift;
+  const float *deq;    /* a last layer: float output = acc * deq[c]; else NULL */
+} CnnQConv;
+
+/* Row y of input channels 4 g to 4 g + 3 interleaved into d (iw x 4 bytes,
+ * zeros past ic). */
+static void cnn_q_interleave(const CnnQConv *c, const signed char *x, int g, int y, signed char *d) {
+  long plane = (long)c->ih * c->iw;
+  const signed char *s = x + (long)g * 4 * plane + (long)y * c->iw;
+  if (g * 4 + 4 <= c->ic) {
+    int xx = 0;
+#ifdef CNN_Q_X86
+    xx = cnn_q_interleave_x86(s, plane, c->iw, d);
+#endif
+    for (; xx < c->iw; xx++) {
+      d[xx * 4] = s[xx];
+      d[xx * 4 + 1] = s[plane + xx];
+      d[xx * 4 + 2] = s[2 * plane + xx];
+      d[xx * 4 + 3] = s[3 * plane + xx];
+    }
+    return;
+  }
+  for (int xx = 0; xx < c->iw; xx++)
+    for (int j = 0; j < 4; j++) d[xx * 4 + j] = g * 4 + j < c->ic ? s[j * plane + xx] : 0;
+}
+
 /* The outputs [*lo, *hi) of an axis (n inputs, on outputs, stride s) whose
  * tap at offset off (tap * dilation - padding) reads inside the input. */
 static void cnn_q_span(int off, int n, int on, int s, int *lo, int *hi) {
@@ -81,43 +127,101 @@ static void cnn_q_span(int off, int n, int on, int s, int *lo, int *hi) {
   if (*lo > *hi) *lo = *hi;
 }
 
-/* Output channel o of a convolution: acc (oh * ow int32) = bias + the
- * taps, one weight times a shifted window of the input at a time. */
-static void cnn_q_conv_channel(const CnnQConv *c, const signed char *x, int o, int32_t *acc) {
-  int npos = c->oh * c->ow;
-  for (int j = 0; j < npos; j++) acc[j] = c->b[o];
-  for (int ky = 0; ky < c->kh; ky++)
-    for (int kx = 0; kx < c->kw; kx++) {
-      int y0, y1, x0, x1, offy = ky * c->dh - c->pt, offx = kx * c->dw - c->pl;
-      cnn_q_span(offy, c->ih, c->oh, c->sh, &y0, &y1);
-      cnn_q_span(offx, c->iw, c->ow, c->sw, &x0, &x1);
-      for (int i = 0; i < c->ic; i++) {
-        int32_t w = c->w[((o * c->ic + i) * c->kh + ky) * c->kw + kx];
-        const signed char *xi = x + (long)i * c->ih * c->iw + (long)offy * c->iw + offx;
-        if (!w) continue;
-        for (int oy = y0; oy < y1; oy++) {
-          const signed char *row = xi + (long)oy * c->sh * c->iw;
-          int32_t *a = acc + oy * c->ow;
-          for (int ox = x0; ox < x1; ox++) a[ox] += w * row[ox * c->sw];
+/* The panel of the input x (see CnnQConv), zeros where no input is. */
+static void cnn_q_gather(const CnnQConv *c, const signed char *x, signed char *panel) {
+  if (c->direct) {
+    for (int g = 0; g * 4 < c->ic; g++)
+      for (int r = 0; r < c->ps / c->wp; r++) {
+        int y = r - c->pt;
+        signed char *d = panel + ((long)g * c->ps + (long)r * c->wp) * 4;
+        if (y < 0 || y >= c->ih) {
+          for (int q = 0; q < c->wp * 4; q++) d[q] = 0;
+          continue;
         }
+        for (int q = 0; q < c->pl * 4; q++) d[q] = 0;
+        for (int q = (c->pl + c->iw) * 4; q < c->wp * 4; q++) d[q] = 0;
+        cnn_q_interleave(c, x, g, y, d + c->pl * 4);
       }
+    return;
+  }
+  for (int g = 0; g < c->G; g++)
+    for (int j = 0; j < 4; j++) {
+      int k = g * 4 + j, i = k / (c->kh * c->kw), ky = k / c->kw % c->kh, kx = k % c->kw, p = 0;
+      int offx = kx * c->dw - c->pl, x0, x1;
+      signed char *d = panel + (long)g * c->ps * 4 + j;
+      cnn_q_span(offx, c->iw, c->ow, c->sw, &x0, &x1);
+      for (int oy = 0; oy < c->oh && i < c->ic; oy++, p += c->ow) {
+        int iy = oy * c->sh + ky * c->dh - c->pt, in = iy >= 0 && iy < c->ih, hi = in ? x1 : x0, ox = 0;
+        long row = ((long)i * c->ih + (in ? iy : 0)) * c->iw + offx;
+        for (; ox < x0; ox++) d[(p + ox) * 4] = 0;
+        for (; ox < hi; ox++) d[(p + ox) * 4] = x[row + ox * c->sw];
+        for (; ox < c->ow; ox++) d[(p + ox) * 4] = 0;
+      }
+      for (; p < c->ps; p++) d[p * 4] = 0;
     }
 }
 
-/* The convolution into y (int8) or, for a last layer (deq), into yf. */
-static void cnn_q_conv(const CnnQConv *c, const signed char *x, signed char *y, float *yf, int32_t *acc) {
-  int npos = c->oh * c->ow;
-  for (int o = 0; o < c->oc; o++) {
-    cnn_q_conv_channel(c, x, o, acc);
-    for (int j = 0; j < npos; j++) {
-      if (c->deq) {
-        int32_t v = acc[j] < 0 && c->lo == 0 ? 0 : acc[j];
-        yf[(long)o * npos + j] = (float)v * c->deq[o];
-      } else {
-        y[(long)o * npos + j] = cnn_q_clamp(cnn_q_requant(acc[j], c->m[o], c->shift[o]), c->lo);
-      }
+/* The sums a[r * 16 + t] of channels 4 ob + r, t < np positions of x
+ * (the panel at the tile's first position). */
+static void cnn_q_tile_c(const CnnQConv *c, const signed char *x, int ob, int np, int32_t *a) {
+  const int32_t *w = c->w + (long)ob * c->G * 4;
+  for (int i = 0; i < 64; i++) a[i] = 0;
+  for (int g = 0; g < c->G; g++, w += 4) {
+    const signed char *xg = x + c->off[g];
+    int wb[16]; /* the group's weights, channel r's byte j at r * 4 + j */
+    for (int i = 0; i < 16; i++) {
+      wb[i] = (int)((uint32_t)w[i / 4] >> 8 * (i % 4) & 255);
+      wb[i] = wb[i] > 127 ? wb[i] - 256 : wb[i];
     }
+    for (int t = 0; t < np; t++)
+      for (int r = 0; r < 4; r++)
+        a[r * 16 + t] += wb[r * 4] * xg[t * 4] + wb[r * 4 + 1] * xg[t * 4 + 1] + wb[r * 4 + 2] * xg[t * 4 + 2] +
+                         wb[r * 4 + 3] * xg[t * 4 + 3];
   }
+}
+
+/* The first n outputs of the tile, output position at of each channel:
+ * requantized into y, or for a last layer (deq) as floats into yf. */
+static void cnn_q_finish(const CnnQConv *c, const int32_t *a, int ob, long at, int n, signed char *y, float *yf) {
+  long npos = (long)c->oh * c->ow;
+  for (int r = 0; r < 4 && ob * 4 + r < c->oc; r++) {
+    int o = ob * 4 + r;
+    const int32_t *v = a + r * 16;
+    if (c->deq) {
+      for (int t = 0; t < n; t++) {
+        int32_t s = v[t] + c->b[o];
+        yf[o * npos + at + t] = (float)(s < 0 && c->lo == 0 ? 0 : s) * c->deq[o];
+      }
+      continue;
+    }
+    int t = 0;
+#ifdef CNN_Q_X86
+    /* eight at a time, writing past n (into the next rows, written after)
+     * while that stays inside the channel */
+    for (; t < n; t += 8)
+      cnn_q_out8_x86(v + t, c->b[o], c->m[o], c->shift[o], c->lo, y + o * npos + at + t, n - t, at + t + 8 <= npos);
+#endif
+    for (; t < n; t++) y[o * npos + at + t] = cnn_q_clamp(cnn_q_requant(v[t] + c->b[o], c->m[o], c->shift[o]), c->lo);
+  }
+}
+
+/* The convolution of x into y (int8) or, for a last layer (deq), into yf;
+ * panel is scratch memory (the largest layer's panel). */
+static void cnn_q_conv(const CnnQConv *c, const signed char *x, signed char *y, float *yf, signed char *panel) {
+  int32_t a[64];
+  cnn_q_gather(c, x, panel);
+  for (int ob = 0; ob * 4 < c->oc; ob++)
+    for (int row = 0; row < c->rows; row++)
+      for (int t0 = 0, np; t0 < c->len; t0 += np) {
+        const signed char *xt = panel + ((long)row * c->rs + t0) * 4;
+        np = c->len - t0 > 8 ? 16 : 8;
+#ifdef CNN_Q_X86
+        cnn_q_tile_x86(c->w + (long)ob * c->G * 4, xt, c->off, c->G, c->nonneg, np, a);
+#else
+        cnn_q_tile_c(c, xt, ob, np, a);
+#endif
+        cnn_q_finish(c, a, ob, (long)row * c->len + t0, c->len - t0 < np ? c->len - t0 : np, y, yf);
+      }
 }
 
 /* Max pooling on int8 (exact: requantization is monotonic): kernel k,
@@ -162,6 +266,10 @@ static void cnn_q_relu(const signed char *x, signed char *y, long n) {
  * (one rounding as in cnn_q_rshift), clamped at lo (0: a fused ReLU). */
 static void cnn_q_add(const signed char *a, int32_t ma, int sa, const signed char *b, int32_t mb, int sb,
                       signed char *y, long n, int lo) {
-  for (long i = 0; i < n; i++)
+  long i = 0;
+#ifdef CNN_Q_X86
+  i = cnn_q_add_x86(a, ma, sa, b, mb, sb, y, n, lo);
+#endif
+  for (; i < n; i++)
     y[i] = cnn_q_clamp(cnn_q_rshift(cnn_q_requant(a[i], ma, sa) + cnn_q_requant(b[i], mb, sb), 8), lo);
 }
