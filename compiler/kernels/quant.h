@@ -127,6 +127,18 @@ static void cnn_q_span(int off, int n, int on, int s, int *lo, int *hi) {
   if (*lo > *hi) *lo = *hi;
 }
 
+/* A zero that compilers cannot see: a loop storing it is not a memset
+ * call (the file calls no C library function; gcc for Cortex-M turned the
+ * tile's zeroing into one). An int32 of unknown value is no byte pattern;
+ * bytes take i & zero, which differs in each. */
+static const volatile int32_t cnn_q_zero = 0;
+
+/* n zero bytes from d, not a memset call (see cnn_q_zero) */
+static void cnn_q_clear(signed char *d, long n) {
+  const int32_t zero = cnn_q_zero;
+  for (long i = 0; i < n; i++) d[i] = (signed char)(i & zero);
+}
+
 /* The panel of the input x (see CnnQConv), zeros where no input is. */
 static void cnn_q_gather(const CnnQConv *c, const signed char *x, signed char *panel) {
   if (c->direct) {
@@ -135,11 +147,11 @@ static void cnn_q_gather(const CnnQConv *c, const signed char *x, signed char *p
         int y = r - c->pt;
         signed char *d = panel + ((long)g * c->ps + (long)r * c->wp) * 4;
         if (y < 0 || y >= c->ih) {
-          for (int q = 0; q < c->wp * 4; q++) d[q] = 0;
+          cnn_q_clear(d, c->wp * 4);
           continue;
         }
-        for (int q = 0; q < c->pl * 4; q++) d[q] = 0;
-        for (int q = (c->pl + c->iw) * 4; q < c->wp * 4; q++) d[q] = 0;
+        cnn_q_clear(d, c->pl * 4);
+        cnn_q_clear(d + (c->pl + c->iw) * 4, (c->wp - c->pl - c->iw) * 4);
         cnn_q_interleave(c, x, g, y, d + c->pl * 4);
       }
     return;
@@ -164,8 +176,8 @@ static void cnn_q_gather(const CnnQConv *c, const signed char *x, signed char *p
 /* The sums a[r * 16 + t] of channels 4 ob + r, t < np positions of x
  * (the panel at the tile's first position). */
 static void cnn_q_tile_c(const CnnQConv *c, const signed char *x, int ob, int np, int32_t *a) {
-  const int32_t *w = c->w + (long)ob * c->G * 4;
-  for (int i = 0; i < 64; i++) a[i] = 0;
+  const int32_t *w = c->w + (long)ob * c->G * 4, zero = cnn_q_zero;
+  for (int i = 0; i < 64; i++) a[i] = zero;
   for (int g = 0; g < c->G; g++, w += 4) {
     const signed char *xg = x + c->off[g];
     int wb[16]; /* the group's weights, channel r's byte j at r * 4 + j */
