@@ -88,7 +88,7 @@ static void float_text(char *buf, size_t size, float v, bool *need_math) {
   strcat(buf, "f");
 }
 
-static const char *flit(Emit *E, double v) {
+const char *cnn_infer_flit(Emit *E, double v) {
   char buf[64];
   float_text(buf, sizeof buf, (float)v, &E->need_math);
   return fmt(E, "%s", buf);
@@ -108,7 +108,7 @@ static const char *storage_expr(Emit *E, int st) {
 /* The formula `tmpl` of activation node `act` applied to `x`, as an operand. */
 static const char *render_act(Emit *E, int act, const char *tmpl, const char *x) {
   ActKind f = act_kind(E, act);
-  const char *arg = f->arg ? flit(E, node(E, act)->negative_slope) : NULL;
+  const char *arg = f->arg ? cnn_infer_flit(E, node(E, act)->negative_slope) : NULL;
   E->need_math |= f->libm;
   return cnn_formula(E->A, tmpl, &(CnnFormulaArgs){.x = x, .a = arg, .f = "f"}, true);
 }
@@ -437,7 +437,7 @@ static void emit_pool_loops(Emit *E, const CnnNode *pool, const char *src, int64
     pr(P, "    }");
   }
   if (max) pr(P, "    d[oy * %d + ox] = m;", ow);
-  else pr(P, "    d[oy * %d + ox] = m * %s;", ow, flit(E, 1.0 / (kh * kw)));
+  else pr(P, "    d[oy * %d + ox] = m * %s;", ow, cnn_infer_flit(E, 1.0 / (kh * kw)));
   pr(P, "  }");
   pr(P, "}");
 }
@@ -708,7 +708,7 @@ static void emit_gap(Emit *E, int k) {
   }
   if (positions % 8) pr(P, "for (; i < %d; i++) l0 += s[i];", positions);
   pr(P, "(void)i;");
-  pr(P, "dst[c] = (((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))) * %s;", flit(E, 1.0 / positions));
+  pr(P, "dst[c] = (((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))) * %s;", cnn_infer_flit(E, 1.0 / positions));
   pr(P, "}");
   pr(P, "}");
 }
@@ -965,7 +965,7 @@ static void emit_norm(Emit *E, int k) {
   pr(P, "const float mean = (float)(s / %d);", gs);
   pr(P, "for (int i = 0; i < %d; i++) ss += (x[i] - mean) * (x[i] - mean);", gs);
   pr(P, "const float invstd = 1 / sqrtf((float)(ss / %d) + %s); /* libm's float functions only */", gs,
-     flit(E, n->eps));
+     cnn_infer_flit(E, n->eps));
   pr(P, "for (int u = 0; u < %d; u++) {", per_group);
   if (n->affine) {
     pr(P, "const int w = gr * %d + u;", per_group);

@@ -62,6 +62,10 @@ static inline const char *fn_name(Emit *E, const Group *g) {
   return fmt(E, "%s_%s", E->N, node(E, g->main)->name);
 }
 
+/* A float constant as C source, the shortest text that reads back exactly
+ * (emit/infer.c; a non-finite one makes the file include <math.h>). */
+const char *cnn_infer_flit(Emit *E, double v);
+
 /* NAME_predict_batch, which calls NAME_predict per sample (emit/infer.c). */
 void cnn_infer_emit_predict_batch(Emit *E);
 

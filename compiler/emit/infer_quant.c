@@ -354,7 +354,6 @@ static void emit_ints(Emit *E, const char *type, const char *name, const int64_t
   pr(P, "};");
 }
 
-static const char *flt(Emit *E, float v) { return fmt(E, "%.9ef", (double)v); }
 
 static bool is_last(Emit *E, const Group *g) {
   return g->st_out >= 0 && E->p->st[g->st_out].kind == CNN_IS_OUTPUT;
@@ -426,7 +425,7 @@ static void emit_conv_tables(Quant *Q, int k) {
   if (last) {
     CnnPrinter *P = E->P;
     pr(P, "static const float %s_deq[%d] = { /* float output = int32 sum x this */", N, c->oc);
-    for (int o = 0; o < c->oc; o++) pr(P, "  %s,", flt(E, deq[o]));
+    for (int o = 0; o < c->oc; o++) pr(P, "  %s,", cnn_infer_flit(E, deq[o]));
     pr(P, "};");
   }
   pr(E->P, "static const CnnQConv %s_q = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d,\n"
@@ -481,7 +480,7 @@ static void emit_call(Quant *Q, int k) {
          qval(Q, g->inputs[1]), mb, shb, y, size_of(node(E, g->result)), is_relu(E, g->chain[g->nchain - 1]) ? 0 : -127);
     }
   }
-  if (last) pr(P, "cnn_q_dequantize(%s, output, %" PRId64 ", %s);", y, size_of(node(E, g->result)), flt(E, (float)s_out));
+  if (last) pr(P, "cnn_q_dequantize(%s, output, %" PRId64 ", %s);", y, size_of(node(E, g->result)), cnn_infer_flit(E, (float)s_out));
 }
 
 static void emit_api(Quant *Q) {
@@ -500,7 +499,7 @@ static void emit_api(Quant *Q) {
   pr(P, "(void)t, (void)panel, (void)cnn_q_tile_c, (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_add,\n"
         "  (void)cnn_q_dequantize, (void)cnn_q_relu;");
   pr(P, "cnn_q_quantize(input, %s, %s_INPUT_SIZE, %s); /* input scale %.9g */", qval(Q, 0), NU,
-     flt(E, 1.0f / scale_of(Q, 0)), scale_of(Q, 0));
+     cnn_infer_flit(E, 1.0f / scale_of(Q, 0)), scale_of(Q, 0));
   if (Q->nonneg[store_of(Q, 0)])
     pr(P, "cnn_q_relu(%s, %s, %s_INPUT_SIZE); /* no calibration input was negative */", qval(Q, 0), qval(Q, 0), NU);
   for (int k = 0; k < E->p->ng; k++) emit_call(Q, k);
