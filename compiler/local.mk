@@ -42,7 +42,7 @@ cnncc_SOURCES += compiler/plan/plan.h compiler/plan/memory.c compiler/plan/geome
 	compiler/plan/train.h compiler/plan/train.c compiler/plan/train_kernels.c \
 	compiler/plan/train_print.c compiler/plan/roofline.c compiler/plan/infer.h compiler/plan/infer.c \
 	compiler/emit/printer.c compiler/emit/train.h compiler/emit/train.c compiler/emit/train_conv.c \
-	compiler/emit/train_layers.c compiler/emit/train_norm.c compiler/emit/train_loss.c compiler/emit/train_mpi.c \
+	compiler/emit/train_layers.c compiler/emit/train_shared.c compiler/emit/train_norm.c compiler/emit/train_loss.c compiler/emit/train_mpi.c \
 	compiler/emit/kernels.h compiler/emit/kernels.c compiler/emit/resample.c
 # The kernels the generated code gets (emit/kernels.h) are ordinary C
 # headers, which cnncc holds as strings: kernels/embed.sh writes

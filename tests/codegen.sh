@@ -28,7 +28,7 @@ special_compilers=$compilers
 nspecial=$(echo "$special_compilers" | wc -w)
 simd_nets="$(ls "$top_srcdir"/tests/ops/*.cnn) $top_srcdir/examples/lenet.cnn $top_srcdir/examples/vgg.cnn $top_srcdir/examples/resnet.cnn"
 nsimd=$(echo $simd_nets | wc -w)
-plan $((nsources * 2 * ncompilers + 12 + (3 + nspecial) * nsimd + 9))
+plan $((nsources * 2 * ncompilers + 13 + (3 + nspecial) * nsimd + 9))
 
 # 1. warning-free C for every network, float and double, with each compiler
 for src in $sources; do
@@ -67,6 +67,19 @@ if grep -q 'rt_main' "$d/dbl.c" || ! grep -q 'typedef double lenet_real' "$d/dbl
   not_ok "double code: lenet_real is double and there is no main"
 else
   ok "double code: lenet_real is double and there is no main"
+fi
+
+# layers with the same code share one copy (emit/train_shared.c): WaveNet's
+# 82 convolutions are 16 kernels; conv3 (dilation 1, like conv2) calls
+# conv2's functions on its own tensors
+"$CNNCC" "$top_srcdir/examples/wavenet.cnn" -o "$d/wavenet.c" >/dev/null 2>&1
+nconv=$(grep -c '^static void conv[0-9]*_forward(' "$d/wavenet.c")
+if [ "$nconv" = 16 ] && grep -q '^/\* conv3 runs the functions of conv2: the same code \*/' "$d/wavenet.c" &&
+   grep -q '^ *conv2_forward(act\.conv3, ' "$d/wavenet.c" && ! grep -q 'conv3_forward' "$d/wavenet.c"; then
+  ok "layers with the same code share their functions (wavenet: 16 conv kernels for 82 layers)"
+else
+  not_ok "layers with the same code share their functions (wavenet: 16 conv kernels for 82 layers)"
+  diag "$nconv conv*_forward functions; $(grep -n 'conv[23]_forward' "$d/wavenet.c" | head -n 5)"
 fi
 
 # 3. the architecture hash follows the architecture only

@@ -3,8 +3,10 @@
  *
  * The generated code is meant to be read. Every layer gets a _forward and a
  * _backward function side by side, preceded by a comment with the layer's
- * name, operator, source line and shapes. All shapes, strides and sizes are
- * literals; only the batch size n is a run-time value. The parameters live
+ * name, operator, source line and shapes (a layer with the same code as an
+ * earlier one calls that one's functions: emit/train_shared.c). All
+ * shapes, strides and sizes are literals; only the batch size n is a
+ * run-time value. The parameters live
  * in one array with named views; activations and their gradients in one
  * arena allocated by <net>_setup().
  *
@@ -377,7 +379,7 @@ static void emit_layers(Emit *E) {
   nl(P);
   pr(P, "/* ---- layers ---- */");
   for (int i = 0; i < net->nnodes; i++)
-    if (E->T->live_train[i] || E->T->live_pred[i]) cnn_emit_layer(E, &net->nodes[i]);
+    if (E->T->live_train[i] || E->T->live_pred[i]) cnn_emit_layer_once(E, &net->nodes[i]);
   cnn_emit_loss(E);
 }
 

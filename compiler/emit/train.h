@@ -13,6 +13,8 @@
 
 #define pr cnn_pr
 
+typedef struct CnnLayerCode CnnLayerCode; /* emit/train_shared.c */
+
 typedef struct {
   const CnnNet *net;
   CnnPrinter *P;
@@ -30,6 +32,7 @@ typedef struct {
   /* --mpi (train_mpi.c), per root node: are the activation, the activation
    * when its layer ran, and the gradient known for every sample? */
   char *whole, *whole_at_forward, *grad_whole;
+  CnnLayerCode *codes; /* the distinct layer code printed so far */
 } Emit;
 
 /* printf into the emitter's arena (the text lives as long as the emitter) */
@@ -88,6 +91,9 @@ const char *cnn_bact(Emit *E, const CnnNode *n, int id);
 void cnn_emit_lanes(Emit *E);
 /* A layer's functions, and its calls in E->fwd, E->bwd. */
 void cnn_emit_layer(Emit *E, const CnnNode *n);
+/* The same, sharing the functions of an earlier layer with the same code
+ * (emit/train_shared.c). */
+void cnn_emit_layer_once(Emit *E, const CnnNode *n);
 
 /* ---- emit/train_norm.c: groupnorm, layernorm ---- */
 void cnn_emit_norm(Emit *E, const CnnNode *n);
