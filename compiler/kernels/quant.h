@@ -206,14 +206,7 @@ static void cnn_q_finish(const CnnQConv *c, const int32_t *a, int ob, long at, i
       }
       continue;
     }
-    int t = 0;
-#ifdef CNN_Q_X86
-    /* eight at a time, writing past n (into the next rows, written after)
-     * while that stays inside the channel */
-    for (; t < n; t += 8)
-      cnn_q_out8_x86(v + t, c->b[o], c->m[o], c->shift[o], c->lo, y + o * npos + at + t, n - t, at + t + 8 <= npos);
-#endif
-    for (; t < n; t++) y[o * npos + at + t] = cnn_q_clamp(cnn_q_requant(v[t] + c->b[o], c->m[o], c->shift[o]), c->lo);
+    for (int t = 0; t < n; t++) y[o * npos + at + t] = cnn_q_clamp(cnn_q_requant(v[t] + c->b[o], c->m[o], c->shift[o]), c->lo);
   }
 }
 
@@ -222,7 +215,16 @@ static void cnn_q_finish(const CnnQConv *c, const int32_t *a, int ob, long at, i
 static void cnn_q_conv(const CnnQConv *c, const signed char *x, signed char *y, float *yf, signed char *panel) {
   int32_t a[64];
   cnn_q_gather(c, x, panel);
-  for (int ob = 0; ob * 4 < c->oc; ob++)
+  for (int ob = 0; ob * 4 < c->oc; ob++) {
+#ifdef CNN_Q_X86
+    if (!c->deq) {
+      long npos = (long)c->oh * c->ow;
+      cnn_q_block_x86(c->w + (long)ob * c->G * 4, c->off, c->G, c->nonneg, panel, c->rows, c->len, c->rs, c->b + ob * 4,
+                      c->m + ob * 4, c->shift + ob * 4, c->oc - ob * 4 < 4 ? c->oc - ob * 4 : 4, c->lo,
+                      y + ob * 4 * npos, npos);
+      continue;
+    }
+#endif
     for (int row = 0; row < c->rows; row++)
       for (int t0 = 0, np; t0 < c->len; t0 += np) {
         const signed char *xt = panel + ((long)row * c->rs + t0) * 4;
@@ -234,6 +236,7 @@ static void cnn_q_conv(const CnnQConv *c, const signed char *x, signed char *y, 
 #endif
         cnn_q_finish(c, a, ob, (long)row * c->len + t0, c->len - t0 < np ? c->len - t0 : np, y, yf);
       }
+  }
 }
 
 /* Max pooling on int8 (exact: requantization is monotonic): kernel k,

@@ -26,10 +26,15 @@ static inline __m256i cnn_q_signw_x86(__m256i w, __m256i x, int nonneg) {
   return nonneg ? w : _mm256_sign_epi8(w, x);
 }
 
-/* cnn_q_tile_x86 for constant nonneg and np (16 or 8), so that each case
+/* A tile's sums: v[2 r] channel r's positions 0 to 7, v[2 r + 1] 8 to 15 */
+typedef struct {
+  __m256i v[8];
+} CnnQAccX86;
+
+/* The tile's sums for constant nonneg and np (16 or 8), so that each case
  * is a loop of its own and keeps its 8 (4) sums in registers. */
 static inline void cnn_q_loop_x86(const int32_t *w, const signed char *x, const int32_t *off, int G, int nonneg,
-                                  int np, int32_t *a) {
+                                  int np, CnnQAccX86 *acc) {
   __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
   for (int g = 0; g < G; g++, w += 4) {
     __m256i x0 = _mm256_loadu_si256((const __m256i *)(const void *)(x + off[g])), x1 = x0, a0, a1;
@@ -48,87 +53,143 @@ static inline void cnn_q_loop_x86(const int32_t *w, const signed char *x, const 
     c5 = cnn_q_dot_x86(c5, a1, cnn_q_signw_x86(w2, x1, nonneg));
     c7 = cnn_q_dot_x86(c7, a1, cnn_q_signw_x86(w3, x1, nonneg));
   }
-  _mm256_storeu_si256((__m256i *)(void *)a, c0);
-  _mm256_storeu_si256((__m256i *)(void *)(a + 8), c1);
-  _mm256_storeu_si256((__m256i *)(void *)(a + 16), c2);
-  _mm256_storeu_si256((__m256i *)(void *)(a + 24), c3);
-  _mm256_storeu_si256((__m256i *)(void *)(a + 32), c4);
-  _mm256_storeu_si256((__m256i *)(void *)(a + 40), c5);
-  _mm256_storeu_si256((__m256i *)(void *)(a + 48), c6);
-  _mm256_storeu_si256((__m256i *)(void *)(a + 56), c7);
+  acc->v[0] = c0, acc->v[1] = c1, acc->v[2] = c2, acc->v[3] = c3;
+  acc->v[4] = c4, acc->v[5] = c5, acc->v[6] = c6, acc->v[7] = c7;
 }
 
-/* a[r * 16 + t] = the sums of channel r of w ([G][4] words of 4 weights),
- * positions t < np of x (group g at x + off[g]); nonneg: x >= 0. */
+/* The sums of channel r of w ([G][4] words of 4 weights) in acc->v[2 r]
+ * and v[2 r + 1], positions t < np of x (group g at x + off[g]); nonneg:
+ * x >= 0. */
+static inline void cnn_q_acc_x86(const int32_t *w, const signed char *x, const int32_t *off, int G, int nonneg,
+                                 int np, CnnQAccX86 *acc) {
+  if (nonneg && np == 16) cnn_q_loop_x86(w, x, off, G, 1, 16, acc);
+  else if (nonneg) cnn_q_loop_x86(w, x, off, G, 1, 8, acc);
+  else if (np == 16) cnn_q_loop_x86(w, x, off, G, 0, 16, acc);
+  else cnn_q_loop_x86(w, x, off, G, 0, 8, acc);
+}
+
+/* The same sums stored as a[r * 16 + t] (cnn_q_tile_c's), for a last layer */
 static inline void cnn_q_tile_x86(const int32_t *w, const signed char *x, const int32_t *off, int G, int nonneg,
                                   int np, int32_t *a) {
-  if (nonneg && np == 16) cnn_q_loop_x86(w, x, off, G, 1, 16, a);
-  else if (nonneg) cnn_q_loop_x86(w, x, off, G, 1, 8, a);
-  else if (np == 16) cnn_q_loop_x86(w, x, off, G, 0, 16, a);
-  else cnn_q_loop_x86(w, x, off, G, 0, 8, a);
+  CnnQAccX86 acc;
+  cnn_q_acc_x86(w, x, off, G, nonneg, np, &acc);
+  for (int i = 0; i < 8; i++) _mm256_storeu_si256((__m256i *)(void *)(a + i * 8), acc.v[i]);
 }
 
-/* cnn_q_rshift(x, e) of 8 int32: floor(x / 2^e), plus one where the
- * remainder is more than half (at least half for negative x). */
-static inline __m256i cnn_q_rshift_x86(__m256i x, int e) {
+/* cnn_q_rshift(x, e) of 8 int32 (mask = 2^e - 1, thr = mask / 2):
+ * floor(x / 2^e), plus one where the remainder is more than half (at least
+ * half for negative x). */
+static inline __m256i cnn_q_rshift_x86(__m256i x, __m256i mask, __m256i thr, __m128i e) {
+  __m256i rem = _mm256_and_si256(x, mask);
+  thr = _mm256_sub_epi32(thr, _mm256_cmpgt_epi32(_mm256_setzero_si256(), x));
+  return _mm256_sub_epi32(_mm256_sra_epi32(x, e), _mm256_cmpgt_epi32(rem, thr));
+}
+
+/* cnn_q_requant(b + x, m, shift) of 8 int32 with its constants as vectors
+ * (cnn_q_req_x86), made once per output channel (cnn_q_req_init_x86). */
+typedef struct {
+  __m256i b, m, half, mask, thr; /* bias, multiplier, 2^30 (64-bit lanes), 2^e - 1, its half */
+  __m128i e, up;                  /* the right shift e; the left shift of a negative shift */
+  __m256i hi, lo;                 /* a negative shift: the inputs it saturates above and below */
+  int left;                       /* the shift is negative */
+} CnnQReqX86;
+
+/* multipliers m in [0, 2^31) (as cnncc makes them: cnn_q_mulhi's one
+ * saturating case, m = INT32_MIN, never comes) */
+static inline void cnn_q_req_init_x86(CnnQReqX86 *q, int32_t b, int32_t m, int shift) {
+  int e = shift > 0 ? shift : 0;
   int32_t mask = (int32_t)(((int64_t)1 << e) - 1);
-  __m256i rem = _mm256_and_si256(x, _mm256_set1_epi32(mask));
-  __m256i thr = _mm256_sub_epi32(_mm256_set1_epi32(mask >> 1), _mm256_cmpgt_epi32(_mm256_setzero_si256(), x));
-  __m256i fl = _mm256_sra_epi32(x, _mm_cvtsi32_si128(e));
-  return _mm256_sub_epi32(fl, _mm256_cmpgt_epi32(rem, thr));
+  q->b = _mm256_set1_epi32(b), q->m = _mm256_set1_epi32(m), q->half = _mm256_set1_epi64x((int64_t)1 << 30);
+  q->mask = _mm256_set1_epi32(mask), q->thr = _mm256_set1_epi32(mask >> 1), q->e = _mm_cvtsi32_si128(e);
+  q->left = shift < 0, q->up = _mm_cvtsi32_si128(shift < 0 ? -shift : 0);
+  q->hi = _mm256_set1_epi32(shift < 0 ? INT32_MAX >> -shift : INT32_MAX);
+  q->lo = _mm256_set1_epi32(shift < 0 ? -(1 << (31 + shift)) : INT32_MIN);
 }
 
-/* cnn_q_requant(x, m, shift) of 8 int32, for multipliers m in [0, 2^31)
- * (as cnncc makes them: cnn_q_mulhi's one saturating case, m = INT32_MIN,
- * never comes). mulhi: floor((x m + 2^30) / 2^31), which is the same as its
- * ties-up rounding, on the even and the odd lanes' 64-bit products. */
+/* cnn_q_requant(b + x, m, shift): a negative shift multiplies by 2^-shift,
+ * saturated; mulhi is floor((x m + 2^30) / 2^31), the same as its ties-up
+ * rounding, on the even and the odd lanes' 64-bit products; then
+ * cnn_q_rshift. */
+static inline __m256i cnn_q_req_x86(__m256i x, const CnnQReqX86 *q) {
+  x = _mm256_add_epi32(x, q->b);
+  if (q->left) {
+    __m256i v = _mm256_sll_epi32(x, q->up);
+    v = _mm256_blendv_epi8(v, _mm256_set1_epi32(INT32_MAX), _mm256_cmpgt_epi32(x, q->hi));
+    x = _mm256_blendv_epi8(v, _mm256_set1_epi32(INT32_MIN), _mm256_cmpgt_epi32(q->lo, x));
+  }
+  __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, q->m), q->half);
+  __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), q->m), q->half);
+  x = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(po, 1), 0xaa);
+  return cnn_q_rshift_x86(x, q->mask, q->thr, q->e);
+}
+
+/* cnn_q_requant(x, m, shift) of 8 int32 */
 static inline __m256i cnn_q_requant_x86(__m256i x, int32_t m, int shift) {
-  if (shift < 0) { /* x * 2^-shift, saturated */
-    __m256i hi = _mm256_set1_epi32(INT32_MAX >> -shift), lo = _mm256_set1_epi32(-(1 << (31 + shift)));
-    __m256i v = _mm256_sll_epi32(x, _mm_cvtsi32_si128(-shift));
-    v = _mm256_blendv_epi8(v, _mm256_set1_epi32(INT32_MAX), _mm256_cmpgt_epi32(x, hi));
-    x = _mm256_blendv_epi8(v, _mm256_set1_epi32(INT32_MIN), _mm256_cmpgt_epi32(lo, x));
-  }
-  const __m256i mv = _mm256_set1_epi32(m), half = _mm256_set1_epi64x((int64_t)1 << 30);
-  __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, mv), half);
-  __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), mv), half);
-  x = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32), 0xaa);
-  return cnn_q_rshift_x86(x, shift > 0 ? shift : 0);
+  CnnQReqX86 q;
+  cnn_q_req_init_x86(&q, 0, m, shift);
+  return cnn_q_req_x86(x, &q);
 }
 
-/* The first n (up to 8) outputs of cnn_q_finish: a + b requantized and
- * clamped at lo into y; past n only with room (a row's end), else byte by
- * byte from the vector's 64 bits. */
-static inline void cnn_q_out8_x86(const int32_t *a, int32_t b, int32_t m, int shift, int lo, signed char *y, int n,
-                                  int room) {
-  __m256i v = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(const void *)a), _mm256_set1_epi32(b));
-  v = cnn_q_requant_x86(v, m, shift);
-  v = _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(lo)), _mm256_set1_epi32(127));
-  __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  h = _mm_packs_epi16(h, h);
-  if (room) {
-    _mm_storel_epi64((__m128i *)(void *)y, h);
-    return;
-  }
-  uint64_t bytes = (uint64_t)_mm_cvtsi128_si64(h);
-  for (int i = 0; i < n; i++) {
-    int q = (int)(bytes >> 8 * i & 255);
-    y[i] = (signed char)(q > 127 ? q - 256 : q);
+/* The first n positions of the tile (np of 16 or 8) requantized into
+ * channels r < nch of y (npos apart) from position at, clamped at lo: two
+ * channels packed to bytes at a time; 16 bytes stored per channel while
+ * that stays inside it (past n: the next row, written after), else n. */
+static inline void cnn_q_store_x86(const CnnQAccX86 *acc, int np, const CnnQReqX86 *req, int nch, __m256i lo,
+                                   signed char *y, long npos, long at, int n) {
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int r = 0; r < nch; r += 2) {
+    const CnnQReqX86 *qb = &req[r + 1 < nch ? r + 1 : r];
+    __m256i a0 = cnn_q_req_x86(acc->v[2 * r], &req[r]), b0 = cnn_q_req_x86(acc->v[2 * r + 2], qb);
+    __m256i a1 = np == 16 ? cnn_q_req_x86(acc->v[2 * r + 1], &req[r]) : a0;
+    __m256i b1 = np == 16 ? cnn_q_req_x86(acc->v[2 * r + 3], qb) : b0;
+    __m256i u = _mm256_packs_epi16(_mm256_packs_epi32(a0, a1), _mm256_packs_epi32(b0, b1));
+    u = _mm256_max_epi8(_mm256_permutevar8x32_epi32(u, order), lo);
+    signed char *ya = y + r * npos + at, *yb = ya + npos;
+    if (at + 16 <= npos) {
+      _mm_storeu_si128((__m128i *)(void *)ya, _mm256_castsi256_si128(u));
+      if (r + 1 < nch) _mm_storeu_si128((__m128i *)(void *)yb, _mm256_extracti128_si256(u, 1));
+      continue;
+    }
+    signed char t[32];
+    _mm256_storeu_si256((__m256i *)(void *)t, u);
+    for (int i = 0; i < n; i++) {
+      ya[i] = t[i];
+      if (r + 1 < nch) yb[i] = t[16 + i];
+    }
   }
 }
 
-/* 8 int8 at p requantized to 256 times the output scale (cnn_q_add) */
-static inline __m256i cnn_q_load8_x86(const signed char *p, int32_t m, int shift) {
-  return cnn_q_requant_x86(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p)), m, shift);
+/* cnn_q_conv's outputs of channels 4 ob to 4 ob + nch - 1 (not a last
+ * layer): w, b, m and shift from channel 4 ob, y its first output; the
+ * panel's rows of len positions rs apart (CnnQConv). */
+static inline void cnn_q_block_x86(const int32_t *w, const int32_t *off, int G, int nonneg, const signed char *panel,
+                                   int rows, int len, int rs, const int32_t *b, const int32_t *m,
+                                   const signed char *shift, int nch, int lo, signed char *y, long npos) {
+  CnnQReqX86 req[4];
+  CnnQAccX86 acc;
+  for (int r = 0; r < nch; r++) cnn_q_req_init_x86(&req[r], b[r], m[r], shift[r]);
+  for (int row = 0; row < rows; row++)
+    for (int t0 = 0, np; t0 < len; t0 += np) {
+      np = len - t0 > 8 ? 16 : 8;
+      cnn_q_acc_x86(w, panel + ((long)row * rs + t0) * 4, off, G, nonneg, np, &acc);
+      cnn_q_store_x86(&acc, np, req, nch, _mm256_set1_epi8((char)lo), y, npos, (long)row * len + t0,
+                      len - t0 < np ? len - t0 : np);
+    }
 }
 
 /* cnn_q_add, 8 at a time; returns how many it did. */
 static inline long cnn_q_add_x86(const signed char *a, int32_t ma, int sa, const signed char *b, int32_t mb, int sb,
                                  signed char *y, long n, int lo) {
+  CnnQReqX86 qa, qb;
+  const __m256i mask = _mm256_set1_epi32(255), thr = _mm256_set1_epi32(127), vlo = _mm256_set1_epi32(lo);
   long i = 0;
+  cnn_q_req_init_x86(&qa, 0, ma, sa);
+  cnn_q_req_init_x86(&qb, 0, mb, sb);
   for (; i + 8 <= n; i += 8) {
-    __m256i v = cnn_q_rshift_x86(_mm256_add_epi32(cnn_q_load8_x86(a + i, ma, sa), cnn_q_load8_x86(b + i, mb, sb)), 8);
-    v = _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(lo)), _mm256_set1_epi32(127));
+    __m256i u = cnn_q_req_x86(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(a + i))), &qa);
+    __m256i v = cnn_q_req_x86(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(b + i))), &qb);
+    v = cnn_q_rshift_x86(_mm256_add_epi32(u, v), mask, thr, _mm_cvtsi32_si128(8));
+    v = _mm256_min_epi32(_mm256_max_epi32(v, vlo), _mm256_set1_epi32(127));
     __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     _mm_storel_epi64((__m128i *)(void *)(y + i), _mm_packs_epi16(h, h));
   }
