@@ -193,21 +193,23 @@ static int load_calibration(Emit *E, const char *dir, RtDataset *ds) {
 
 static int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
-/* The layout of a convolution of geometry c: direct (on the padded input,
- * 4 channels interleaved) at stride 1 with 4 input channels or more, else
- * im2col (kernels/quant.h, CnnQConv). */
+/* The layout of a convolution of geometry c (kernels/quant.h, CnnQConv):
+ * direct (on the padded input, 4 channels interleaved, split into sh x sw
+ * phases of its rows and columns) with 4 input channels or more and at
+ * least as many taps as phases (a strided 1 x 1 reads one phase in
+ * sh x sw: its im2col panel is smaller), else im2col. */
 static QLayout layout(const CnnConvGeo *c) {
-  QLayout L = {.direct = c->sh == 1 && c->sw == 1 && c->ic >= 4, .ocp = (int)round_up(c->oc, 4)};
+  QLayout L = {.direct = c->ic >= 4 && c->kh * c->kw >= c->sh * c->sw, .ocp = (int)round_up(c->oc, 4)};
   if (L.direct) {
-    int64_t hp = c->ih + c->pt + c->pb, maxoff, need;
-    L.wp = c->iw + c->pl + c->pr;
+    int64_t hp = (c->ih + c->pt + c->pb + c->sh - 1) / c->sh, maxoff, need;
+    L.wp = (c->iw + c->pl + c->pr + c->sw - 1) / c->sw;
     L.rows = c->oh, L.len = c->ow, L.rs = L.wp;
     /* the last tile of the last row reads up to here */
-    maxoff = (int64_t)(c->kh - 1) * c->dh * L.wp + (c->kw - 1) * c->dw;
+    maxoff = (int64_t)(c->kh - 1) * c->dh / c->sh * L.wp + (c->kw - 1) * c->dw / c->sw;
     need = (int64_t)(c->oh - 1) * L.wp + round_up(c->ow, 8) + maxoff;
     L.ps = (int)round_up(need > hp * L.wp ? need : hp * L.wp, L.wp);
     L.G = (c->ic + 3) / 4 * c->kh * c->kw;
-    L.panel = (int64_t)(c->ic + 3) / 4 * L.ps * 4;
+    L.panel = (int64_t)(c->ic + 3) / 4 * c->sh * c->sw * L.ps * 4;
   } else {
     L.rows = 1, L.len = c->oh * c->ow, L.rs = 0;
     L.ps = (int)round_up(L.len, 8);
@@ -381,15 +383,17 @@ static int64_t *pack_weights(Quant *Q, int k, const int64_t *wq) {
   return w;
 }
 
-/* off[g]: where group g of position 0 is in the panel (bytes). */
+/* off[g]: where group g of position 0 is in the panel (bytes); direct:
+ * tap (ky, kx) of 4 channels is in phase (ky dh % sh, kx dw % sw), rows
+ * and columns further by ky dh / sh and kx dw / sw. */
 static int64_t *offsets(Quant *Q, int k) {
   const CnnConvGeo *c = &Q->geo[k];
   const QLayout *L = &Q->lay[k];
   int64_t *off = ints(Q->E, L->G);
   for (int g = 0; g < L->G; g++) {
-    int tap = g % (c->kh * c->kw), ky = tap / c->kw, kx = tap % c->kw;
-    off[g] = L->direct ? ((int64_t)g / (c->kh * c->kw) * L->ps + (int64_t)ky * c->dh * L->wp + kx * c->dw) * 4
-                       : (int64_t)g * L->ps * 4;
+    int tap = g % (c->kh * c->kw), ky = tap / c->kw * c->dh, kx = tap % c->kw * c->dw;
+    int64_t plane = (int64_t)g / (c->kh * c->kw) * c->sh * c->sw + ky % c->sh * c->sw + kx % c->sw;
+    off[g] = L->direct ? (plane * L->ps + (int64_t)ky / c->sh * L->wp + kx / c->sw) * 4 : (int64_t)g * L->ps * 4;
   }
   return off;
 }

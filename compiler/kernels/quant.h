@@ -66,12 +66,15 @@ static void cnn_q_dequantize(const signed char *q, float *y, long n, float scale
  * K = ic * kh * kw products in groups g of four. The input is first gathered
  * into a panel where group g of position p is the 4 bytes at
  * panel + off[g] + 4 p, so that 8 positions of a group are one 32-byte load:
- *  - direct (stride 1, 4 input channels or more): the input padded, 4
- *    channels interleaved, planes of ps positions [ps / wp][wp]; output
- *    (oy, ox) is position p = oy * wp + ox, whose tap (ky, kx) is at
- *    p + ky * dh * wp + kx * dw: off[] holds the taps, no copies of them;
- *  - im2col (strides, fewer channels): group g of K for every position
- *    p = oy * ow + ox, in planes of ps positions.
+ *  - direct (4 input channels or more, as many taps as strides or more):
+ *    the input padded, 4 channels interleaved, split into sh x sw phases
+ *    (padded row sh r + a, column sw k + b is row r, column k of phase
+ *    (a, b)), each a plane of ps positions [ps / wp][wp]; output (oy, ox)
+ *    is position p = oy * wp + ox, whose tap (ky, kx) is in phase
+ *    (ky dh % sh, kx dw % sw) at p + ky dh / sh * wp + kx dw / sw: off[]
+ *    holds the taps, no copies of them (stride 1: one phase);
+ *  - im2col (fewer channels, a strided 1 x 1): group g of K for every
+ *    position p = oy * ow + ox, in planes of ps positions.
  * The outputs are rows (of the image, or all of it for im2col) of len
  * positions, rs apart in the panel, in tiles of 16 or (a row's last) 8
  * positions; a last tile's extra positions read the panel's zeros or the
@@ -83,7 +86,7 @@ static void cnn_q_dequantize(const signed char *q, float *y, long n, float scale
 typedef struct {
   int direct;
   int ic, ih, iw, kh, kw, sh, sw, dh, dw, pt, pl;
-  int wp, ps;          /* direct: padded row length; positions per panel plane */
+  int wp, ps;          /* direct: a phase's row length; positions per panel plane */
   int oc, oh, ow, G;
   int rows, len, rs;
   int lo;              /* the lowest output: 0 with a fused ReLU, else -127 */
@@ -139,20 +142,36 @@ static void cnn_q_clear(signed char *d, long n) {
   for (long i = 0; i < n; i++) d[i] = (signed char)(i & zero);
 }
 
+/* Input row y of channels 4 g to 4 g + 3 into its phases' rows at d (wp
+ * positions each, ps apart), zeros where no input is (a stride's phases:
+ * cnn_q_interleave does stride 1). */
+static void cnn_q_phase_row(const CnnQConv *c, const signed char *x, int g, int y, signed char *d) {
+  long plane = (long)c->ih * c->iw;
+  const signed char *s = x + (long)g * 4 * plane + (long)y * c->iw;
+  for (int b = 0; b < c->sw; b++, d += (long)c->ps * 4)
+    for (int k = 0; k < c->wp; k++) {
+      int ix = b + k * c->sw - c->pl, in = ix >= 0 && ix < c->iw;
+      for (int j = 0; j < 4; j++) d[k * 4 + j] = in && g * 4 + j < c->ic ? s[j * plane + ix] : 0;
+    }
+}
+
 /* The panel of the input x (see CnnQConv), zeros where no input is. */
 static void cnn_q_gather(const CnnQConv *c, const signed char *x, signed char *panel) {
   if (c->direct) {
+    int phases = c->sh * c->sw;
     for (int g = 0; g * 4 < c->ic; g++)
-      for (int r = 0; r < c->ps / c->wp; r++) {
+      for (int r = 0; r < c->ps / c->wp * c->sh; r++) {
         int y = r - c->pt;
-        signed char *d = panel + ((long)g * c->ps + (long)r * c->wp) * 4;
+        signed char *d = panel + ((long)(g * phases + r % c->sh * c->sw) * c->ps + (long)(r / c->sh) * c->wp) * 4;
         if (y < 0 || y >= c->ih) {
-          cnn_q_clear(d, c->wp * 4);
-          continue;
+          for (int b = 0; b < c->sw; b++) cnn_q_clear(d + (long)b * c->ps * 4, c->wp * 4);
+        } else if (c->sw > 1) {
+          cnn_q_phase_row(c, x, g, y, d);
+        } else {
+          cnn_q_clear(d, c->pl * 4);
+          cnn_q_clear(d + (c->pl + c->iw) * 4, (c->wp - c->pl - c->iw) * 4);
+          cnn_q_interleave(c, x, g, y, d + c->pl * 4);
         }
-        cnn_q_clear(d, c->pl * 4);
-        cnn_q_clear(d + (c->pl + c->iw) * 4, (c->wp - c->pl - c->iw) * 4);
-        cnn_q_interleave(c, x, g, y, d + c->pl * 4);
       }
     return;
   }
