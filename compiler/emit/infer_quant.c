@@ -209,7 +209,7 @@ static QLayout layout(const CnnConvGeo *c) {
     need = (int64_t)(c->oh - 1) * L.wp + round_up(c->ow, 8) + maxoff;
     L.ps = (int)round_up(need > hp * L.wp ? need : hp * L.wp, L.wp);
     L.G = (c->ic + 3) / 4 * c->kh * c->kw;
-    L.panel = (int64_t)(c->ic + 3) / 4 * c->sh * c->sw * L.ps * 4;
+    L.panel = (int64_t)(c->ic + 3) / 4 * c->sh * c->sw * L.ps * 4 + (c->sw > 1 ? c->iw * 4 : 0);
   } else {
     L.rows = 1, L.len = c->oh * c->ow, L.rs = 0;
     L.ps = (int)round_up(L.len, 8);

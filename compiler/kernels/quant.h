@@ -72,7 +72,8 @@ static void cnn_q_dequantize(const signed char *q, float *y, long n, float scale
  *    (a, b)), each a plane of ps positions [ps / wp][wp]; output (oy, ox)
  *    is position p = oy * wp + ox, whose tap (ky, kx) is in phase
  *    (ky dh % sh, kx dw % sw) at p + ky dh / sh * wp + kx dw / sw: off[]
- *    holds the taps, no copies of them (stride 1: one phase);
+ *    holds the taps, no copies of them (stride 1: one phase; a stride's
+ *    rows are interleaved past the phases first, iw x 4 bytes);
  *  - im2col (fewer channels, a strided 1 x 1): group g of K for every
  *    position p = oy * ow + ox, in planes of ps positions.
  * The outputs are rows (of the image, or all of it for im2col) of len
@@ -102,14 +103,15 @@ typedef struct {
 /* Row y of input channels 4 g to 4 g + 3 interleaved into d (iw x 4 bytes,
  * zeros past ic). */
 static void cnn_q_interleave(const CnnQConv *c, const signed char *x, int g, int y, signed char *d) {
-  long plane = (long)c->ih * c->iw;
-  const signed char *s = x + (long)g * 4 * plane + (long)y * c->iw;
+  const long plane = (long)c->ih * c->iw;
+  const int iw = c->iw; /* a local: the stores through d may alias *c for the compiler */
+  const signed char *s = x + (long)g * 4 * plane + (long)y * iw;
   if (g * 4 + 4 <= c->ic) {
     int xx = 0;
 #ifdef CNN_Q_X86
-    xx = cnn_q_interleave_x86(s, plane, c->iw, d);
+    xx = cnn_q_interleave_x86(s, plane, iw, d);
 #endif
-    for (; xx < c->iw; xx++) {
+    for (; xx < iw; xx++) {
       d[xx * 4] = s[xx];
       d[xx * 4 + 1] = s[plane + xx];
       d[xx * 4 + 2] = s[2 * plane + xx];
@@ -143,34 +145,44 @@ static void cnn_q_clear(signed char *d, long n) {
 }
 
 /* Input row y of channels 4 g to 4 g + 3 into its phases' rows at d (wp
- * positions each, ps apart), zeros where no input is (a stride's phases:
- * cnn_q_interleave does stride 1). */
-static void cnn_q_phase_row(const CnnQConv *c, const signed char *x, int g, int y, signed char *d) {
-  long plane = (long)c->ih * c->iw;
-  const signed char *s = x + (long)g * 4 * plane + (long)y * c->iw;
-  for (int b = 0; b < c->sw; b++, d += (long)c->ps * 4)
-    for (int k = 0; k < c->wp; k++) {
-      int ix = b + k * c->sw - c->pl, in = ix >= 0 && ix < c->iw;
-      for (int j = 0; j < 4; j++) d[k * 4 + j] = in && g * 4 + j < c->ic ? s[j * plane + ix] : 0;
+ * positions each, ps apart), zeros where no input is (a stride's phases;
+ * stride 1 is one cnn_q_interleave): interleaved into t first, then each
+ * position's 4 bytes to its phase. */
+static void cnn_q_phase_row(const CnnQConv *c, const signed char *x, int g, int y, signed char *d, signed char *t) {
+  /* locals: the stores through d may alias *c for the compiler */
+  const long ps = c->ps;
+  const int sw = c->sw, wp = c->wp, pl = c->pl, iw = c->iw;
+  cnn_q_interleave(c, x, g, y, t);
+  for (int b = 0; b < sw; b++, d += ps * 4) {
+    int lo, hi;
+    cnn_q_span(b - pl, iw, wp, sw, &lo, &hi);
+    cnn_q_clear(d, lo * 4);
+    for (int k = lo; k < hi; k++) {
+      const signed char *s = t + (b + k * sw - pl) * 4;
+      d[k * 4] = s[0], d[k * 4 + 1] = s[1], d[k * 4 + 2] = s[2], d[k * 4 + 3] = s[3];
     }
+    cnn_q_clear(d + hi * 4, (wp - hi) * 4);
+  }
 }
 
 /* The panel of the input x (see CnnQConv), zeros where no input is. */
 static void cnn_q_gather(const CnnQConv *c, const signed char *x, signed char *panel) {
   if (c->direct) {
-    int phases = c->sh * c->sw;
-    for (int g = 0; g * 4 < c->ic; g++)
-      for (int r = 0; r < c->ps / c->wp * c->sh; r++) {
-        int y = r - c->pt;
-        signed char *d = panel + ((long)(g * phases + r % c->sh * c->sw) * c->ps + (long)(r / c->sh) * c->wp) * 4;
-        if (y < 0 || y >= c->ih) {
-          for (int b = 0; b < c->sw; b++) cnn_q_clear(d + (long)b * c->ps * 4, c->wp * 4);
-        } else if (c->sw > 1) {
-          cnn_q_phase_row(c, x, g, y, d);
+    const int sh = c->sh, sw = c->sw, wp = c->wp, pt = c->pt, pl = c->pl, ih = c->ih, iw = c->iw, ic = c->ic;
+    const long ps = c->ps;
+    signed char *t = panel + (ic + 3) / 4 * sh * sw * ps * 4; /* a stride's row, interleaved */
+    for (int g = 0; g * 4 < ic; g++)
+      for (int r = 0; r < ps / wp * sh; r++) {
+        int y = r - pt;
+        signed char *d = panel + ((g * sh * sw + r % sh * sw) * ps + (long)(r / sh) * wp) * 4;
+        if (y < 0 || y >= ih) {
+          for (int b = 0; b < sw; b++) cnn_q_clear(d + b * ps * 4, wp * 4);
+        } else if (sw > 1) {
+          cnn_q_phase_row(c, x, g, y, d, t);
         } else {
-          cnn_q_clear(d, c->pl * 4);
-          cnn_q_clear(d + (c->pl + c->iw) * 4, (c->wp - c->pl - c->iw) * 4);
-          cnn_q_interleave(c, x, g, y, d + c->pl * 4);
+          cnn_q_clear(d, pl * 4);
+          cnn_q_clear(d + (pl + iw) * 4, (wp - pl - iw) * 4);
+          cnn_q_interleave(c, x, g, y, d + pl * 4);
         }
       }
     return;
