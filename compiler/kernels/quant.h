@@ -275,8 +275,13 @@ static void cnn_q_conv(const CnnQConv *c, const signed char *x, signed char *y, 
 static void cnn_q_maxpool(const signed char *x, signed char *y, int C, int ih, int iw, int oh, int ow, int kh,
                           int kw, int sh, int sw, int pt, int pl) {
   for (int c = 0; c < C; c++)
-    for (int oy = 0; oy < oh; oy++)
-      for (int ox = 0; ox < ow; ox++) {
+    for (int oy = 0; oy < oh; oy++) {
+      int ox = 0;
+#ifdef CNN_Q_X86
+      if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && 2 * oy + 1 < ih && 2 * ow <= iw)
+        ox = cnn_q_max2_x86(x + ((long)c * ih + 2 * oy) * iw, iw, y + ((long)c * oh + oy) * ow, ow);
+#endif
+      for (; ox < ow; ox++) {
         int best = -128;
         for (int ky = 0; ky < kh; ky++)
           for (int kx = 0; kx < kw; kx++) {
@@ -286,6 +291,7 @@ static void cnn_q_maxpool(const signed char *x, signed char *y, int C, int ih, i
           }
         y[((long)c * oh + oy) * ow + ox] = (signed char)best;
       }
+    }
 }
 
 /* Average pooling without padding (global: one window of ih x iw): the

@@ -196,6 +196,39 @@ static inline long cnn_q_add_x86(const signed char *a, int32_t ma, int sa, const
   return i;
 }
 
+/* 2 x 2 maxima of rows r and r + iw at columns 2 x to 2 x + 2 n - 1 (n of
+ * 8 or 4) into y[x] to y[x + n - 1] */
+static inline void cnn_q_max2n_x86(const signed char *r, int iw, signed char *y, int x, int n) {
+  const __m128i even = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1);
+  __m128i a, b;
+  if (n == 8) {
+    a = _mm_loadu_si128((const __m128i *)(const void *)(r + 2 * x));
+    b = _mm_loadu_si128((const __m128i *)(const void *)(r + iw + 2 * x));
+  } else {
+    a = _mm_loadl_epi64((const __m128i *)(const void *)(r + 2 * x));
+    b = _mm_loadl_epi64((const __m128i *)(const void *)(r + iw + 2 * x));
+  }
+  a = _mm_max_epi8(a, b);
+  a = _mm_shuffle_epi8(_mm_max_epi8(a, _mm_srli_epi16(a, 8)), even);
+  if (n == 8) {
+    _mm_storel_epi64((__m128i *)(void *)(y + x), a);
+  } else {
+    int32_t v = _mm_cvtsi128_si32(a);
+    for (int i = 0; i < 4; i++) y[x + i] = (signed char)(v >> 8 * i);
+  }
+}
+
+/* cnn_q_maxpool's 2 x 2, stride 2 windows of the output row y from input
+ * rows r and r + iw (ow outputs: 2 ow <= iw), 8 or 4 at a time, the last
+ * ones again where they overlap; returns how many it did. */
+static inline int cnn_q_max2_x86(const signed char *r, int iw, signed char *y, int ow) {
+  int x = 0;
+  for (; x + 8 <= ow; x += 8) cnn_q_max2n_x86(r, iw, y, x, 8);
+  for (; x + 4 <= ow; x += 4) cnn_q_max2n_x86(r, iw, y, x, 4);
+  if (x < ow && ow >= 4) cnn_q_max2n_x86(r, iw, y, x = ow - 4, 4), x = ow;
+  return x;
+}
+
 /* cnn_q_interleave's 4 rows s, s + plane, ... into d, 16 and 8 bytes at a
  * time; returns how many columns it did. */
 static inline int cnn_q_interleave_x86(const signed char *s, long plane, int n, signed char *d) {
