@@ -91,17 +91,17 @@ typedef struct {
   __m256i b, m, half, mask, thr; /* bias, multiplier, 2^30 (64-bit lanes), 2^e - 1, its half */
   __m128i e, up;                  /* the right shift e; the left shift of a negative shift */
   __m256i hi, lo;                 /* a negative shift: the inputs it saturates above and below */
-  int left;                       /* the shift is negative */
+  int left;                       /* the shift is negative: 1, 2 if it may saturate */
 } CnnQReqX86;
 
 /* multipliers m in [0, 2^31) (as cnncc makes them: cnn_q_mulhi's one
- * saturating case, m = INT32_MIN, never comes) */
-static inline void cnn_q_req_init_x86(CnnQReqX86 *q, int32_t b, int32_t m, int shift) {
+ * saturating case, m = INT32_MIN, never comes); |b + x| <= bound */
+static inline void cnn_q_req_init_x86(CnnQReqX86 *q, int32_t b, int32_t m, int shift, int32_t bound) {
   int e = shift > 0 ? shift : 0;
   int32_t mask = (int32_t)(((int64_t)1 << e) - 1);
   q->b = _mm256_set1_epi32(b), q->m = _mm256_set1_epi32(m), q->half = _mm256_set1_epi64x((int64_t)1 << 30);
   q->mask = _mm256_set1_epi32(mask), q->thr = _mm256_set1_epi32(mask >> 1), q->e = _mm_cvtsi32_si128(e);
-  q->left = shift < 0, q->up = _mm_cvtsi32_si128(shift < 0 ? -shift : 0);
+  q->left = shift >= 0 ? 0 : bound > INT32_MAX >> -shift ? 2 : 1, q->up = _mm_cvtsi32_si128(shift < 0 ? -shift : 0);
   q->hi = _mm256_set1_epi32(shift < 0 ? INT32_MAX >> -shift : INT32_MAX);
   q->lo = _mm256_set1_epi32(shift < 0 ? -(1 << (31 + shift)) : INT32_MIN);
 }
@@ -112,7 +112,9 @@ static inline void cnn_q_req_init_x86(CnnQReqX86 *q, int32_t b, int32_t m, int s
  * cnn_q_rshift. */
 static inline __m256i cnn_q_req_x86(__m256i x, const CnnQReqX86 *q) {
   x = _mm256_add_epi32(x, q->b);
-  if (q->left) {
+  if (q->left == 1) {
+    x = _mm256_sll_epi32(x, q->up);
+  } else if (q->left) {
     __m256i v = _mm256_sll_epi32(x, q->up);
     v = _mm256_blendv_epi8(v, _mm256_set1_epi32(INT32_MAX), _mm256_cmpgt_epi32(x, q->hi));
     x = _mm256_blendv_epi8(v, _mm256_set1_epi32(INT32_MIN), _mm256_cmpgt_epi32(q->lo, x));
@@ -126,7 +128,7 @@ static inline __m256i cnn_q_req_x86(__m256i x, const CnnQReqX86 *q) {
 /* cnn_q_requant(x, m, shift) of 8 int32 */
 static inline __m256i cnn_q_requant_x86(__m256i x, int32_t m, int shift) {
   CnnQReqX86 q;
-  cnn_q_req_init_x86(&q, 0, m, shift);
+  cnn_q_req_init_x86(&q, 0, m, shift, INT32_MAX);
   return cnn_q_req_x86(x, &q);
 }
 
@@ -167,7 +169,7 @@ static inline void cnn_q_block_x86(const int32_t *w, const int32_t *off, int G, 
                                    const signed char *shift, int nch, int lo, signed char *y, long npos) {
   CnnQReqX86 req[4];
   CnnQAccX86 acc;
-  for (int r = 0; r < nch; r++) cnn_q_req_init_x86(&req[r], b[r], m[r], shift[r]);
+  for (int r = 0; r < nch; r++) cnn_q_req_init_x86(&req[r], b[r], m[r], shift[r], INT32_MAX);
   for (int row = 0; row < rows; row++)
     for (int t0 = 0, np; t0 < len; t0 += np) {
       np = len - t0 > 8 ? 16 : 8;
@@ -183,8 +185,8 @@ static inline long cnn_q_add_x86(const signed char *a, int32_t ma, int sa, const
   CnnQReqX86 qa, qb;
   const __m256i mask = _mm256_set1_epi32(255), thr = _mm256_set1_epi32(127), vlo = _mm256_set1_epi32(lo);
   long i = 0;
-  cnn_q_req_init_x86(&qa, 0, ma, sa);
-  cnn_q_req_init_x86(&qb, 0, mb, sb);
+  cnn_q_req_init_x86(&qa, 0, ma, sa, 128); /* int8 inputs: a shift up to 23 cannot saturate */
+  cnn_q_req_init_x86(&qb, 0, mb, sb, 128);
   for (; i + 8 <= n; i += 8) {
     __m256i u = cnn_q_req_x86(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(a + i))), &qa);
     __m256i v = cnn_q_req_x86(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(b + i))), &qb);
