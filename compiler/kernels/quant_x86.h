@@ -231,31 +231,39 @@ static inline int cnn_q_max2_x86(const signed char *r, int iw, signed char *y, i
   return x;
 }
 
-/* cnn_q_interleave's 4 rows s, s + plane, ... into d, 16 and 8 bytes at a
- * time; returns how many columns it did. */
+/* 4 bytes of each of 4 rows s, s + plane, ... from column x (n = 8
+ * columns, 16 with wide) interleaved into d + 4 x */
+static inline void cnn_q_inter_x86(const signed char *s, long plane, int x, int wide, signed char *d) {
+  __m128i a, b, c, e;
+  s += x, d += 4 * x;
+  if (wide) {
+    a = _mm_loadu_si128((const __m128i *)(const void *)s);
+    b = _mm_loadu_si128((const __m128i *)(const void *)(s + plane));
+    c = _mm_loadu_si128((const __m128i *)(const void *)(s + 2 * plane));
+    e = _mm_loadu_si128((const __m128i *)(const void *)(s + 3 * plane));
+  } else {
+    a = _mm_loadl_epi64((const __m128i *)(const void *)s);
+    b = _mm_loadl_epi64((const __m128i *)(const void *)(s + plane));
+    c = _mm_loadl_epi64((const __m128i *)(const void *)(s + 2 * plane));
+    e = _mm_loadl_epi64((const __m128i *)(const void *)(s + 3 * plane));
+  }
+  __m128i ab = _mm_unpacklo_epi8(a, b), ce = _mm_unpacklo_epi8(c, e);
+  _mm_storeu_si128((__m128i *)(void *)d, _mm_unpacklo_epi16(ab, ce));
+  _mm_storeu_si128((__m128i *)(void *)(d + 16), _mm_unpackhi_epi16(ab, ce));
+  if (!wide) return;
+  ab = _mm_unpackhi_epi8(a, b), ce = _mm_unpackhi_epi8(c, e);
+  _mm_storeu_si128((__m128i *)(void *)(d + 32), _mm_unpacklo_epi16(ab, ce));
+  _mm_storeu_si128((__m128i *)(void *)(d + 48), _mm_unpackhi_epi16(ab, ce));
+}
+
+/* cnn_q_interleave's 4 rows s, s + plane, ... into d, 16 and 8 columns at a
+ * time, the last 8 again where they overlap (the same bytes); returns how
+ * many columns it did. */
 static inline int cnn_q_interleave_x86(const signed char *s, long plane, int n, signed char *d) {
   int x = 0;
-  for (; x + 16 <= n; x += 16, d += 64) {
-    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + x));
-    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + plane + x));
-    __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(s + 2 * plane + x));
-    __m128i e = _mm_loadu_si128((const __m128i *)(const void *)(s + 3 * plane + x));
-    __m128i ab = _mm_unpacklo_epi8(a, b), ce = _mm_unpacklo_epi8(c, e);
-    _mm_storeu_si128((__m128i *)(void *)d, _mm_unpacklo_epi16(ab, ce));
-    _mm_storeu_si128((__m128i *)(void *)(d + 16), _mm_unpackhi_epi16(ab, ce));
-    ab = _mm_unpackhi_epi8(a, b), ce = _mm_unpackhi_epi8(c, e);
-    _mm_storeu_si128((__m128i *)(void *)(d + 32), _mm_unpacklo_epi16(ab, ce));
-    _mm_storeu_si128((__m128i *)(void *)(d + 48), _mm_unpackhi_epi16(ab, ce));
-  }
-  for (; x + 8 <= n; x += 8, d += 32) {
-    __m128i a = _mm_loadl_epi64((const __m128i *)(const void *)(s + x));
-    __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(s + plane + x));
-    __m128i c = _mm_loadl_epi64((const __m128i *)(const void *)(s + 2 * plane + x));
-    __m128i e = _mm_loadl_epi64((const __m128i *)(const void *)(s + 3 * plane + x));
-    __m128i ab = _mm_unpacklo_epi8(a, b), ce = _mm_unpacklo_epi8(c, e);
-    _mm_storeu_si128((__m128i *)(void *)d, _mm_unpacklo_epi16(ab, ce));
-    _mm_storeu_si128((__m128i *)(void *)(d + 16), _mm_unpackhi_epi16(ab, ce));
-  }
+  for (; x + 16 <= n; x += 16) cnn_q_inter_x86(s, plane, x, 1, d);
+  for (; x + 8 <= n; x += 8) cnn_q_inter_x86(s, plane, x, 0, d);
+  if (x < n && n >= 8) cnn_q_inter_x86(s, plane, x = n - 8, 0, d), x = n;
   return x;
 }
 #endif
