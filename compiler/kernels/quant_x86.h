@@ -231,39 +231,39 @@ static inline int cnn_q_max2_x86(const signed char *r, int iw, signed char *y, i
   return x;
 }
 
-/* 4 bytes of each of 4 rows s, s + plane, ... from column x (n = 8
- * columns, 16 with wide) interleaved into d + 4 x */
-static inline void cnn_q_inter_x86(const signed char *s, long plane, int x, int wide, signed char *d) {
-  __m128i a, b, c, e;
-  s += x, d += 4 * x;
-  if (wide) {
-    a = _mm_loadu_si128((const __m128i *)(const void *)s);
-    b = _mm_loadu_si128((const __m128i *)(const void *)(s + plane));
-    c = _mm_loadu_si128((const __m128i *)(const void *)(s + 2 * plane));
-    e = _mm_loadu_si128((const __m128i *)(const void *)(s + 3 * plane));
-  } else {
-    a = _mm_loadl_epi64((const __m128i *)(const void *)s);
-    b = _mm_loadl_epi64((const __m128i *)(const void *)(s + plane));
-    c = _mm_loadl_epi64((const __m128i *)(const void *)(s + 2 * plane));
-    e = _mm_loadl_epi64((const __m128i *)(const void *)(s + 3 * plane));
-  }
+/* 4 bytes of n bytes (16, 8 or 4) from column x of each of 4 rows s,
+ * s + plane, ... interleaved into d + 4 x */
+static inline __m128i cnn_q_loadn_x86(const signed char *s, int n) {
+  if (n == 16) return _mm_loadu_si128((const __m128i *)(const void *)s);
+  if (n == 8) return _mm_loadl_epi64((const __m128i *)(const void *)s);
+  return _mm_cvtsi32_si128((int)((uint32_t)(uint8_t)s[0] | (uint32_t)(uint8_t)s[1] << 8 |
+                                 (uint32_t)(uint8_t)s[2] << 16 | (uint32_t)(uint8_t)s[3] << 24));
+}
+
+static inline void cnn_q_inter_x86(const signed char *s, long plane, int x, int n, signed char *d) {
+  __m128i a = cnn_q_loadn_x86(s + x, n), b = cnn_q_loadn_x86(s + plane + x, n);
+  __m128i c = cnn_q_loadn_x86(s + 2 * plane + x, n), e = cnn_q_loadn_x86(s + 3 * plane + x, n);
   __m128i ab = _mm_unpacklo_epi8(a, b), ce = _mm_unpacklo_epi8(c, e);
+  d += 4 * x;
   _mm_storeu_si128((__m128i *)(void *)d, _mm_unpacklo_epi16(ab, ce));
+  if (n == 4) return;
   _mm_storeu_si128((__m128i *)(void *)(d + 16), _mm_unpackhi_epi16(ab, ce));
-  if (!wide) return;
+  if (n == 8) return;
   ab = _mm_unpackhi_epi8(a, b), ce = _mm_unpackhi_epi8(c, e);
   _mm_storeu_si128((__m128i *)(void *)(d + 32), _mm_unpacklo_epi16(ab, ce));
   _mm_storeu_si128((__m128i *)(void *)(d + 48), _mm_unpackhi_epi16(ab, ce));
 }
 
-/* cnn_q_interleave's 4 rows s, s + plane, ... into d, 16 and 8 columns at a
- * time, the last 8 again where they overlap (the same bytes); returns how
- * many columns it did. */
+/* cnn_q_interleave's 4 rows s, s + plane, ... into d, 16, 8 and 4 columns
+ * at a time, the last 8 or 4 again where they overlap (the same bytes);
+ * returns how many columns it did. */
 static inline int cnn_q_interleave_x86(const signed char *s, long plane, int n, signed char *d) {
   int x = 0;
-  for (; x + 16 <= n; x += 16) cnn_q_inter_x86(s, plane, x, 1, d);
-  for (; x + 8 <= n; x += 8) cnn_q_inter_x86(s, plane, x, 0, d);
-  if (x < n && n >= 8) cnn_q_inter_x86(s, plane, x = n - 8, 0, d), x = n;
+  for (; x + 16 <= n; x += 16) cnn_q_inter_x86(s, plane, x, 16, d);
+  for (; x + 8 <= n; x += 8) cnn_q_inter_x86(s, plane, x, 8, d);
+  if (x < n && n >= 8) cnn_q_inter_x86(s, plane, x = n - 8, 8, d), x = n;
+  for (; x + 4 <= n; x += 4) cnn_q_inter_x86(s, plane, x, 4, d);
+  if (x < n && n >= 4) cnn_q_inter_x86(s, plane, x = n - 4, 4, d), x = n;
   return x;
 }
 #endif
