@@ -74,8 +74,14 @@ static void cnn_q_dequantize(const signed char *q, float *y, long n, float scale
  *    (ky dh % sh, kx dw % sw) at p + ky dh / sh * wp + kx dw / sw: off[]
  *    holds the taps, no copies of them (stride 1: one phase; a stride's
  *    rows are interleaved past the phases first, iw x 4 bytes);
- *  - im2col (fewer channels, a strided 1 x 1): group g of K for every
- *    position p = oy * ow + ox, in planes of ps positions.
+ *  - windows (direct = 2: fewer channels, kernels of 4 columns or fewer,
+ *    column stride and dilation 1): each channel's padded plane, [ps / wp]
+ *    [wp] positions, with the 4 bytes from (row, column) to (row, column
+ *    + 3) at each; output (oy, ox) is position p = oy * sh * wp + ox,
+ *    group g = i * kh + ky (kernel row ky of channel i) is at
+ *    p + ky * dh * wp in plane i (the weights past kw are zero);
+ *  - im2col (the rest): group g of K for every position
+ *    p = oy * ow + ox, in planes of ps positions.
  * The outputs are rows (of the image, or all of it for im2col) of len
  * positions, rs apart in the panel, in tiles of 16 or (a row's last) 8
  * positions; a last tile's extra positions read the panel's zeros or the
@@ -165,8 +171,38 @@ static void cnn_q_phase_row(const CnnQConv *c, const signed char *x, int g, int 
   }
 }
 
+/* The windows panel (see CnnQConv): each padded row copied into t (wp + 3
+ * bytes), then its 4-byte windows at every position. */
+static void cnn_q_gather_windows(const CnnQConv *c, const signed char *x, signed char *panel) {
+  /* locals: the stores through the panel may alias *c for the compiler */
+  const int wp = c->wp, pl = c->pl, pt = c->pt, ih = c->ih, iw = c->iw, ic = c->ic;
+  const long ps = c->ps;
+  signed char *t = panel + ic * ps * 4;
+  for (int i = 0; i < ic; i++)
+    for (int r = 0; r < ps / wp; r++) {
+      const signed char *s = x + ((long)i * ih + r - pt) * iw;
+      signed char *d = panel + (i * ps + (long)r * wp) * 4;
+      int k = 0;
+      if (r < pt || r - pt >= ih) {
+        cnn_q_clear(d, wp * 4);
+        continue;
+      }
+      cnn_q_clear(t, pl);
+      for (int xx = 0; xx < iw; xx++) t[pl + xx] = s[xx];
+      cnn_q_clear(t + pl + iw, wp + 3 - pl - iw);
+#ifdef CNN_Q_X86
+      k = cnn_q_interleave_x86(t, 1, wp, d);
+#endif
+      for (; k < wp; k++) d[k * 4] = t[k], d[k * 4 + 1] = t[k + 1], d[k * 4 + 2] = t[k + 2], d[k * 4 + 3] = t[k + 3];
+    }
+}
+
 /* The panel of the input x (see CnnQConv), zeros where no input is. */
 static void cnn_q_gather(const CnnQConv *c, const signed char *x, signed char *panel) {
+  if (c->direct == 2) {
+    cnn_q_gather_windows(c, x, panel);
+    return;
+  }
   if (c->direct) {
     const int sh = c->sh, sw = c->sw, wp = c->wp, pt = c->pt, pl = c->pl, ih = c->ih, iw = c->iw, ic = c->ic;
     const long ps = c->ps;
