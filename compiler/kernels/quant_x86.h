@@ -92,6 +92,7 @@ typedef struct {
   __m128i e, up;                  /* the right shift e; the left shift of a negative shift */
   __m256i hi, lo;                 /* a negative shift: the inputs it saturates above and below */
   int left;                       /* the shift is negative: 1, 2 if it may saturate */
+  int right;                      /* e > 0 (cnn_q_rshift by 0 is no change) */
 } CnnQReqX86;
 
 /* multipliers m in [0, 2^31) (as cnncc makes them: cnn_q_mulhi's one
@@ -101,7 +102,7 @@ static inline void cnn_q_req_init_x86(CnnQReqX86 *q, int32_t b, int32_t m, int s
   int32_t mask = (int32_t)(((int64_t)1 << e) - 1);
   q->b = _mm256_set1_epi32(b), q->m = _mm256_set1_epi32(m), q->half = _mm256_set1_epi64x((int64_t)1 << 30);
   q->mask = _mm256_set1_epi32(mask), q->thr = _mm256_set1_epi32(mask >> 1), q->e = _mm_cvtsi32_si128(e);
-  q->left = shift >= 0 ? 0 : bound > INT32_MAX >> -shift ? 2 : 1, q->up = _mm_cvtsi32_si128(shift < 0 ? -shift : 0);
+  q->right = e > 0, q->left = shift >= 0 ? 0 : bound > INT32_MAX >> -shift ? 2 : 1, q->up = _mm_cvtsi32_si128(shift < 0 ? -shift : 0);
   q->hi = _mm256_set1_epi32(shift < 0 ? INT32_MAX >> -shift : INT32_MAX);
   q->lo = _mm256_set1_epi32(shift < 0 ? -(1 << (31 + shift)) : INT32_MIN);
 }
@@ -122,7 +123,7 @@ static inline __m256i cnn_q_req_x86(__m256i x, const CnnQReqX86 *q) {
   __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, q->m), q->half);
   __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), q->m), q->half);
   x = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(po, 1), 0xaa);
-  return cnn_q_rshift_x86(x, q->mask, q->thr, q->e);
+  return q->right ? cnn_q_rshift_x86(x, q->mask, q->thr, q->e) : x;
 }
 
 /* cnn_q_requant(x, m, shift) of 8 int32 */
