@@ -11,14 +11,26 @@
  * and its sign moved to the weight (vpsignb: w * sign(x), still in
  * [-127, 127]), the same products. The requantization is cnn_q_requant's
  * integer function, eight at a time. Used at CNNCC_SIMD 2 and 3 (AVX-512
- * machines have AVX2; AVX-512 VNNI's vpdpbusd would do a group's three
- * steps in one). Needs vector.h (immintrin.h) first. */
+ * machines have AVX2; with AVX-512 VNNI, vpdpbusd does a group's three
+ * steps in one, cnn_q_dot_x86). Needs vector.h (immintrin.h) first. */
 #if CNNCC_SIMD == 2 || CNNCC_SIMD == 3
 #define CNN_Q_X86 1
 
-/* c + the sums of 4 products x * w per int32 lane (x unsigned) */
+/* AVX-512 VNNI (with VL, for ymm registers): vpdpbusd. Tests predefine
+ * CNN_Q_VNNI with a portable _mm256_dpbusd_epi32 (tests/quant-vnni.h). */
+#if defined __AVX512VNNI__ && defined __AVX512VL__ && !defined CNN_Q_VNNI
+#define CNN_Q_VNNI 1
+#endif
+
+/* c + the sums of 4 products x * w per int32 lane (x unsigned): one
+ * vpdpbusd with VNNI (exact: no intermediate saturation), else vpmaddubsw
+ * (exact for x <= 128, see above) and vpmaddwd by ones */
 static inline __m256i cnn_q_dot_x86(__m256i c, __m256i x, __m256i w) {
+#ifdef CNN_Q_VNNI
+  return _mm256_dpbusd_epi32(c, x, w);
+#else
   return _mm256_add_epi32(c, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), _mm256_set1_epi16(1)));
+#endif
 }
 
 /* w, or w * sign(x) byte by byte where x may be negative (then made |x|) */
