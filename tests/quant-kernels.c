@@ -19,6 +19,15 @@
 
 static int failures;
 
+#ifdef CNN_Q_X86
+/* cnn_q_requant(x, m, shift) of 8 int32 with quant_x86.h's vectors */
+static __m256i requant_x86(__m256i x, int32_t m, int shift) {
+  CnnQReqX86 q;
+  cnn_q_req_init_x86(&q, 0, m, shift, INT32_MAX);
+  return cnn_q_req_x86(x, &q);
+}
+#endif
+
 static void expect(const char *what, long got, long want) {
   if (got == want) return;
   printf("%s: %ld, expected %ld\n", what, got, want);
@@ -94,7 +103,7 @@ int main(void) {
     int shift = (int)(next() % 62) - 30;
     for (int j = 0; j < 8; j++) acc[j] = (int32_t)(next() >> 32) >> (int)(next() % 32);
     _mm256_storeu_si256((__m256i *)(void *)got,
-                        cnn_q_requant_x86(_mm256_loadu_si256((const __m256i *)(const void *)acc), m, shift));
+                        requant_x86(_mm256_loadu_si256((const __m256i *)(const void *)acc), m, shift));
     for (int j = 0; j < 8; j++)
       if (got[j] != cnn_q_requant(acc[j], m, shift)) {
         printf("x86 requant(%ld, %ld, %d) = %ld, expected %ld\n", (long)acc[j], (long)m, shift, (long)got[j],

@@ -85,7 +85,15 @@ static inline void cnn_q_tile_x86(const int32_t *w, const signed char *x, const 
                                   int np, int32_t *a) {
   CnnQAccX86 acc;
   cnn_q_acc_x86(w, x, off, G, nonneg, np, &acc);
-  for (int i = 0; i < 8; i++) _mm256_storeu_si256((__m256i *)(void *)(a + i * 8), acc.v[i]);
+  /* one store each: gcc -O2 made a loop of them a memcpy call */
+  _mm256_storeu_si256((__m256i *)(void *)a, acc.v[0]);
+  _mm256_storeu_si256((__m256i *)(void *)(a + 8), acc.v[1]);
+  _mm256_storeu_si256((__m256i *)(void *)(a + 16), acc.v[2]);
+  _mm256_storeu_si256((__m256i *)(void *)(a + 24), acc.v[3]);
+  _mm256_storeu_si256((__m256i *)(void *)(a + 32), acc.v[4]);
+  _mm256_storeu_si256((__m256i *)(void *)(a + 40), acc.v[5]);
+  _mm256_storeu_si256((__m256i *)(void *)(a + 48), acc.v[6]);
+  _mm256_storeu_si256((__m256i *)(void *)(a + 56), acc.v[7]);
 }
 
 /* cnn_q_rshift(x, e) of 8 int32 (mask = 2^e - 1, thr = mask / 2):
@@ -138,11 +146,14 @@ static inline __m256i cnn_q_req_x86(__m256i x, const CnnQReqX86 *q) {
   return q->right ? cnn_q_rshift_x86(x, q->mask, q->thr, q->e) : x;
 }
 
-/* cnn_q_requant(x, m, shift) of 8 int32 */
-static inline __m256i cnn_q_requant_x86(__m256i x, int32_t m, int shift) {
-  CnnQReqX86 q;
-  cnn_q_req_init_x86(&q, 0, m, shift, INT32_MAX);
-  return cnn_q_req_x86(x, &q);
+/* the first n of 16 bytes into y, byte by byte from two 64-bit words (a
+ * copy through memory became a memcpy call with clang -O3) */
+static inline void cnn_q_put_x86(__m128i v, signed char *y, int n) {
+  const uint64_t w[2] = {(uint64_t)_mm_cvtsi128_si64(v), (uint64_t)_mm_extract_epi64(v, 1)};
+  for (int i = 0; i < n; i++) {
+    int q = (int)(w[i / 8] >> 8 * (i % 8) & 255);
+    y[i] = (signed char)(q > 127 ? q - 256 : q);
+  }
 }
 
 /* The first n positions of the tile (np of 16 or 8) requantized into
@@ -165,12 +176,8 @@ static inline void cnn_q_store_x86(const CnnQAccX86 *acc, int np, const CnnQReqX
       if (r + 1 < nch) _mm_storeu_si128((__m128i *)(void *)yb, _mm256_extracti128_si256(u, 1));
       continue;
     }
-    signed char t[32];
-    _mm256_storeu_si256((__m256i *)(void *)t, u);
-    for (int i = 0; i < n; i++) {
-      ya[i] = t[i];
-      if (r + 1 < nch) yb[i] = t[16 + i];
-    }
+    cnn_q_put_x86(_mm256_castsi256_si128(u), ya, n);
+    if (r + 1 < nch) cnn_q_put_x86(_mm256_extracti128_si256(u, 1), yb, n);
   }
 }
 
