@@ -198,19 +198,19 @@ static int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
  * phases of its rows and columns) with 4 input channels or more and at
  * least as many taps as phases (a strided 1 x 1 reads one phase in
  * sh x sw: its im2col panel is smaller); windows (a padded input plane per
- * channel, 4 consecutive bytes at each position) for fewer channels,
- * kernels of 4 columns or fewer, column stride and dilation 1; else
+ * channel, 4 consecutive bytes at each position; a kernel row in groups of
+ * 4 columns) for fewer channels, column stride and dilation 1; else
  * im2col. */
 static QLayout layout(const CnnConvGeo *c) {
   QLayout L = {.direct = c->ic >= 4 && c->kh * c->kw >= c->sh * c->sw, .ocp = (int)round_up(c->oc, 4)};
-  if (!L.direct && c->kw <= 4 && c->sw == 1 && c->dw == 1) {
-    int64_t hp = c->ih + c->pt + c->pb, need;
+  if (!L.direct && c->sw == 1 && c->dw == 1) {
+    int64_t hp = c->ih + c->pt + c->pb, need, kq = (c->kw + 3) / 4;
     L.direct = 2;
     L.wp = c->iw + c->pl + c->pr;
     L.rows = c->oh, L.len = c->ow, L.rs = c->sh * L.wp;
-    need = (int64_t)(c->oh - 1) * L.rs + round_up(c->ow, 8) + (int64_t)(c->kh - 1) * c->dh * L.wp;
+    need = (int64_t)(c->oh - 1) * L.rs + round_up(c->ow, 8) + (int64_t)(c->kh - 1) * c->dh * L.wp + (kq - 1) * 4;
     L.ps = (int)round_up(need > hp * L.wp ? need : hp * L.wp, L.wp);
-    L.G = c->ic * c->kh;
+    L.G = (int)(c->ic * c->kh * kq);
     L.panel = (int64_t)c->ic * L.ps * 4 + L.wp + 3; /* and a padded row */
   } else if (L.direct) {
     int64_t hp = (c->ih + c->pt + c->pb + c->sh - 1) / c->sh, maxoff, need;
@@ -386,8 +386,9 @@ static int64_t *pack_weights(Quant *Q, int k, const int64_t *wq) {
     int64_t r = at % 4, g = at / 4 % L->G, o = at / 4 / L->G * 4 + r;
     uint32_t word = 0;
     for (int j = 0; j < 4; j++) {
-      int64_t kk = L->direct == 1 ? (g / taps * 4 + j) * taps + g % taps : L->direct ? g * c->kw + j : g * 4 + j;
-      bool in = o < c->oc && (L->direct == 1 ? g / taps * 4 + j < c->ic : L->direct ? j < c->kw : kk < K);
+      int64_t kq = (c->kw + 3) / 4, kx = g % kq * 4 + j;
+      int64_t kk = L->direct == 1 ? (g / taps * 4 + j) * taps + g % taps : L->direct ? g / kq * c->kw + kx : g * 4 + j;
+      bool in = o < c->oc && (L->direct == 1 ? g / taps * 4 + j < c->ic : L->direct ? kx < c->kw : kk < K);
       word |= (uint32_t)(uint8_t)(in ? wq[o * K + kk] : 0) << 8 * j;
     }
     w[at] = (int32_t)word;
@@ -402,11 +403,12 @@ static int64_t *offsets(Quant *Q, int k) {
   const CnnConvGeo *c = &Q->geo[k];
   const QLayout *L = &Q->lay[k];
   int64_t *off = ints(Q->E, L->G);
+  int kq = (c->kw + 3) / 4;
   for (int g = 0; g < L->G; g++) {
     int tap = g % (c->kh * c->kw), ky = tap / c->kw * c->dh, kx = tap % c->kw * c->dw;
     int64_t plane = (int64_t)g / (c->kh * c->kw) * c->sh * c->sw + ky % c->sh * c->sw + kx % c->sw;
     off[g] = L->direct == 1 ? (plane * L->ps + (int64_t)ky / c->sh * L->wp + kx / c->sw) * 4
-           : L->direct ? ((int64_t)g / c->kh * L->ps + (int64_t)(g % c->kh) * c->dh * L->wp) * 4
+           : L->direct ? ((int64_t)g / kq / c->kh * L->ps + (int64_t)(g / kq % c->kh) * c->dh * L->wp + g % kq * 4) * 4
                        : (int64_t)g * L->ps * 4;
   }
   return off;

@@ -74,12 +74,13 @@ static void cnn_q_dequantize(const signed char *q, float *y, long n, float scale
  *    (ky dh % sh, kx dw % sw) at p + ky dh / sh * wp + kx dw / sw: off[]
  *    holds the taps, no copies of them (stride 1: one phase; a stride's
  *    rows are interleaved past the phases first, iw x 4 bytes);
- *  - windows (direct = 2: fewer channels, kernels of 4 columns or fewer,
- *    column stride and dilation 1): each channel's padded plane, [ps / wp]
- *    [wp] positions, with the 4 bytes from (row, column) to (row, column
- *    + 3) at each; output (oy, ox) is position p = oy * sh * wp + ox,
- *    group g = i * kh + ky (kernel row ky of channel i) is at
- *    p + ky * dh * wp in plane i (the weights past kw are zero);
+ *  - windows (direct = 2: fewer channels, column stride and dilation 1):
+ *    each channel's padded plane, [ps / wp][wp] positions, with the 4
+ *    bytes from (row, column) to (row, column + 3) at each; output
+ *    (oy, ox) is position p = oy * sh * wp + ox, group g = (i * kh + ky) *
+ *    kq + q (columns 4 q to 4 q + 3 of kernel row ky of channel i, kq
+ *    groups a row) is at p + ky * dh * wp + 4 q in plane i (the weights
+ *    past kw are zero);
  *  - im2col (the rest): group g of K for every position
  *    p = oy * ow + ox, in planes of ps positions.
  * The outputs are rows (of the image, or all of it for im2col) of len
