@@ -3,8 +3,8 @@
  * quantization"): portable C, integer arithmetic but for the float input's
  * quantization and the output's dequantization, one float operation each,
  * so that every compiler and target gives the same bits. Faster versions
- * (AVX2 in quant_x86.h, printed before this file; AVX-512 VNNI, NEON to
- * come) must give the same results: the int32 sums do
+ * (AVX2 and AVX-512 VNNI in quant_x86.h, printed before this file; NEON
+ * to come) must give the same results: the int32 sums do
  * not depend on the order, and the requantization is the two steps below,
  * which map one to one to vpmuldq / sqrdmulh + srshl. */
 
@@ -92,7 +92,7 @@ static void cnn_q_dequantize(const signed char *q, float *y, long n, float scale
  * K. Everything is integer, so the sums do not depend on the order: the
  * x86 tiles (quant_x86.h) and the portable ones below give the same bits. */
 typedef struct {
-  int direct;
+  int direct;          /* the panel: 1 direct, 2 windows, 0 im2col (above) */
   int ic, ih, iw, kh, kw, sh, sw, dh, dw, pt, pl;
   int wp, ps;          /* direct: a phase's row length; positions per panel plane */
   int oc, oh, ow, G;
