@@ -48,7 +48,7 @@ dist_check_SCRIPTS += tests/infer.sh
 # int8 quantization (cnncc --quantize=int8, docs/inference.md)
 TESTS += tests/quant.sh
 dist_check_SCRIPTS += tests/quant.sh
-EXTRA_DIST += tests/quant-run.c tests/quant-ops.cnn tests/quant-ops1d.cnn tests/quant-kernels.c
+EXTRA_DIST += tests/quant-run.c tests/quant-ops.cnn tests/quant-ops1d.cnn tests/quant-kernels.c tests/quant-vnni.h
 EXTRA_DIST += tests/infer-ref.c tests/infer-run.c tests/infer-edge.cnn \
 	bench/infer-latency.sh bench/infer-time.c bench/infer-torch.py
 # The same on aarch64 NEON (CNNCC_SIMD 4), cross-compiled and run under

@@ -1,8 +1,10 @@
 /* quant-kernels.c - checks of compiler/kernels/quant.h for tests/quant.sh:
  * the rounding of the requantization and of the input's quantization
  * against hand-worked values and against exact arithmetic; built with AVX2
- * (-march=native on such a machine), the x86 requantization and addition
- * (quant_x86.h) against quant.h's, bit for bit.
+ * (-march=native on such a machine), the x86 requantization, addition and
+ * tile (quant_x86.h) against quant.h's, bit for bit; with -include
+ * tests/quant-vnni.h too, the tile's AVX-512 VNNI version on a portable
+ * vpdpbusd.
  *
  *     cc -Icompiler/kernels tests/quant-kernels.c -lm && ./a.out
  * Prints the failures and exits with 1 if any. */
@@ -16,6 +18,15 @@
 #include "quant.h"
 
 static int failures;
+
+#ifdef CNN_Q_X86
+/* cnn_q_requant(x, m, shift) of 8 int32 with quant_x86.h's vectors */
+static __m256i requant_x86(__m256i x, int32_t m, int shift) {
+  CnnQReqX86 q;
+  cnn_q_req_init_x86(&q, 0, m, shift, INT32_MAX);
+  return cnn_q_req_x86(x, &q);
+}
+#endif
 
 static void expect(const char *what, long got, long want) {
   if (got == want) return;
@@ -92,7 +103,7 @@ int main(void) {
     int shift = (int)(next() % 62) - 30;
     for (int j = 0; j < 8; j++) acc[j] = (int32_t)(next() >> 32) >> (int)(next() % 32);
     _mm256_storeu_si256((__m256i *)(void *)got,
-                        cnn_q_requant_x86(_mm256_loadu_si256((const __m256i *)(const void *)acc), m, shift));
+                        requant_x86(_mm256_loadu_si256((const __m256i *)(const void *)acc), m, shift));
     for (int j = 0; j < 8; j++)
       if (got[j] != cnn_q_requant(acc[j], m, shift)) {
         printf("x86 requant(%ld, %ld, %d) = %ld, expected %ld\n", (long)acc[j], (long)m, shift, (long)got[j],
@@ -114,7 +125,32 @@ int main(void) {
       y2[j] = cnn_q_clamp(cnn_q_rshift(cnn_q_requant(u[j], ma, sa) + cnn_q_requant(v[j], mb, sb), 8), lo);
     for (int j = 0; j < 64; j++) expect("x86 add", y1[j], y2[j]);
   }
+  /* the x86 tile (vpmaddubsw and vpmaddwd, or vpdpbusd with CNN_Q_VNNI)
+   * against the portable one: 5 groups, inputs >= 0 or of both signs, 16
+   * and 8 positions */
+  static signed char panel[5 * 256 + 64];
+  int32_t off[5], wt[4 * 5], at[64], ac[64];
+  for (int i = 0; i < 400 && failures < 5; i++) {
+    int nonneg = i % 2, np = i % 4 < 2 ? 16 : 8;
+    const CnnQConv c = {.G = 5, .w = wt, .off = off};
+    for (int g = 0; g < 5; g++) off[g] = g * 256 + (int)(next() % 48) * 4;
+    for (int j = 0; j < (int)sizeof panel; j++)
+      panel[j] = (signed char)(nonneg ? (int)(next() % 128) : (int)(next() % 255) - 127);
+    for (int j = 0; j < 4 * 5; j++) {
+      uint32_t word = 0;
+      for (int b = 0; b < 4; b++) word |= (uint32_t)(uint8_t)(signed char)((int)(next() % 255) - 127) << 8 * b;
+      wt[j] = (int32_t)word;
+    }
+    cnn_q_tile_c(&c, panel, 0, np, ac);
+    cnn_q_tile_x86(wt, panel, off, 5, nonneg, np, at);
+    for (int r = 0; r < 4; r++)
+      for (int t = 0; t < np; t++) expect("x86 tile", at[r * 16 + t], ac[r * 16 + t]);
+  }
+#ifdef CNN_Q_VNNI
+  printf("the x86 kernels checked, the tile with vpdpbusd\n");
+#else
   printf("the x86 kernels checked\n");
+#endif
 #endif
   (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_conv, (void)cnn_q_dequantize, (void)cnn_q_tile_c;
   printf("%s\n", failures ? "FAILED" : "all quant.h checks pass");

@@ -3,7 +3,9 @@
 # docs/inference.md, "int8 quantization"):
 #  - tests/quant-kernels.c: the requantization's and the input's rounding,
 #    and (built with -march=native on an AVX2 machine) the x86 kernels'
-#    requantization and addition against the portable ones, bit for bit;
+#    requantization, addition and tile against the portable ones, bit for
+#    bit; the AVX-512 VNNI tile too, on a portable vpdpbusd
+#    (tests/quant-vnni.h) and, where the machine has VNNI, on its own;
 #  - LeNet trained two epochs on the Fashion-MNIST sample with the generated
 #    trainer, quantized with the sample's first 500 training images; the
 #    int8 file builds as strict C99 with gcc and clang and references no
@@ -29,7 +31,7 @@ find_rtlib
 DATA=$top_srcdir/data/fashion-mnist
 STRICT="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 have() { command -v "$1" >/dev/null 2>&1; }
-plan 32
+plan 34
 
 # runner NAME INFER.c FLAGS...: tests/quant-run.c with INFER.c, built by CC
 runner() {
@@ -55,6 +57,26 @@ for cc in gcc clang; do
     diag "$(tail -n 20 "$tmp/log")"
   fi
 done
+# the AVX-512 VNNI tile (vpdpbusd): on a portable vpdpbusd where the machine
+# has AVX2, for real (the -march=native build above) where it has VNNI
+if ! grep -qw avx2 /proc/cpuinfo 2>/dev/null || ! have gcc; then
+  ok "the VNNI tile on a portable vpdpbusd # SKIP no AVX2 or no gcc"
+elif gcc $STRICT -O2 -march=native -include "$top_srcdir/tests/quant-vnni.h" -I"$top_srcdir/compiler/kernels" \
+       -o "$tmp/qkv" "$top_srcdir/tests/quant-kernels.c" -lm >"$tmp/log" 2>&1 && "$tmp/qkv" >>"$tmp/log" 2>&1 &&
+     grep -q "the tile with vpdpbusd" "$tmp/log"; then
+  ok "the VNNI tile on a portable vpdpbusd (tests/quant-vnni.h) gives the portable tile's sums"
+else
+  not_ok "the VNNI tile on a portable vpdpbusd (tests/quant-vnni.h) gives the portable tile's sums"
+  diag "$(tail -n 20 "$tmp/log")"
+fi
+if ! grep -qw avx512vnni /proc/cpuinfo 2>/dev/null || ! grep -qw avx512vl /proc/cpuinfo || ! have gcc; then
+  ok "the VNNI tile with the machine's vpdpbusd # SKIP no avx512vnni"
+elif "$tmp/qkn-gcc" 2>&1 | grep -q "the tile with vpdpbusd"; then
+  ok "the VNNI tile with the machine's vpdpbusd gives the portable tile's sums"
+else
+  not_ok "the VNNI tile with the machine's vpdpbusd gives the portable tile's sums"
+  diag "$("$tmp/qkn-gcc" 2>&1 | tail -n 20)"
+fi
 
 # ---- LeNet, trained ----
 if "$CNNCC" "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet" >"$tmp/log" 2>&1 &&

@@ -23,7 +23,7 @@
 /* How a convolution or dense group runs (kernels/quant.h, CnnQConv): the
  * panel's kind and size, the positions computed, the K groups. */
 typedef struct {
-  bool direct;
+  int direct; /* 1 direct, 2 windows, 0 im2col (kernels/quant.h, CnnQConv) */
   int wp, ps, G, rows, len, rs, ocp;
   int64_t panel; /* bytes */
 } QLayout;
@@ -193,21 +193,35 @@ static int load_calibration(Emit *E, const char *dir, RtDataset *ds) {
 
 static int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
-/* The layout of a convolution of geometry c: direct (on the padded input,
- * 4 channels interleaved) at stride 1 with 4 input channels or more, else
- * im2col (kernels/quant.h, CnnQConv). */
+/* The layout of a convolution of geometry c (kernels/quant.h, CnnQConv):
+ * direct (on the padded input, 4 channels interleaved, split into sh x sw
+ * phases of its rows and columns) with 4 input channels or more and at
+ * least as many taps as phases (a strided 1 x 1 reads one phase in
+ * sh x sw: its im2col panel is smaller); windows (a padded input plane per
+ * channel, 4 consecutive bytes at each position; a kernel row in groups of
+ * 4 columns) for fewer channels, column stride and dilation 1; else
+ * im2col. */
 static QLayout layout(const CnnConvGeo *c) {
-  QLayout L = {.direct = c->sh == 1 && c->sw == 1 && c->ic >= 4, .ocp = (int)round_up(c->oc, 4)};
-  if (L.direct) {
-    int64_t hp = c->ih + c->pt + c->pb, maxoff, need;
+  QLayout L = {.direct = c->ic >= 4 && c->kh * c->kw >= c->sh * c->sw, .ocp = (int)round_up(c->oc, 4)};
+  if (!L.direct && c->sw == 1 && c->dw == 1) {
+    int64_t hp = c->ih + c->pt + c->pb, need, kq = (c->kw + 3) / 4;
+    L.direct = 2;
     L.wp = c->iw + c->pl + c->pr;
+    L.rows = c->oh, L.len = c->ow, L.rs = c->sh * L.wp;
+    need = (int64_t)(c->oh - 1) * L.rs + round_up(c->ow, 8) + (int64_t)(c->kh - 1) * c->dh * L.wp + (kq - 1) * 4;
+    L.ps = (int)round_up(need > hp * L.wp ? need : hp * L.wp, L.wp);
+    L.G = (int)(c->ic * c->kh * kq);
+    L.panel = (int64_t)c->ic * L.ps * 4 + L.wp + 3; /* and a padded row */
+  } else if (L.direct) {
+    int64_t hp = (c->ih + c->pt + c->pb + c->sh - 1) / c->sh, maxoff, need;
+    L.wp = (c->iw + c->pl + c->pr + c->sw - 1) / c->sw;
     L.rows = c->oh, L.len = c->ow, L.rs = L.wp;
     /* the last tile of the last row reads up to here */
-    maxoff = (int64_t)(c->kh - 1) * c->dh * L.wp + (c->kw - 1) * c->dw;
+    maxoff = (int64_t)(c->kh - 1) * c->dh / c->sh * L.wp + (c->kw - 1) * c->dw / c->sw;
     need = (int64_t)(c->oh - 1) * L.wp + round_up(c->ow, 8) + maxoff;
     L.ps = (int)round_up(need > hp * L.wp ? need : hp * L.wp, L.wp);
     L.G = (c->ic + 3) / 4 * c->kh * c->kw;
-    L.panel = (int64_t)(c->ic + 3) / 4 * L.ps * 4;
+    L.panel = (int64_t)(c->ic + 3) / 4 * c->sh * c->sw * L.ps * 4 + (c->sw > 1 ? c->iw * 4 : 0);
   } else {
     L.rows = 1, L.len = c->oh * c->ow, L.rs = 0;
     L.ps = (int)round_up(L.len, 8);
@@ -361,8 +375,8 @@ static bool is_last(Emit *E, const Group *g) {
 
 /* The packed weights of group k (kernels/quant.h, CnnQConv) from wq
  * [oc][ic][kh][kw]: [oc / 4][G][4] words, byte j of channel r's word in
- * group g being channel 4 (g / taps) + j at tap g % taps (direct) or
- * k = 4 g + j of K. */
+ * group g being channel 4 (g / taps) + j at tap g % taps (direct), kernel
+ * row g of column j (windows), or k = 4 g + j of K. */
 static int64_t *pack_weights(Quant *Q, int k, const int64_t *wq) {
   const CnnConvGeo *c = &Q->geo[k];
   const QLayout *L = &Q->lay[k];
@@ -372,8 +386,9 @@ static int64_t *pack_weights(Quant *Q, int k, const int64_t *wq) {
     int64_t r = at % 4, g = at / 4 % L->G, o = at / 4 / L->G * 4 + r;
     uint32_t word = 0;
     for (int j = 0; j < 4; j++) {
-      int64_t kk = L->direct ? (g / taps * 4 + j) * taps + g % taps : g * 4 + j;
-      bool in = o < c->oc && (L->direct ? g / taps * 4 + j < c->ic : kk < K);
+      int64_t kq = (c->kw + 3) / 4, kx = g % kq * 4 + j;
+      int64_t kk = L->direct == 1 ? (g / taps * 4 + j) * taps + g % taps : L->direct ? g / kq * c->kw + kx : g * 4 + j;
+      bool in = o < c->oc && (L->direct == 1 ? g / taps * 4 + j < c->ic : L->direct ? kx < c->kw : kk < K);
       word |= (uint32_t)(uint8_t)(in ? wq[o * K + kk] : 0) << 8 * j;
     }
     w[at] = (int32_t)word;
@@ -381,14 +396,19 @@ static int64_t *pack_weights(Quant *Q, int k, const int64_t *wq) {
   return w;
 }
 
-/* off[g]: where group g of position 0 is in the panel (bytes). */
+/* off[g]: where group g of position 0 is in the panel (bytes); direct:
+ * tap (ky, kx) of 4 channels is in phase (ky dh % sh, kx dw % sw), rows
+ * and columns further by ky dh / sh and kx dw / sw. */
 static int64_t *offsets(Quant *Q, int k) {
   const CnnConvGeo *c = &Q->geo[k];
   const QLayout *L = &Q->lay[k];
   int64_t *off = ints(Q->E, L->G);
+  int kq = (c->kw + 3) / 4;
   for (int g = 0; g < L->G; g++) {
-    int tap = g % (c->kh * c->kw), ky = tap / c->kw, kx = tap % c->kw;
-    off[g] = L->direct ? ((int64_t)g / (c->kh * c->kw) * L->ps + (int64_t)ky * c->dh * L->wp + kx * c->dw) * 4
+    int tap = g % (c->kh * c->kw), ky = tap / c->kw * c->dh, kx = tap % c->kw * c->dw;
+    int64_t plane = (int64_t)g / (c->kh * c->kw) * c->sh * c->sw + ky % c->sh * c->sw + kx % c->sw;
+    off[g] = L->direct == 1 ? (plane * L->ps + (int64_t)ky / c->sh * L->wp + kx / c->sw) * 4
+           : L->direct ? ((int64_t)g / kq / c->kh * L->ps + (int64_t)(g / kq % c->kh) * c->dh * L->wp + g % kq * 4) * 4
                        : (int64_t)g * L->ps * 4;
   }
   return off;
@@ -417,7 +437,7 @@ static void emit_conv_tables(Quant *Q, int k) {
   }
   emit_ints(E, "int32_t", fmt(E, "%s_w", N), pack_weights(Q, k, w), (int64_t)L->ocp * L->G,
             fmt(E, "[%d][%d][4] words of 4 int8 weights of K (%s), per output channel scale", L->ocp / 4, L->G,
-                L->direct ? "4 input channels of a tap" : "ic x kh x kw"));
+                L->direct == 1 ? "4 input channels of a tap" : L->direct ? "4 columns of a kernel row" : "ic x kh x kw"));
   emit_ints(E, "int32_t", fmt(E, "%s_off", N), offsets(Q, k), L->G, "where each group of K is in the panel");
   emit_ints(E, "int32_t", fmt(E, "%s_b", N), b, L->ocp, "bias at scale input x weight");
   emit_ints(E, "int32_t", fmt(E, "%s_m", N), m, L->ocp, "requantization multipliers (Q31)");

@@ -3,8 +3,8 @@
  * quantization"): portable C, integer arithmetic but for the float input's
  * quantization and the output's dequantization, one float operation each,
  * so that every compiler and target gives the same bits. Faster versions
- * (AVX2 in quant_x86.h, printed before this file; AVX-512 VNNI, NEON to
- * come) must give the same results: the int32 sums do
+ * (AVX2 and AVX-512 VNNI in quant_x86.h, printed before this file; NEON
+ * to come) must give the same results: the int32 sums do
  * not depend on the order, and the requantization is the two steps below,
  * which map one to one to vpmuldq / sqrdmulh + srshl. */
 
@@ -66,11 +66,22 @@ static void cnn_q_dequantize(const signed char *q, float *y, long n, float scale
  * K = ic * kh * kw products in groups g of four. The input is first gathered
  * into a panel where group g of position p is the 4 bytes at
  * panel + off[g] + 4 p, so that 8 positions of a group are one 32-byte load:
- *  - direct (stride 1, 4 input channels or more): the input padded, 4
- *    channels interleaved, planes of ps positions [ps / wp][wp]; output
- *    (oy, ox) is position p = oy * wp + ox, whose tap (ky, kx) is at
- *    p + ky * dh * wp + kx * dw: off[] holds the taps, no copies of them;
- *  - im2col (strides, fewer channels): group g of K for every position
+ *  - direct (4 input channels or more, as many taps as strides or more):
+ *    the input padded, 4 channels interleaved, split into sh x sw phases
+ *    (padded row sh r + a, column sw k + b is row r, column k of phase
+ *    (a, b)), each a plane of ps positions [ps / wp][wp]; output (oy, ox)
+ *    is position p = oy * wp + ox, whose tap (ky, kx) is in phase
+ *    (ky dh % sh, kx dw % sw) at p + ky dh / sh * wp + kx dw / sw: off[]
+ *    holds the taps, no copies of them (stride 1: one phase; a stride's
+ *    rows are interleaved past the phases first, iw x 4 bytes);
+ *  - windows (direct = 2: fewer channels, column stride and dilation 1):
+ *    each channel's padded plane, [ps / wp][wp] positions, with the 4
+ *    bytes from (row, column) to (row, column + 3) at each; output
+ *    (oy, ox) is position p = oy * sh * wp + ox, group g = (i * kh + ky) *
+ *    kq + q (columns 4 q to 4 q + 3 of kernel row ky of channel i, kq
+ *    groups a row) is at p + ky * dh * wp + 4 q in plane i (the weights
+ *    past kw are zero);
+ *  - im2col (the rest): group g of K for every position
  *    p = oy * ow + ox, in planes of ps positions.
  * The outputs are rows (of the image, or all of it for im2col) of len
  * positions, rs apart in the panel, in tiles of 16 or (a row's last) 8
@@ -81,9 +92,9 @@ static void cnn_q_dequantize(const signed char *q, float *y, long n, float scale
  * K. Everything is integer, so the sums do not depend on the order: the
  * x86 tiles (quant_x86.h) and the portable ones below give the same bits. */
 typedef struct {
-  int direct;
+  int direct;          /* the panel: 1 direct, 2 windows, 0 im2col (above) */
   int ic, ih, iw, kh, kw, sh, sw, dh, dw, pt, pl;
-  int wp, ps;          /* direct: padded row length; positions per panel plane */
+  int wp, ps;          /* direct: a phase's row length; positions per panel plane */
   int oc, oh, ow, G;
   int rows, len, rs;
   int lo;              /* the lowest output: 0 with a fused ReLU, else -127 */
@@ -99,14 +110,15 @@ typedef struct {
 /* Row y of input channels 4 g to 4 g + 3 interleaved into d (iw x 4 bytes,
  * zeros past ic). */
 static void cnn_q_interleave(const CnnQConv *c, const signed char *x, int g, int y, signed char *d) {
-  long plane = (long)c->ih * c->iw;
-  const signed char *s = x + (long)g * 4 * plane + (long)y * c->iw;
+  const long plane = (long)c->ih * c->iw;
+  const int iw = c->iw; /* a local: the stores through d may alias *c for the compiler */
+  const signed char *s = x + (long)g * 4 * plane + (long)y * iw;
   if (g * 4 + 4 <= c->ic) {
     int xx = 0;
 #ifdef CNN_Q_X86
-    xx = cnn_q_interleave_x86(s, plane, c->iw, d);
+    xx = cnn_q_interleave_x86(s, plane, iw, d);
 #endif
-    for (; xx < c->iw; xx++) {
+    for (; xx < iw; xx++) {
       d[xx * 4] = s[xx];
       d[xx * 4 + 1] = s[plane + xx];
       d[xx * 4 + 2] = s[2 * plane + xx];
@@ -139,20 +151,76 @@ static void cnn_q_clear(signed char *d, long n) {
   for (long i = 0; i < n; i++) d[i] = (signed char)(i & zero);
 }
 
+/* Input row y of channels 4 g to 4 g + 3 into its phases' rows at d (wp
+ * positions each, ps apart), zeros where no input is (a stride's phases;
+ * stride 1 is one cnn_q_interleave): interleaved into t first, then each
+ * position's 4 bytes to its phase. */
+static void cnn_q_phase_row(const CnnQConv *c, const signed char *x, int g, int y, signed char *d, signed char *t) {
+  /* locals: the stores through d may alias *c for the compiler */
+  const long ps = c->ps;
+  const int sw = c->sw, wp = c->wp, pl = c->pl, iw = c->iw;
+  cnn_q_interleave(c, x, g, y, t);
+  for (int b = 0; b < sw; b++, d += ps * 4) {
+    int lo, hi;
+    cnn_q_span(b - pl, iw, wp, sw, &lo, &hi);
+    cnn_q_clear(d, lo * 4);
+    for (int k = lo; k < hi; k++) {
+      const signed char *s = t + (b + k * sw - pl) * 4;
+      d[k * 4] = s[0], d[k * 4 + 1] = s[1], d[k * 4 + 2] = s[2], d[k * 4 + 3] = s[3];
+    }
+    cnn_q_clear(d + hi * 4, (wp - hi) * 4);
+  }
+}
+
+/* The windows panel (see CnnQConv): each padded row copied into t (wp + 3
+ * bytes), then its 4-byte windows at every position. */
+static void cnn_q_gather_windows(const CnnQConv *c, const signed char *x, signed char *panel) {
+  /* locals: the stores through the panel may alias *c for the compiler */
+  const int wp = c->wp, pl = c->pl, pt = c->pt, ih = c->ih, iw = c->iw, ic = c->ic;
+  const long ps = c->ps;
+  signed char *t = panel + ic * ps * 4;
+  for (int i = 0; i < ic; i++)
+    for (int r = 0; r < ps / wp; r++) {
+      const signed char *s = x + ((long)i * ih + r - pt) * iw;
+      signed char *d = panel + (i * ps + (long)r * wp) * 4;
+      int k = 0;
+      if (r < pt || r - pt >= ih) {
+        cnn_q_clear(d, wp * 4);
+        continue;
+      }
+      cnn_q_clear(t, pl);
+      for (int xx = 0; xx < iw; xx++) t[pl + xx] = s[xx];
+      cnn_q_clear(t + pl + iw, wp + 3 - pl - iw);
+#ifdef CNN_Q_X86
+      k = cnn_q_interleave_x86(t, 1, wp, d);
+#endif
+      for (; k < wp; k++) d[k * 4] = t[k], d[k * 4 + 1] = t[k + 1], d[k * 4 + 2] = t[k + 2], d[k * 4 + 3] = t[k + 3];
+    }
+}
+
 /* The panel of the input x (see CnnQConv), zeros where no input is. */
 static void cnn_q_gather(const CnnQConv *c, const signed char *x, signed char *panel) {
+  if (c->direct == 2) {
+    cnn_q_gather_windows(c, x, panel);
+    return;
+  }
   if (c->direct) {
-    for (int g = 0; g * 4 < c->ic; g++)
-      for (int r = 0; r < c->ps / c->wp; r++) {
-        int y = r - c->pt;
-        signed char *d = panel + ((long)g * c->ps + (long)r * c->wp) * 4;
-        if (y < 0 || y >= c->ih) {
-          cnn_q_clear(d, c->wp * 4);
-          continue;
+    const int sh = c->sh, sw = c->sw, wp = c->wp, pt = c->pt, pl = c->pl, ih = c->ih, iw = c->iw, ic = c->ic;
+    const long ps = c->ps;
+    signed char *t = panel + (ic + 3) / 4 * sh * sw * ps * 4; /* a stride's row, interleaved */
+    for (int g = 0; g * 4 < ic; g++)
+      for (int r = 0; r < ps / wp * sh; r++) {
+        int y = r - pt;
+        signed char *d = panel + ((g * sh * sw + r % sh * sw) * ps + (long)(r / sh) * wp) * 4;
+        if (y < 0 || y >= ih) {
+          for (int b = 0; b < sw; b++) cnn_q_clear(d + b * ps * 4, wp * 4);
+        } else if (sw > 1) {
+          cnn_q_phase_row(c, x, g, y, d, t);
+        } else {
+          cnn_q_clear(d, pl * 4);
+          cnn_q_clear(d + (pl + iw) * 4, (wp - pl - iw) * 4);
+          cnn_q_interleave(c, x, g, y, d + pl * 4);
         }
-        cnn_q_clear(d, c->pl * 4);
-        cnn_q_clear(d + (c->pl + c->iw) * 4, (c->wp - c->pl - c->iw) * 4);
-        cnn_q_interleave(c, x, g, y, d + c->pl * 4);
       }
     return;
   }
@@ -206,14 +274,7 @@ static void cnn_q_finish(const CnnQConv *c, const int32_t *a, int ob, long at, i
       }
       continue;
     }
-    int t = 0;
-#ifdef CNN_Q_X86
-    /* eight at a time, writing past n (into the next rows, written after)
-     * while that stays inside the channel */
-    for (; t < n; t += 8)
-      cnn_q_out8_x86(v + t, c->b[o], c->m[o], c->shift[o], c->lo, y + o * npos + at + t, n - t, at + t + 8 <= npos);
-#endif
-    for (; t < n; t++) y[o * npos + at + t] = cnn_q_clamp(cnn_q_requant(v[t] + c->b[o], c->m[o], c->shift[o]), c->lo);
+    for (int t = 0; t < n; t++) y[o * npos + at + t] = cnn_q_clamp(cnn_q_requant(v[t] + c->b[o], c->m[o], c->shift[o]), c->lo);
   }
 }
 
@@ -222,7 +283,16 @@ static void cnn_q_finish(const CnnQConv *c, const int32_t *a, int ob, long at, i
 static void cnn_q_conv(const CnnQConv *c, const signed char *x, signed char *y, float *yf, signed char *panel) {
   int32_t a[64];
   cnn_q_gather(c, x, panel);
-  for (int ob = 0; ob * 4 < c->oc; ob++)
+  for (int ob = 0; ob * 4 < c->oc; ob++) {
+#ifdef CNN_Q_X86
+    if (!c->deq) {
+      long npos = (long)c->oh * c->ow;
+      cnn_q_block_x86(c->w + (long)ob * c->G * 4, c->off, c->G, c->nonneg, panel, c->rows, c->len, c->rs, c->b + ob * 4,
+                      c->m + ob * 4, c->shift + ob * 4, c->oc - ob * 4 < 4 ? c->oc - ob * 4 : 4, c->lo,
+                      y + ob * 4 * npos, npos);
+      continue;
+    }
+#endif
     for (int row = 0; row < c->rows; row++)
       for (int t0 = 0, np; t0 < c->len; t0 += np) {
         const signed char *xt = panel + ((long)row * c->rs + t0) * 4;
@@ -234,6 +304,7 @@ static void cnn_q_conv(const CnnQConv *c, const signed char *x, signed char *y, 
 #endif
         cnn_q_finish(c, a, ob, (long)row * c->len + t0, c->len - t0 < np ? c->len - t0 : np, y, yf);
       }
+  }
 }
 
 /* Max pooling on int8 (exact: requantization is monotonic): kernel k,
@@ -241,8 +312,13 @@ static void cnn_q_conv(const CnnQConv *c, const signed char *x, signed char *y, 
 static void cnn_q_maxpool(const signed char *x, signed char *y, int C, int ih, int iw, int oh, int ow, int kh,
                           int kw, int sh, int sw, int pt, int pl) {
   for (int c = 0; c < C; c++)
-    for (int oy = 0; oy < oh; oy++)
-      for (int ox = 0; ox < ow; ox++) {
+    for (int oy = 0; oy < oh; oy++) {
+      int ox = 0;
+#ifdef CNN_Q_X86
+      if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && 2 * oy + 1 < ih && 2 * ow <= iw)
+        ox = cnn_q_max2_x86(x + ((long)c * ih + 2 * oy) * iw, iw, y + ((long)c * oh + oy) * ow, ow);
+#endif
+      for (; ox < ow; ox++) {
         int best = -128;
         for (int ky = 0; ky < kh; ky++)
           for (int kx = 0; kx < kw; kx++) {
@@ -252,6 +328,7 @@ static void cnn_q_maxpool(const signed char *x, signed char *y, int C, int ih, i
           }
         y[((long)c * oh + oy) * ow + ox] = (signed char)best;
       }
+    }
 }
 
 /* Average pooling without padding (global: one window of ih x iw): the
