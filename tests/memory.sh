@@ -4,7 +4,8 @@
 # tests/infer-edge.cnn (a tap offset table, transposed convolutions), with
 # and without --static-arena. Per network:
 #  - the summary, made without a checkpoint, states the figures that the
-#    generated file and its header define (NAME_WEIGHT_BYTES, ...);
+#    generated file and its header define (NAME_WEIGHT_BYTES, ...), and
+#    the file written with --header compiles (strict C99) with its header;
 #  - compiled by gcc -O2 -fdata-sections with every weight array kept whole
 #    (CNNCC_WEIGHT_ATTR=__attribute__((used))), its arrays' sections sum
 #    to exactly NAME_WEIGHT_BYTES, the tap tables and the opaque zero to
@@ -104,10 +105,11 @@ one() {
      "$CNNCC" --emit=inference --header --weights "$ckpt" $qflags "$@" "$top_srcdir/$src.cnn" \
        -o "$d/h/infer.c" >>"$log" 2>&1 &&
      figures "$d/infer.c" "$NET" >"$d/c-figures" && figures "$d/h/infer.h" "$NET" >"$d/h-figures" &&
-     [ "$(wc -l <"$d/said")" = 7 ] && cmp -s "$d/said" "$d/c-figures" && cmp -s "$d/said" "$d/h-figures"; then
-    ok "$nm: the summary states the figures the file and header define"
+     [ "$(wc -l <"$d/said")" = 7 ] && cmp -s "$d/said" "$d/c-figures" && cmp -s "$d/said" "$d/h-figures" &&
+     gcc -std=c99 -Wall -Wextra -pedantic -Werror -fsyntax-only "$d/h/infer.c" >>"$log" 2>&1; then
+    ok "$nm: the summary states the figures the file and header define; the file with its header compiles"
   else
-    not_ok "$nm: the summary states the figures the file and header define"
+    not_ok "$nm: the summary states the figures the file and header define; the file with its header compiles"
     diag "$(cat "$log")" "summary:" "$(cat "$d/said")" "file:" "$(cat "$d/c-figures")"
   fi
   f=$d/said
