@@ -257,8 +257,9 @@ static int64_t pooled_size(Emit *E, const Group *g) {
  * last that reads them (step 0 quantizes the input, group k is step k + 1),
  * placed by the float plan's memory planner (plan/memory.c): blocks in use
  * together never overlap, so no kernel's input, output and panel share
- * bytes. Each block is 64-byte aligned. */
-static void place_scratch(Quant *Q) {
+ * bytes. Each block is 64-byte aligned. Returns 0, or -1 if the placement
+ * breaks that (an internal error, as the float plan checks its own). */
+static int place_scratch(Quant *Q) {
   Emit *E = Q->E;
   const CnnInferPlan *p = E->p;
   int nn = E->net->nnodes, nb = 0;
@@ -293,6 +294,11 @@ static void place_scratch(Quant *Q) {
     Q->panel_at[k] = panel[k] >= 0 ? bl[panel[k]].offset : 0;
     Q->tmp_at[k] = panel[k] >= 0 ? bl[panel[k] + 1].offset : 0;
   }
+  int a, b;
+  if (cnn_check_placement(bl, nb, Q->scratch, &a, &b)) return 0;
+  fprintf(stderr, "cnncc: internal error: int8 scratch block '%s' %s%s\n", bl[a].name,
+          b < 0 ? "exceeds the scratch" : "overlaps ", b < 0 ? "" : bl[b].name);
+  return -1;
 }
 
 /* The float values of calibration, and the range trackers. */
@@ -621,7 +627,7 @@ static CnnInferMemory quant_memory(Quant *Q) {
 static int plan_quant(Quant *Q) {
   if (check_supported(Q->E)) return -1;
   layout_groups(Q);
-  place_scratch(Q);
+  if (place_scratch(Q)) return -1;
   Q->E->mem = quant_memory(Q);
   return 0;
 }
