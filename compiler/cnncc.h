@@ -419,8 +419,8 @@ typedef struct {
   int64_t input_bytes, output_bytes; /* the caller's buffers */
 } CnnInferMemory;
 /* `cnncc --summary --emit=inference`: the memory contract as a table, one
- * column per number format (float today). Needs no checkpoint. Returns 0,
- * or 1 with a message. */
+ * column per number format (float, and int8 with --quantize=int8). Needs
+ * no checkpoint nor calibration data. Returns 0, or 1 with a message. */
 int cnn_print_inference_memory(FILE *out, const CnnNet *net, const CnnInferOptions *opt);
 /* The blocks of checkpoint `path` (emit/checkpoint.c), read and checked
  * against net by libcnnrt's rt_checkpoint_load, in malloc'd memory that the

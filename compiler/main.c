@@ -21,7 +21,9 @@ static void usage(FILE *out) {
           "                       and activation memory, then totals; with\n"
           "                       --emit=inference, also the bytes its code needs\n"
           "                       (weights, scratch, buffers; docs/inference.md),\n"
-          "                       and without --weights it writes nothing\n"
+          "                       with --quantize=int8 those of the int8 code too\n"
+          "                       (no --calibrate needed), and without --weights it\n"
+          "                       writes nothing\n"
           "      --plan           print the plan of the training code (per layer: the\n"
           "                       kernel, fusions, recomputation; per buffer of the\n"
           "                       pool: offset, size and steps in use; the scratch)\n"
@@ -231,10 +233,8 @@ static bool check_quantize(const Command *cmd) {
     e = unknown;
   else if (q->quantize && (!cmd->emit || strcmp(cmd->emit, "inference")))
     e = "--quantize is an option of --emit=inference";
-  else if (q->quantize && !q->calibrate)
+  else if (q->quantize && !q->calibrate && !(cmd->summary && !cmd->plan && !q->weights))
     e = "--quantize=int8 needs calibration data: --calibrate DIR (as the trainer's --data DIR)";
-  else if (q->quantize && (q->header || q->static_arena))
-    e = "--quantize=int8 does not yet combine with --header or --static-arena";
   if (!*e) return true;
   fprintf(stderr, "cnncc: %s\n", e);
   return false;

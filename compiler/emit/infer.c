@@ -877,10 +877,10 @@ static int64_t memory_row(const CnnInferMemory *m, int r) {
 #define STACK_NOTE "the stack, which the C compiler sizes (gcc -fstack-usage tells)"
 
 static void emit_memory_macros(Emit *E, CnnPrinter *P) {
-  pr(P, "/* The memory contract in bytes (float; docs/inference.md, \"Memory\"): beyond\n"
+  pr(P, "/* The memory contract in bytes (%s; docs/inference.md, \"Memory\"): beyond\n"
         " * these, only %s.\n"
         " * With --static-arena, SCRATCH_BYTES is 0 (pass NULL) and ARENA_BYTES lie\n"
-        " * inside STATIC_BYTES. */", STACK_NOTE);
+        " * inside STATIC_BYTES. */", E->opt->quantize ? E->opt->quantize : "float", STACK_NOTE);
   for (int r = 0; r < NMEMORY_ROWS; r++)
     pr(P, "#define %s_%s %" PRId64 " /* %s */", E->NU, memory_rows[r].suffix, memory_row(&E->mem, r),
        memory_rows[r].what);
@@ -904,7 +904,9 @@ static void print_memory(FILE *out, const char *NU, const CnnInferMemory *cols, 
 
 /* ---- the file ---- */
 
-static void emit_declarations(Emit *E, CnnPrinter *P) {
+/* The file's interface: sizes, the memory contract, the functions (float
+ * and int8; in the .c file, or in the .h of --header). */
+void cnn_infer_emit_declarations(Emit *E, CnnPrinter *P) {
   const CnnNet *net = E->net;
   const CnnNode *in = &net->nodes[0], *out = &net->nodes[net->output];
   const char *N = E->N, *NU = E->NU;
@@ -925,7 +927,8 @@ static void emit_declarations(Emit *E, CnnPrinter *P) {
   pr(P, "int %s_predict(const float *input, float *output, void *scratch);", N);
   pr(P, "/* The same for n samples one after the other. */");
   pr(P, "int %s_predict_batch(const float *input, float *output, int n, void *scratch);", N);
-  if (E->p->softmax_fn) {
+  bool softmax = E->p->softmax_fn && !E->opt->quantize; /* int8: none yet */
+  if (softmax) {
     pr(P, "/* Probabilities from one sample's output: softmax over the %d channels%s.\n"
           " * probs may be output itself. */",
        out->shape.dim[0], out->shape.rank > 1 ? " at each position" : "");
@@ -942,7 +945,7 @@ static void emit_declarations(Emit *E, CnnPrinter *P) {
   pr(P, "#define CNN_SCRATCH_BYTES %s_SCRATCH_BYTES", NU);
   pr(P, "#define cnn_predict %s_predict", N);
   pr(P, "#define cnn_predict_batch %s_predict_batch", N);
-  if (E->p->softmax_fn) pr(P, "#define cnn_softmax %s_softmax", N);
+  if (softmax) pr(P, "#define cnn_softmax %s_softmax", N);
   pr(P, "#endif");
 }
 
@@ -1126,6 +1129,18 @@ static void emit_banner(Emit *E, const char *c_name) {
      c_name);
 }
 
+/* CNNCC_WEIGHT_ATTR, empty unless the file's compiler defines it. */
+void cnn_infer_emit_weight_attr(Emit *E) {
+  CnnPrinter *P = E->P;
+  pr(P, "/* Given to every weight array: e.g. -DCNNCC_WEIGHT_ATTR='__attribute__((used))'\n"
+        " * keeps each array whole (an optimizing compiler may turn small ones into\n"
+        " * instruction constants), or a section attribute places them\n"
+        " * (docs/inference.md, \"Memory\"). */");
+  pr(P, "#ifndef CNNCC_WEIGHT_ATTR");
+  pr(P, "#define CNNCC_WEIGHT_ATTR");
+  pr(P, "#endif");
+}
+
 /* What comes before the kernels: the header comment, includes,
  * declarations, the SIMD vocabulary and the vector functions only when
  * used (clang warns about unused static functions). */
@@ -1136,18 +1151,12 @@ static void emit_preamble(Emit *E, FILE *c, const char *c_name, const char *h_na
   pr(P, "#include <stdint.h>");
   if (file_needs_math(E)) pr(P, "#include <math.h>");
   nl(P);
-  pr(P, "/* Given to every weight array: e.g. -DCNNCC_WEIGHT_ATTR='__attribute__((used))'\n"
-        " * keeps each array whole (an optimizing compiler may turn small ones into\n"
-        " * instruction constants), or a section attribute places them\n"
-        " * (docs/inference.md, \"Memory\"). */");
-  pr(P, "#ifndef CNNCC_WEIGHT_ATTR");
-  pr(P, "#define CNNCC_WEIGHT_ATTR");
-  pr(P, "#endif");
+  cnn_infer_emit_weight_attr(E);
   nl(P);
   if (h_name) {
     pr(P, "#include \"%s\"", h_name);
   } else {
-    emit_declarations(E, P);
+    cnn_infer_emit_declarations(E, P);
   }
   nl(P);
   /* the SIMD vocabulary, and the vector functions only when used (clang
@@ -1165,8 +1174,8 @@ static void emit_preamble(Emit *E, FILE *c, const char *c_name, const char *h_na
   }
 }
 
-/* The .h of --header: the declarations. */
-static void emit_header_file(Emit *E, FILE *h, const char *c_name, const char *h_name) {
+/* The .h of --header: the declarations (float and int8). */
+void cnn_infer_emit_header(Emit *E, FILE *h, const char *c_name, const char *h_name) {
   CnnPrinter hp;
   cnn_printer_init(&hp, h);
   CnnPrinter *P = &hp;
@@ -1182,7 +1191,7 @@ static void emit_header_file(Emit *E, FILE *h, const char *c_name, const char *h
   pr(P, "extern \"C\" {");
   pr(P, "#endif");
   nl(P);
-  emit_declarations(E, P);
+  cnn_infer_emit_declarations(E, P);
   nl(P);
   pr(P, "#ifdef __cplusplus");
   pr(P, "}");
@@ -1210,7 +1219,7 @@ static void emit_file(Emit *E, FILE *c, FILE *h, const char *c_name, const char 
   emit_preamble(E, c, c_name, h ? h_name : NULL);
   for (int k = 0; k < E->p->ng; k++) render_group(E, k);
   emit_api(E);
-  if (h) emit_header_file(E, h, c_name, h_name);
+  if (h) cnn_infer_emit_header(E, h, c_name, h_name);
   if (cp.failed) longjmp(*E->A->oom, 1);
 }
 
@@ -1233,7 +1242,7 @@ static int plan_and_print(CnnArena *A, void *ctx) {
     CnnPrinter cp;
     cnn_printer_init(&cp, f->c);
     E->P = &cp;
-    return cnn_emit_quantized(E, f->c);
+    return cnn_emit_quantized(E, f->c, f->h, f->c_name, f->h_name);
   }
   E->mem = infer_memory(E);
   emit_file(E, f->c, f->h, f->c_name, f->h_name);
@@ -1271,8 +1280,10 @@ static int print_memory_task(CnnArena *A, void *ctx) {
   E->params = cnn_alloc(A, sizeof(float) * (size_t)(E->net->nparams + 1));
   E->buffers = cnn_alloc(A, sizeof(float) * (size_t)(buffers + 1));
   cnn_infer_pack_tables(E);
-  CnnInferMemory m = infer_memory(E);
-  print_memory(((MemoryTask *)ctx)->out, E->NU, &m, (const char *const[]){"float"}, 1);
+  CnnInferMemory m[2] = {infer_memory(E)};
+  if (E->opt->quantize && cnn_quant_memory(E, &m[1])) return -1;
+  print_memory(((MemoryTask *)ctx)->out, E->NU, m, (const char *const[]){"float", "int8"},
+               E->opt->quantize ? 2 : 1);
   return 0;
 }
 

@@ -74,8 +74,18 @@ void cnn_infer_pack_tables(Emit *E);
 /* Group g's weights (dense, conv, grouped conv) as O rows of I, batchnorm
  * folded in, and its bias (O), in E's arena. */
 void cnn_infer_folded_rows(Emit *E, const Group *g, int *O, int *I, float **w, float **b);
-/* --quantize=int8: the quantized file in place of the float one, after
- * calibration (emit/infer_quant.c). Returns 0, or -1 with a message. */
-int cnn_emit_quantized(Emit *E, FILE *c);
+/* The pieces of the file that float and int8 share (emit/infer.c): the
+ * CNNCC_WEIGHT_ATTR definition, the declarations (sizes, the memory
+ * contract E->mem, the functions), the .h of --header. */
+void cnn_infer_emit_weight_attr(Emit *E);
+void cnn_infer_emit_declarations(Emit *E, CnnPrinter *P);
+void cnn_infer_emit_header(Emit *E, FILE *h, const char *c_name, const char *h_name);
+/* --quantize=int8: the quantized file (and its .h if h) in place of the
+ * float one, after calibration (emit/infer_quant.c). Returns 0, or -1
+ * with a message. */
+int cnn_emit_quantized(Emit *E, FILE *c, FILE *h, const char *c_name, const char *h_name);
+/* The int8 file's memory figures, from the plan alone (no calibration).
+ * Returns 0, or -1 with a message (a layer without an int8 version). */
+int cnn_quant_memory(Emit *E, CnnInferMemory *m);
 
 #endif

@@ -6,8 +6,10 @@
  * libcnnrt's loaders) to find each value's largest magnitude; the file then
  * carries the weights quantized per output channel, the biases as int32,
  * the requantization multipliers, and the kernels of kernels/quant.h. The
- * groups are the float plan's (plan/infer.c); the int8 values each have
- * their own place in the scratch memory. */
+ * groups are the float plan's (plan/infer.c); the int8 values and the
+ * panels share the scratch memory by lifetime (place_scratch), a layout
+ * that the calibration does not change, so that `cnncc --summary` states
+ * the int8 file's figures without calibration data (quant_memory). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -39,7 +41,8 @@ typedef struct {
   QLayout *lay;       /* per group (conv, dense) */
   bool *nonneg;       /* per store node: the int8 value is >= 0 whatever the input */
   double amin;        /* the smallest input seen */
-  int64_t panel_off, pool_off, scratch;
+  int64_t *panel_at, *tmp_at; /* per group (conv, dense): its panel, its pooling's input */
+  int64_t scratch;    /* bytes of scratch used from its 64-byte aligned start */
 } Quant;
 
 static int store_of(Quant *Q, int id) { return Q->E->p->store[id]; }
@@ -231,27 +234,15 @@ static QLayout layout(const CnnConvGeo *c) {
   return L;
 }
 
-static void setup(Quant *Q) {
+/* Each convolution and dense group's geometry, layout and folded weights;
+ * the other windows' geometry. */
+static void layout_groups(Quant *Q) {
   Emit *E = Q->E;
   const CnnInferPlan *p = E->p;
-  int nn = E->net->nnodes;
-  Q->val = cnn_alloc(E->A, sizeof(float *) * (size_t)nn);
-  Q->amax = cnn_alloc(E->A, sizeof(double) * (size_t)nn);
-  Q->off = cnn_alloc(E->A, sizeof(int64_t) * (size_t)nn);
   Q->w = cnn_alloc(E->A, sizeof(float *) * (size_t)p->ng);
   Q->b = cnn_alloc(E->A, sizeof(float *) * (size_t)p->ng);
   Q->geo = cnn_alloc(E->A, sizeof(CnnConvGeo) * (size_t)p->ng);
   Q->lay = cnn_alloc(E->A, sizeof(QLayout) * (size_t)p->ng);
-  Q->nonneg = cnn_alloc(E->A, sizeof(bool) * (size_t)nn);
-  Q->amin = HUGE_VAL;
-  int64_t at = 0, pool = 0, panel = 0;
-  for (int i = 0; i < nn; i++) {
-    Q->amax[i] = 0;
-    if (p->store[i] != i || !(p->live[i] || i == 0)) continue;
-    Q->val[i] = cnn_alloc(E->A, sizeof(float) * (size_t)size_of(node(E, i)));
-    Q->off[i] = at;
-    at += (size_of(node(E, i)) + 63) / 64 * 64;
-  }
   for (int k = 0; k < p->ng; k++) {
     const Group *g = &p->g[k];
     const CnnNode *m = node(E, g->main);
@@ -262,19 +253,86 @@ static void setup(Quant *Q) {
                   : (CnnConvGeo){.ic = I, .oc = O, .ih = 1, .iw = 1, .oh = 1, .ow = 1, .kh = 1, .kw = 1,
                                  .sh = 1, .sw = 1, .dh = 1, .dw = 1};
       Q->lay[k] = layout(&Q->geo[k]);
-      if (Q->lay[k].panel > panel) panel = Q->lay[k].panel;
-      if (g->pool >= 0 && size_of(in_node(E, node(E, g->pool), 0)) > pool)
-        pool = size_of(in_node(E, node(E, g->pool), 0));
     } else if (g->kind == CNN_IG_POOL) {
       Q->geo[k] = cnn_conv_geo(E->net, m);
     } else if (g->kind == CNN_IG_GAP) {
       Q->geo[k] = whole(in_node(E, m, 0));
     }
   }
+}
+
+/* A fused pooling's input: the int8 output of its convolution. */
+static int64_t pooled_size(Emit *E, const Group *g) {
+  return g->pool >= 0 ? size_of(in_node(E, node(E, g->pool), 0)) : 0;
+}
+
+/* The scratch memory: the int8 values, each convolution's panel and a fused
+ * pooling's input, as blocks in use from the step that writes them to the
+ * last that reads them (step 0 quantizes the input, group k is step k + 1),
+ * placed by the float plan's memory planner (plan/memory.c): blocks in use
+ * together never overlap, so no kernel's input, output and panel share
+ * bytes. Each block is 64-byte aligned. Returns 0, or -1 if the placement
+ * breaks that (an internal error, as the float plan checks its own). */
+static int place_scratch(Quant *Q) {
+  Emit *E = Q->E;
+  const CnnInferPlan *p = E->p;
+  int nn = E->net->nnodes, nb = 0;
+  CnnBlock *bl = cnn_alloc(E->A, sizeof(CnnBlock) * (size_t)(nn + 2 * p->ng + 1));
+  int *value = cnn_alloc(E->A, sizeof(int) * (size_t)nn), *panel = cnn_alloc(E->A, sizeof(int) * (size_t)p->ng);
+  Q->off = cnn_alloc(E->A, sizeof(int64_t) * (size_t)nn);
+  Q->panel_at = cnn_alloc(E->A, sizeof(int64_t) * (size_t)p->ng);
+  Q->tmp_at = cnn_alloc(E->A, sizeof(int64_t) * (size_t)p->ng);
+  for (int i = 0; i < nn; i++) {
+    value[i] = -1;
+    if (p->store[i] != i || !(p->live[i] || i == 0)) continue;
+    value[i] = nb;
+    cnn_block_init(&bl[nb++], node(E, i)->name, size_of(node(E, i)), 64);
+  }
+  cnn_block_use(&bl[value[store_of(Q, 0)]], 0, 0);
+  for (int k = 0; k < p->ng; k++) {
+    const Group *g = &p->g[k];
+    for (int j = 0; j < g->ninputs; j++) cnn_block_use(&bl[value[store_of(Q, g->inputs[j])]], 0, k + 1);
+    cnn_block_use(&bl[value[store_of(Q, g->result)]], 0, k + 1);
+    panel[k] = -1;
+    if (g->kind != CNN_IG_CONV && g->kind != CNN_IG_DENSE) continue;
+    panel[k] = nb;
+    cnn_block_init(&bl[nb], "panel", Q->lay[k].panel, 64);
+    cnn_block_use(&bl[nb++], 0, k + 1);
+    cnn_block_init(&bl[nb], "pooling input", pooled_size(E, g), 64);
+    cnn_block_use(&bl[nb++], 0, k + 1);
+  }
+  Q->scratch = cnn_place_blocks(E->A, bl, nb);
+  for (int i = 0; i < nn; i++)
+    if (value[i] >= 0) Q->off[i] = bl[value[i]].offset;
+  for (int k = 0; k < p->ng; k++) {
+    Q->panel_at[k] = panel[k] >= 0 ? bl[panel[k]].offset : 0;
+    Q->tmp_at[k] = panel[k] >= 0 ? bl[panel[k] + 1].offset : 0;
+  }
+  int a, b;
+  if (cnn_check_placement(bl, nb, Q->scratch, &a, &b)) return 0;
+  fprintf(stderr, "cnncc: internal error: int8 scratch block '%s' %s%s\n", bl[a].name,
+          b < 0 ? "exceeds the scratch" : "overlaps ", b < 0 ? "" : bl[b].name);
+  return -1;
+}
+
+/* The float values of calibration, and the range trackers. */
+static void setup_calibration(Quant *Q) {
+  Emit *E = Q->E;
+  const CnnInferPlan *p = E->p;
+  int nn = E->net->nnodes;
+  int64_t pool = 0;
+  Q->val = cnn_alloc(E->A, sizeof(float *) * (size_t)nn);
+  Q->amax = cnn_alloc(E->A, sizeof(double) * (size_t)nn);
+  Q->nonneg = cnn_alloc(E->A, sizeof(bool) * (size_t)nn);
+  Q->amin = HUGE_VAL;
+  for (int i = 0; i < nn; i++) {
+    Q->amax[i] = 0;
+    if (p->store[i] == i && (p->live[i] || i == 0))
+      Q->val[i] = cnn_alloc(E->A, sizeof(float) * (size_t)size_of(node(E, i)));
+  }
+  for (int k = 0; k < p->ng; k++)
+    if (pooled_size(E, &p->g[k]) > pool) pool = pooled_size(E, &p->g[k]);
   Q->ftmp = cnn_alloc(E->A, sizeof(float) * (size_t)(pool > 0 ? pool : 1));
-  Q->panel_off = at;
-  Q->pool_off = at + round_up(panel, 64);
-  Q->scratch = Q->pool_off + (pool + 63) / 64 * 64;
 }
 
 static int calibrate(Quant *Q) {
@@ -354,7 +412,7 @@ static int64_t *ints(Emit *E, int64_t n) { return cnn_alloc(E->A, sizeof(int64_t
 
 static void emit_ints(Emit *E, const char *type, const char *name, const int64_t *v, int64_t n, const char *what) {
   CnnPrinter *P = E->P;
-  pr(P, "static const %s %s[%" PRId64 "] = { /* %s */", type, name, n > 0 ? n : 1, what);
+  pr(P, "static const %s %s[%" PRId64 "] CNNCC_WEIGHT_ATTR = { /* %s */", type, name, n > 0 ? n : 1, what);
   char line[200];
   size_t len = 0;
   for (int64_t i = 0; i < n; i++) {
@@ -444,7 +502,7 @@ static void emit_conv_tables(Quant *Q, int k) {
   emit_ints(E, "signed char", fmt(E, "%s_s", N), sh, L->ocp, "requantization shifts (right)");
   if (last) {
     CnnPrinter *P = E->P;
-    pr(P, "static const float %s_deq[%d] = { /* float output = int32 sum x this */", N, c->oc);
+    pr(P, "static const float %s_deq[%d] CNNCC_WEIGHT_ATTR = { /* float output = int32 sum x this */", N, c->oc);
     for (int o = 0; o < c->oc; o++) pr(P, "  %s,", cnn_infer_flit(E, deq[o]));
     pr(P, "};");
   }
@@ -468,18 +526,19 @@ static void emit_call(Quant *Q, int k) {
   const Group *g = &E->p->g[k];
   const char *N = fn_name(E, g), *x = qval(Q, g->inputs[0]), *y = qval(Q, g->result);
   double s_in = scale_of(Q, g->inputs[0]), s_out = scale_of(Q, g->result);
+  const char *panel = fmt(E, "q + %" PRId64, Q->panel_at[k]), *t = fmt(E, "q + %" PRId64, Q->tmp_at[k]);
   bool last = is_last(E, g);
   int64_t m, sh;
   pr(P, "/* %s: %s, scale %.9g */", node(E, g->result)->name, cnn_op_name(node(E, g->main)->op), s_out);
   switch (g->kind) {
   case CNN_IG_CONV: case CNN_IG_DENSE:
     if (g->pool < 0) {
-      pr(P, "cnn_q_conv(&%s_q, %s, %s, %s, panel);", N, x, last ? "NULL" : y, last ? "output" : "NULL");
+      pr(P, "cnn_q_conv(&%s_q, %s, %s, %s, %s);", N, x, last ? "NULL" : y, last ? "output" : "NULL", panel);
       return;
     }
     CnnConvGeo pg = cnn_conv_geo(E->net, node(E, g->pool));
-    pr(P, "cnn_q_conv(&%s_q, %s, t, NULL, panel);", N, x);
-    pr(P, "cnn_q_maxpool(t, %s, %s, %d, %d);", y, pool_args(E, &pg), pg.pt, pg.pl);
+    pr(P, "cnn_q_conv(&%s_q, %s, %s, NULL, %s);", N, x, t, panel);
+    pr(P, "cnn_q_maxpool(%s, %s, %s, %d, %d);", t, y, pool_args(E, &pg), pg.pt, pg.pl);
     break;
   case CNN_IG_POOL: case CNN_IG_GAP:
     if (is_avg(node(E, g->main)->op)) {
@@ -508,15 +567,24 @@ static void emit_api(Quant *Q) {
   CnnPrinter *P = E->P;
   const char *N = E->N, *NU = E->NU;
   pr(P, "%s", "");
+  if (E->opt->static_arena) {
+    pr(P, "/* The int8 values and panels: the one written global, so %s_predict is\n"
+          " * not reentrant (one call at a time, not from several threads). */", N);
+    pr(P, "static signed char %s_arena[%" PRId64 "];", N, E->mem.static_bytes);
+    pr(P, "%s", "");
+  }
   pr(P, "int %s_predict(const float *input, float *output, void *scratch) {", N);
   pr(P, "signed char *q;");
-  pr(P, "signed char *t, *panel;");
-  pr(P, "if (!input || !output || !scratch) return -1;");
-  pr(P, "q = (signed char *)(void *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);");
-  pr(P, "t = q + %" PRId64 ";", Q->pool_off);
-  pr(P, "panel = q + %" PRId64 ";", Q->panel_off);
+  if (E->opt->static_arena) {
+    pr(P, "(void)scratch;");
+    pr(P, "if (!input || !output) return -1;");
+    pr(P, "q = (signed char *)(void *)(((uintptr_t)%s_arena + 63) & ~(uintptr_t)63);", N);
+  } else {
+    pr(P, "if (!input || !output || !scratch) return -1;");
+    pr(P, "q = (signed char *)(void *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);");
+  }
   pr(P, "/* not every network uses every kernel: no unused-function warnings */");
-  pr(P, "(void)t, (void)panel, (void)cnn_q_tile_c, (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_add,\n"
+  pr(P, "(void)cnn_q_tile_c, (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_add,\n"
         "  (void)cnn_q_dequantize, (void)cnn_q_relu;");
   pr(P, "cnn_q_quantize(input, %s, %s_INPUT_SIZE, %s); /* input scale %.9g */", qval(Q, 0), NU,
      cnn_infer_flit(E, 1.0f / scale_of(Q, 0)), scale_of(Q, 0));
@@ -529,11 +597,9 @@ static void emit_api(Quant *Q) {
   cnn_infer_emit_predict_batch(Q->E);
 }
 
-static void emit_preamble(Quant *Q, FILE *c) {
+static void emit_preamble(Quant *Q, FILE *c, const char *h_name) {
   Emit *E = Q->E;
   CnnPrinter *P = E->P;
-  const CnnNode *in = node(E, 0), *out = node(E, E->net->output);
-  char b1[64], b2[64];
   pr(P, "/* Standalone int8 inference for the network \"%s\", generated by cnncc %s\n"
         " * from %s with the weights of %s, quantized to int8 with the ranges of\n"
         " * %ld samples of %s (docs/inference.md, \"int8 quantization\"). */",
@@ -542,23 +608,10 @@ static void emit_preamble(Quant *Q, FILE *c) {
   pr(P, "#include <stddef.h>");
   pr(P, "#include <stdint.h>");
   pr(P, "%s", "");
-  pr(P, "#define %s_INPUT_SIZE %" PRId64 " /* floats: %s %s */", E->NU, size_of(in), in->name,
-     cnn_shape_str(in->shape, b1, sizeof b1));
-  pr(P, "#define %s_OUTPUT_SIZE %" PRId64 " /* floats: %s %s */", E->NU, size_of(out), out->name,
-     cnn_shape_str(out->shape, b2, sizeof b2));
-  pr(P, "#define %s_SCRATCH_BYTES %" PRId64 " /* scratch memory for one call, any alignment */", E->NU,
-     Q->scratch + 64);
-  pr(P, "int %s_predict(const float *input, float *output, void *scratch);", E->N);
-  pr(P, "int %s_predict_batch(const float *input, float *output, int n, void *scratch);", E->N);
-  pr(P, "#ifdef CNNCC_GENERIC_NAMES /* as the float file has them (examples/classify.c) */");
-  pr(P, "#define CNN_NET_NAME \"%s\"", E->net->name);
-  pr(P, "#define CNN_INPUT_SIZE %s_INPUT_SIZE", E->NU);
-  pr(P, "#define CNN_OUTPUT_SIZE %s_OUTPUT_SIZE", E->NU);
-  pr(P, "#define CNN_OUTPUT_CHANNELS %d", out->shape.dim[0]);
-  pr(P, "#define CNN_SCRATCH_BYTES %s_SCRATCH_BYTES", E->NU);
-  pr(P, "#define cnn_predict %s_predict", E->N);
-  pr(P, "#define cnn_predict_batch %s_predict_batch", E->N);
-  pr(P, "#endif");
+  cnn_infer_emit_weight_attr(E);
+  pr(P, "%s", "");
+  if (h_name) pr(P, "#include \"%s\"", h_name);
+  else cnn_infer_emit_declarations(E, P);
   pr(P, "%s", "");
   fflush(c);
   fputs(cnn_kernel_vector, c);
@@ -566,14 +619,54 @@ static void emit_preamble(Quant *Q, FILE *c) {
   fputs(cnn_kernel_quant, c);
 }
 
-int cnn_emit_quantized(Emit *E, FILE *c) {
+/* The figures of the int8 file (docs/inference.md, "Memory"): its static
+ * arrays as emit_conv_tables prints them, and the scratch of place_scratch.
+ * Its descriptors (CnnQConv NAME_LAYER_q, pointers) are not counted: their
+ * size is the target's. */
+static CnnInferMemory quant_memory(Quant *Q) {
+  Emit *E = Q->E;
+  CnnInferMemory m = {.input_bytes = size_of(node(E, 0)) * 4,
+                      .output_bytes = size_of(node(E, E->net->output)) * 4,
+                      .arena_bytes = Q->scratch,
+                      .const_bytes = 4}; /* cnn_q_zero */
+  for (int k = 0; k < E->p->ng; k++) {
+    const Group *g = &E->p->g[k];
+    const QLayout *L = &Q->lay[k];
+    if (g->kind != CNN_IG_CONV && g->kind != CNN_IG_DENSE) continue;
+    m.weight_bytes += 4 * ((int64_t)L->ocp * L->G > 0 ? (int64_t)L->ocp * L->G : 1) /* _w */
+                      + 4 * 2 * L->ocp + L->ocp                                   /* _b, _m, _s */
+                      + (is_last(E, g) && g->pool < 0 ? 4 * Q->geo[k].oc : 0);   /* _deq */
+    m.const_bytes += 4 * (L->G > 0 ? L->G : 1);                                   /* _off */
+  }
+  if (E->opt->static_arena) m.static_bytes = Q->scratch + 64;
+  else m.scratch_bytes = Q->scratch + 64;
+  return m;
+}
+
+/* The layout of the int8 file, which its calibration does not change. */
+static int plan_quant(Quant *Q) {
+  if (check_supported(Q->E)) return -1;
+  layout_groups(Q);
+  if (place_scratch(Q)) return -1;
+  Q->E->mem = quant_memory(Q);
+  return 0;
+}
+
+int cnn_quant_memory(Emit *E, CnnInferMemory *m) {
   Quant Q = {.E = E};
-  if (check_supported(E)) return -1;
-  setup(&Q);
+  if (plan_quant(&Q)) return -1;
+  *m = E->mem;
+  return 0;
+}
+
+int cnn_emit_quantized(Emit *E, FILE *c, FILE *h, const char *c_name, const char *h_name) {
+  Quant Q = {.E = E};
+  if (plan_quant(&Q)) return -1;
+  setup_calibration(&Q);
   if (calibrate(&Q)) return -1;
   tie_scales(&Q);
   signs(&Q);
-  emit_preamble(&Q, c);
+  emit_preamble(&Q, c, h ? h_name : NULL);
   for (int k = 0; k < E->p->ng; k++) {
     const Group *g = &E->p->g[k];
     if (g->kind != CNN_IG_CONV && g->kind != CNN_IG_DENSE) continue;
@@ -581,5 +674,6 @@ int cnn_emit_quantized(Emit *E, FILE *c) {
     emit_conv_tables(&Q, k);
   }
   emit_api(&Q);
+  if (h) cnn_infer_emit_header(E, h, c_name, h_name);
   return 0;
 }
