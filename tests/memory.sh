@@ -181,15 +181,30 @@ one() {
   fi
 }
 
+# names SRC: name, net and NET of the network of SRC.cnn
+names() {
+  name=${1##*/}
+  net=$(sed -n 's/^network[ \t]*\([A-Za-z_0-9]*\).*/\1/p' "$top_srcdir/$1.cnn" | head -n 1)
+  [ -n "$net" ] || net=$name
+  NET=$(echo "$net" | tr 'a-z' 'A-Z')
+}
+# files SRC SUFFIX VARIANTS LABEL: one() in $tmp/NAME$SUFFIX and, if
+# VARIANTS is static, with --static-arena, which must give the same outputs
+files() {
+  mkdir -p "$tmp/$name$2" "$tmp/$name$2-static"
+  one "$name" "$1" "$net" "$NET" "$tmp/$name$2"
+  [ "$3" = static ] || return 0
+  one "$name" "$1" "$net" "$NET" "$tmp/$name$2-static" --static-arena
+  check "$name$4 --static-arena: the same outputs as with the caller's scratch" \
+    cmp -s "$tmp/$name$2/out.f32" "$tmp/$name$2-static/out.f32"
+}
+
 set -- $networks
 while [ $# -gt 0 ]; do
   src=$1 variants=$2
   shift 2
-  name=${src##*/}
-  net=$(sed -n 's/^network[ \t]*\([A-Za-z_0-9]*\).*/\1/p' "$top_srcdir/$src.cnn" | head -n 1)
-  [ -n "$net" ] || net=$name
-  NET=$(echo "$net" | tr 'a-z' 'A-Z')
-  mkdir -p "$tmp/$name" "$tmp/$name-static"
+  names "$src"
+  mkdir -p "$tmp/$name"
   log=$tmp/$name/log
   # the checkpoint: the initialization of the training code
   if "$CNNCC" "$top_srcdir/$src.cnn" -o "$tmp/$name/net.c" >"$log" 2>&1 &&
@@ -201,29 +216,16 @@ while [ $# -gt 0 ]; do
   else
     diag "$name: no checkpoint: $(tail -n 20 "$log")"
   fi
-  one "$name" "$src" "$net" "$NET" "$tmp/$name"
-  [ "$variants" = static ] || continue
-  one "$name" "$src" "$net" "$NET" "$tmp/$name-static" --static-arena
-  check "$name --static-arena: the same outputs as with the caller's scratch" \
-    cmp -s "$tmp/$name/out.f32" "$tmp/$name-static/out.f32"
+  files "$src" "" "$variants" ""
 done
 
 # The int8 files, from the same checkpoints.
 Q=int8
 set -- $qnetworks
 while [ $# -gt 0 ]; do
-  src=$1 variants=$2
+  names "$1"
+  files "$1" -int8 "$2" " int8"
   shift 2
-  name=${src##*/}
-  net=$(sed -n 's/^network[ \t]*\([A-Za-z_0-9]*\).*/\1/p' "$top_srcdir/$src.cnn" | head -n 1)
-  [ -n "$net" ] || net=$name
-  NET=$(echo "$net" | tr 'a-z' 'A-Z')
-  mkdir -p "$tmp/$name-int8" "$tmp/$name-int8-static"
-  one "$name" "$src" "$net" "$NET" "$tmp/$name-int8"
-  [ "$variants" = static ] || continue
-  one "$name" "$src" "$net" "$NET" "$tmp/$name-int8-static" --static-arena
-  check "$name int8 --static-arena: the same outputs as with the caller's scratch" \
-    cmp -s "$tmp/$name-int8/out.f32" "$tmp/$name-int8-static/out.f32"
 done
 Q=
 
