@@ -3,14 +3,15 @@
  * quantization"): portable C, integer arithmetic but for the float input's
  * quantization and the output's dequantization, one float operation each,
  * so that every compiler and target gives the same bits. Faster versions
- * (AVX2 and AVX-512 VNNI in quant_x86.h, printed before this file) must
- * give the same results: the int32 sums do not depend on the order, and
- * the requantization is the two steps below, which map one to one to
- * vpmuldq / sqrdmulh + srshl. Such a file defines CNN_Q_SIMD and the hooks
- * the code below calls, each at one place: cnn_q_tile_simd (a tile's int32
- * sums), cnn_q_block_simd (a block of 4 output channels requantized),
- * cnn_q_add_simd, cnn_q_inter_simd (a step of the interleaving) and
- * cnn_q_max2n_simd (a step of 2 x 2 max pooling). */
+ * (AVX2 and AVX-512 VNNI in quant_x86.h, NEON in quant_neon.h, printed
+ * before this file) must give the same results: the int32 sums do not
+ * depend on the order, and the requantization is the two steps below,
+ * which map one to one to vpmuldq / sqrdmulh + srshl. Such a file defines
+ * CNN_Q_SIMD and the hooks the code below calls, each at one place:
+ * cnn_q_tile_simd (a tile's int32 sums), cnn_q_block_simd (a block of 4
+ * output channels requantized), cnn_q_add_simd, cnn_q_inter_simd (a step
+ * of the interleaving) and cnn_q_max2n_simd (a step of 2 x 2 max
+ * pooling). */
 
 /* x * y * 2^-31 rounded to nearest, ties toward +infinity (as NEON's
  * sqrdmulh), saturated: gemmlowp's SaturatingRoundingDoublingHighMul. */
@@ -94,8 +95,8 @@ static void cnn_q_dequantize(const signed char *q, float *y, long n, float scale
  * order the tiles read them: [oc / 4][G][4 channels] words of 4 weights
  * (bits 8 j to 8 j + 7: the one for byte j of the group), zero past oc and
  * K. Everything is integer, so the sums do not depend on the order: the
- * SIMD tiles (quant_x86.h) and the portable ones below give the same
- * bits. */
+ * SIMD tiles (quant_x86.h, quant_neon.h) and the portable ones below give
+ * the same bits. */
 typedef struct {
   int direct;          /* the panel: 1 direct, 2 windows, 0 im2col (above) */
   int ic, ih, iw, kh, kw, sh, sw, dh, dw, pt, pl;

@@ -1,5 +1,5 @@
 /* quant_x86.h - the AVX2 int8 kernels (quant.h has the portable ones, the
- * reference): quant.h's hooks (the end of
+ * reference; quant_neon.h the NEON ones): quant.h's hooks (the end of
  * this file) for the convolution's tile and its requantization, add, the
  * panel's interleaving and 2 x 2 max pooling. The tile holds 4 output channels x 16 (or 8)
  * positions in 8 int32 registers. Per group of 4 K values, one 32-byte
