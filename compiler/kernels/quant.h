@@ -283,13 +283,16 @@ static void cnn_q_tile_c(const CnnQConv *c, const signed char *x, int ob, int np
 }
 
 /* The first n outputs of the tile, output position at of each channel:
- * requantized into y, or for a last layer (deq) as floats into yf. */
+ * requantized into y, or for a last layer (yf, with c->deq) as floats
+ * into yf. The test is on yf, not deq: a network whose last layer is no
+ * convolution passes yf = NULL everywhere, and clang -O2 made the float
+ * stores through it, which c->deq does not rule out, a memset call. */
 static void cnn_q_finish(const CnnQConv *c, const int32_t *a, int ob, long at, int n, signed char *y, float *yf) {
   long npos = (long)c->oh * c->ow;
   for (int r = 0; r < 4 && ob * 4 + r < c->oc; r++) {
     int o = ob * 4 + r;
     const int32_t *v = a + r * 16;
-    if (c->deq) {
+    if (yf) {
       for (int t = 0; t < n; t++) {
         int32_t s = v[t] + c->b[o];
         yf[o * npos + at + t] = (float)(s < 0 && c->lo == 0 ? 0 : s) * c->deq[o];
@@ -300,14 +303,15 @@ static void cnn_q_finish(const CnnQConv *c, const int32_t *a, int ob, long at, i
   }
 }
 
-/* The convolution of x into y (int8) or, for a last layer (deq), into yf;
- * panel is scratch memory (the largest layer's panel). */
+/* The convolution of x into y (int8) or, for a last layer (deq), into yf
+ * (the other one NULL); panel is scratch memory (the largest layer's
+ * panel). */
 static void cnn_q_conv(const CnnQConv *c, const signed char *x, signed char *y, float *yf, signed char *panel) {
   int32_t a[64];
   cnn_q_gather(c, x, panel);
   for (int ob = 0; ob * 4 < c->oc; ob++) {
 #ifdef CNN_Q_SIMD
-    if (!c->deq) {
+    if (!yf) {
       long npos = (long)c->oh * c->ow;
       cnn_q_block_simd(c->w + (long)ob * c->G * 4, c->off, c->G, c->nonneg, panel, c->rows, c->len, c->rs, c->b + ob * 4,
                       c->m + ob * 4, c->shift + ob * 4, c->oc - ob * 4 < 4 ? c->oc - ob * 4 : 4, c->lo,
