@@ -53,7 +53,7 @@ CNNCC_KERNELS = compiler/kernels/threads.h compiler/kernels/vector.h compiler/ke
 	compiler/kernels/window.h compiler/kernels/vsum.h compiler/kernels/vexp.h \
 	compiler/kernels/vsigmoid.h compiler/kernels/vtanh.h compiler/kernels/verf.h compiler/kernels/sum.h \
 	compiler/kernels/profile.h compiler/kernels/arena.h compiler/kernels/init.h compiler/kernels/grouped.h \
-	compiler/kernels/quant.h compiler/kernels/quant_x86.h
+	compiler/kernels/quant.h compiler/kernels/quant_x86.h compiler/kernels/quant_neon.h
 EXTRA_DIST += $(CNNCC_KERNELS) compiler/kernels/embed.sh
 nodist_cnncc_SOURCES = compiler/kernels/kernel_texts.c
 CLEANFILES += compiler/kernels/kernel_texts.c

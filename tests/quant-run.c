@@ -1,6 +1,8 @@
 /* quant-run.c - the driver of tests/quant.sh: runs the inference code INFER
  * (float or --quantize=int8) on the first N test samples of DIR, read with
- * libcnnrt (DIR may be one CSV file), writes the outputs to OUT (raw floats, for cmp) and prints the
+ * libcnnrt (DIR may be one CSV file), writes the outputs to OUT (raw
+ * floats, for cmp) and the inputs to OUT.in (raw floats, for the aarch64
+ * runs of tests/infer-run.c, which has no libcnnrt) and prints the
  * accuracy; with REF (another run's OUT) also how many samples have the same
  * argmax and the largest |out - ref| relative to the largest |ref|.
  *
@@ -37,7 +39,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   long n = atol(argv[2]) < ds.n ? atol(argv[2]) : ds.n;
-  float *x = malloc(sizeof(float) * CNN_INPUT_SIZE), *out = malloc(sizeof(float) * (size_t)n * CNN_OUTPUT_SIZE);
+  float *x = malloc(sizeof(float) * (size_t)n * CNN_INPUT_SIZE);
+  float *out = malloc(sizeof(float) * (size_t)n * CNN_OUTPUT_SIZE);
   float *ref = malloc(sizeof(float) * (size_t)n * CNN_OUTPUT_SIZE);
   int32_t label = 0;
   void *scratch = malloc(CNN_SCRATCH_BYTES);
@@ -45,12 +48,16 @@ int main(int argc, char **argv) {
   double maxdiff = 0, maxref = 0;
   if (!x || !out || !ref || !scratch) return 1;
   for (long s = 0; s < n; s++) {
-    rt_dataset_batch(&ds, NULL, s, 1, x, &label);
-    if (cnn_predict(x, out + s * CNN_OUTPUT_SIZE, scratch)) return 1;
+    rt_dataset_batch(&ds, NULL, s, 1, x + s * CNN_INPUT_SIZE, &label);
+    if (cnn_predict(x + s * CNN_INPUT_SIZE, out + s * CNN_OUTPUT_SIZE, scratch)) return 1;
     correct += argmax(out + s * CNN_OUTPUT_SIZE) == label;
   }
   FILE *f = fopen(argv[3], "wb");
   if (!f || fwrite(out, sizeof(float) * CNN_OUTPUT_SIZE, (size_t)n, f) != (size_t)n || fclose(f)) return 1;
+  char in[4096];
+  snprintf(in, sizeof in, "%s.in", argv[3]);
+  if (!(f = fopen(in, "wb")) || fwrite(x, sizeof(float) * CNN_INPUT_SIZE, (size_t)n, f) != (size_t)n || fclose(f))
+    return 1;
   printf("accuracy %.4f of %ld", (double)correct / (double)n, n);
   if (argc == 5) {
     if (!(f = fopen(argv[4], "rb")) || fread(ref, sizeof(float) * CNN_OUTPUT_SIZE, (size_t)n, f) != (size_t)n)

@@ -3,9 +3,11 @@
 # docs/inference.md, "int8 quantization"):
 #  - tests/quant-kernels.c: the requantization's and the input's rounding,
 #    and (built with -march=native on an AVX2 machine) the x86 kernels'
-#    requantization, addition and tile against the portable ones, bit for
-#    bit; the AVX-512 VNNI tile too, on a portable vpdpbusd
-#    (tests/quant-vnni.h) and, where the machine has VNNI, on its own;
+#    requantization, and through quant.h's hooks the tile, the requantized
+#    blocks, addition, interleaving and 2x2 max pooling against the
+#    portable ones, bit for bit; the AVX-512 VNNI tile too, on a portable
+#    vpdpbusd (tests/quant-vnni.h) and, where the machine has VNNI, on its
+#    own;
 #  - LeNet trained two epochs on the Fashion-MNIST sample with the generated
 #    trainer, quantized with the sample's first 500 training images; the
 #    int8 file builds as strict C99 with gcc and clang and references no
@@ -23,6 +25,16 @@
 #    -march=native -DCNNCC_SIMD=0; quant-ops has convolutions on inputs that
 #    may be negative (the CSV input, an add without ReLU) and on ReLU
 #    outputs, so both cases of the x86 tile run;
+#  - aarch64 (quant_neon.h), cross-compiled and run under qemu-aarch64:
+#    quant-kernels.c built with aarch64-linux-gnu-gcc -march=armv8-a (the
+#    smull tile, run on a Cortex-A53, which has no dot product) and
+#    -march=armv8.2-a+dotprod (the sdot tile) and clang; the int8 files of
+#    LeNet, VGG, ResNet, quant-ops and quant-ops1d built with gcc -O2 both
+#    ways (and quant-ops with clang) must give the portable x86 build's
+#    output bits (tests/infer-run.c, tolerance 0, on the inputs quant-run
+#    wrote), and their code must be NEON's: sqrdmulh in every build, sdot in
+#    the dot-product ones only, sadalp in the others. Skipped without the
+#    cross compiler and qemu-aarch64, and under the sanitizers;
 #  - a layer without an int8 version (tests/infer-edge.cnn,
 #    tests/torch-ops*.cnn) is refused by name, and the usage and data errors.
 . "$top_srcdir/tests/tap.sh"
@@ -31,7 +43,7 @@ find_rtlib
 DATA=$top_srcdir/data/fashion-mnist
 STRICT="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 have() { command -v "$1" >/dev/null 2>&1; }
-plan 34
+plan 40
 
 # runner NAME INFER.c FLAGS...: tests/quant-run.c with INFER.c, built by CC
 runner() {
@@ -77,6 +89,97 @@ else
   not_ok "the VNNI tile with the machine's vpdpbusd gives the portable tile's sums"
   diag "$("$tmp/qkn-gcc" 2>&1 | tail -n 20)"
 fi
+
+# ---- aarch64: the NEON kernels under qemu-aarch64 ----
+XCC=aarch64-linux-gnu-gcc
+A64_ROOT=/usr/aarch64-linux-gnu
+a64_skip=
+if [ -n "$SAN" ]; then
+  a64_skip="under the sanitizers: the aarch64 builds are not sanitized"
+elif ! have $XCC || ! have qemu-aarch64; then
+  a64_skip="needs aarch64-linux-gnu-gcc and qemu-aarch64"
+fi
+# the aarch64 builds: without the dot product (run on a core without it),
+# with it, and clang with it where clang links for aarch64 (with the cross
+# gcc's libraries)
+a64_cc() {
+  case $1 in
+    gcc-v8) echo "$XCC -march=armv8-a" ;;
+    gcc-dotprod) echo "$XCC -march=armv8.2-a+dotprod" ;;
+    clang-dotprod) echo "clang --target=aarch64-linux-gnu -march=armv8.2-a+dotprod" ;;
+  esac
+}
+a64_run() {
+  case $1 in gcc-v8) _cpu=cortex-a53 ;; *) _cpu=max ;; esac
+  shift
+  qemu-aarch64 -L $A64_ROOT -cpu $_cpu "$@"
+}
+a64_clang=clang-dotprod
+if [ -z "$a64_skip" ]; then
+  echo 'int main(void) { return 0; }' >"$tmp/t.c"
+  have clang && clang --target=aarch64-linux-gnu -o "$tmp/t" "$tmp/t.c" >/dev/null 2>&1 && a64_run clang "$tmp/t" ||
+    a64_clang=
+fi
+if [ -n "$a64_skip" ]; then
+  ok "quant_neon.h against quant.h on aarch64 # SKIP $a64_skip"
+else
+  : >"$tmp/log"
+  n=0
+  for b in gcc-v8 gcc-dotprod $a64_clang; do
+    $(a64_cc $b) $STRICT -O2 -I"$top_srcdir/compiler/kernels" -o "$tmp/qk-$b" "$top_srcdir/tests/quant-kernels.c" \
+      -lm >>"$tmp/log" 2>&1 && a64_run $b "$tmp/qk-$b" >"$tmp/qk-$b.out" 2>&1 &&
+      grep -q '^the NEON requantization checked' "$tmp/qk-$b.out" &&
+      grep -q "^the SIMD kernels' hooks checked" "$tmp/qk-$b.out" && n=$((n + 1))
+    cat "$tmp/qk-$b.out" >>"$tmp/log" 2>/dev/null
+  done
+  what="quant_neon.h against quant.h on aarch64 (requantization, tile, blocks, add, interleave, max2)"
+  if [ $n = $(echo gcc-v8 gcc-dotprod $a64_clang | wc -w) ]; then
+    ok "$what: gcc armv8-a, armv8.2-a+dotprod${a64_clang:+ and clang}"
+  else
+    not_ok "$what"
+    diag "$(tail -n 20 "$tmp/log")"
+  fi
+fi
+# a64_same NAME INFER.c OUT N BUILDS: INFER.c built for aarch64 by BUILDS
+# runs on the N inputs OUT.in of quant-run and gives the bits of OUT; its
+# code is quant_neon.h's (sqrdmulh; sdot with the dot product, sadalp
+# without), and its object references no symbol (no memcpy or memset
+# made of the kernels' loops)
+a64_same() {
+  _name=$1 _c=$2 _out=$3 _n=$4 _builds=$5
+  _what="$_name: aarch64 $(echo $_builds | sed 's/ /, /g') (NEON int8) give the portable x86 build's bits"
+  if [ -n "$a64_skip" ]; then
+    ok "$_what # SKIP $a64_skip"
+    return
+  fi
+  _d=$tmp/a64-$_name _bad=
+  mkdir -p "$_d"
+  cp "$_out" "$_d/ref.f32" && cp "$_out.in" "$_d/x.f32" || _bad="no x86 outputs"
+  for _b in $_builds; do
+    if ! $(a64_cc $_b) $STRICT -O2 -DINFER="\"${_c##*/}\"" -I"${_c%/*}" -o "$_d/$_b" \
+         "$top_srcdir/tests/infer-run.c" -lm >"$_d/$_b.log" 2>&1 ||
+       ! a64_run $_b "$_d/$_b" "$_d" $_n 0 >>"$_d/$_b.log" 2>&1; then
+      _bad="$_bad $_b: $(tail -n 3 "$_d/$_b.log")"
+      continue
+    fi
+    $(a64_cc $_b) $STRICT -O2 -c -o "$_d/$_b.o" "$_c" >>"$_d/$_b.log" 2>&1 &&
+      [ -z "$(aarch64-linux-gnu-nm -u "$_d/$_b.o")" ] ||
+      _bad="$_bad $_b: the object references $(aarch64-linux-gnu-nm -u "$_d/$_b.o" 2>&1 | tr -s ' \n' ' ')"
+    aarch64-linux-gnu-objdump -d "$_d/$_b" >"$_d/$_b.s"
+    grep -q 'sqrdmulh' "$_d/$_b.s" || _bad="$_bad $_b: no sqrdmulh (not quant_neon.h's requantization)"
+    case $_b in
+      *dotprod) grep -q 'sdot' "$_d/$_b.s" || _bad="$_bad $_b: no sdot" ;;
+      *) grep -q 'sdot' "$_d/$_b.s" && _bad="$_bad $_b: sdot without the dot product"
+         grep -q 'sadalp' "$_d/$_b.s" || _bad="$_bad $_b: no sadalp" ;;
+    esac
+  done
+  if [ -z "$_bad" ]; then
+    ok "$_what, sdot only with the dot product, no symbol referenced"
+  else
+    not_ok "$_what"
+    diag "$_bad"
+  fi
+}
 
 # ---- LeNet, trained ----
 if "$CNNCC" "$top_srcdir/examples/lenet.cnn" -o "$tmp/lenet" >"$tmp/log" 2>&1 &&
@@ -137,6 +240,7 @@ for b in $builds; do
 done
 check "lenet: int8 outputs the same bits with $(basename -a $link_ccs | tr '\n' ' ' | sed 's/ $//; s/ / and /') at -O0, -O3, -O3 -march=native ($(echo $builds | wc -w) builds)" \
   test $same = 0
+a64_same lenet "$tmp/lenet_q.c" "$tmp/out_q" 500 "gcc-v8 gcc-dotprod"
 
 # ---- VGG, ResNet, every group kind: checkpoints of tests/infer-ref.c ----
 # CSV inputs for quant-ops and quant-ops1d: 40 rows of 360 (60) values in [-1, 1) and a class
@@ -195,6 +299,8 @@ for src in examples/vgg examples/resnet tests/quant-ops tests/quant-ops1d; do
 $simd_builds
 EOF
   check "$name: int8 outputs the same bits with $(echo "$simd_builds" | sed 's|^[^ ]*/||' | tr '\n' ',' | sed 's/,$//; s/,/, /g') ($n builds)" test $same = 0
+  case $name in quant-ops) b="gcc-v8 gcc-dotprod $a64_clang" ;; *) b="gcc-v8 gcc-dotprod" ;; esac
+  a64_same $name "$tmp/${name}_q.c" "$d/out_q" 40 "$b"
 done
 
 # ---- networks with layers that have no int8 version: refused by name ----

@@ -616,6 +616,7 @@ static void emit_preamble(Quant *Q, FILE *c, const char *h_name) {
   fflush(c);
   fputs(cnn_kernel_vector, c);
   fputs(cnn_kernel_quant_x86, c);
+  fputs(cnn_kernel_quant_neon, c);
   fputs(cnn_kernel_quant, c);
 }
 

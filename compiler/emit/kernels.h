@@ -66,7 +66,7 @@ extern const char cnn_kernel_threads[], cnn_kernel_config_float[], cnn_kernel_co
     cnn_kernel_window[], cnn_kernel_vector[], cnn_kernel_vsum[], cnn_kernel_vexp[], cnn_kernel_vsigmoid[],
     cnn_kernel_vtanh[], cnn_kernel_verf[], cnn_kernel_sum[], cnn_kernel_profile[],
     cnn_kernel_arena[], cnn_kernel_init[], cnn_kernel_grouped[], cnn_kernel_quant[],
-    cnn_kernel_quant_x86[];
+    cnn_kernel_quant_x86[], cnn_kernel_quant_neon[];
 
 /* The thread and SIMD preamble: PARALLEL_FOR_IF, ALWAYS_INLINE, NOINLINE,
  * PARTS, the vector vocabulary (float), MR, NR and the choice of

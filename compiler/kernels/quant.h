@@ -3,10 +3,15 @@
  * quantization"): portable C, integer arithmetic but for the float input's
  * quantization and the output's dequantization, one float operation each,
  * so that every compiler and target gives the same bits. Faster versions
- * (AVX2 and AVX-512 VNNI in quant_x86.h, printed before this file; NEON
- * to come) must give the same results: the int32 sums do
- * not depend on the order, and the requantization is the two steps below,
- * which map one to one to vpmuldq / sqrdmulh + srshl. */
+ * (AVX2 and AVX-512 VNNI in quant_x86.h, NEON in quant_neon.h, printed
+ * before this file) must give the same results: the int32 sums do not
+ * depend on the order, and the requantization is the two steps below,
+ * which map one to one to vpmuldq / sqrdmulh + srshl. Such a file defines
+ * CNN_Q_SIMD and the hooks the code below calls, each at one place:
+ * cnn_q_tile_simd (a tile's int32 sums), cnn_q_block_simd (a block of 4
+ * output channels requantized), cnn_q_add_simd, cnn_q_inter_simd (a step
+ * of the interleaving) and cnn_q_max2n_simd (a step of 2 x 2 max
+ * pooling). */
 
 /* x * y * 2^-31 rounded to nearest, ties toward +infinity (as NEON's
  * sqrdmulh), saturated: gemmlowp's SaturatingRoundingDoublingHighMul. */
@@ -90,7 +95,8 @@ static void cnn_q_dequantize(const signed char *q, float *y, long n, float scale
  * order the tiles read them: [oc / 4][G][4 channels] words of 4 weights
  * (bits 8 j to 8 j + 7: the one for byte j of the group), zero past oc and
  * K. Everything is integer, so the sums do not depend on the order: the
- * x86 tiles (quant_x86.h) and the portable ones below give the same bits. */
+ * SIMD tiles (quant_x86.h, quant_neon.h) and the portable ones below give
+ * the same bits. */
 typedef struct {
   int direct;          /* the panel: 1 direct, 2 windows, 0 im2col (above) */
   int ic, ih, iw, kh, kw, sh, sw, dh, dw, pt, pl;
@@ -107,6 +113,22 @@ typedef struct {
   const float *deq;    /* a last layer: float output = acc * deq[c]; else NULL */
 } CnnQConv;
 
+#ifdef CNN_Q_SIMD
+/* The 4 rows s, s + plane, ... interleaved into d (column x's 4 bytes at
+ * d + 4 x), n columns: cnn_q_inter_simd's steps of 16, 8 and 4 columns,
+ * a row's last 8 or 4 again over the previous ones (the same bytes);
+ * returns how many columns it did (all but for n < 4). */
+static int cnn_q_interleave_simd(const signed char *s, long plane, int n, signed char *d) {
+  int x = 0;
+  for (; x + 16 <= n; x += 16) cnn_q_inter_simd(s, plane, x, 16, d);
+  for (; x + 8 <= n; x += 8) cnn_q_inter_simd(s, plane, x, 8, d);
+  if (x < n && n >= 8) cnn_q_inter_simd(s, plane, x = n - 8, 8, d), x = n;
+  for (; x + 4 <= n; x += 4) cnn_q_inter_simd(s, plane, x, 4, d);
+  if (x < n && n >= 4) cnn_q_inter_simd(s, plane, x = n - 4, 4, d), x = n;
+  return x;
+}
+#endif
+
 /* Row y of input channels 4 g to 4 g + 3 interleaved into d (iw x 4 bytes,
  * zeros past ic). */
 static void cnn_q_interleave(const CnnQConv *c, const signed char *x, int g, int y, signed char *d) {
@@ -115,8 +137,8 @@ static void cnn_q_interleave(const CnnQConv *c, const signed char *x, int g, int
   const signed char *s = x + (long)g * 4 * plane + (long)y * iw;
   if (g * 4 + 4 <= c->ic) {
     int xx = 0;
-#ifdef CNN_Q_X86
-    xx = cnn_q_interleave_x86(s, plane, iw, d);
+#ifdef CNN_Q_SIMD
+    xx = cnn_q_interleave_simd(s, plane, iw, d);
 #endif
     for (; xx < iw; xx++) {
       d[xx * 4] = s[xx];
@@ -191,8 +213,8 @@ static void cnn_q_gather_windows(const CnnQConv *c, const signed char *x, signed
       cnn_q_clear(t, pl);
       for (int xx = 0; xx < iw; xx++) t[pl + xx] = s[xx];
       cnn_q_clear(t + pl + iw, wp + 3 - pl - iw);
-#ifdef CNN_Q_X86
-      k = cnn_q_interleave_x86(t, 1, wp, d);
+#ifdef CNN_Q_SIMD
+      k = cnn_q_interleave_simd(t, 1, wp, d);
 #endif
       for (; k < wp; k++) d[k * 4] = t[k], d[k * 4 + 1] = t[k + 1], d[k * 4 + 2] = t[k + 2], d[k * 4 + 3] = t[k + 3];
     }
@@ -261,13 +283,16 @@ static void cnn_q_tile_c(const CnnQConv *c, const signed char *x, int ob, int np
 }
 
 /* The first n outputs of the tile, output position at of each channel:
- * requantized into y, or for a last layer (deq) as floats into yf. */
+ * requantized into y, or for a last layer (yf, with c->deq) as floats
+ * into yf. The test is on yf, not deq: a network whose last layer is no
+ * convolution passes yf = NULL everywhere, and clang -O2 made the float
+ * stores through it, which c->deq does not rule out, a memset call. */
 static void cnn_q_finish(const CnnQConv *c, const int32_t *a, int ob, long at, int n, signed char *y, float *yf) {
   long npos = (long)c->oh * c->ow;
   for (int r = 0; r < 4 && ob * 4 + r < c->oc; r++) {
     int o = ob * 4 + r;
     const int32_t *v = a + r * 16;
-    if (c->deq) {
+    if (yf) {
       for (int t = 0; t < n; t++) {
         int32_t s = v[t] + c->b[o];
         yf[o * npos + at + t] = (float)(s < 0 && c->lo == 0 ? 0 : s) * c->deq[o];
@@ -278,16 +303,17 @@ static void cnn_q_finish(const CnnQConv *c, const int32_t *a, int ob, long at, i
   }
 }
 
-/* The convolution of x into y (int8) or, for a last layer (deq), into yf;
- * panel is scratch memory (the largest layer's panel). */
+/* The convolution of x into y (int8) or, for a last layer (deq), into yf
+ * (the other one NULL); panel is scratch memory (the largest layer's
+ * panel). */
 static void cnn_q_conv(const CnnQConv *c, const signed char *x, signed char *y, float *yf, signed char *panel) {
   int32_t a[64];
   cnn_q_gather(c, x, panel);
   for (int ob = 0; ob * 4 < c->oc; ob++) {
-#ifdef CNN_Q_X86
-    if (!c->deq) {
+#ifdef CNN_Q_SIMD
+    if (!yf) {
       long npos = (long)c->oh * c->ow;
-      cnn_q_block_x86(c->w + (long)ob * c->G * 4, c->off, c->G, c->nonneg, panel, c->rows, c->len, c->rs, c->b + ob * 4,
+      cnn_q_block_simd(c->w + (long)ob * c->G * 4, c->off, c->G, c->nonneg, panel, c->rows, c->len, c->rs, c->b + ob * 4,
                       c->m + ob * 4, c->shift + ob * 4, c->oc - ob * 4 < 4 ? c->oc - ob * 4 : 4, c->lo,
                       y + ob * 4 * npos, npos);
       continue;
@@ -297,8 +323,8 @@ static void cnn_q_conv(const CnnQConv *c, const signed char *x, signed char *y, 
       for (int t0 = 0, np; t0 < c->len; t0 += np) {
         const signed char *xt = panel + ((long)row * c->rs + t0) * 4;
         np = c->len - t0 > 8 ? 16 : 8;
-#ifdef CNN_Q_X86
-        cnn_q_tile_x86(c->w + (long)ob * c->G * 4, xt, c->off, c->G, c->nonneg, np, a);
+#ifdef CNN_Q_SIMD
+        cnn_q_tile_simd(c->w + (long)ob * c->G * 4, xt, c->off, c->G, c->nonneg, np, a);
 #else
         cnn_q_tile_c(c, xt, ob, np, a);
 #endif
@@ -307,6 +333,20 @@ static void cnn_q_conv(const CnnQConv *c, const signed char *x, signed char *y, 
   }
 }
 
+#ifdef CNN_Q_SIMD
+/* cnn_q_maxpool's 2 x 2, stride 2 windows of the output row y from input
+ * rows r and r + iw (ow outputs: 2 ow <= iw): cnn_q_max2n_simd's steps of
+ * 8 and 4, the last 4 again over the previous ones; returns how many it
+ * did (all but for ow < 4). */
+static int cnn_q_max2_simd(const signed char *r, int iw, signed char *y, int ow) {
+  int x = 0;
+  for (; x + 8 <= ow; x += 8) cnn_q_max2n_simd(r, iw, y, x, 8);
+  for (; x + 4 <= ow; x += 4) cnn_q_max2n_simd(r, iw, y, x, 4);
+  if (x < ow && ow >= 4) cnn_q_max2n_simd(r, iw, y, x = ow - 4, 4), x = ow;
+  return x;
+}
+#endif
+
 /* Max pooling on int8 (exact: requantization is monotonic): kernel k,
  * stride s, padding p (skipped taps) per axis. */
 static void cnn_q_maxpool(const signed char *x, signed char *y, int C, int ih, int iw, int oh, int ow, int kh,
@@ -314,9 +354,9 @@ static void cnn_q_maxpool(const signed char *x, signed char *y, int C, int ih, i
   for (int c = 0; c < C; c++)
     for (int oy = 0; oy < oh; oy++) {
       int ox = 0;
-#ifdef CNN_Q_X86
+#ifdef CNN_Q_SIMD
       if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && 2 * oy + 1 < ih && 2 * ow <= iw)
-        ox = cnn_q_max2_x86(x + ((long)c * ih + 2 * oy) * iw, iw, y + ((long)c * oh + oy) * ow, ow);
+        ox = cnn_q_max2_simd(x + ((long)c * ih + 2 * oy) * iw, iw, y + ((long)c * oh + oy) * ow, ow);
 #endif
       for (; ox < ow; ox++) {
         int best = -128;
@@ -356,8 +396,8 @@ static void cnn_q_relu(const signed char *x, signed char *y, long n) {
 static void cnn_q_add(const signed char *a, int32_t ma, int sa, const signed char *b, int32_t mb, int sb,
                       signed char *y, long n, int lo) {
   long i = 0;
-#ifdef CNN_Q_X86
-  i = cnn_q_add_x86(a, ma, sa, b, mb, sb, y, n, lo);
+#ifdef CNN_Q_SIMD
+  i = cnn_q_add_simd(a, ma, sa, b, mb, sb, y, n, lo);
 #endif
   for (; i < n; i++)
     y[i] = cnn_q_clamp(cnn_q_rshift(cnn_q_requant(a[i], ma, sa) + cnn_q_requant(b[i], mb, sb), 8), lo);

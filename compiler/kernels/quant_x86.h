@@ -1,6 +1,7 @@
 /* quant_x86.h - the AVX2 int8 kernels (quant.h has the portable ones, the
- * reference): the convolution's tile, its requantization, the panel's
- * interleaving and add. The tile holds 4 output channels x 16 (or 8)
+ * reference; quant_neon.h the NEON ones): quant.h's hooks (the end of
+ * this file) for the convolution's tile and its requantization, add, the
+ * panel's interleaving and 2 x 2 max pooling. The tile holds 4 output channels x 16 (or 8)
  * positions in 8 int32 registers. Per group of 4 K values, one 32-byte
  * load holds 8 positions x 4 inputs, and each channel's 4 weights (one
  * int32 word) are broadcast to every position; vpmaddubsw multiplies
@@ -219,7 +220,7 @@ static inline long cnn_q_add_x86(const signed char *a, int32_t ma, int sa, const
 }
 
 /* 2 x 2 maxima of rows r and r + iw at columns 2 x to 2 x + 2 n - 1 (n of
- * 8 or 4) into y[x] to y[x + n - 1] */
+ * 8 or 4) into y[x] to y[x + n - 1] (steps of quant.h's cnn_q_max2_simd) */
 static inline void cnn_q_max2n_x86(const signed char *r, int iw, signed char *y, int x, int n) {
   const __m128i even = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1);
   __m128i a, b;
@@ -240,19 +241,7 @@ static inline void cnn_q_max2n_x86(const signed char *r, int iw, signed char *y,
   }
 }
 
-/* cnn_q_maxpool's 2 x 2, stride 2 windows of the output row y from input
- * rows r and r + iw (ow outputs: 2 ow <= iw), 8 or 4 at a time, the last
- * ones again where they overlap; returns how many it did. */
-static inline int cnn_q_max2_x86(const signed char *r, int iw, signed char *y, int ow) {
-  int x = 0;
-  for (; x + 8 <= ow; x += 8) cnn_q_max2n_x86(r, iw, y, x, 8);
-  for (; x + 4 <= ow; x += 4) cnn_q_max2n_x86(r, iw, y, x, 4);
-  if (x < ow && ow >= 4) cnn_q_max2n_x86(r, iw, y, x = ow - 4, 4), x = ow;
-  return x;
-}
-
-/* 4 bytes of n bytes (16, 8 or 4) from column x of each of 4 rows s,
- * s + plane, ... interleaved into d + 4 x */
+/* n bytes (16, 8 or 4) of s, in the low bytes */
 static inline __m128i cnn_q_loadn_x86(const signed char *s, int n) {
   if (n == 16) return _mm_loadu_si128((const __m128i *)(const void *)s);
   if (n == 8) return _mm_loadl_epi64((const __m128i *)(const void *)s);
@@ -260,6 +249,8 @@ static inline __m128i cnn_q_loadn_x86(const signed char *s, int n) {
                                  (uint32_t)(uint8_t)s[2] << 16 | (uint32_t)(uint8_t)s[3] << 24));
 }
 
+/* columns x to x + n - 1 (n of 16, 8 or 4) of the 4 rows s, s + plane, ...
+ * interleaved into d + 4 x (steps of quant.h's cnn_q_interleave_simd) */
 static inline void cnn_q_inter_x86(const signed char *s, long plane, int x, int n, signed char *d) {
   __m128i a = cnn_q_loadn_x86(s + x, n), b = cnn_q_loadn_x86(s + plane + x, n);
   __m128i c = cnn_q_loadn_x86(s + 2 * plane + x, n), e = cnn_q_loadn_x86(s + 3 * plane + x, n);
@@ -274,16 +265,11 @@ static inline void cnn_q_inter_x86(const signed char *s, long plane, int x, int 
   _mm_storeu_si128((__m128i *)(void *)(d + 48), _mm_unpackhi_epi16(ab, ce));
 }
 
-/* cnn_q_interleave's 4 rows s, s + plane, ... into d, 16, 8 and 4 columns
- * at a time, the last 8 or 4 again where they overlap (the same bytes);
- * returns how many columns it did. */
-static inline int cnn_q_interleave_x86(const signed char *s, long plane, int n, signed char *d) {
-  int x = 0;
-  for (; x + 16 <= n; x += 16) cnn_q_inter_x86(s, plane, x, 16, d);
-  for (; x + 8 <= n; x += 8) cnn_q_inter_x86(s, plane, x, 8, d);
-  if (x < n && n >= 8) cnn_q_inter_x86(s, plane, x = n - 8, 8, d), x = n;
-  for (; x + 4 <= n; x += 4) cnn_q_inter_x86(s, plane, x, 4, d);
-  if (x < n && n >= 4) cnn_q_inter_x86(s, plane, x = n - 4, 4, d), x = n;
-  return x;
-}
+/* quant.h's hooks */
+#define CNN_Q_SIMD 1
+#define cnn_q_tile_simd cnn_q_tile_x86
+#define cnn_q_block_simd cnn_q_block_x86
+#define cnn_q_add_simd cnn_q_add_x86
+#define cnn_q_inter_simd cnn_q_inter_x86
+#define cnn_q_max2n_simd cnn_q_max2n_x86
 #endif
