@@ -1024,18 +1024,7 @@ static void emit_predict(Emit *E) {
   CnnPrinter *P = E->P;
   const char *N = E->N;
   pr(P, "int %s_predict(const float *input, float *output, void *scratch) {", N);
-  if (E->opt->static_arena) {
-    pr(P, "float *a = (float *)(void *)(((uintptr_t)%s_arena + 63) & ~(uintptr_t)63);", N);
-    pr(P, "(void)scratch;");
-    pr(P, "if (!input || !output) return -1;");
-  } else if (E->p->arena_floats) {
-    pr(P, "float *a;");
-    pr(P, "if (!input || !output || !scratch) return -1;");
-    pr(P, "a = (float *)(void *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);");
-  } else {
-    pr(P, "(void)scratch;");
-    pr(P, "if (!input || !output) return -1;");
-  }
+  cnn_infer_emit_arena_start(E, "float", "a", E->opt->static_arena || E->p->arena_floats);
   for (int k = 0; k < E->p->ng; k++) {
     const Group *g = &E->p->g[k];
     const char *args = "";
@@ -1075,12 +1064,7 @@ static void emit_api(Emit *E) {
   nl(P);
   pr(P, "/* ---- the network ---- */");
   nl(P);
-  if (E->opt->static_arena) {
-    pr(P, "/* Activations and temporaries: the one written global, so %s_predict is\n"
-          " * not reentrant (one call at a time, not from several threads). */", N);
-    pr(P, "static float %s_arena[%" PRId64 "];", N, E->p->arena_floats + 16);
-    nl(P);
-  }
+  cnn_infer_emit_static_arena(E, "float", "Activations and temporaries", E->p->arena_floats + 16);
   emit_layout(E);
   emit_predict(E);
   nl(P);
@@ -1130,6 +1114,29 @@ static void emit_banner(Emit *E, const char *c_name) {
 }
 
 /* CNNCC_WEIGHT_ATTR, empty unless the file's compiler defines it. */
+/* --static-arena: the static array NAME_arena of n TYPE, which holds WHAT. */
+void cnn_infer_emit_static_arena(Emit *E, const char *type, const char *what, int64_t n) {
+  if (!E->opt->static_arena) return;
+  pr(E->P, "/* %s: the one written global, so %s_predict is\n"
+           " * not reentrant (one call at a time, not from several threads). */", what, E->N);
+  pr(E->P, "static %s %s_arena[%" PRId64 "];", type, E->N, n);
+  nl(E->P);
+}
+
+/* The start of NAME_predict: its arguments checked and, with an arena,
+ * VAR (TYPE *) its 64-byte aligned start in the caller's scratch or in
+ * the static NAME_arena; scratch is unused otherwise. */
+void cnn_infer_emit_arena_start(Emit *E, const char *type, const char *var, bool arena) {
+  CnnPrinter *P = E->P;
+  bool in_scratch = arena && !E->opt->static_arena;
+  if (arena) pr(P, "%s *%s;", type, var);
+  if (!in_scratch) pr(P, "(void)scratch;");
+  pr(P, "if (!input || !output%s) return -1;", in_scratch ? " || !scratch" : "");
+  if (arena)
+    pr(P, "%s = (%s *)(void *)(((uintptr_t)%s + 63) & ~(uintptr_t)63);", var, type,
+       in_scratch ? "scratch" : fmt(E, "%s_arena", E->N));
+}
+
 void cnn_infer_emit_weight_attr(Emit *E) {
   CnnPrinter *P = E->P;
   pr(P, "/* Given to every weight array: e.g. -DCNNCC_WEIGHT_ATTR='__attribute__((used))'\n"

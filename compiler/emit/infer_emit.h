@@ -80,6 +80,10 @@ void cnn_infer_folded_rows(Emit *E, const Group *g, int *O, int *I, float **w, f
 void cnn_infer_emit_weight_attr(Emit *E);
 void cnn_infer_emit_declarations(Emit *E, CnnPrinter *P);
 void cnn_infer_emit_header(Emit *E, FILE *h, const char *c_name, const char *h_name);
+/* --static-arena's array and the start of NAME_predict (its arguments, the
+ * arena pointer VAR of TYPE), the same in float and int8 files. */
+void cnn_infer_emit_static_arena(Emit *E, const char *type, const char *what, int64_t n);
+void cnn_infer_emit_arena_start(Emit *E, const char *type, const char *var, bool arena);
 /* --quantize=int8: the quantized file (and its .h if h) in place of the
  * float one, after calibration (emit/infer_quant.c). Returns 0, or -1
  * with a message. */

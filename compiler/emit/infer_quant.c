@@ -567,22 +567,9 @@ static void emit_api(Quant *Q) {
   CnnPrinter *P = E->P;
   const char *N = E->N, *NU = E->NU;
   pr(P, "%s", "");
-  if (E->opt->static_arena) {
-    pr(P, "/* The int8 values and panels: the one written global, so %s_predict is\n"
-          " * not reentrant (one call at a time, not from several threads). */", N);
-    pr(P, "static signed char %s_arena[%" PRId64 "];", N, E->mem.static_bytes);
-    pr(P, "%s", "");
-  }
+  cnn_infer_emit_static_arena(E, "signed char", "The int8 values and panels", E->mem.static_bytes);
   pr(P, "int %s_predict(const float *input, float *output, void *scratch) {", N);
-  pr(P, "signed char *q;");
-  if (E->opt->static_arena) {
-    pr(P, "(void)scratch;");
-    pr(P, "if (!input || !output) return -1;");
-    pr(P, "q = (signed char *)(void *)(((uintptr_t)%s_arena + 63) & ~(uintptr_t)63);", N);
-  } else {
-    pr(P, "if (!input || !output || !scratch) return -1;");
-    pr(P, "q = (signed char *)(void *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);");
-  }
+  cnn_infer_emit_arena_start(E, "signed char", "q", true);
   pr(P, "/* not every network uses every kernel: no unused-function warnings */");
   pr(P, "(void)cnn_q_tile_c, (void)cnn_q_maxpool, (void)cnn_q_avgpool, (void)cnn_q_add,\n"
         "  (void)cnn_q_dequantize, (void)cnn_q_relu;");
